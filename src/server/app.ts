@@ -1,0 +1,145 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
+import fastifyStatic from "@fastify/static";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import pino, { type Logger } from "pino";
+import type { Config } from "./config.js";
+import type { Deps } from "./deps.js";
+import { openStore, type Store } from "./store/store.js";
+import { MemoryBus } from "./bus/memory.js";
+import type { Bus } from "./bus/bus.js";
+import { createServices, type Services } from "./services.js";
+import { Gateway } from "./realtime/gateway.js";
+import { registerErrorHandling } from "./http/errors.js";
+import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
+import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
+import { authRoutes } from "./auth/routes.js";
+import { userRoutes } from "./users/routes.js";
+import { roomRoutes } from "./rooms/routes.js";
+import { messageRoutes } from "./messages/routes.js";
+
+/** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
+export interface ParleyServer {
+  app: FastifyInstance;
+  gateway: Gateway;
+  services: Services;
+  store: Store;
+  config: Config;
+  log: Logger;
+  /** Starts listening; resolves with the base URL (http://host:port). */
+  listen(): Promise<string>;
+  /**
+   * Graceful stop: refuse new sockets and requests, close sockets with 1001
+   * "going away", finish in-flight requests and group commits, close the database.
+   */
+  close(): Promise<void>;
+}
+
+/** Where the built web client lives when none is configured: dist/web beside dist/server. */
+function defaultWebDir(): string {
+  return fileURLToPath(new URL("../web", import.meta.url));
+}
+
+/** Assembles one node from a configuration; `listen` starts it. */
+export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus } = {}): Promise<ParleyServer> {
+  const log = opts.logger ?? pino({ level: config.logLevel });
+  const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
+  const bus = opts.bus ?? new MemoryBus();
+  const deps: Deps = { config, store, bus, log };
+  const services = createServices(deps);
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    trustProxy: config.trustProxy,
+    // A message is ≤ 4,000 chars; 64 KiB covers any valid body with room to spare.
+    bodyLimit: MAX_FRAME_BYTES,
+    // A line per request drowns a busy node's log; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  await app.register(cookie);
+  app.decorateRequest("actor", null);
+  await app.register(rateLimit, { global: false, hook: "preHandler" });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "Parley HTTP API", version: "1.0.0", description: "Contract v1; see docs/protocol.md for the WebSocket protocol." },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          session: { type: "apiKey", in: "cookie", name: "parley_session" },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/api/docs" });
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { services, config });
+      await api.register(userRoutes, { services });
+      await api.register(roomRoutes, { services });
+      await api.register(messageRoutes, { services });
+      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: "/api/v1" },
+  );
+  app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
+
+  const webDir = config.webDir ?? defaultWebDir();
+  const hasWeb = fs.existsSync(path.join(webDir, "index.html"));
+  if (hasWeb) {
+    await app.register(fastifyStatic, { root: webDir, wildcard: false, index: ["index.html"] });
+  } else {
+    log.warn({ webDir }, "no built web client found; run `npm run build` to serve it");
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const isApi = request.url.startsWith("/api/");
+    if (!isApi && hasWeb && request.method === "GET") {
+      // Client-side routes (/rooms/…) load the SPA, which routes itself.
+      return reply.type("text/html").sendFile("index.html");
+    }
+    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: `No route ${request.method} ${request.url.split("?")[0]}.` } };
+    return reply.code(404).send(body);
+  });
+
+  const gateway = new Gateway(deps, services, (header) => app.parseCookie(header));
+  gateway.attach(app.server);
+
+  let closed: Promise<void> | null = null;
+  return {
+    app,
+    gateway,
+    services,
+    store,
+    config,
+    log,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const address = app.server.address();
+      const port = typeof address === "object" && address ? address.port : config.port;
+      const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+      return `http://${host}:${port}`;
+    },
+    close() {
+      closed ??= (async () => {
+        await gateway.close();
+        await app.close();
+        await services.writer.drain();
+        await bus.close();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { FastifyReply } from "fastify";
+import {
+  CreateTokenRequestSchema,
+  CreateTokenResponseSchema,
+  LoginRequestSchema,
+  SessionResponseSchema,
+  SignupRequestSchema,
+} from "@shared/protocol/http.js";
+import { AppError } from "../errors.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import type { Services } from "../services.js";
+import type { Config } from "../config.js";
+import { actorOf, authenticate } from "../http/identity.js";
+import { SESSION_COOKIE } from "../realtime/gateway.js";
+import type { NewSession } from "./service.js";
+
+/** POST /auth/signup, /auth/login, /auth/logout, GET /me, POST /tokens (contract v1). */
+export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
+  const auth = authenticate(services.auth);
+
+  /** HttpOnly, SameSite=Lax, Secure over https (OWASP Session Management Cheat Sheet). */
+  const setSessionCookie = (reply: FastifyReply, session: NewSession) =>
+    reply.setCookie(SESSION_COOKIE, session.token, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "lax",
+      secure: config.secureCookies,
+      expires: session.expiresAt,
+    });
+
+  app.post(
+    "/auth/signup",
+    { schema: { tags: ["auth"], summary: "Create an account and log in", body: SignupRequestSchema, response: { 201: SessionResponseSchema } } },
+    async (request, reply) => {
+      const session = await services.auth.signup(request.body);
+      setSessionCookie(reply, session);
+      return reply.code(201).send({ user: session.user, csrfToken: session.csrfToken });
+    },
+  );
+
+  app.post(
+    "/auth/login",
+    {
+      schema: { tags: ["auth"], summary: "Log in by username or email", body: LoginRequestSchema, response: { 200: SessionResponseSchema } },
+      config: {
+        rateLimit: {
+          max: config.loginAttemptsPerMinute,
+          timeWindow: 60_000,
+          // Per address and account: one attacker cannot lock everyone out, nor guess one account fast.
+          keyGenerator: (request) => {
+            const body = request.body as { username?: unknown } | undefined;
+            const name = typeof body?.username === "string" ? body.username.toLowerCase() : "";
+            return `${request.ip}|${name}`;
+          },
+          errorResponseBuilder: (_request, context) =>
+            new AppError(ErrorCode.RateLimited, "Too many login attempts; try again later.", {
+              retryAfter: Math.ceil(context.ttl / 1000),
+            }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await services.auth.login(request.body);
+      setSessionCookie(reply, session);
+      return { user: session.user, csrfToken: session.csrfToken };
+    },
+  );
+
+  app.post("/auth/logout", { schema: { tags: ["auth"], summary: "End this session" }, preHandler: auth }, async (request, reply) => {
+    await services.auth.logout(actorOf(request));
+    reply.clearCookie(SESSION_COOKIE, { path: "/" });
+    return reply.code(204).send();
+  });
+
+  app.get("/me", { schema: { tags: ["auth"], summary: "The signed-in user and the CSRF token", response: { 200: SessionResponseSchema } }, preHandler: auth }, async (request) => {
+    const actor = actorOf(request);
+    // A Bearer caller needs no CSRF token; it gets an empty one.
+    return { user: await services.auth.me(actor), csrfToken: actor.csrfToken ?? "" };
+  });
+
+  app.post(
+    "/tokens",
+    { schema: { tags: ["auth"], summary: "Create a personal API token (shown once)", body: CreateTokenRequestSchema, response: { 201: CreateTokenResponseSchema } }, preHandler: auth },
+    async (request, reply) => reply.code(201).send(await services.auth.createToken(actorOf(request), request.body.name)),
+  );
+};

@@ -1,0 +1,146 @@
+import type { Deps, Actor } from "../deps.js";
+import { AppError } from "../errors.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import type { LoginRequest, SignupRequest } from "@shared/protocol/http.js";
+import type { Self } from "@shared/protocol/entities.js";
+import { newId, nowIso } from "../store/ids.js";
+import { toSelf, getSelf } from "../users/users.js";
+import { burnVerification, hashPassword, isCommonPassword, verifyPassword } from "./passwords.js";
+import {
+  createApiToken,
+  createSession,
+  deleteSession,
+  findApiToken,
+  findSession,
+  secretsEqual,
+} from "./credentials.js";
+
+/** A new login: the cookie's secret and the CSRF token that goes with it. */
+export interface NewSession {
+  user: Self;
+  token: string;
+  csrfToken: string;
+  expiresAt: Date;
+}
+
+/**
+ * Accounts and credentials: signup, login, logout, API tokens, and turning
+ * a cookie or Bearer secret into an Actor (DESIGN.md invariant 1).
+ */
+export class AuthService {
+  constructor(private readonly deps: Deps) {}
+
+  private get db() {
+    return this.deps.store.db;
+  }
+
+  /**
+   * Creates an account and logs it in.
+   * @throws AppError validation_failed (common password), username_taken, email_taken
+   */
+  async signup(input: SignupRequest): Promise<NewSession> {
+    if (isCommonPassword(input.password)) {
+      throw new AppError(ErrorCode.ValidationFailed, "That password is too common; choose another.", {
+        details: [{ path: "password", message: "This password is on a list of common passwords." }],
+      });
+    }
+    const usernameKey = input.username.toLowerCase();
+    const emailKey = input.email.toLowerCase();
+    await this.assertAvailable(usernameKey, emailKey);
+    const row = {
+      id: newId(),
+      username: input.username,
+      username_key: usernameKey,
+      email: input.email,
+      email_key: emailKey,
+      display_name: input.displayName ?? input.username,
+      password_hash: await hashPassword(input.password),
+      created_at: nowIso(),
+    };
+    try {
+      await this.db.insertInto("users").values(row).execute();
+    } catch (err) {
+      // Two signups raced past assertAvailable: say which name was taken.
+      if (this.deps.store.dialect.isUniqueViolation(err)) await this.assertAvailable(usernameKey, emailKey);
+      throw err;
+    }
+    const session = await createSession(this.db, row.id, this.deps.config.sessionTtlMs);
+    return { user: toSelf(row), ...session };
+  }
+
+  private async assertAvailable(usernameKey: string, emailKey: string): Promise<void> {
+    const taken = await this.db
+      .selectFrom("users")
+      .select(["username_key", "email_key"])
+      .where((eb) => eb.or([eb("username_key", "=", usernameKey), eb("email_key", "=", emailKey)]))
+      .execute();
+    if (taken.some((t) => t.username_key === usernameKey)) {
+      throw new AppError(ErrorCode.UsernameTaken, "That username is taken.", {
+        details: [{ path: "username", message: "That username is taken." }],
+      });
+    }
+    if (taken.length > 0) {
+      throw new AppError(ErrorCode.EmailTaken, "An account with that email exists.", {
+        details: [{ path: "email", message: "An account with that email exists." }],
+      });
+    }
+  }
+
+  /**
+   * Logs in by username or email. Unknown user and wrong password answer
+   * the same, in the same time (OWASP Authentication Cheat Sheet).
+   * @throws AppError unauthenticated
+   */
+  async login(input: LoginRequest): Promise<NewSession> {
+    const key = input.username.toLowerCase();
+    const row = await this.db
+      .selectFrom("users")
+      .selectAll()
+      .where((eb) => eb.or([eb("username_key", "=", key), eb("email_key", "=", key)]))
+      .executeTakeFirst();
+    const ok = row ? await verifyPassword(row.password_hash, input.password) : (await burnVerification(input.password), false);
+    if (!row || !ok) throw new AppError(ErrorCode.Unauthenticated, "Wrong username or password.");
+    const session = await createSession(this.db, row.id, this.deps.config.sessionTtlMs);
+    return { user: toSelf(row), ...session };
+  }
+
+  /** Ends the session (a token-authenticated caller has none to end) and closes its sockets. */
+  async logout(actor: Actor): Promise<void> {
+    if (actor.via !== "session") return;
+    await deleteSession(this.db, actor.credentialHash);
+    this.deps.bus.publish({ kind: "credential.ended", userId: actor.userId, credentialHash: actor.credentialHash });
+  }
+
+  async me(actor: Actor): Promise<Self> {
+    return getSelf(this.db, actor.userId);
+  }
+
+  /** A personal API token for scripts and bots; the secret is shown once. */
+  async createToken(actor: Actor, name: string): Promise<{ id: string; token: string }> {
+    return createApiToken(this.db, actor.userId, name);
+  }
+
+  /**
+   * The actor behind a request's credentials: a Bearer token wins over a
+   * cookie when both are sent. Null when neither is valid.
+   */
+  async identify(creds: { bearer?: string | undefined; sessionToken?: string | undefined }): Promise<Actor | null> {
+    if (creds.bearer !== undefined) {
+      const token = await findApiToken(this.db, creds.bearer);
+      return token ? { userId: token.userId, via: "token", credentialHash: token.tokenHash, csrfToken: null } : null;
+    }
+    if (creds.sessionToken !== undefined) {
+      const session = await findSession(this.db, creds.sessionToken);
+      return session
+        ? { userId: session.userId, via: "session", credentialHash: session.tokenHash, csrfToken: session.csrfToken }
+        : null;
+    }
+    return null;
+  }
+
+  /** True when a cookie-authenticated change carries the session's CSRF token. */
+  csrfValid(actor: Actor, header: string | undefined): boolean {
+    if (actor.via !== "session") return true;
+    return header !== undefined && actor.csrfToken !== null && secretsEqual(header, actor.csrfToken);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Fan-out between the services that change things and the sockets that
+ * must hear of it. Every event goes through a bus, even on one node, so the
+ * single-node and many-node paths are the same code (DESIGN.md). Frames are
+ * serialized once by the publisher (invariant 8); the bus never parses them.
+ */
+
+/** A seq-stamped room event, bound for every socket of every member. */
+export interface RoomEnvelope {
+  kind: "room";
+  roomId: string;
+  seq: number;
+  /** The event frame as JSON text, sent as is to each socket. */
+  frame: string;
+  /** Users whose sockets start receiving this room with this event (they joined). */
+  addUserIds?: string[];
+  /** Users whose sockets stop receiving this room after this event (they left). */
+  removeUserIds?: string[];
+}
+
+/** An ephemeral frame for every socket of one user (no seq). */
+export interface UserEnvelope {
+  kind: "user";
+  userId: string;
+  frame: string;
+}
+
+/** A session or API token ended: close the sockets it authenticated (4401). */
+export interface CredentialEndedEnvelope {
+  kind: "credential.ended";
+  userId: string;
+  /** The SHA-256 of the session or token that ended. */
+  credentialHash: string;
+}
+
+export type BusEnvelope = RoomEnvelope | UserEnvelope | CredentialEndedEnvelope;
+
+export interface Bus {
+  /** Delivers to every subscriber on every node, in publish order per publisher. */
+  publish(envelope: BusEnvelope): void;
+  /** Returns the unsubscribe function. */
+  subscribe(handler: (envelope: BusEnvelope) => void): () => void;
+  close(): Promise<void>;
+}

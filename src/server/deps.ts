@@ -1,0 +1,25 @@
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import type { Store } from "./store/store.js";
+import type { Bus } from "./bus/bus.js";
+
+/** What every service is built from: configuration, database, bus, log. */
+export interface Deps {
+  config: Config;
+  store: Store;
+  bus: Bus;
+  log: Logger;
+}
+
+/**
+ * Who is acting: always derived from a session cookie or a Bearer token
+ * (DESIGN.md invariant 1), never from a payload.
+ */
+export interface Actor {
+  userId: string;
+  via: "session" | "token";
+  /** SHA-256 of the session or token secret: names the credential on the bus. */
+  credentialHash: string;
+  /** The session's CSRF token; null for Bearer tokens, which need none. */
+  csrfToken: string | null;
+}

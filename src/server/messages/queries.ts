@@ -1,0 +1,87 @@
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.js";
+import type { Message } from "@shared/protocol/entities.js";
+
+/** Message rows joined with their authors, turned into wire messages. */
+
+const messageColumns = [
+  "messages.id",
+  "messages.room_id",
+  "messages.seq",
+  "messages.body",
+  "messages.client_id",
+  "messages.created_at",
+  "users.id as author_id",
+  "users.username as author_username",
+  "users.display_name as author_display_name",
+] as const;
+
+interface MessageJoinRow {
+  id: string;
+  room_id: string;
+  seq: number;
+  body: string;
+  client_id: string | null;
+  created_at: string;
+  author_id: string;
+  author_username: string;
+  author_display_name: string;
+}
+
+export const toMessage = (r: MessageJoinRow): Message => ({
+  id: r.id,
+  roomId: r.room_id,
+  seq: Number(r.seq),
+  author: { id: r.author_id, username: r.author_username, displayName: r.author_display_name },
+  body: r.body,
+  clientId: r.client_id,
+  createdAt: r.created_at,
+});
+
+const selectMessages = (db: Kysely<Database>) =>
+  db.selectFrom("messages").innerJoin("users", "users.id", "messages.author_id").select(messageColumns);
+
+export async function getMessagesByIds(db: Kysely<Database>, ids: string[]): Promise<Message[]> {
+  if (ids.length === 0) return [];
+  const rows = await selectMessages(db).where("messages.id", "in", ids).execute();
+  return rows.map(toMessage);
+}
+
+/** The message an earlier send with this clientId stored, if any. */
+export async function findByClientId(
+  db: Kysely<Database>,
+  roomId: string,
+  authorId: string,
+  clientId: string,
+): Promise<Message | null> {
+  const row = await selectMessages(db)
+    .where("messages.room_id", "=", roomId)
+    .where("messages.author_id", "=", authorId)
+    .where("messages.client_id", "=", clientId)
+    .executeTakeFirst();
+  return row ? toMessage(row) : null;
+}
+
+/**
+ * One page of history, ascending seq. `before`: the page just older than
+ * that seq; `after`: the page just newer; neither: the newest page.
+ * Reads `limit + 1` rows to learn whether more exist without a count.
+ */
+export async function historyPage(
+  db: Kysely<Database>,
+  roomId: string,
+  page: { before?: number | undefined; after?: number | undefined; limit: number },
+): Promise<{ messages: Message[]; hasMore: boolean }> {
+  let query = selectMessages(db).where("messages.room_id", "=", roomId);
+  if (page.after !== undefined) {
+    query = query.where("messages.seq", ">", page.after).orderBy("messages.seq", "asc");
+  } else {
+    if (page.before !== undefined) query = query.where("messages.seq", "<", page.before);
+    query = query.orderBy("messages.seq", "desc");
+  }
+  const rows = await query.limit(page.limit + 1).execute();
+  const hasMore = rows.length > page.limit;
+  const messages = rows.slice(0, page.limit).map(toMessage);
+  if (page.after === undefined) messages.reverse();
+  return { messages, hasMore };
+}

@@ -1,0 +1,78 @@
+import type { Deps, Actor } from "../deps.js";
+import type { Message } from "@shared/protocol/entities.js";
+import type { HistoryResponse } from "@shared/protocol/http.js";
+import { DEFAULT_PAGE_SIZE } from "@shared/protocol/limits.js";
+import { newId, nowIso } from "../store/ids.js";
+import { requireMember } from "../rooms/access.js";
+import { appendRoomEvent } from "../events/log.js";
+import type { RoomWriter } from "../events/writer.js";
+import { getUser } from "../users/users.js";
+import { findByClientId, historyPage } from "./queries.js";
+
+/**
+ * Sending and reading messages. A send is stored, with its room's next seq,
+ * in a group commit; it is acknowledged only after that commit, and a retry
+ * with the same clientId returns the first copy (DESIGN.md invariants 3, 4).
+ */
+export class MessageService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly writer: RoomWriter,
+  ) {}
+
+  /**
+   * Stores a message and publishes `message.created` to the room. `body` is
+   * already trimmed and within limits (the shared schema did that).
+   * @returns the stored message; for a repeated clientId, the one stored first
+   * @throws AppError not_found (no room, or private and not a member), forbidden (not a member)
+   */
+  send(actor: Actor, roomId: string, body: string, clientId: string | null): Promise<Message> {
+    return this.writer.submit(async (trx) => {
+      await requireMember(trx, actor.userId, roomId);
+      await this.deps.store.dialect.lockRoom(trx, roomId);
+      if (clientId !== null) {
+        const earlier = await findByClientId(trx, roomId, actor.userId, clientId);
+        if (earlier) return { result: earlier, publish: [] };
+      }
+      const author = await getUser(trx, actor.userId);
+      const at = nowIso();
+      const id = newId();
+      const created = await appendRoomEvent(trx, roomId, at, (seq) => ({
+        type: "message.created" as const,
+        roomId,
+        seq,
+        message: {
+          id,
+          roomId,
+          seq,
+          author: { id: author.id, username: author.username, displayName: author.displayName },
+          body,
+          clientId,
+          createdAt: at,
+        },
+      }));
+      await trx
+        .insertInto("messages")
+        .values({ id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at })
+        .execute();
+      await trx.updateTable("rooms").set({ last_message_id: id }).where("id", "=", roomId).execute();
+      return {
+        result: created.event.message,
+        publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],
+      };
+    });
+  }
+
+  /**
+   * A page of history for a member.
+   * @throws AppError not_found, forbidden
+   */
+  async history(
+    actor: Actor,
+    roomId: string,
+    page: { before?: number | undefined; after?: number | undefined; limit?: number | undefined },
+  ): Promise<HistoryResponse> {
+    await requireMember(this.deps.store.db, actor.userId, roomId);
+    return historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE });
+  }
+}

@@ -1,0 +1,183 @@
+import type { WebSocket } from "ws";
+import type { Logger } from "pino";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.js";
+import type { Actor } from "../deps.js";
+import { CloseCode } from "@shared/protocol/errors.js";
+import { readRoomEvents } from "../events/log.js";
+
+/** Rows read per batch when a socket catches up on a room. */
+const CATCH_UP_BATCH = 500;
+
+/** One socket's position in one room's event stream. */
+interface RoomStream {
+  /** Highest seq sent on this socket. */
+  sent: number;
+  /**
+   * The seq this socket's live stream began after: events after it were
+   * (or will be) sent live; events up to it were not sent on this socket.
+   */
+  baseline: number;
+  /** A catch-up from the event log is running; live events wait in `held`. */
+  catchUp: Promise<void> | null;
+  held: { seq: number; frame: string }[];
+}
+
+/**
+ * One client's WebSocket: its identity, its rooms and where it is in each
+ * room's seq stream, and its outbound queue.
+ *
+ * Delivery per room is exactly once and in seq order on the socket: a live
+ * event already sent is dropped, one that skips seqs makes the socket catch
+ * up from the event log first (a subscription race, or a node that published
+ * late), and live events that arrive during a catch-up wait and are sent
+ * after it. Past `sendBufferBytes` of unsent data the socket is closed
+ * (DESIGN.md invariant 7); the client resumes by seq.
+ */
+export class Connection {
+  readonly rooms = new Map<string, RoomStream>();
+  private closing = false;
+
+  constructor(
+    readonly id: string,
+    readonly actor: Actor,
+    private readonly ws: WebSocket,
+    private readonly db: Kysely<Database>,
+    private readonly log: Logger,
+    private readonly sendBufferBytes: number,
+  ) {}
+
+  get userId(): string {
+    return this.actor.userId;
+  }
+
+  get isOpen(): boolean {
+    return !this.closing && this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** Sends one serialized frame; closes a consumer that has fallen too far behind. */
+  send(frame: string): void {
+    if (!this.isOpen) return;
+    if (this.ws.bufferedAmount > this.sendBufferBytes) {
+      this.log.warn({ conn: this.id, buffered: this.ws.bufferedAmount }, "slow consumer: closing");
+      this.close(CloseCode.SlowConsumer);
+      return;
+    }
+    this.ws.send(frame);
+  }
+
+  /** Sends and resolves once the frame is written to the kernel (for back-pressure). */
+  private sendAndWait(frame: string): Promise<void> {
+    if (!this.isOpen) return Promise.resolve();
+    return new Promise((resolve) => this.ws.send(frame, () => resolve()));
+  }
+
+  /** Closes with a code; a socket that will not drain its buffer is cut after 2 s. */
+  close(close: { code: number; reason: string }): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(close.code, close.reason);
+    setTimeout(() => this.ws.terminate(), 2_000).unref();
+  }
+
+  /** Starts receiving a room's events after `seq` (the head when subscribed, or a join's seq − 1). */
+  subscribe(roomId: string, seq: number): void {
+    if (!this.rooms.has(roomId)) this.rooms.set(roomId, { sent: seq, baseline: seq, catchUp: null, held: [] });
+  }
+
+  unsubscribe(roomId: string): void {
+    this.rooms.delete(roomId);
+  }
+
+  /** A live room event from the bus. */
+  deliver(roomId: string, seq: number, frame: string): void {
+    const stream = this.rooms.get(roomId);
+    if (!stream) return;
+    if (stream.catchUp) {
+      stream.held.push({ seq, frame });
+    } else if (seq === stream.sent + 1) {
+      stream.sent = seq;
+      this.send(frame);
+    } else if (seq > stream.sent + 1) {
+      stream.held.push({ seq, frame });
+      this.startCatchUp(roomId, stream, null);
+    }
+    // seq <= sent: already delivered on this socket.
+  }
+
+  /**
+   * Resume: the client has a room's events up to `lastSeq`. Sends every
+   * later event not yet sent on this socket, in seq order, reading the log in
+   * batches that wait for the socket to drain. Resolves with the last seq sent.
+   */
+  async resume(roomId: string, lastSeq: number): Promise<number> {
+    const stream = this.rooms.get(roomId);
+    if (!stream) return lastSeq;
+    while (stream.catchUp) await stream.catchUp;
+    if (lastSeq >= stream.sent) {
+      // The client has more than this socket sent (e.g. from HTTP history).
+      stream.sent = lastSeq;
+      stream.baseline = Math.max(stream.baseline, lastSeq);
+      this.startCatchUp(roomId, stream, null);
+    } else if (lastSeq < stream.baseline) {
+      // Events before this socket's live stream began: (lastSeq, baseline].
+      this.startCatchUp(roomId, stream, { after: lastSeq, upTo: stream.baseline });
+      stream.baseline = lastSeq;
+    } else {
+      this.startCatchUp(roomId, stream, null);
+    }
+    while (stream.catchUp) await stream.catchUp;
+    return stream.sent;
+  }
+
+  private startCatchUp(roomId: string, stream: RoomStream, before: { after: number; upTo: number } | null): void {
+    if (stream.catchUp) return;
+    stream.catchUp = this.catchUp(roomId, stream, before)
+      .catch((err: unknown) => {
+        this.log.error({ err, conn: this.id, roomId }, "catch-up failed; closing so the client resumes");
+        this.close(CloseCode.GoingAway);
+      })
+      .finally(() => {
+        stream.catchUp = null;
+      });
+  }
+
+  private async catchUp(roomId: string, stream: RoomStream, before: { after: number; upTo: number } | null): Promise<void> {
+    if (before) await this.stream(roomId, before.after, before.upTo, () => undefined);
+    // Bounded: each pass either empties `held` or reads newly committed events.
+    for (let pass = 0; pass < 100 && this.isOpen; pass++) {
+      await this.stream(roomId, stream.sent, Number.MAX_SAFE_INTEGER, (seq) => {
+        stream.sent = seq;
+      });
+      const held = stream.held.sort((a, b) => a.seq - b.seq);
+      stream.held = [];
+      let gap = false;
+      for (const h of held) {
+        if (h.seq <= stream.sent) continue;
+        if (h.seq === stream.sent + 1 && !gap) {
+          stream.sent = h.seq;
+          this.send(h.frame);
+        } else {
+          gap = true;
+          stream.held.push(h);
+        }
+      }
+      if (!gap) return;
+    }
+  }
+
+  /** Sends the log's frames in (after, upTo], batch by batch, waiting for each batch to drain. */
+  private async stream(roomId: string, after: number, upTo: number, onSent: (seq: number) => void): Promise<void> {
+    let cursor = after;
+    while (this.isOpen) {
+      const rows = await readRoomEvents(this.db, roomId, cursor, upTo, CATCH_UP_BATCH);
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1]!;
+      for (let i = 0; i < rows.length - 1; i++) this.ws.send(rows[i]!.frame);
+      await this.sendAndWait(last.frame);
+      for (const r of rows) onSent(r.seq);
+      cursor = last.seq;
+      if (rows.length < CATCH_UP_BATCH) return;
+    }
+  }
+}

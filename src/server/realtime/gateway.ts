@@ -1,0 +1,272 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { randomUUID } from "node:crypto";
+import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import type { Deps, Actor } from "../deps.js";
+import type { Services } from "../services.js";
+import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
+import { CloseCode, ErrorCode } from "@shared/protocol/errors.js";
+import type { ErrorFrame, ReadyFrame } from "@shared/protocol/frames.js";
+import { AppError } from "../errors.js";
+import { Connection } from "./connection.js";
+import { commandIdOf, parseCommand, runCommand } from "./commands.js";
+import { CommandRateLimit } from "./rate-limit.js";
+import { getSelf } from "../users/users.js";
+
+/** Frames larger than this close the socket (1009); up to it they get a `payload_too_large` error. */
+const HARD_FRAME_LIMIT_BYTES = 1024 * 1024;
+/** Server pings each socket this often; a socket that missed the last pong is cut. */
+const HEARTBEAT_MS = 30_000;
+
+export const SESSION_COOKIE = "parley_session";
+
+/**
+ * The WebSocket gateway at /ws: authenticates the upgrade (cookie with an
+ * allowed Origin, or a Bearer header), keeps the registry of sockets per
+ * user and per room, and fans out what the bus publishes. It decides nothing
+ * about who may see what: the services publish, and membership changes
+ * arrive as room events that name the users who join or leave.
+ */
+export class Gateway {
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_LIMIT_BYTES,
+    // Deflate costs CPU per frame and per socket memory; chat frames are small.
+    perMessageDeflate: false,
+  });
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly byRoom = new Map<string, Set<Connection>>();
+  /** Sockets loading their rooms: they see every room event until subscribed. */
+  private readonly starting = new Map<Connection, RoomEnvelope[]>();
+  private readonly unsubscribeBus: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly services: Services,
+    private readonly parseCookie: (header: string) => Record<string, string | undefined>,
+  ) {
+    this.unsubscribeBus = deps.bus.subscribe((e) => this.onBus(e));
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Number of open sockets (for metrics and tests). */
+  get size(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) n += set.size;
+    return n;
+  }
+
+  /** Routes the HTTP server's upgrades for /ws here; others are refused. */
+  attach(server: Server): void {
+    server.on("upgrade", (req, socket, head) => {
+      void this.upgrade(req, socket, head).catch((err: unknown) => {
+        this.deps.log.error({ err }, "upgrade failed");
+        refuse(socket, 500, "Internal Server Error");
+      });
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname !== "/ws") return refuse(socket, 404, "Not Found");
+    if (!this.accepting) return refuse(socket, 503, "Service Unavailable");
+    const actor = await this.authenticate(req);
+    if (actor === "bad-origin") return refuse(socket, 403, "Forbidden");
+    if (!actor) return refuse(socket, 401, "Unauthorized");
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      void this.open(ws, actor).catch((err: unknown) => {
+        this.deps.log.error({ err }, "socket start failed");
+        ws.close(CloseCode.GoingAway.code, CloseCode.GoingAway.reason);
+      });
+    });
+  }
+
+  /**
+   * Bearer header first; else the session cookie, whose Origin must be an
+   * allowed origin or the server's own (Cross-Site WebSocket Hijacking, OWASP
+   * WebSocket Security Cheat Sheet).
+   */
+  private async authenticate(req: IncomingMessage): Promise<Actor | null | "bad-origin"> {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith("Bearer ")) return this.services.auth.identify({ bearer: auth.slice(7).trim() });
+    const sessionToken = req.headers.cookie ? this.parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
+    if (!sessionToken) return null;
+    const origin = req.headers.origin;
+    const sameOrigin = origin !== undefined && req.headers.host !== undefined && new URL(origin).host === req.headers.host;
+    if (!origin || !(sameOrigin || this.deps.config.allowedOrigins.includes(origin))) return "bad-origin";
+    return this.services.auth.identify({ sessionToken });
+  }
+
+  private async open(ws: WebSocket, actor: Actor): Promise<void> {
+    const conn = new Connection(randomUUID(), actor, ws, this.deps.store.db, this.deps.log, this.deps.config.wsSendBufferBytes);
+    const limit = new CommandRateLimit(this.deps.config.wsCommandsPerSecond);
+    let alive = true;
+    ws.on("pong", () => (alive = true));
+    (ws as WebSocket & { isAlive?: () => boolean; markPinged?: () => void }).isAlive = () => alive;
+    (ws as WebSocket & { markPinged?: () => void }).markPinged = () => (alive = false);
+
+    // Registered before the rooms are read: nothing published meanwhile is missed.
+    this.starting.set(conn, []);
+    addTo(this.byUser, actor.userId, conn);
+    ws.on("close", () => this.drop(conn));
+    ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
+
+    // Frames that arrive before ready are handled after it, in order.
+    const early: { data: RawData; isBinary: boolean }[] = [];
+    let started = false;
+    ws.on("message", (data, isBinary) => {
+      if (!started) early.push({ data, isBinary });
+      else this.onFrame(conn, limit, data, isBinary);
+    });
+
+    let user;
+    let rooms;
+    try {
+      [user, rooms] = await Promise.all([getSelf(this.deps.store.db, actor.userId), this.services.rooms.subscriptions(actor.userId)]);
+    } catch (err) {
+      this.drop(conn);
+      throw err;
+    }
+    for (const r of rooms) this.subscribe(conn, r.roomId, r.lastSeq);
+    const ready: ReadyFrame = { type: "ready", user };
+    conn.send(JSON.stringify(ready));
+    const missed = this.starting.get(conn) ?? [];
+    this.starting.delete(conn);
+    for (const e of missed) this.routeRoomEvent(e, conn);
+    started = true;
+    for (const f of early) this.onFrame(conn, limit, f.data, f.isBinary);
+  }
+
+  private drop(conn: Connection): void {
+    this.starting.delete(conn);
+    removeFrom(this.byUser, conn.userId, conn);
+    for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
+  }
+
+  private subscribe(conn: Connection, roomId: string, afterSeq: number): void {
+    conn.subscribe(roomId, afterSeq);
+    addTo(this.byRoom, roomId, conn);
+  }
+
+  private onFrame(conn: Connection, limit: CommandRateLimit, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.sendError(conn, null, new AppError(ErrorCode.ValidationFailed, "Parley speaks JSON in text frames only."));
+      return;
+    }
+    const text = data.toString();
+    const verdict = limit.take();
+    if (verdict === "flood") {
+      conn.close(CloseCode.Flooding);
+      return;
+    }
+    if (verdict === "limited") {
+      this.sendError(conn, commandIdOf(text), new AppError(ErrorCode.RateLimited, "Too many commands; slow down.", { retryAfter: 1 }));
+      return;
+    }
+    let cmd;
+    try {
+      cmd = parseCommand(text);
+    } catch (err) {
+      this.sendError(conn, commandIdOf(text), err);
+      return;
+    }
+    runCommand(this.services, conn, cmd).then(
+      (ack) => conn.send(JSON.stringify(ack)),
+      (err: unknown) => this.sendError(conn, cmd.id, err),
+    );
+  }
+
+  private sendError(conn: Connection, id: string | null, err: unknown): void {
+    let frame: ErrorFrame;
+    if (err instanceof AppError) {
+      frame = { type: "error", id, code: err.code, message: err.message };
+      if (err.details) frame.details = err.details;
+    } else {
+      this.deps.log.error({ err, conn: conn.id }, "command failed");
+      frame = { type: "error", id, code: ErrorCode.Internal, message: "Something went wrong on the server." };
+    }
+    conn.send(JSON.stringify(frame));
+  }
+
+  private onBus(e: BusEnvelope): void {
+    switch (e.kind) {
+      case "room":
+        for (const [conn, missed] of this.starting) missed.push(e);
+        this.routeRoomEvent(e);
+        return;
+      case "user":
+        for (const conn of this.byUser.get(e.userId) ?? []) conn.send(e.frame);
+        return;
+      case "credential.ended":
+        for (const conn of this.byUser.get(e.userId) ?? []) {
+          if (conn.actor.credentialHash === e.credentialHash) conn.close(CloseCode.Unauthorized);
+        }
+        return;
+    }
+  }
+
+  /** Joins first (so the joiner gets its own member.joined), then delivery, then leaves. */
+  private routeRoomEvent(e: RoomEnvelope, only?: Connection): void {
+    for (const userId of e.addUserIds ?? []) {
+      for (const conn of this.byUser.get(userId) ?? []) {
+        if ((only === undefined || conn === only) && !conn.rooms.has(e.roomId)) this.subscribe(conn, e.roomId, e.seq - 1);
+      }
+    }
+    if (only) {
+      only.deliver(e.roomId, e.seq, e.frame);
+    } else {
+      for (const conn of this.byRoom.get(e.roomId) ?? []) conn.deliver(e.roomId, e.seq, e.frame);
+    }
+    for (const userId of e.removeUserIds ?? []) {
+      for (const conn of this.byUser.get(userId) ?? []) {
+        if (only !== undefined && conn !== only) continue;
+        conn.unsubscribe(e.roomId);
+        removeFrom(this.byRoom, e.roomId, conn);
+      }
+    }
+  }
+
+  private beat(): void {
+    for (const client of this.wss.clients) {
+      const ws = client as WebSocket & { isAlive?: () => boolean; markPinged?: () => void };
+      if (ws.isAlive && !ws.isAlive()) {
+        ws.terminate();
+        continue;
+      }
+      ws.markPinged?.();
+      ws.ping();
+    }
+  }
+
+  /** Stops accepting sockets and closes the open ones with 1001 "going away". */
+  async close(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    this.unsubscribeBus();
+    for (const set of this.byUser.values()) for (const conn of set) conn.close(CloseCode.GoingAway);
+    const deadline = Date.now() + 3_000;
+    while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,58 @@
+import type { Kysely, Selectable } from "kysely";
+import type { Database, RoomMembersTable, RoomsTable } from "../store/schema.js";
+import { forbidden, notFound } from "../errors.js";
+
+/**
+ * Membership and role checks, run on every read and write over HTTP and
+ * WebSocket alike (DESIGN.md invariant 2). A private or direct room answers
+ * not_found to a non-member: its existence is not theirs to learn.
+ */
+
+export type RoomRow = Selectable<RoomsTable>;
+export type MemberRow = Selectable<RoomMembersTable>;
+
+/** The room, if the caller may know it exists, with the caller's membership (or null). */
+export async function findVisibleRoom(
+  db: Kysely<Database>,
+  userId: string,
+  roomId: string,
+): Promise<{ room: RoomRow; member: MemberRow | null }> {
+  const room = await db.selectFrom("rooms").selectAll().where("id", "=", roomId).executeTakeFirst();
+  if (!room) throw notFound("No such room.");
+  const member =
+    (await db
+      .selectFrom("room_members")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst()) ?? null;
+  if (!member && room.kind !== "public") throw notFound("No such room.");
+  return { room, member };
+}
+
+/**
+ * The room and the caller's membership.
+ * @throws AppError not_found (no room, or a private one the caller is not in), forbidden (public, not joined)
+ */
+export async function requireMember(
+  db: Kysely<Database>,
+  userId: string,
+  roomId: string,
+): Promise<{ room: RoomRow; member: MemberRow }> {
+  const { room, member } = await findVisibleRoom(db, userId, roomId);
+  if (!member) throw forbidden("Join the room first.");
+  return { room, member };
+}
+
+/** @throws AppError as requireMember, and forbidden unless the caller is owner or admin */
+export async function requireModerator(
+  db: Kysely<Database>,
+  userId: string,
+  roomId: string,
+): Promise<{ room: RoomRow; member: MemberRow }> {
+  const found = await requireMember(db, userId, roomId);
+  if (found.member.role !== "owner" && found.member.role !== "admin") {
+    throw forbidden("Only the room's owner or an admin may do that.");
+  }
+  return found;
+}

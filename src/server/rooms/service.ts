@@ -1,0 +1,272 @@
+import type { Kysely } from "kysely";
+import type { Deps, Actor } from "../deps.js";
+import type { Database } from "../store/schema.js";
+import type { Member, MemberRole, Room, User } from "@shared/protocol/entities.js";
+import type { CreateRoomRequest } from "@shared/protocol/http.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import { AppError, forbidden, notFound } from "../errors.js";
+import { newId, nowIso } from "../store/ids.js";
+import { getUser, toUser, userColumns } from "../users/users.js";
+import { appendRoomEvent } from "../events/log.js";
+import type { RoomWriter } from "../events/writer.js";
+import type { RoomEnvelope } from "../bus/bus.js";
+import { findVisibleRoom, requireMember, requireModerator, type RoomRow } from "./access.js";
+import { roomViews } from "./views.js";
+
+/**
+ * Rooms and their members: create, discover, join, leave, add members,
+ * direct rooms, read positions. Each change that members can see is a
+ * seq-stamped room event written through the RoomWriter.
+ */
+export class RoomService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly writer: RoomWriter,
+  ) {}
+
+  private get db() {
+    return this.deps.store.db;
+  }
+
+  /** My rooms, most recent activity first. */
+  async listMine(actor: Actor): Promise<Room[]> {
+    const rows = await this.db
+      .selectFrom("rooms")
+      .innerJoin("room_members", "room_members.room_id", "rooms.id")
+      .selectAll("rooms")
+      .where("room_members.user_id", "=", actor.userId)
+      .orderBy("rooms.last_activity_at", "desc")
+      .execute();
+    return roomViews(this.db, actor.userId, rows);
+  }
+
+  /** Public rooms anyone may join, most recent activity first (at most 200). */
+  async listPublic(actor: Actor): Promise<Room[]> {
+    const rows = await this.db
+      .selectFrom("rooms")
+      .selectAll()
+      .where("kind", "=", "public")
+      .orderBy("last_activity_at", "desc")
+      .limit(200)
+      .execute();
+    return roomViews(this.db, actor.userId, rows);
+  }
+
+  /** @throws AppError not_found for a private room the caller is not in */
+  async get(actor: Actor, roomId: string): Promise<Room> {
+    const { room } = await findVisibleRoom(this.db, actor.userId, roomId);
+    return this.view(actor, room);
+  }
+
+  private async view(actor: Actor, room: RoomRow): Promise<Room> {
+    const [view] = await roomViews(this.db, actor.userId, [room]);
+    return view!;
+  }
+
+  /** Creates a public or private room; the creator is its owner. */
+  async create(actor: Actor, input: CreateRoomRequest): Promise<Room> {
+    const roomId = newId();
+    await this.writer.submit(async (trx) => {
+      const at = nowIso();
+      await trx
+        .insertInto("rooms")
+        .values({
+          id: roomId,
+          kind: input.kind,
+          name: input.name,
+          topic: input.topic ?? "",
+          direct_key: null,
+          created_by: actor.userId,
+          created_at: at,
+          last_seq: 0,
+          last_activity_at: at,
+          last_message_id: null,
+        })
+        .execute();
+      const joined = await this.addMemberRow(trx, roomId, actor.userId, "owner", at);
+      return { result: null, publish: [joined] };
+    });
+    return this.get(actor, roomId);
+  }
+
+  /**
+   * Joins a public room; joining one already joined changes nothing.
+   * @throws AppError not_found (no room or private), forbidden (direct)
+   */
+  async join(actor: Actor, roomId: string): Promise<Room> {
+    await this.writer.submit(async (trx) => {
+      const { room, member } = await findVisibleRoom(trx, actor.userId, roomId);
+      if (member) return { result: null, publish: [] };
+      if (room.kind !== "public") throw forbidden("Only public rooms can be joined.");
+      return { result: null, publish: [await this.addMemberRow(trx, roomId, actor.userId, "member", nowIso())] };
+    });
+    return this.get(actor, roomId);
+  }
+
+  /**
+   * Leaves a room; leaving a public room one is not in changes nothing.
+   * @throws AppError not_found, forbidden (direct rooms cannot be left)
+   */
+  async leave(actor: Actor, roomId: string): Promise<void> {
+    await this.writer.submit(async (trx) => {
+      const { room, member } = await findVisibleRoom(trx, actor.userId, roomId);
+      if (!member) return { result: null, publish: [] };
+      if (room.kind === "direct") throw forbidden("A direct conversation cannot be left.");
+      await trx.deleteFrom("room_members").where("room_id", "=", roomId).where("user_id", "=", actor.userId).execute();
+      const left = await appendRoomEvent(trx, roomId, nowIso(), (seq) => ({
+        type: "member.left" as const,
+        roomId,
+        seq,
+        userId: actor.userId,
+      }));
+      const envelope: RoomEnvelope = { kind: "room", roomId, seq: left.seq, frame: left.frame, removeUserIds: [actor.userId] };
+      return { result: null, publish: [envelope] };
+    });
+  }
+
+  /**
+   * An owner or admin adds someone. Adding a current member changes nothing
+   * and answers `created: false`.
+   * @throws AppError not_found (room or user), forbidden (not owner/admin, or a direct room)
+   */
+  async addMember(actor: Actor, roomId: string, userId: string): Promise<{ member: Member; created: boolean }> {
+    return this.writer.submit<{ member: Member; created: boolean }>(async (trx) => {
+      const { room } = await requireModerator(trx, actor.userId, roomId);
+      if (room.kind === "direct") throw forbidden("A direct conversation has exactly two members.");
+      const user = await getUser(trx, userId);
+      const existing = await trx
+        .selectFrom("room_members")
+        .select(["role", "joined_at"])
+        .where("room_id", "=", roomId)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      if (existing) return { result: { member: { user, role: existing.role, joinedAt: existing.joined_at }, created: false }, publish: [] };
+      const at = nowIso();
+      const joined = await this.addMemberRow(trx, roomId, userId, "member", at, user);
+      return { result: { member: { user, role: "member", joinedAt: at }, created: true }, publish: [joined] };
+    });
+  }
+
+  /** True when the caller is a member of the room now. */
+  async isMember(actor: Actor, roomId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("room_members")
+      .select("role")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", actor.userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Rooms the user is in, with each room's last seq: what a new socket subscribes to. */
+  async subscriptions(userId: string): Promise<{ roomId: string; lastSeq: number }[]> {
+    const rows = await this.db
+      .selectFrom("room_members")
+      .innerJoin("rooms", "rooms.id", "room_members.room_id")
+      .select(["rooms.id", "rooms.last_seq"])
+      .where("room_members.user_id", "=", userId)
+      .execute();
+    return rows.map((r) => ({ roomId: r.id, lastSeq: Number(r.last_seq) }));
+  }
+
+  /** Members of a room the caller is in (or a public room), by join time. */
+  async members(actor: Actor, roomId: string): Promise<Member[]> {
+    const { room, member } = await findVisibleRoom(this.db, actor.userId, roomId);
+    if (!member && room.kind !== "public") throw notFound("No such room.");
+    const rows = await this.db
+      .selectFrom("room_members")
+      .innerJoin("users", "users.id", "room_members.user_id")
+      .select([...userColumns.map((c) => `users.${c}` as const), "room_members.role", "room_members.joined_at"])
+      .where("room_members.room_id", "=", roomId)
+      .orderBy("room_members.joined_at")
+      .limit(1000)
+      .execute();
+    return rows.map((r) => ({ user: toUser(r), role: r.role, joinedAt: r.joined_at }));
+  }
+
+  /**
+   * The one direct room of the caller and `userId`, created on first use.
+   * @throws AppError not_found (no such user), validation_failed (oneself)
+   */
+  async openDirect(actor: Actor, userId: string): Promise<Room> {
+    if (userId === actor.userId) {
+      throw new AppError(ErrorCode.ValidationFailed, "A direct conversation needs another person.", {
+        details: [{ path: "userId", message: "That is you." }],
+      });
+    }
+    const directKey = [actor.userId, userId].sort().join(":");
+    const roomId = await this.writer.submit(async (trx) => {
+      const existing = await trx.selectFrom("rooms").select("id").where("direct_key", "=", directKey).executeTakeFirst();
+      if (existing) return { result: existing.id, publish: [] };
+      const peer = await getUser(trx, userId);
+      const me = await getUser(trx, actor.userId);
+      const id = newId();
+      const at = nowIso();
+      await trx
+        .insertInto("rooms")
+        .values({
+          id,
+          kind: "direct",
+          name: `${me.username}, ${peer.username}`,
+          topic: "",
+          direct_key: directKey,
+          created_by: actor.userId,
+          created_at: at,
+          last_seq: 0,
+          last_activity_at: at,
+          last_message_id: null,
+        })
+        .execute();
+      const a = await this.addMemberRow(trx, id, me.id, "member", at, me);
+      const b = await this.addMemberRow(trx, id, peer.id, "member", at, peer);
+      return { result: id, publish: [a, b] };
+    });
+    return this.get(actor, roomId);
+  }
+
+  /**
+   * Moves the caller's read position forward (never back, never past the
+   * room's last seq) and tells the caller's other sockets.
+   * @throws AppError not_found, forbidden (not a member)
+   */
+  async markRead(actor: Actor, roomId: string, seq: number): Promise<number> {
+    const { room, member } = await requireMember(this.db, actor.userId, roomId);
+    const target = Math.min(seq, Number(room.last_seq));
+    if (target <= Number(member.last_read_seq)) return Number(member.last_read_seq);
+    await this.db
+      .updateTable("room_members")
+      .set({ last_read_seq: target })
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", actor.userId)
+      .where("last_read_seq", "<", target)
+      .execute();
+    this.deps.bus.publish({
+      kind: "user",
+      userId: actor.userId,
+      frame: JSON.stringify({ type: "room.read", roomId, lastReadSeq: target }),
+    });
+    return target;
+  }
+
+  /** Inserts the membership and its member.joined event; the new member's sockets subscribe with it. */
+  private async addMemberRow(
+    trx: Kysely<Database>,
+    roomId: string,
+    userId: string,
+    role: MemberRole,
+    at: string,
+    user?: User,
+  ): Promise<RoomEnvelope> {
+    const who = user ?? (await getUser(trx, userId));
+    await trx.insertInto("room_members").values({ room_id: roomId, user_id: userId, role, joined_at: at, last_read_seq: 0 }).execute();
+    const joined = await appendRoomEvent(trx, roomId, at, (seq) => ({
+      type: "member.joined" as const,
+      roomId,
+      seq,
+      member: { user: who, role, joinedAt: at },
+    }));
+    // A new member has read everything before their arrival.
+    await trx.updateTable("room_members").set({ last_read_seq: joined.seq }).where("room_id", "=", roomId).where("user_id", "=", userId).execute();
+    return { kind: "room", roomId, seq: joined.seq, frame: joined.frame, addUserIds: [userId] };
+  }
+}

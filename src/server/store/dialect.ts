@@ -1,0 +1,20 @@
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+/**
+ * What differs between SQLite and PostgreSQL, and only that. SQL that only
+ * one database understands lives behind this interface (DESIGN.md), so the
+ * services above it run unchanged on either.
+ */
+export interface StoreDialect {
+  readonly name: "sqlite" | "postgres";
+  /**
+   * Serializes writers of one room inside a transaction, before its seq is
+   * read. SQLite has one writer at a time already; PostgreSQL takes the
+   * room row's lock (`SELECT … FOR UPDATE`) so two nodes cannot both pass a
+   * clientId check and then both take a seq.
+   */
+  lockRoom(trx: Kysely<Database>, roomId: string): Promise<void>;
+  /** True when `err` is a unique-constraint violation. */
+  isUniqueViolation(err: unknown): boolean;
+}

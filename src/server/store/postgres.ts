@@ -1,0 +1,22 @@
+import pg from "pg";
+import { Kysely, PostgresDialect, sql } from "kysely";
+import type { Database } from "./schema.js";
+import type { StoreDialect } from "./dialect.js";
+
+/** PostgreSQL through node-postgres' pool, for many nodes sharing one database. */
+export function openPostgres(url: string): { db: Kysely<Database>; dialect: StoreDialect } {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: postgresDialect };
+}
+
+export const postgresDialect: StoreDialect = {
+  name: "postgres",
+  async lockRoom(trx, roomId) {
+    await sql`select 1 from rooms where id = ${roomId} for update`.execute(trx);
+  },
+  isUniqueViolation(err) {
+    // 23505: unique_violation (https://www.postgresql.org/docs/current/errcodes-appendix.html)
+    return (err as { code?: string } | null)?.code === "23505";
+  },
+};

@@ -1,0 +1,99 @@
+import type { Generated } from "kysely";
+
+/**
+ * Table shapes for Kysely. Times are ISO 8601 UTC strings in both dialects,
+ * so they sort as text and come back the same from SQLite and PostgreSQL.
+ */
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  /** Lower-cased username: uniqueness ignores case. */
+  username_key: string;
+  email: string;
+  /** Lower-cased email. */
+  email_key: string;
+  display_name: string;
+  password_hash: string;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie's token: a stolen database yields no live sessions. */
+  token_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface RoomsTable {
+  id: string;
+  kind: "public" | "private" | "direct";
+  name: string;
+  topic: string;
+  /** For direct rooms: the two user ids, sorted, joined by ':'; unique. */
+  direct_key: string | null;
+  created_by: string;
+  created_at: string;
+  /** Seq of the room's latest event; the next event takes last_seq + 1. */
+  last_seq: number;
+  last_activity_at: string;
+  last_message_id: string | null;
+}
+
+export interface RoomMembersTable {
+  room_id: string;
+  user_id: string;
+  role: "owner" | "admin" | "member";
+  joined_at: string;
+  last_read_seq: number;
+}
+
+export interface MessagesTable {
+  id: string;
+  room_id: string;
+  seq: number;
+  author_id: string;
+  body: string;
+  client_id: string | null;
+  created_at: string;
+}
+
+/**
+ * The room's event log: one row per seq, holding the event frame exactly as
+ * it was broadcast, so that resume replays it without re-serializing.
+ */
+export interface RoomEventsTable {
+  room_id: string;
+  seq: number;
+  type: string;
+  frame: string;
+  created_at: string;
+}
+
+export interface KyselyMigrationTable {
+  name: string;
+  timestamp: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  messages: MessagesTable;
+  room_events: RoomEventsTable;
+}
+
+export type { Generated };

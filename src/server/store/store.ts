@@ -1,0 +1,33 @@
+import { Migrator, type Kysely } from "kysely";
+import type { Database } from "./schema.js";
+import type { StoreDialect } from "./dialect.js";
+import { migrationProvider } from "./migrations/index.js";
+import { openSqlite } from "./sqlite.js";
+import { openPostgres } from "./postgres.js";
+
+/** An open database with its dialect; `close` waits for in-flight queries. */
+export interface Store {
+  db: Kysely<Database>;
+  dialect: StoreDialect;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or
+ * `postgres://…`) and applies pending migrations.
+ * @throws Error when a migration fails; the database is closed first.
+ */
+export async function openStore(url: string, opts: { sqliteSynchronous: "full" | "normal" }): Promise<Store> {
+  const opened = url.startsWith("sqlite:")
+    ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous })
+    : openPostgres(url);
+  const store: Store = { db: opened.db, dialect: opened.dialect, close: () => opened.db.destroy() };
+  const migrator = new Migrator({ db: opened.db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) {
+    await store.close();
+    throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
+  }
+  return store;
+}

@@ -1,0 +1,81 @@
+import { z } from "zod";
+
+/**
+ * The entities every answer and event is built from (contract v1 shapes,
+ * extended). Ids are opaque strings; times are ISO 8601 in UTC.
+ */
+
+/** A public view of an account: never carries email or password data. */
+export const UserSchema = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  createdAt: z.string(),
+});
+export type User = z.infer<typeof UserSchema>;
+
+/** The signed-in user's own view: the public fields plus their email. */
+export const SelfSchema = UserSchema.extend({
+  email: z.string(),
+});
+export type Self = z.infer<typeof SelfSchema>;
+
+/** The author as embedded in a message (contract v1). */
+export const AuthorSchema = UserSchema.pick({ id: true, username: true, displayName: true });
+export type Author = z.infer<typeof AuthorSchema>;
+
+export const RoomKindSchema = z.enum(["public", "private", "direct"]);
+export type RoomKind = z.infer<typeof RoomKindSchema>;
+
+export const MemberRoleSchema = z.enum(["owner", "admin", "member"]);
+export type MemberRole = z.infer<typeof MemberRoleSchema>;
+
+/** A message as stored: `seq` is its room's seq of the event that created it. */
+export const MessageSchema = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  seq: z.number().int().positive(),
+  author: AuthorSchema,
+  body: z.string(),
+  /** The sender's idempotency key, or null when it sent none. */
+  clientId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+/**
+ * A room as the caller sees it. `lastSeq` is the seq of the room's latest
+ * event (contract v1). The rest is relative to the caller and present when
+ * the caller is a member: their role, their read position, unread messages.
+ */
+export const RoomSchema = z.object({
+  id: z.string(),
+  kind: RoomKindSchema,
+  /** For a direct room: the other person's display name. */
+  name: z.string(),
+  topic: z.string(),
+  createdAt: z.string(),
+  lastSeq: z.number().int().nonnegative(),
+  /** Time of the latest event; rooms lists sort on it, newest first. */
+  lastActivityAt: z.string(),
+  memberCount: z.number().int().nonnegative(),
+  /** The caller's role, or null when the caller is not a member. */
+  role: MemberRoleSchema.nullable(),
+  /** For a direct room: the other person. */
+  peer: UserSchema.nullable(),
+  /** Newest message, for the sidebar preview; null when none or not a member. */
+  lastMessage: MessageSchema.nullable(),
+  /** The seq up to which the caller has read. */
+  lastReadSeq: z.number().int().nonnegative(),
+  /** Messages by others after lastReadSeq. */
+  unreadCount: z.number().int().nonnegative(),
+});
+export type Room = z.infer<typeof RoomSchema>;
+
+/** A member of a room, with their role. */
+export const MemberSchema = z.object({
+  user: UserSchema,
+  role: MemberRoleSchema,
+  joinedAt: z.string(),
+});
+export type Member = z.infer<typeof MemberSchema>;

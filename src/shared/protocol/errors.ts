@@ -1,0 +1,87 @@
+import { z } from "zod";
+
+/**
+ * Stable error codes, over HTTP and over the WebSocket (DESIGN.md contract
+ * v1). Clients switch on the code, never on the message.
+ */
+export const ErrorCode = {
+  /**
+   * 400: the input is not acceptable: not JSON, an unknown frame type, a
+   * field missing, mistyped or out of range; `details` says where.
+   */
+  ValidationFailed: "validation_failed",
+  /** 401: no valid session or token, or wrong credentials at login. */
+  Unauthenticated: "unauthenticated",
+  /** 403: not allowed to do this (including a cookie-authenticated change without X-CSRF-Token). */
+  Forbidden: "forbidden",
+  /** 404: no such thing, or one the caller may not know exists. */
+  NotFound: "not_found",
+  /** 409 */
+  UsernameTaken: "username_taken",
+  /** 409 */
+  EmailTaken: "email_taken",
+  /** 409: an action that conflicts with the current state (e.g. a second owner leaving). */
+  Conflict: "conflict",
+  /** 413: a body, frame or message over its limit. */
+  PayloadTooLarge: "payload_too_large",
+  /** 429: too many requests; HTTP adds Retry-After (seconds). */
+  RateLimited: "rate_limited",
+  /** 500: a bug or an outage; the message says nothing internal. */
+  Internal: "internal_error",
+  /** 503: the server is shutting down. */
+  Unavailable: "unavailable",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for each code: the transport maps once, here. */
+export const errorStatus: Record<ErrorCode, number> = {
+  validation_failed: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  username_taken: 409,
+  email_taken: 409,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+};
+
+/** One invalid field: `path` is dotted (`body`, `rooms.r1`), `message` is for people. */
+export const ErrorDetailSchema = z.object({
+  path: z.string(),
+  message: z.string(),
+});
+export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
+
+/** HTTP error body: `{"error": {"code", "message", "details"?}}` (contract v1). */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.array(ErrorDetailSchema).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/**
+ * WebSocket close codes. 1000-1015 follow RFC 6455 §7.4.1; 4000-4999 are
+ * Parley's own (the range RFC 6455 leaves to applications).
+ */
+export const CloseCode = {
+  /** RFC 6455: the server is shutting down; reconnect elsewhere or later. */
+  GoingAway: { code: 1001, reason: "going away" },
+  /** RFC 6455: the peer broke the protocol (binary frame where text is required). */
+  ProtocolError: { code: 1002, reason: "protocol error" },
+  /** RFC 6455: unsupported data (binary frames). */
+  UnsupportedData: { code: 1003, reason: "text frames only" },
+  /** RFC 6455: a frame over MAX_FRAME_BYTES. */
+  MessageTooBig: { code: 1009, reason: "frame too large" },
+  /** The session or token behind the socket ended (logout, expiry, revocation). */
+  Unauthorized: { code: 4401, reason: "unauthorized" },
+  /** The client read too slowly and its send buffer passed the bound; resume by seq. */
+  SlowConsumer: { code: 4408, reason: "slow consumer" },
+  /** The client sent far more frames than the rate limit allows. */
+  Flooding: { code: 4429, reason: "flooding" },
+} as const;

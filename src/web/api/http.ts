@@ -1,0 +1,260 @@
+/**
+ * The typed HTTP client for /api/v1 (DESIGN.md contract v1).
+ *
+ * Every answer is checked against its shared zod schema, so a component
+ * never trusts a shape because of a type annotation. Every failure, from
+ * the server or from the network, surfaces as one `ApiError` with a stable
+ * `code` that the UI switches on.
+ */
+import type { z } from "zod";
+import {
+  ErrorBodySchema,
+  HistoryResponseSchema,
+  MemberResponseSchema,
+  MembersResponseSchema,
+  MessageResponseSchema,
+  RoomResponseSchema,
+  RoomsResponseSchema,
+  SessionResponseSchema,
+  UsersResponseSchema,
+  type CreateRoomRequest,
+  type ErrorDetail,
+  type HistoryResponse,
+  type LoginRequest,
+  type Member,
+  type Message,
+  type Room,
+  type SessionResponse,
+  type SignupRequest,
+  type User,
+} from "@shared/protocol/index.js";
+
+/** Codes the client itself produces, next to the server's ErrorCode values. */
+export const ClientErrorCode = {
+  /** fetch rejected: offline, DNS, connection refused. */
+  Network: "network_error",
+  /** The server answered with a shape the shared schema does not accept. */
+  BadResponse: "bad_response",
+} as const;
+
+/** A failed API call: the HTTP status (0 when none), the stable code, the field details. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: readonly ErrorDetail[] = [],
+  ) {
+    super(message);
+  }
+}
+
+type Method = "GET" | "POST";
+
+interface RequestOptions<S extends z.ZodType | null> {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** The answer's schema, or null for a 204. */
+  schema: S;
+}
+
+type Answer<S> = S extends z.ZodType ? z.infer<S> : void;
+
+/**
+ * Low-level transport: JSON in and out, the CSRF header on every POST,
+ * same-origin cookies. Holds the CSRF token that signup, login and /me hand out.
+ */
+export class HttpTransport {
+  private csrfToken: string | null = null;
+
+  /**
+   * @param baseUrl prefix of every path ("/api/v1" in the browser).
+   * @param onUnauthenticated called when a call that needed a session got a 401,
+   *   so the app can go back to the login screen.
+   */
+  constructor(
+    private readonly baseUrl = "/api/v1",
+    private readonly onUnauthenticated: () => void = () => {},
+  ) {}
+
+  setCsrfToken(token: string | null): void {
+    this.csrfToken = token;
+  }
+
+  async request<S extends z.ZodType | null>(
+    method: Method,
+    path: string,
+    options: RequestOptions<S>,
+  ): Promise<Answer<S>> {
+    const url = this.baseUrl + path + queryString(options.query);
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && this.csrfToken) headers["X-CSRF-Token"] = this.csrfToken;
+
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      });
+    } catch {
+      throw new ApiError(0, ClientErrorCode.Network, "Cannot reach the server. Check your connection.");
+    }
+
+    if (!response.ok) {
+      const error = await errorFrom(response);
+      // Login and /me answer 401 as a normal outcome; anywhere else it means
+      // the session ended under us (logout in another tab, expiry).
+      if (error.status === 401 && !isSessionProbe(path)) this.onUnauthenticated();
+      throw error;
+    }
+    if (options.schema === null) return undefined as Answer<S>;
+
+    const json: unknown = await response.json().catch(() => undefined);
+    const parsed = options.schema.safeParse(json);
+    if (!parsed.success) {
+      console.warn("Unexpected answer from", method, path, parsed.error.issues);
+      throw new ApiError(response.status, ClientErrorCode.BadResponse, "The server sent an unexpected answer.");
+    }
+    return parsed.data as Answer<S>;
+  }
+}
+
+function isSessionProbe(path: string): boolean {
+  return path === "/me" || path.startsWith("/auth/");
+}
+
+function queryString(query: RequestOptions<null>["query"]): string {
+  if (!query) return "";
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== "") params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+async function errorFrom(response: Response): Promise<ApiError> {
+  const json: unknown = await response.json().catch(() => undefined);
+  const parsed = ErrorBodySchema.safeParse(json);
+  if (parsed.success) {
+    const { code, message, details } = parsed.data.error;
+    return new ApiError(response.status, code, message, details ?? []);
+  }
+  return new ApiError(response.status, `http_${response.status}`, `The server answered ${response.status}.`);
+}
+
+/** Query of GET /rooms/:id/messages: `before`/`after` are seqs. */
+export interface HistoryCursor {
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+
+/**
+ * The API, one method per endpoint. Methods that open a session also
+ * remember its CSRF token for the calls that follow.
+ */
+export class ParleyApi {
+  constructor(readonly transport: HttpTransport) {}
+
+  async signup(body: SignupRequest): Promise<SessionResponse> {
+    return this.remember(await this.transport.request("POST", "/auth/signup", { body, schema: SessionResponseSchema }));
+  }
+
+  async login(body: LoginRequest): Promise<SessionResponse> {
+    return this.remember(await this.transport.request("POST", "/auth/login", { body, schema: SessionResponseSchema }));
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.transport.request("POST", "/auth/logout", { schema: null });
+    } finally {
+      this.transport.setCsrfToken(null);
+    }
+  }
+
+  /** The current session; throws ApiError 401 when there is none. */
+  async me(): Promise<SessionResponse> {
+    return this.remember(await this.transport.request("GET", "/me", { schema: SessionResponseSchema }));
+  }
+
+  async searchUsers(q: string): Promise<User[]> {
+    return (await this.transport.request("GET", "/users", { query: { q }, schema: UsersResponseSchema })).users;
+  }
+
+  async myRooms(): Promise<Room[]> {
+    return (await this.transport.request("GET", "/rooms", { schema: RoomsResponseSchema })).rooms;
+  }
+
+  async publicRooms(): Promise<Room[]> {
+    return (await this.transport.request("GET", "/rooms/public", { schema: RoomsResponseSchema })).rooms;
+  }
+
+  async createRoom(body: CreateRoomRequest): Promise<Room> {
+    return (await this.transport.request("POST", "/rooms", { body, schema: RoomResponseSchema })).room;
+  }
+
+  async room(roomId: string): Promise<Room> {
+    return (await this.transport.request("GET", `/rooms/${enc(roomId)}`, { schema: RoomResponseSchema })).room;
+  }
+
+  async joinRoom(roomId: string): Promise<Room> {
+    return (await this.transport.request("POST", `/rooms/${enc(roomId)}/join`, { schema: RoomResponseSchema })).room;
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.transport.request("POST", `/rooms/${enc(roomId)}/leave`, { schema: null });
+  }
+
+  async members(roomId: string): Promise<Member[]> {
+    return (await this.transport.request("GET", `/rooms/${enc(roomId)}/members`, { schema: MembersResponseSchema }))
+      .members;
+  }
+
+  async addMember(roomId: string, userId: string): Promise<Member> {
+    return (
+      await this.transport.request("POST", `/rooms/${enc(roomId)}/members`, {
+        body: { userId },
+        schema: MemberResponseSchema,
+      })
+    ).member;
+  }
+
+  /** The one direct room with this user, created on first use. */
+  async direct(userId: string): Promise<Room> {
+    return (await this.transport.request("POST", "/direct", { body: { userId }, schema: RoomResponseSchema })).room;
+  }
+
+  async history(roomId: string, cursor: HistoryCursor = {}): Promise<HistoryResponse> {
+    return this.transport.request("GET", `/rooms/${enc(roomId)}/messages`, {
+      query: { before: cursor.before, after: cursor.after, limit: cursor.limit },
+      schema: HistoryResponseSchema,
+    });
+  }
+
+  async sendMessage(roomId: string, body: string, clientId?: string): Promise<Message> {
+    return (
+      await this.transport.request("POST", `/rooms/${enc(roomId)}/messages`, {
+        body: { body, clientId },
+        schema: MessageResponseSchema,
+      })
+    ).message;
+  }
+
+  async markRead(roomId: string, seq: number): Promise<void> {
+    await this.transport.request("POST", `/rooms/${enc(roomId)}/read`, { body: { seq }, schema: null });
+  }
+
+  private remember(session: SessionResponse): SessionResponse {
+    this.transport.setCsrfToken(session.csrfToken);
+    return session;
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}

@@ -1,0 +1,300 @@
+/**
+ * ChatClient: what the UI calls to do things, and the place where HTTP
+ * answers and socket frames are turned into store actions.
+ *
+ * Components read the store (`useChat`) and call methods here; they never
+ * talk to fetch or the WebSocket themselves. One ChatClient lives for the
+ * page; `begin` and `end` bracket a signed-in session.
+ */
+import type { CreateRoomRequest, Member, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
+import { ApiError, ParleyApi } from "@web/api/http";
+import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
+import { DEFAULT_PAGE_SIZE } from "@shared/protocol/index.js";
+import { resumeCursor } from "@web/state/chatReducer";
+import { ChatStore } from "@web/state/store";
+
+export interface ChatClientOptions {
+  api: ParleyApi;
+  /** The /ws URL. */
+  socketUrl: string;
+  /** Called when the server says the session is over (401, close 4401). */
+  onSessionEnded: () => void;
+  createSocket?: (url: string) => WebSocketLike;
+  isOnline?: () => boolean;
+}
+
+/** Delay before fetching a room that events mention but the client does not track yet. */
+const ORPHAN_FETCH_DELAY_MS = 300;
+/** Delay before refreshing a room's settings after membership events (coalesces bursts). */
+const ROOM_REFRESH_DELAY_MS = 400;
+
+export class ChatClient {
+  readonly store = new ChatStore();
+  readonly api: ParleyApi;
+  private connection: RealtimeConnection | null = null;
+  private readySeen = false;
+  private readonly roomFetches = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly sentReads = new Map<string, number>();
+
+  constructor(private readonly options: ChatClientOptions) {
+    this.api = options.api;
+  }
+
+  // ---- session ----
+
+  /** Starts a signed-in session: rooms first (they are the resume cursor), then the socket. */
+  async begin(me: Self): Promise<void> {
+    this.end();
+    this.store.dispatch({ type: "session.started", me });
+    this.readySeen = false;
+    try {
+      this.store.dispatch({ type: "rooms.loaded", rooms: await this.api.myRooms() });
+    } catch (error) {
+      // The socket's first `ready` retries the list.
+      console.warn("Loading rooms failed", error);
+    }
+    if (this.store.getState().me?.id !== me.id) return; // ended meanwhile
+    this.connection = this.createConnection();
+    this.connection.start();
+  }
+
+  /** Ends the session locally: socket closed, state forgotten. */
+  end(): void {
+    this.connection?.stop();
+    this.connection = null;
+    for (const timer of this.roomFetches.values()) clearTimeout(timer);
+    this.roomFetches.clear();
+    this.sentReads.clear();
+    this.store.dispatch({ type: "session.ended" });
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.api.logout();
+    } finally {
+      this.end();
+    }
+  }
+
+  // ---- environment ----
+
+  setPageVisible(visible: boolean): void {
+    this.store.dispatch({ type: "page.visibility", visible });
+  }
+
+  networkChanged(online: boolean): void {
+    this.connection?.networkChanged(online);
+  }
+
+  reconnectNow(): void {
+    this.connection?.reconnectNow();
+  }
+
+  /** Test hook: cut the socket as a network failure would. */
+  simulateDrop(): void {
+    this.connection?.simulateDrop();
+  }
+
+  // ---- rooms ----
+
+  /** Makes `roomId` the open room and loads its newest messages the first time. */
+  openRoom(roomId: string | null): void {
+    this.store.dispatch({ type: "room.activated", roomId });
+    if (roomId === null) return;
+    const timeline = this.store.getState().timelines[roomId];
+    if (!timeline || (!timeline.loaded && timeline.loading === null)) void this.loadLatest(roomId);
+  }
+
+  async loadLatest(roomId: string): Promise<void> {
+    this.store.dispatch({ type: "history.loading", roomId, page: "latest" });
+    try {
+      const page = await this.api.history(roomId, { limit: DEFAULT_PAGE_SIZE });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "latest", messages: page.messages, hasMore: page.hasMore });
+      for (const message of page.messages) this.connection?.settle(message.clientId);
+    } catch (error) {
+      this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+    }
+  }
+
+  /** Fetches the page before the oldest message held (scrolling up). */
+  async loadOlder(roomId: string): Promise<void> {
+    const timeline = this.store.getState().timelines[roomId];
+    const before = timeline?.messages[0]?.seq;
+    if (!timeline || !timeline.loaded || !timeline.hasOlder || timeline.loading !== null || before === undefined) return;
+    this.store.dispatch({ type: "history.loading", roomId, page: "older" });
+    try {
+      const page = await this.api.history(roomId, { before, limit: DEFAULT_PAGE_SIZE });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore });
+    } catch (error) {
+      this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+    }
+  }
+
+  async createRoom(request: CreateRoomRequest): Promise<Room> {
+    const room = await this.api.createRoom(request);
+    this.store.dispatch({ type: "room.upserted", room });
+    return room;
+  }
+
+  async joinRoom(roomId: string): Promise<Room> {
+    const room = await this.api.joinRoom(roomId);
+    this.store.dispatch({ type: "room.upserted", room });
+    return room;
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.api.leaveRoom(roomId);
+    this.store.dispatch({ type: "room.removed", roomId });
+  }
+
+  /** The direct room with `userId`, created on first use. */
+  async openDirect(userId: string): Promise<Room> {
+    const room = await this.api.direct(userId);
+    this.store.dispatch({ type: "room.upserted", room });
+    return room;
+  }
+
+  async addMember(roomId: string, userId: string): Promise<Member> {
+    const member = await this.api.addMember(roomId, userId);
+    this.scheduleRoomFetch(roomId, ROOM_REFRESH_DELAY_MS);
+    return member;
+  }
+
+  members(roomId: string): Promise<Member[]> {
+    return this.api.members(roomId);
+  }
+
+  publicRooms(): Promise<Room[]> {
+    return this.api.publicRooms();
+  }
+
+  searchUsers(q: string): Promise<User[]> {
+    return this.api.searchUsers(q);
+  }
+
+  // ---- messages ----
+
+  /** Queues a message; it shows as pending until the server has it. */
+  send(roomId: string, body: string): void {
+    this.connection?.send(roomId, body);
+  }
+
+  retry(clientId: string): void {
+    this.connection?.retry(clientId);
+  }
+
+  discard(clientId: string): void {
+    this.connection?.discard(clientId);
+  }
+
+  /**
+   * The open room is on screen: move the read position to its newest event.
+   * Over the socket when connected, else over HTTP; each seq is sent once.
+   */
+  markRead(roomId: string): void {
+    const held = this.store.getState().rooms[roomId];
+    if (!held) return;
+    const seq = held.room.lastSeq;
+    if (seq <= held.room.lastReadSeq && held.room.unreadCount === 0) return;
+    if ((this.sentReads.get(roomId) ?? -1) >= seq) return;
+    this.sentReads.set(roomId, seq);
+    this.store.dispatch({ type: "room.readMoved", roomId, lastReadSeq: seq });
+    if (this.connection?.markRead(roomId, seq)) return;
+    this.api.markRead(roomId, seq).catch((error: unknown) => {
+      this.sentReads.delete(roomId);
+      console.warn("Marking read failed", error);
+    });
+  }
+
+  // ---- realtime wiring ----
+
+  private createConnection(): RealtimeConnection {
+    const store = this.store;
+    return new RealtimeConnection({
+      url: this.options.socketUrl,
+      createSocket: this.options.createSocket,
+      isOnline: this.options.isOnline,
+      resumeCursor: () => resumeCursor(store.getState()),
+      checkSession: async () => {
+        try {
+          await this.api.me();
+          return true;
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) return false;
+          throw error;
+        }
+      },
+      handlers: {
+        ready: () => {
+          // After a reconnect (or when the first list failed), rooms may have
+          // appeared or gone while away: the resume only covers known rooms.
+          if (this.readySeen || !store.getState().roomsLoaded) void this.reloadRooms();
+          this.readySeen = true;
+        },
+        roomEvent: (event) => this.roomEvent(event),
+        unknownRoomEvent: (roomId, seq) => store.dispatch({ type: "room.eventSkipped", roomId, seq }),
+        roomRead: (roomId, lastReadSeq) => store.dispatch({ type: "room.readMoved", roomId, lastReadSeq }),
+        resumed: (rooms) => store.dispatch({ type: "rooms.resumed", rooms }),
+        messageAcked: (message) => store.dispatch({ type: "message.acked", message }),
+        statusChanged: (connection) => store.dispatch({ type: "connection.changed", connection }),
+        outboxChanged: (outbox) => store.dispatch({ type: "outbox.changed", outbox }),
+        sessionEnded: () => this.options.onSessionEnded(),
+      },
+    });
+  }
+
+  private roomEvent(event: RoomEvent): void {
+    const state = this.store.getState();
+    const known = Boolean(state.rooms[event.roomId]);
+    const aboutMe = event.type === "member.left" && event.userId === state.me?.id;
+    if (!known && aboutMe) return; // we left; nothing to fetch
+    this.store.dispatch({ type: "room.event", event });
+    if (!known) {
+      // A room we were just added to, or a direct room someone opened with
+      // us: fetch it; the event waits in the orphans until it arrives.
+      this.scheduleRoomFetch(event.roomId, ORPHAN_FETCH_DELAY_MS);
+    } else if (event.type !== "message.created" && !aboutMe) {
+      // Membership changed: the server's member count is authoritative.
+      this.scheduleRoomFetch(event.roomId, ROOM_REFRESH_DELAY_MS);
+    }
+  }
+
+  private scheduleRoomFetch(roomId: string, delayMs: number): void {
+    if (this.roomFetches.has(roomId)) return;
+    this.roomFetches.set(
+      roomId,
+      setTimeout(() => {
+        this.roomFetches.delete(roomId);
+        this.api.room(roomId).then(
+          (room) => {
+            // Only rooms we belong to are tracked; a public room we merely can see is not ours.
+            if (room.role !== null) this.store.dispatch({ type: "room.upserted", room });
+            else this.store.dispatch({ type: "room.removed", roomId });
+          },
+          (error: unknown) => {
+            if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
+              this.store.dispatch({ type: "room.removed", roomId });
+            } else {
+              console.warn("Fetching room failed", roomId, error);
+            }
+          },
+        );
+      }, delayMs),
+    );
+  }
+
+  private async reloadRooms(): Promise<void> {
+    try {
+      this.store.dispatch({ type: "rooms.loaded", rooms: await this.api.myRooms() });
+    } catch (error) {
+      console.warn("Reloading rooms failed", error);
+    }
+  }
+}
+
+/** A sentence for the UI from whatever went wrong. */
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return "Something went wrong.";
+}

@@ -1,0 +1,194 @@
+import { describe, expect, it } from "vitest";
+import type { Message, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import { INITIAL_CHAT_STATE, chatReducer, resumeCursor, type ChatAction, type ChatState } from "./chatReducer";
+
+const me: Self = { id: "me", username: "me", displayName: "Me", createdAt: "2025-01-01T00:00:00Z", email: "me@x.io" };
+
+function room(id: string, lastSeq: number, overrides: Partial<Room> = {}): Room {
+  return {
+    id,
+    kind: "public",
+    name: id,
+    topic: "",
+    createdAt: "2025-01-01T00:00:00Z",
+    lastSeq,
+    lastActivityAt: "2025-01-01T00:00:00Z",
+    memberCount: 2,
+    role: "member",
+    peer: null,
+    lastMessage: null,
+    lastReadSeq: lastSeq,
+    unreadCount: 0,
+    ...overrides,
+  };
+}
+
+function message(roomId: string, seq: number, authorId = "them", clientId: string | null = null): Message {
+  return {
+    id: `${roomId}-${seq}`,
+    roomId,
+    seq,
+    author: { id: authorId, username: authorId, displayName: authorId },
+    body: `message ${seq}`,
+    clientId,
+    createdAt: new Date(Date.UTC(2025, 0, 2, 0, seq)).toISOString(),
+  };
+}
+
+function created(roomId: string, seq: number, authorId = "them", clientId: string | null = null): RoomEvent {
+  return { type: "message.created", roomId, seq, message: message(roomId, seq, authorId, clientId) };
+}
+
+function run(state: ChatState, ...actions: ChatAction[]): ChatState {
+  return actions.reduce(chatReducer, state);
+}
+
+function signedIn(...rooms: Room[]): ChatState {
+  return run(INITIAL_CHAT_STATE, { type: "session.started", me }, { type: "rooms.loaded", rooms });
+}
+
+describe("chatReducer: room events", () => {
+  it("updates preview, activity and unread count once per seq", () => {
+    let state = signedIn(room("r1", 3));
+    const event = created("r1", 4);
+    state = run(state, { type: "room.event", event }, { type: "room.event", event });
+    const r1 = state.rooms.r1!.room;
+    expect(r1.unreadCount).toBe(1);
+    expect(r1.lastMessage?.seq).toBe(4);
+    expect(r1.lastSeq).toBe(4);
+    expect(r1.lastActivityAt).toBe(event.type === "message.created" ? event.message.createdAt : "");
+  });
+
+  it("ignores events at or below the seq the room list already covers", () => {
+    const state = signedIn(room("r1", 5));
+    const after = run(state, { type: "room.event", event: created("r1", 5) }, { type: "room.event", event: created("r1", 2) });
+    expect(after).toBe(state);
+  });
+
+  it("applies a replay that arrives after a newer live event (reconnect race)", () => {
+    let state = signedIn(room("r1", 5));
+    state = run(state, { type: "history.loading", roomId: "r1", page: "latest" });
+    state = run(
+      state,
+      { type: "room.event", event: created("r1", 8) },
+      { type: "room.event", event: created("r1", 6) },
+      { type: "room.event", event: created("r1", 7) },
+      { type: "room.event", event: created("r1", 8) },
+    );
+    expect(state.timelines.r1!.messages.map((m) => m.seq)).toEqual([6, 7, 8]);
+    expect(state.rooms.r1!.room.unreadCount).toBe(3);
+    expect(resumeCursor(state)).toEqual({ r1: 8 });
+  });
+
+  it("does not count my own messages, nor messages in the open visible room, as unread", () => {
+    let state = signedIn(room("r1", 0), room("r2", 0));
+    state = run(
+      state,
+      { type: "room.event", event: created("r1", 1, "me") },
+      { type: "room.activated", roomId: "r2" },
+      { type: "room.event", event: created("r2", 1) },
+      { type: "page.visibility", visible: false },
+      { type: "room.event", event: created("r2", 2) },
+    );
+    expect(state.rooms.r1!.room.unreadCount).toBe(0);
+    expect(state.rooms.r1!.room.lastReadSeq).toBe(1);
+    expect(state.rooms.r2!.room.unreadCount).toBe(1);
+  });
+
+  it("keeps events for a room not tracked yet and replays those newer than its HTTP copy", () => {
+    let state = signedIn();
+    state = run(state, { type: "room.event", event: created("r9", 1) }, { type: "room.event", event: created("r9", 2) });
+    expect(state.rooms.r9).toBeUndefined();
+    state = run(state, { type: "room.upserted", room: room("r9", 1, { lastReadSeq: 0, unreadCount: 1, lastMessage: message("r9", 1) }) });
+    expect(state.rooms.r9!.room.lastMessage?.seq).toBe(2);
+    expect(state.rooms.r9!.room.unreadCount).toBe(2);
+    expect(state.orphans.r9).toBeUndefined();
+  });
+
+  it("tracks member counts and drops the room when I am the one who left", () => {
+    let state = signedIn(room("r1", 1));
+    state = run(state, {
+      type: "room.event",
+      event: {
+        type: "member.joined",
+        roomId: "r1",
+        seq: 2,
+        member: { user: { id: "bo", username: "bo", displayName: "Bo", createdAt: "" }, role: "member", joinedAt: "2025-02-01T00:00:00Z" },
+      },
+    });
+    expect(state.rooms.r1!.room.memberCount).toBe(3);
+    expect(state.rooms.r1!.room.lastActivityAt).toBe("2025-02-01T00:00:00Z");
+    state = run(state, { type: "room.activated", roomId: "r1" }, { type: "room.event", event: { type: "member.left", roomId: "r1", seq: 3, userId: "me" } });
+    expect(state.rooms.r1).toBeUndefined();
+    expect(state.activeRoomId).toBeNull();
+  });
+});
+
+describe("chatReducer: room list", () => {
+  it("refreshing a known room changes its settings but not what events maintain", () => {
+    let state = signedIn(room("r1", 1));
+    state = run(state, { type: "room.event", event: created("r1", 2) });
+    // An HTTP copy taken before seq 2 was stored.
+    state = run(state, { type: "room.upserted", room: room("r1", 1, { name: "renamed", topic: "new topic", memberCount: 7 }) });
+    const r1 = state.rooms.r1!;
+    expect(r1.room).toMatchObject({ name: "renamed", topic: "new topic", memberCount: 7, unreadCount: 1 });
+    expect(r1.room.lastMessage?.seq).toBe(2);
+    expect(r1.cursor.floor).toBe(2);
+  });
+
+  it("a full reload drops rooms I no longer belong to", () => {
+    let state = signedIn(room("r1", 1), room("r2", 1));
+    state = run(state, { type: "room.activated", roomId: "r2" }, { type: "rooms.loaded", rooms: [room("r1", 1)] });
+    expect(Object.keys(state.rooms)).toEqual(["r1"]);
+    expect(state.activeRoomId).toBeNull();
+  });
+
+  it("resume acks move the cursor past events the client could not read", () => {
+    let state = signedIn(room("r1", 1));
+    state = run(state, { type: "room.event", event: created("r1", 3) }, { type: "rooms.resumed", rooms: { r1: 2 } });
+    expect(state.rooms.r1!.cursor).toEqual({ floor: 3, above: [] });
+  });
+});
+
+describe("chatReducer: timelines and reads", () => {
+  it("merges the latest page with live messages that arrived while it loaded", () => {
+    let state = signedIn(room("r1", 10));
+    state = run(
+      state,
+      { type: "history.loading", roomId: "r1", page: "latest" },
+      { type: "room.event", event: created("r1", 11) },
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: [message("r1", 9), message("r1", 10)], hasMore: true },
+    );
+    const timeline = state.timelines.r1!;
+    expect(timeline.messages.map((m) => m.seq)).toEqual([9, 10, 11]);
+    expect(timeline).toMatchObject({ loaded: true, hasOlder: true, loading: null });
+
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "older", messages: [message("r1", 7), message("r1", 8)], hasMore: false });
+    expect(state.timelines.r1!.messages.map((m) => m.seq)).toEqual([7, 8, 9, 10, 11]);
+    expect(state.timelines.r1!.hasOlder).toBe(false);
+  });
+
+  it("shows my acked message at once and keeps one copy when its event follows", () => {
+    let state = signedIn(room("r1", 1));
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "latest", messages: [], hasMore: false });
+    const mine = message("r1", 2, "me", "c-1");
+    state = run(state, { type: "message.acked", message: mine }, { type: "room.event", event: { type: "message.created", roomId: "r1", seq: 2, message: mine } });
+    expect(state.timelines.r1!.messages.map((m) => m.clientId)).toEqual(["c-1"]);
+  });
+
+  it("a read elsewhere recounts unread from the timeline", () => {
+    let state = signedIn(room("r1", 0, { lastReadSeq: 0 }));
+    state = run(
+      state,
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: [], hasMore: false },
+      { type: "room.event", event: created("r1", 1) },
+      { type: "room.event", event: created("r1", 2) },
+      { type: "room.event", event: created("r1", 3) },
+    );
+    expect(state.rooms.r1!.room.unreadCount).toBe(3);
+    state = run(state, { type: "room.readMoved", roomId: "r1", lastReadSeq: 2 });
+    expect(state.rooms.r1!.room.unreadCount).toBe(1);
+    state = run(state, { type: "room.readMoved", roomId: "r1", lastReadSeq: 3 });
+    expect(state.rooms.r1!.room.unreadCount).toBe(0);
+  });
+});

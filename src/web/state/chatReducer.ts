@@ -1,0 +1,261 @@
+/**
+ * The client's chat state and the one pure function that changes it.
+ *
+ * Everything the UI shows about rooms and messages is derived from this
+ * state; HTTP answers and socket frames become actions. Being pure, the
+ * rules (apply each room event once by seq, keep previews and unread counts
+ * current, merge pages) are unit-tested without a browser.
+ */
+import type { Message, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import type { Outbox } from "@web/realtime/outbox";
+import { EMPTY_OUTBOX } from "@web/realtime/outbox";
+import type { ConnectionSnapshot } from "@web/realtime/socket";
+import { admit, catchUp, cursorAt, type SeqCursor } from "./cursor";
+import { laterOf, withMessage, withSettingsFrom } from "./rooms";
+import { EMPTY_TIMELINE, countUnread, mergeMessages, type Timeline } from "./timeline";
+
+/** A room the user is a member of, with the cursor of the events applied to it. */
+export interface TrackedRoom {
+  readonly room: Room;
+  readonly cursor: SeqCursor;
+}
+
+export interface ChatState {
+  readonly me: Self | null;
+  /** The user's rooms by id. */
+  readonly rooms: Readonly<Record<string, TrackedRoom>>;
+  /** The first GET /rooms has answered. */
+  readonly roomsLoaded: boolean;
+  /** Timelines of the rooms opened so far, by room id. */
+  readonly timelines: Readonly<Record<string, Timeline>>;
+  /**
+   * Events for rooms not tracked yet (a room just joined whose HTTP answer is
+   * still on its way, a direct room someone just opened with us), replayed
+   * when the room arrives.
+   */
+  readonly orphans: Readonly<Record<string, readonly RoomEvent[]>>;
+  readonly outbox: Outbox;
+  readonly connection: ConnectionSnapshot;
+  readonly activeRoomId: string | null;
+  /** The page is visible: messages in the open room count as read. */
+  readonly pageVisible: boolean;
+}
+
+export type ChatAction =
+  | { type: "session.started"; me: Self }
+  | { type: "session.ended" }
+  | { type: "rooms.loaded"; rooms: readonly Room[] }
+  | { type: "room.upserted"; room: Room }
+  | { type: "room.removed"; roomId: string }
+  | { type: "room.event"; event: RoomEvent }
+  | { type: "room.eventSkipped"; roomId: string; seq: number }
+  | { type: "rooms.resumed"; rooms: Readonly<Record<string, number>> }
+  | { type: "room.readMoved"; roomId: string; lastReadSeq: number }
+  | { type: "history.loading"; roomId: string; page: "latest" | "older" }
+  | { type: "history.loaded"; roomId: string; page: "latest" | "older"; messages: readonly Message[]; hasMore: boolean }
+  | { type: "history.failed"; roomId: string; error: string }
+  | { type: "message.acked"; message: Message }
+  | { type: "outbox.changed"; outbox: Outbox }
+  | { type: "connection.changed"; connection: ConnectionSnapshot }
+  | { type: "room.activated"; roomId: string | null }
+  | { type: "page.visibility"; visible: boolean };
+
+/** Orphan events kept per unknown room; more than this means something is wrong, not slow. */
+const MAX_ORPHANS_PER_ROOM = 500;
+
+export const INITIAL_CHAT_STATE: ChatState = {
+  me: null,
+  rooms: {},
+  roomsLoaded: false,
+  timelines: {},
+  orphans: {},
+  outbox: EMPTY_OUTBOX,
+  connection: { state: "offline", attempt: 0, retryAt: null, networkDown: false },
+  activeRoomId: null,
+  pageVisible: true,
+};
+
+export function chatReducer(state: ChatState, action: ChatAction): ChatState {
+  switch (action.type) {
+    case "session.started":
+      return { ...INITIAL_CHAT_STATE, me: action.me, pageVisible: state.pageVisible };
+    case "session.ended":
+      return { ...INITIAL_CHAT_STATE, pageVisible: state.pageVisible };
+    case "rooms.loaded":
+      return roomsLoaded(state, action.rooms);
+    case "room.upserted":
+      return upsertRoom(state, action.room);
+    case "room.removed":
+      return removeRoom(state, action.roomId);
+    case "room.event":
+      return applyEvent(state, action.event);
+    case "room.eventSkipped":
+      return skipEvent(state, action.roomId, action.seq);
+    case "rooms.resumed":
+      return resumed(state, action.rooms);
+    case "room.readMoved":
+      return readMoved(state, action.roomId, action.lastReadSeq);
+    case "history.loading":
+      return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: action.page, error: null }));
+    case "history.loaded":
+      return changeTimeline(state, action.roomId, (t) => ({
+        ...t,
+        messages: mergeMessages(t.messages, action.messages),
+        loaded: true,
+        // The latest page tells whether older ones exist; an older page moves
+        // that boundary further back.
+        hasOlder: action.page === "older" || !t.loaded ? action.hasMore : t.hasOlder,
+        loading: null,
+        error: null,
+      }));
+    case "history.failed":
+      return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: null, error: action.error }));
+    case "message.acked":
+      return acked(state, action.message);
+    case "outbox.changed":
+      return { ...state, outbox: action.outbox };
+    case "connection.changed":
+      return { ...state, connection: action.connection };
+    case "room.activated":
+      return { ...state, activeRoomId: action.roomId };
+    case "page.visibility":
+      return state.pageVisible === action.visible ? state : { ...state, pageVisible: action.visible };
+  }
+}
+
+/** The full list from GET /rooms: new rooms are tracked, known ones refreshed, missing ones dropped. */
+function roomsLoaded(state: ChatState, rooms: readonly Room[]): ChatState {
+  let next: ChatState = { ...state, roomsLoaded: true };
+  const listed = new Set(rooms.map((r) => r.id));
+  for (const roomId of Object.keys(state.rooms)) if (!listed.has(roomId)) next = removeRoom(next, roomId);
+  for (const room of rooms) next = upsertRoom(next, room);
+  return next;
+}
+
+function upsertRoom(state: ChatState, room: Room): ChatState {
+  const held = state.rooms[room.id];
+  if (held) {
+    return { ...state, rooms: { ...state.rooms, [room.id]: { ...held, room: withSettingsFrom(held.room, room) } } };
+  }
+  // A new room starts at the server's lastSeq: everything up to it is in the
+  // room object already (preview, counts). Events that raced ahead of the
+  // HTTP answer are replayed from the orphans when newer than that.
+  const { [room.id]: orphans, ...otherOrphans } = state.orphans;
+  let next: ChatState = {
+    ...state,
+    rooms: { ...state.rooms, [room.id]: { room, cursor: cursorAt(room.lastSeq) } },
+    orphans: otherOrphans,
+  };
+  for (const event of orphans ?? []) next = applyEvent(next, event);
+  return next;
+}
+
+function removeRoom(state: ChatState, roomId: string): ChatState {
+  if (!state.rooms[roomId] && !state.timelines[roomId] && !state.orphans[roomId]) return state;
+  const { [roomId]: _room, ...rooms } = state.rooms;
+  const { [roomId]: _timeline, ...timelines } = state.timelines;
+  const { [roomId]: _orphans, ...orphans } = state.orphans;
+  return { ...state, rooms, timelines, orphans, activeRoomId: state.activeRoomId === roomId ? null : state.activeRoomId };
+}
+
+function applyEvent(state: ChatState, event: RoomEvent): ChatState {
+  const held = state.rooms[event.roomId];
+  if (!held) return keepOrphan(state, event);
+  const { cursor, fresh } = admit(held.cursor, event.seq);
+  if (!fresh) return state;
+  let room: Room = { ...held.room, lastSeq: Math.max(held.room.lastSeq, event.seq) };
+  let next: ChatState = state;
+
+  switch (event.type) {
+    case "message.created": {
+      const message = event.message;
+      const mine = message.author.id === state.me?.id;
+      const seen = state.activeRoomId === event.roomId && state.pageVisible;
+      room = withMessage(room, message, !mine && !seen && message.seq > room.lastReadSeq);
+      // Sending is reading: the server moves the sender's read position too.
+      if (mine) room = { ...room, lastReadSeq: Math.max(room.lastReadSeq, message.seq) };
+      if (state.timelines[event.roomId]) {
+        next = changeTimeline(next, event.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+      }
+      break;
+    }
+    case "member.joined":
+      room = {
+        ...room,
+        memberCount: room.memberCount + 1,
+        lastActivityAt: laterOf(room.lastActivityAt, event.member.joinedAt),
+      };
+      break;
+    case "member.left":
+      if (event.userId === state.me?.id) return removeRoom(state, event.roomId);
+      room = { ...room, memberCount: Math.max(0, room.memberCount - 1) };
+      break;
+  }
+  return { ...next, rooms: { ...next.rooms, [event.roomId]: { room, cursor } } };
+}
+
+function keepOrphan(state: ChatState, event: RoomEvent): ChatState {
+  const held = state.orphans[event.roomId] ?? [];
+  if (held.length >= MAX_ORPHANS_PER_ROOM) return state;
+  return { ...state, orphans: { ...state.orphans, [event.roomId]: [...held, event] } };
+}
+
+function skipEvent(state: ChatState, roomId: string, seq: number): ChatState {
+  const held = state.rooms[roomId];
+  if (!held) return state;
+  const { cursor, fresh } = admit(held.cursor, seq);
+  if (!fresh) return state;
+  return { ...state, rooms: { ...state.rooms, [roomId]: { ...held, cursor } } };
+}
+
+function resumed(state: ChatState, delivered: Readonly<Record<string, number>>): ChatState {
+  let rooms = state.rooms;
+  for (const [roomId, seq] of Object.entries(delivered)) {
+    const held = rooms[roomId];
+    if (!held) continue;
+    const cursor = catchUp(held.cursor, seq);
+    if (cursor !== held.cursor) rooms = { ...rooms, [roomId]: { ...held, cursor } };
+  }
+  return rooms === state.rooms ? state : { ...state, rooms };
+}
+
+function readMoved(state: ChatState, roomId: string, lastReadSeq: number): ChatState {
+  const held = state.rooms[roomId];
+  if (!held || lastReadSeq <= held.room.lastReadSeq) return state;
+  const room = held.room;
+  const timeline = state.timelines[roomId];
+  let unreadCount: number;
+  if (room.lastMessage === null || lastReadSeq >= room.lastMessage.seq) {
+    unreadCount = 0;
+  } else if (timeline && state.me && (timeline.messages[0]?.seq ?? Infinity) <= lastReadSeq + 1) {
+    // The timeline holds every message after the read position: count exactly.
+    unreadCount = countUnread(timeline.messages, lastReadSeq, state.me.id);
+  } else {
+    unreadCount = room.unreadCount;
+  }
+  return { ...state, rooms: { ...state.rooms, [roomId]: { ...held, room: { ...room, lastReadSeq, unreadCount } } } };
+}
+
+/**
+ * Our own message, stored: shown in the timeline at once. Its
+ * `message.created` event still goes through the cursor (it is merged by
+ * seq, so the timeline holds it once) and keeps the preview current.
+ */
+function acked(state: ChatState, message: Message): ChatState {
+  if (!state.timelines[message.roomId]) return state;
+  return changeTimeline(state, message.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+}
+
+function changeTimeline(state: ChatState, roomId: string, change: (t: Timeline) => Timeline): ChatState {
+  const current = state.timelines[roomId] ?? EMPTY_TIMELINE;
+  const next = change(current);
+  if (next === current) return state;
+  return { ...state, timelines: { ...state.timelines, [roomId]: next } };
+}
+
+/** The last seq applied per room, for `resume`. */
+export function resumeCursor(state: ChatState): Record<string, number> {
+  const rooms: Record<string, number> = {};
+  for (const [roomId, held] of Object.entries(state.rooms)) rooms[roomId] = held.cursor.floor;
+  return rooms;
+}

@@ -1,0 +1,29 @@
+/** A round avatar with the person's initials on a colour derived from their id. */
+
+const PALETTE = ["#4f46e5", "#0891b2", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#2563eb", "#65a30d"];
+
+/** Stable colour per id, so a person keeps their colour everywhere. */
+export function avatarColor(id: string): string {
+  let hash = 0;
+  for (let i = 0; i < id.length; i += 1) hash = (hash * 31 + id.charCodeAt(i)) | 0;
+  return PALETTE[Math.abs(hash) % PALETTE.length] ?? "#4f46e5";
+}
+
+/** Up to two initials from a display name ("Ada Lovelace" → "AL"). */
+export function initialsOf(name: string): string {
+  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0]![0], words[1]![0]] : [...(words[0] ?? "?").slice(0, 2)];
+  return letters.join("").toUpperCase();
+}
+
+export function Avatar({ id, name, size = 32 }: { id: string; name: string; size?: number }) {
+  return (
+    <span
+      className="avatar"
+      aria-hidden="true"
+      style={{ width: size, height: size, background: avatarColor(id), fontSize: Math.round(size * 0.4) }}
+    >
+      {initialsOf(name)}
+    </span>
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * A modal dialog on the native <dialog> element: the browser provides the
+ * focus trap, Escape to close and the backdrop, so none of it is re-invented.
+ */
+import { useEffect, useRef, type ReactNode } from "react";
+
+export interface DialogProps {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  /** For tests and styling. */
+  testId?: string;
+  wide?: boolean;
+}
+
+export function Dialog({ title, onClose, children, testId, wide }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null);
+
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+
+  return (
+    <dialog
+      ref={ref}
+      className={wide ? "dialog dialog--wide" : "dialog"}
+      data-testid={testId}
+      aria-label={title}
+      onCancel={(event) => {
+        // Escape: let React own the open state instead of the browser.
+        event.preventDefault();
+        onClose();
+      }}
+      onMouseDown={(event) => {
+        // A click on the backdrop (the dialog element itself) closes it.
+        if (event.target === ref.current) onClose();
+      }}
+    >
+      <div className="dialog__panel">
+        <header className="dialog__header">
+          <h2>{title}</h2>
+          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
+        </header>
+        <div className="dialog__body">{children}</div>
+      </div>
+    </dialog>
+  );
+}

@@ -1,0 +1,34 @@
+/** The few line icons the client uses, inline so there is no icon font to load. */
+import type { SVGProps } from "react";
+
+function Icon(props: SVGProps<SVGSVGElement> & { d: string }) {
+  const { d, ...rest } = props;
+  return (
+    <svg viewBox="0 0 24 24" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="2"
+      strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" {...rest}>
+      <path d={d} />
+    </svg>
+  );
+}
+
+export const HashIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M5 9h14M5 15h14M10 3 8 21M16 3l-2 18" {...p} />;
+export const LockIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4" {...p} />
+);
+export const PlusIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M12 5v14M5 12h14" {...p} />;
+export const SearchIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM21 21l-5-5" {...p} />;
+export const UsersIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM22 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8" {...p} />
+);
+export const SendIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M22 2 11 13M22 2l-7 20-4-9-9-4z" {...p} />;
+export const LogoutIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4M16 17l5-5-5-5M21 12H9" {...p} />
+);
+export const ArrowDownIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M12 5v14M19 12l-7 7-7-7" {...p} />;
+export const CompassIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20zM16.2 7.8l-2.1 6.3-6.3 2.1 2.1-6.3z" {...p} />
+);
+export const UserPlusIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM19 8v6M22 11h-6" {...p} />
+);
+export const DoorIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M13 4h6v16h-6M3 12h11M10 8l4 4-4 4" {...p} />;
