@@ -67,13 +67,13 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
     },
   );
 
-  app.post("/auth/logout", { schema: { tags: ["auth"], summary: "End this session" }, preHandler: auth }, async (request, reply) => {
+  app.post("/auth/logout", { schema: { tags: ["auth"], summary: "End this session" }, onRequest: auth }, async (request, reply) => {
     await services.auth.logout(actorOf(request));
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return reply.code(204).send();
   });
 
-  app.get("/me", { schema: { tags: ["auth"], summary: "The signed-in user and the CSRF token", response: { 200: SessionResponseSchema } }, preHandler: auth }, async (request) => {
+  app.get("/me", { schema: { tags: ["auth"], summary: "The signed-in user and the CSRF token", response: { 200: SessionResponseSchema } }, onRequest: auth }, async (request) => {
     const actor = actorOf(request);
     // A Bearer caller needs no CSRF token; it gets an empty one.
     return { user: await services.auth.me(actor), csrfToken: actor.csrfToken ?? "" };
@@ -81,7 +81,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
 
   app.post(
     "/tokens",
-    { schema: { tags: ["auth"], summary: "Create a personal API token (shown once)", body: CreateTokenRequestSchema, response: { 201: CreateTokenResponseSchema } }, preHandler: auth },
+    { schema: { tags: ["auth"], summary: "Create a personal API token (shown once)", body: CreateTokenRequestSchema, response: { 201: CreateTokenResponseSchema } }, onRequest: auth },
     async (request, reply) => reply.code(201).send(await services.auth.createToken(actorOf(request), request.body.name)),
   );
 };

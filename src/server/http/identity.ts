@@ -15,7 +15,7 @@ declare module "fastify" {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * The preHandler of every authenticated route: resolves the actor from the
+ * The onRequest hook of every authenticated route (before body parsing and validation, so an anonymous caller learns nothing about its input): resolves the actor from the
  * Bearer header or the session cookie, and for a cookie-authenticated
  * change requires X-CSRF-Token to match the session's (OWASP CSRF
  * Prevention Cheat Sheet: synchronizer token pattern).
@@ -41,6 +41,6 @@ export function authenticate(auth: AuthService) {
 
 /** The actor of an authenticated route; a route without `authenticate` is a bug. */
 export function actorOf(request: FastifyRequest): Actor {
-  if (!request.actor) throw new Error("route is missing the authenticate preHandler");
+  if (!request.actor) throw new Error("route is missing the authenticate hook");
   return request.actor;
 }

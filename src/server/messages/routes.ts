@@ -11,18 +11,18 @@ import { actorOf, authenticate } from "../http/identity.js";
 
 /** History and sending over HTTP; the socket's message.send calls the same service. */
 export const messageRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
-  const preHandler = authenticate(services.auth);
+  const onRequestAuth = authenticate(services.auth);
   const tags = ["messages"];
 
   app.get(
     "/rooms/:roomId/messages",
-    { schema: { tags, summary: "A page of history, ascending seq", params: RoomParamsSchema, querystring: HistoryQuerySchema, response: { 200: HistoryResponseSchema } }, preHandler },
+    { schema: { tags, summary: "A page of history, ascending seq", params: RoomParamsSchema, querystring: HistoryQuerySchema, response: { 200: HistoryResponseSchema } }, onRequest: onRequestAuth },
     async (request) => services.messages.history(actorOf(request), request.params.roomId, request.query),
   );
 
   app.post(
     "/rooms/:roomId/messages",
-    { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema } }, preHandler },
+    { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema } }, onRequest: onRequestAuth },
     async (request, reply) => {
       const message = await services.messages.send(actorOf(request), request.params.roomId, request.body.body, request.body.clientId ?? null);
       return reply.code(201).send({ message });

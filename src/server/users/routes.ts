@@ -7,7 +7,7 @@ import { actorOf, authenticate } from "../http/identity.js";
 export const userRoutes: FastifyPluginAsyncZod<{ services: Services }> = async (app, { services }) => {
   app.get(
     "/users",
-    { schema: { tags: ["users"], summary: "Find users by username or display name prefix", querystring: UserSearchQuerySchema, response: { 200: UsersResponseSchema } }, preHandler: authenticate(services.auth) },
+    { schema: { tags: ["users"], summary: "Find users by username or display name prefix", querystring: UserSearchQuerySchema, response: { 200: UsersResponseSchema } }, onRequest: authenticate(services.auth) },
     async (request) => ({ users: await services.users.search(actorOf(request), request.query.q) }),
   );
 };
