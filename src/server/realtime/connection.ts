@@ -72,12 +72,15 @@ export class Connection {
     return new Promise((resolve) => this.ws.send(frame, () => resolve()));
   }
 
-  /** Closes with a code; a socket that will not drain its buffer is cut after 2 s. */
+  /**
+   * Closes with a code. The close frame queues behind unsent data, so a
+   * socket that does not drain within 5 s is cut (and sees 1006).
+   */
   close(close: { code: number; reason: string }): void {
     if (this.closing) return;
     this.closing = true;
     this.ws.close(close.code, close.reason);
-    setTimeout(() => this.ws.terminate(), 2_000).unref();
+    setTimeout(() => this.ws.terminate(), 5_000).unref();
   }
 
   /** Starts receiving a room's events after `seq` (the head when subscribed, or a join's seq − 1). */

@@ -52,10 +52,10 @@ export class Gateway {
     this.heartbeat.unref();
   }
 
-  /** Number of open sockets (for metrics and tests). */
+  /** Number of open sockets, not counting those already closing (for metrics and tests). */
   get size(): number {
     let n = 0;
-    for (const set of this.byUser.values()) n += set.size;
+    for (const set of this.byUser.values()) for (const conn of set) if (conn.isOpen) n++;
     return n;
   }
 
@@ -194,7 +194,7 @@ export class Gateway {
   private onBus(e: BusEnvelope): void {
     switch (e.kind) {
       case "room":
-        for (const [conn, missed] of this.starting) missed.push(e);
+        for (const missed of this.starting.values()) missed.push(e);
         this.routeRoomEvent(e);
         return;
       case "user":

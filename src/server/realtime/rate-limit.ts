@@ -7,16 +7,21 @@
 export class CommandRateLimit {
   private tokens: number;
   private refused = 0;
-  private last = performance.now();
+  private last: number;
   private readonly capacity: number;
 
-  constructor(private readonly perSecond: number) {
+  /** `now` returns milliseconds; injectable for tests. */
+  constructor(
+    private readonly perSecond: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.capacity = Math.max(4 * perSecond, 10);
     this.tokens = this.capacity;
+    this.last = now();
   }
 
   take(): "ok" | "limited" | "flood" {
-    const now = performance.now();
+    const now = this.now();
     const elapsed = (now - this.last) / 1000;
     this.last = now;
     this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.perSecond);

@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import path from "node:path";
+import { ConfigError, configHelp, loadConfig } from "@server/config.js";
+
+describe("loadConfig", () => {
+  it("has working defaults: port 3000, ./data, SQLite in the data dir, localhost origins", () => {
+    const c = loadConfig();
+    expect(c.port).toBe(3000);
+    expect(c.dataDir).toBe(path.resolve("data"));
+    expect(c.databaseUrl).toBe(`sqlite:${path.resolve("data", "parley.db")}`);
+    expect(c.publicUrl).toBe("http://localhost:3000");
+    expect(c.allowedOrigins).toEqual(["http://localhost:3000", "http://127.0.0.1:3000"]);
+    expect(c.secureCookies).toBe(false);
+    expect(c.sqliteSynchronous).toBe("full");
+  });
+
+  it("takes flags over environment over defaults", () => {
+    const c = loadConfig({ argv: ["--port", "4000"], env: { PARLEY_PORT: "5000", PARLEY_LOG_LEVEL: "debug" } });
+    expect(c.port).toBe(4000);
+    expect(c.logLevel).toBe("debug");
+    expect(loadConfig({ env: { PARLEY_PORT: "5000" } }).port).toBe(5000);
+  });
+
+  it("derives Secure cookies and the allowed origin from an https public URL", () => {
+    const c = loadConfig({ env: { PARLEY_PUBLIC_URL: "https://chat.example.com/", PARLEY_ALLOWED_ORIGINS: "https://a.example, https://b.example:8443/x" } });
+    expect(c.secureCookies).toBe(true);
+    expect(c.publicUrl).toBe("https://chat.example.com");
+    expect(c.allowedOrigins).toEqual(["https://chat.example.com", "https://a.example", "https://b.example:8443"]);
+  });
+
+  it.each([
+    [{ env: { PARLEY_PORT: "seventy" } }, /port \(--port \/ PARLEY_PORT\)/],
+    [{ env: { PARLEY_PORT: "70000" } }, /PARLEY_PORT/],
+    [{ env: { PARLEY_LOG_LEVEL: "loud" } }, /logLevel \(--log-level \/ PARLEY_LOG_LEVEL\)/],
+    [{ env: { PARLEY_PUBLIC_URL: "not a url" } }, /PARLEY_PUBLIC_URL/],
+    [{ env: { PARLEY_DATABASE_URL: "mysql://x" } }, /PARLEY_DATABASE_URL/],
+    [{ env: { PARLEY_ALLOWED_ORIGINS: "::nope" } }, /PARLEY_ALLOWED_ORIGINS/],
+    [{ argv: ["--no-such-flag", "1"] }, /no-such-flag/],
+  ])("names the bad setting: %j", (input, pattern) => {
+    expect(() => loadConfig(input)).toThrow(ConfigError);
+    expect(() => loadConfig(input)).toThrow(pattern);
+  });
+
+  it("documents every setting in --help", () => {
+    const help = configHelp();
+    for (const flag of ["--port", "--host", "--data-dir", "--public-url", "--allowed-origins", "--log-level", "PARLEY_DATABASE_URL"]) {
+      expect(help).toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,158 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import pino from "pino";
+import type { WebSocket } from "ws";
+import { openStore, type Store } from "@server/store/store.js";
+import { appendRoomEvent } from "@server/events/log.js";
+import { RoomWriter } from "@server/events/writer.js";
+import { MemoryBus } from "@server/bus/memory.js";
+import type { BusEnvelope } from "@server/bus/bus.js";
+import { Connection } from "@server/realtime/connection.js";
+import { AppError } from "@server/errors.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import { nowIso } from "@server/store/ids.js";
+
+const log = pino({ level: "silent" });
+
+/** A stand-in socket that records what was sent. */
+function fakeSocket() {
+  const sent: string[] = [];
+  const ws = {
+    OPEN: 1,
+    readyState: 1,
+    bufferedAmount: 0,
+    send(data: string, cb?: () => void) {
+      sent.push(data);
+      cb?.();
+    },
+    close() {
+      ws.readyState = 3;
+    },
+    terminate() {
+      ws.readyState = 3;
+    },
+  };
+  return { ws, sent, seqs: () => sent.map((f) => (JSON.parse(f) as { seq: number }).seq) };
+}
+
+let store: Store;
+beforeEach(async () => {
+  store = await openStore("sqlite::memory:", { sqliteSynchronous: "full" });
+  const at = nowIso();
+  await store.db.insertInto("users").values({ id: "u", username: "u", username_key: "u", email: "u@x", email_key: "u@x", display_name: "u", password_hash: "x", created_at: at }).execute();
+  await store.db.insertInto("rooms").values({ id: "r", kind: "public", name: "r", topic: "", direct_key: null, created_by: "u", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
+});
+afterEach(() => store.close());
+
+/** Appends `n` events to room r; returns their frames by seq. */
+async function append(n: number): Promise<Map<number, string>> {
+  const frames = new Map<number, string>();
+  for (let i = 0; i < n; i++) {
+    const e = await appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `x${seq}` }));
+    frames.set(e.seq, e.frame);
+  }
+  return frames;
+}
+
+const connect = (ws: ReturnType<typeof fakeSocket>["ws"], bufferBytes = 1 << 20) =>
+  new Connection("c", { userId: "u", via: "token", credentialHash: "h", csrfToken: null }, ws as unknown as WebSocket, store.db, log, bufferBytes);
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe("Connection delivery", () => {
+  it("sends live events in order once, dropping repeats", async () => {
+    const frames = await append(3);
+    const s = fakeSocket();
+    const conn = connect(s.ws);
+    conn.subscribe("r", 0);
+    for (const seq of [1, 2, 2, 1, 3]) conn.deliver("r", seq, frames.get(seq)!);
+    expect(s.seqs()).toEqual([1, 2, 3]);
+  });
+
+  it("fills a gap from the event log before a live event that skips seqs", async () => {
+    const frames = await append(5);
+    const s = fakeSocket();
+    const conn = connect(s.ws);
+    conn.subscribe("r", 1);
+    conn.deliver("r", 4, frames.get(4)!);
+    conn.deliver("r", 5, frames.get(5)!);
+    await settle();
+    expect(s.seqs()).toEqual([2, 3, 4, 5]);
+  });
+
+  it("resume sends what came before this socket's stream, without repeating what went live", async () => {
+    const frames = await append(6);
+    const s = fakeSocket();
+    const conn = connect(s.ws);
+    conn.subscribe("r", 4); // the socket began after seq 4
+    conn.deliver("r", 5, frames.get(5)!); // live before the resume command
+    const last = await conn.resume("r", 2);
+    expect(s.seqs()).toEqual([5, 3, 4, 6]);
+    expect(last).toBe(6);
+    expect(new Set(s.seqs()).size).toBe(s.seqs().length);
+  });
+
+  it("resume from a seq ahead of the socket skips what the client already has", async () => {
+    await append(4);
+    const s = fakeSocket();
+    const conn = connect(s.ws);
+    conn.subscribe("r", 1);
+    expect(await conn.resume("r", 3)).toBe(4);
+    expect(s.seqs()).toEqual([4]);
+  });
+
+  it("closes a consumer whose send buffer is past the bound", async () => {
+    const frames = await append(1);
+    const s = fakeSocket();
+    const conn = connect(s.ws, 1024);
+    conn.subscribe("r", 0);
+    s.ws.bufferedAmount = 2048;
+    conn.deliver("r", 1, frames.get(1)!);
+    expect(s.sent).toEqual([]);
+    expect(conn.isOpen).toBe(false);
+  });
+});
+
+describe("RoomWriter group commit", () => {
+  it("commits the works of one turn together and publishes in order after the commit", async () => {
+    const bus = new MemoryBus();
+    const published: BusEnvelope[] = [];
+    bus.subscribe((e) => published.push(e));
+    const writer = new RoomWriter(store.db, bus, log);
+    const work = (i: number) =>
+      writer.submit(async (trx) => {
+        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `w${i}` }));
+        // Nothing is published before the batch commits.
+        expect(published).toHaveLength(0);
+        return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
+      });
+    const seqs = await Promise.all([1, 2, 3, 4].map(work));
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(published.map((e) => (e.kind === "room" ? e.seq : 0))).toEqual([1, 2, 3, 4]);
+  });
+
+  it("fails only the work that threw an AppError; the others commit", async () => {
+    const writer = new RoomWriter(store.db, new MemoryBus(), log);
+    const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
+    const bad = () => writer.submit<number>(async () => {
+      throw new AppError(ErrorCode.Forbidden, "no");
+    });
+    const results = await Promise.allSettled([ok(), bad(), ok()]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const room = await store.db.selectFrom("rooms").select("last_seq").where("id", "=", "r").executeTakeFirstOrThrow();
+    expect(room.last_seq).toBe(2);
+  });
+
+  it("rolls back a batch hit by an unexpected error and retries its works one by one", async () => {
+    const writer = new RoomWriter(store.db, new MemoryBus(), log);
+    const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
+    const broken = () => writer.submit<number>(async (trx) => {
+      await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "y" }));
+      throw new Error("disk on fire");
+    });
+    const results = await Promise.allSettled([ok(), broken(), ok()]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    // The broken work's seq was rolled back: no gap.
+    const seqs = (await store.db.selectFrom("room_events").select("seq").where("room_id", "=", "r").orderBy("seq").execute()).map((r) => r.seq);
+    expect(seqs).toEqual([1, 2]);
+  });
+});
