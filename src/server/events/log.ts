@@ -27,10 +27,16 @@ export async function appendRoomEvent<E extends RoomEvent>(
   roomId: string,
   at: string,
   build: (seq: number) => E,
+  /** A message created by this event becomes the room's latest, in the same statement. */
+  lastMessageId?: string,
 ): Promise<AppendedEvent<E>> {
   const row = await trx
     .updateTable("rooms")
-    .set((eb) => ({ last_seq: eb("last_seq", "+", 1), last_activity_at: at }))
+    .set((eb) =>
+      lastMessageId === undefined
+        ? { last_seq: eb("last_seq", "+", 1), last_activity_at: at }
+        : { last_seq: eb("last_seq", "+", 1), last_activity_at: at, last_message_id: lastMessageId },
+    )
     .where("id", "=", roomId)
     .returning("last_seq")
     .executeTakeFirstOrThrow();

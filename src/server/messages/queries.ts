@@ -54,12 +54,17 @@ export async function findByClientId(
   authorId: string,
   clientId: string,
 ): Promise<Message | null> {
-  const row = await selectMessages(db)
-    .where("messages.room_id", "=", roomId)
-    .where("messages.author_id", "=", authorId)
-    .where("messages.client_id", "=", clientId)
+  // The usual answer is "none": find the id alone first, join only on a hit.
+  const hit = await db
+    .selectFrom("messages")
+    .select("id")
+    .where("room_id", "=", roomId)
+    .where("author_id", "=", authorId)
+    .where("client_id", "=", clientId)
     .executeTakeFirst();
-  return row ? toMessage(row) : null;
+  if (!hit) return null;
+  const [message] = await getMessagesByIds(db, [hit.id]);
+  return message ?? null;
 }
 
 /**

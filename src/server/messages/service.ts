@@ -3,10 +3,9 @@ import type { Message } from "@shared/protocol/entities.js";
 import type { HistoryResponse } from "@shared/protocol/http.js";
 import { DEFAULT_PAGE_SIZE } from "@shared/protocol/limits.js";
 import { newId, nowIso } from "../store/ids.js";
-import { requireMember } from "../rooms/access.js";
+import { requireMember, requireSender } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { getUser } from "../users/users.js";
 import { findByClientId, historyPage } from "./queries.js";
 
 /**
@@ -28,13 +27,12 @@ export class MessageService {
    */
   send(actor: Actor, roomId: string, body: string, clientId: string | null): Promise<Message> {
     return this.writer.submit(async (trx) => {
-      await requireMember(trx, actor.userId, roomId);
+      const { author } = await requireSender(trx, actor.userId, roomId);
       await this.deps.store.dialect.lockRoom(trx, roomId);
       if (clientId !== null) {
         const earlier = await findByClientId(trx, roomId, actor.userId, clientId);
         if (earlier) return { result: earlier, publish: [] };
       }
-      const author = await getUser(trx, actor.userId);
       const at = nowIso();
       const id = newId();
       const created = await appendRoomEvent(trx, roomId, at, (seq) => ({
@@ -45,17 +43,16 @@ export class MessageService {
           id,
           roomId,
           seq,
-          author: { id: author.id, username: author.username, displayName: author.displayName },
+          author,
           body,
           clientId,
           createdAt: at,
         },
-      }));
+      }), id);
       await trx
         .insertInto("messages")
         .values({ id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at })
         .execute();
-      await trx.updateTable("rooms").set({ last_message_id: id }).where("id", "=", roomId).execute();
       return {
         result: created.event.message,
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],

@@ -122,14 +122,13 @@ export class Gateway {
       else this.onFrame(conn, limit, data, isBinary);
     });
 
-    let user;
-    let rooms;
-    try {
-      [user, rooms] = await Promise.all([getSelf(this.deps.store.db, actor.userId), this.services.rooms.subscriptions(actor.userId)]);
-    } catch (err) {
-      this.drop(conn);
-      throw err;
-    }
+    const loaded = await Promise.all([getSelf(this.deps.store.db, actor.userId), this.services.rooms.subscriptions(actor.userId)]).catch(
+      (err: unknown) => {
+        this.drop(conn);
+        throw err;
+      },
+    );
+    const [user, rooms] = loaded;
     for (const r of rooms) this.subscribe(conn, r.roomId, r.lastSeq);
     const ready: ReadyFrame = { type: "ready", user };
     conn.send(JSON.stringify(ready));

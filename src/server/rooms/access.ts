@@ -56,3 +56,30 @@ export async function requireModerator(
   }
   return found;
 }
+
+/** What a send needs to know about its author and room, read in one query. */
+export interface SenderView {
+  author: { id: string; username: string; displayName: string };
+}
+
+/**
+ * The membership check of a message send, fused with the author's profile
+ * into one query: a send is the hottest write, and each statement saved is
+ * a few percent of its cost.
+ * @throws AppError not_found (no room, or not visible), forbidden (public, not joined)
+ */
+export async function requireSender(db: Kysely<Database>, userId: string, roomId: string): Promise<SenderView> {
+  const row = await db
+    .selectFrom("users")
+    .leftJoin("rooms", (join) => join.on("rooms.id", "=", roomId))
+    .leftJoin("room_members", (join) => join.onRef("room_members.room_id", "=", "rooms.id").on("room_members.user_id", "=", userId))
+    .select(["users.id", "users.username", "users.display_name", "rooms.kind", "room_members.role"])
+    .where("users.id", "=", userId)
+    .executeTakeFirst();
+  if (!row || !row.kind) throw notFound("No such room.");
+  if (!row.role) {
+    if (row.kind === "public") throw forbidden("Join the room first.");
+    throw notFound("No such room.");
+  }
+  return { author: { id: row.id, username: row.username, displayName: row.display_name } };
+}
