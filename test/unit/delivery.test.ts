@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { WebSocket } from "ws";
+import type { Socket } from "node:net";
+import { frameText } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { appendRoomEvent } from "@server/events/log.js";
 import { RoomWriter } from "@server/events/writer.js";
@@ -13,17 +15,42 @@ import { nowIso } from "@server/store/ids.js";
 
 const log = pino({ level: "silent" });
 
-/** A stand-in socket that records what was sent. */
+/** Decodes unmasked text frames (RFC 6455 §5.2) written by the server. */
+function decodeFrames(bytes: Buffer): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    expect(bytes[i]).toBe(0x81); // FIN + text
+    let len = bytes[i + 1]! & 0x7f;
+    let at = i + 2;
+    if (len === 126) {
+      len = bytes.readUInt16BE(at);
+      at += 2;
+    }
+    out.push(bytes.subarray(at, at + len).toString());
+    i = at + len;
+  }
+  return out;
+}
+
+/** A stand-in WebSocket and TCP socket that record what was written. */
 function fakeSocket() {
-  const sent: string[] = [];
+  const writes: Buffer[] = [];
+  let corked = 0;
+  const socket = {
+    destroyed: false,
+    writableLength: 0,
+    writableNeedDrain: false,
+    cork: () => corked++,
+    uncork: () => corked--,
+    write(b: Buffer) {
+      writes.push(b);
+      return true;
+    },
+  };
   const ws = {
     OPEN: 1,
     readyState: 1,
-    bufferedAmount: 0,
-    send(data: string, cb?: () => void) {
-      sent.push(data);
-      cb?.();
-    },
     close() {
       ws.readyState = 3;
     },
@@ -31,7 +58,8 @@ function fakeSocket() {
       ws.readyState = 3;
     },
   };
-  return { ws, sent, seqs: () => sent.map((f) => (JSON.parse(f) as { seq: number }).seq) };
+  const sent = () => decodeFrames(Buffer.concat(writes));
+  return { ws, socket, writes, sent, seqs: () => sent().map((f) => (JSON.parse(f) as { seq: number }).seq), corked: () => corked };
 }
 
 let store: Store;
@@ -53,25 +81,42 @@ async function append(n: number): Promise<Map<number, string>> {
   return frames;
 }
 
-const connect = (ws: ReturnType<typeof fakeSocket>["ws"], bufferBytes = 1 << 20) =>
-  new Connection("c", { userId: "u", via: "token", credentialHash: "h", csrfToken: null }, ws as unknown as WebSocket, store.db, log, bufferBytes);
+const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
+  new Connection(
+    "c",
+    { userId: "u", via: "token", credentialHash: "h", csrfToken: null },
+    fake.ws as unknown as WebSocket,
+    fake.socket as unknown as Socket,
+    store.db,
+    log,
+    bufferBytes,
+    (c) => queueMicrotask(() => c.flush()),
+  );
+
+/** The frames of room r keyed by seq, framed as the gateway does. */
+const wired = (frames: Map<number, string>) => new Map([...frames].map(([seq, f]) => [seq, frameText(f)]));
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe("Connection delivery", () => {
-  it("sends live events in order once, dropping repeats", async () => {
-    const frames = await append(3);
+  it("sends live events in order once, dropping repeats, in one corked write per turn", async () => {
+    const frames = wired(await append(3));
     const s = fakeSocket();
-    const conn = connect(s.ws);
+    const conn = connect(s);
     conn.subscribe("r", 0);
     for (const seq of [1, 2, 2, 1, 3]) conn.deliver("r", seq, frames.get(seq)!);
+    expect(s.writes).toHaveLength(0); // nothing before the turn ends
+    await settle();
     expect(s.seqs()).toEqual([1, 2, 3]);
+    // The shared frame buffers are written as they are, not copied.
+    expect(s.writes[0]).toBe(frames.get(1));
+    expect(s.corked()).toBe(0);
   });
 
   it("fills a gap from the event log before a live event that skips seqs", async () => {
-    const frames = await append(5);
+    const frames = wired(await append(5));
     const s = fakeSocket();
-    const conn = connect(s.ws);
+    const conn = connect(s);
     conn.subscribe("r", 1);
     conn.deliver("r", 4, frames.get(4)!);
     conn.deliver("r", 5, frames.get(5)!);
@@ -80,12 +125,13 @@ describe("Connection delivery", () => {
   });
 
   it("resume sends what came before this socket's stream, without repeating what went live", async () => {
-    const frames = await append(6);
+    const frames = wired(await append(6));
     const s = fakeSocket();
-    const conn = connect(s.ws);
+    const conn = connect(s);
     conn.subscribe("r", 4); // the socket began after seq 4
     conn.deliver("r", 5, frames.get(5)!); // live before the resume command
     const last = await conn.resume("r", 2);
+    await settle();
     expect(s.seqs()).toEqual([5, 3, 4, 6]);
     expect(last).toBe(6);
     expect(new Set(s.seqs()).size).toBe(s.seqs().length);
@@ -94,20 +140,22 @@ describe("Connection delivery", () => {
   it("resume from a seq ahead of the socket skips what the client already has", async () => {
     await append(4);
     const s = fakeSocket();
-    const conn = connect(s.ws);
+    const conn = connect(s);
     conn.subscribe("r", 1);
     expect(await conn.resume("r", 3)).toBe(4);
+    await settle();
     expect(s.seqs()).toEqual([4]);
   });
 
   it("closes a consumer whose send buffer is past the bound", async () => {
-    const frames = await append(1);
+    const frames = wired(await append(1));
     const s = fakeSocket();
-    const conn = connect(s.ws, 1024);
+    const conn = connect(s, 1024);
     conn.subscribe("r", 0);
-    s.ws.bufferedAmount = 2048;
+    s.socket.writableLength = 2048;
     conn.deliver("r", 1, frames.get(1)!);
-    expect(s.sent).toEqual([]);
+    await settle();
+    expect(s.writes).toEqual([]);
     expect(conn.isOpen).toBe(false);
   });
 });

@@ -1,3 +1,5 @@
+import type { Socket } from "node:net";
+import { once } from "node:events";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { Kysely } from "kysely";
@@ -5,9 +7,12 @@ import type { Database } from "../store/schema.js";
 import type { Actor } from "../deps.js";
 import { CloseCode } from "@shared/protocol/errors.js";
 import { readRoomEvents } from "../events/log.js";
+import { frameText } from "./wire.js";
 
 /** Rows read per batch when a socket catches up on a room. */
 const CATCH_UP_BATCH = 500;
+/** A catch-up waits for the socket to drain whenever this much is unsent: it paces itself instead of tripping the slow-consumer bound. */
+const CATCH_UP_HIGH_WATER_BYTES = 256 * 1024;
 
 /** One socket's position in one room's event stream. */
 interface RoomStream {
@@ -20,7 +25,7 @@ interface RoomStream {
   baseline: number;
   /** A catch-up from the event log is running; live events wait in `held`. */
   catchUp: Promise<void> | null;
-  held: { seq: number; frame: string }[];
+  held: { seq: number; wire: Buffer }[];
 }
 
 /**
@@ -31,20 +36,31 @@ interface RoomStream {
  * event already sent is dropped, one that skips seqs makes the socket catch
  * up from the event log first (a subscription race, or a node that published
  * late), and live events that arrive during a catch-up wait and are sent
- * after it. Past `sendBufferBytes` of unsent data the socket is closed
- * (DESIGN.md invariant 7); the client resumes by seq.
+ * after it.
+ *
+ * Output is framed bytes written straight to the TCP socket: a broadcast's
+ * frame is built once and shared by every recipient, and all frames bound
+ * for one socket within an event-loop turn go out in one corked write (one
+ * syscall) when the gateway flushes. Past `sendBufferBytes` of unsent data
+ * the socket is closed with 4408 (DESIGN.md invariant 7); it resumes by seq.
  */
 export class Connection {
   readonly rooms = new Map<string, RoomStream>();
   private closing = false;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
 
   constructor(
     readonly id: string,
     readonly actor: Actor,
     private readonly ws: WebSocket,
+    /** The upgraded TCP socket under `ws`: frames are written to it directly. */
+    private readonly socket: Socket,
     private readonly db: Kysely<Database>,
     private readonly log: Logger,
     private readonly sendBufferBytes: number,
+    /** Asks for `flush()` at the end of this event-loop turn. */
+    private readonly scheduleFlush: (conn: Connection) => void,
   ) {}
 
   get userId(): string {
@@ -55,29 +71,61 @@ export class Connection {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Sends one serialized frame; closes a consumer that has fallen too far behind. */
-  send(frame: string): void {
-    if (!this.isOpen) return;
-    if (this.ws.bufferedAmount > this.sendBufferBytes) {
-      this.log.warn({ conn: this.id, buffered: this.ws.bufferedAmount }, "slow consumer: closing");
-      this.close(CloseCode.SlowConsumer);
-      return;
-    }
-    this.ws.send(frame);
+  /** Bytes not yet handed to the kernel: our queue plus the socket's buffer. */
+  get bufferedBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
   }
 
-  /** Sends and resolves once the frame is written to the kernel (for back-pressure). */
-  private sendAndWait(frame: string): Promise<void> {
-    if (!this.isOpen) return Promise.resolve();
-    return new Promise((resolve) => this.ws.send(frame, () => resolve()));
+  /** Sends one frame given as JSON text (acks, errors, ready). */
+  send(frame: string): void {
+    this.enqueue(frameText(frame));
   }
 
   /**
-   * Closes with a code. The close frame queues behind unsent data, so a
-   * socket that does not drain within 5 s is cut (and sees 1006).
+   * Queues framed bytes (possibly shared with other sockets: never modified).
+   * `paced` is for catch-ups, which wait for drains themselves.
+   */
+  enqueue(wire: Buffer, paced = false): void {
+    if (!this.isOpen) return;
+    // Only what earlier turns could not hand to the kernel counts: this turn's
+    // queue is bounded by the turn's own work and goes out at its end.
+    if (!paced && this.socket.writableLength > this.sendBufferBytes) {
+      this.log.warn({ conn: this.id, buffered: this.bufferedBytes }, "slow consumer: closing");
+      this.close(CloseCode.SlowConsumer);
+      return;
+    }
+    if (this.queue.length === 0) this.scheduleFlush(this);
+    this.queue.push(wire);
+    this.queuedBytes += wire.length;
+  }
+
+  /** Writes the queued frames in one corked batch. */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.socket.destroyed) return;
+    this.socket.cork();
+    for (const wire of queue) this.socket.write(wire);
+    this.socket.uncork();
+  }
+
+  /** Flushes, then resolves when the socket's buffer has drained below its high-water mark. */
+  private async drained(): Promise<void> {
+    this.flush();
+    if (this.socket.writableNeedDrain && !this.socket.destroyed) {
+      await Promise.race([once(this.socket, "drain"), once(this.socket, "close")]);
+    }
+  }
+
+  /**
+   * Closes with a code, after what is queued. The close frame waits behind
+   * unsent data, so a socket that does not drain within 5 s is cut (1006).
    */
   close(close: { code: number; reason: string }): void {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     this.ws.close(close.code, close.reason);
     setTimeout(() => this.ws.terminate(), 5_000).unref();
@@ -92,22 +140,21 @@ export class Connection {
     this.rooms.delete(roomId);
   }
 
-  /** A live room event from the bus. */
-  deliver(roomId: string, seq: number, frame: string): void {
+  /** A live room event from the bus, already framed. */
+  deliver(roomId: string, seq: number, wire: Buffer): void {
     const stream = this.rooms.get(roomId);
     if (!stream) return;
     if (stream.catchUp) {
-      stream.held.push({ seq, frame });
+      stream.held.push({ seq, wire });
     } else if (seq === stream.sent + 1) {
       stream.sent = seq;
-      this.send(frame);
+      this.enqueue(wire);
     } else if (seq > stream.sent + 1) {
-      stream.held.push({ seq, frame });
+      stream.held.push({ seq, wire });
       this.startCatchUp(roomId, stream, null);
     }
     // seq <= sent: already delivered on this socket.
   }
-
   /**
    * Resume: the client has a room's events up to `lastSeq`. Sends every
    * later event not yet sent on this socket, in seq order, reading the log in
@@ -159,7 +206,7 @@ export class Connection {
         if (h.seq <= stream.sent) continue;
         if (h.seq === stream.sent + 1 && !gap) {
           stream.sent = h.seq;
-          this.send(h.frame);
+          this.enqueue(h.wire);
         } else {
           gap = true;
           stream.held.push(h);
@@ -175,11 +222,13 @@ export class Connection {
     while (this.isOpen) {
       const rows = await readRoomEvents(this.db, roomId, cursor, upTo, CATCH_UP_BATCH);
       if (rows.length === 0) return;
-      const last = rows[rows.length - 1]!;
-      for (let i = 0; i < rows.length - 1; i++) this.ws.send(rows[i]!.frame);
-      await this.sendAndWait(last.frame);
-      for (const r of rows) onSent(r.seq);
-      cursor = last.seq;
+      for (const r of rows) {
+        this.enqueue(frameText(r.frame), true);
+        onSent(r.seq);
+        if (this.bufferedBytes > CATCH_UP_HIGH_WATER_BYTES) await this.drained();
+      }
+      cursor = rows[rows.length - 1]!.seq;
+      await this.drained();
       if (rows.length < CATCH_UP_BATCH) return;
     }
   }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Deps, Actor } from "../deps.js";
@@ -12,6 +13,7 @@ import { Connection } from "./connection.js";
 import { commandIdOf, parseCommand, runCommand } from "./commands.js";
 import { CommandRateLimit } from "./rate-limit.js";
 import { getSelf } from "../users/users.js";
+import { frameText } from "./wire.js";
 
 /** Frames larger than this close the socket (1009); up to it they get a `payload_too_large` error. */
 const HARD_FRAME_LIMIT_BYTES = 1024 * 1024;
@@ -41,6 +43,9 @@ export class Gateway {
   private readonly unsubscribeBus: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private accepting = true;
+  /** Sockets with frames queued this turn; flushed together at its end. */
+  private readonly dirty = new Set<Connection>();
+  private flushScheduled = false;
 
   constructor(
     private readonly deps: Deps,
@@ -77,7 +82,7 @@ export class Gateway {
     if (actor === "bad-origin") return refuse(socket, 403, "Forbidden");
     if (!actor) return refuse(socket, 401, "Unauthorized");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      void this.open(ws, actor).catch((err: unknown) => {
+      void this.open(ws, socket as Socket, actor).catch((err: unknown) => {
         this.deps.log.error({ err }, "socket start failed");
         ws.close(CloseCode.GoingAway.code, CloseCode.GoingAway.reason);
       });
@@ -100,8 +105,17 @@ export class Gateway {
     return this.services.auth.identify({ sessionToken });
   }
 
-  private async open(ws: WebSocket, actor: Actor): Promise<void> {
-    const conn = new Connection(randomUUID(), actor, ws, this.deps.store.db, this.deps.log, this.deps.config.wsSendBufferBytes);
+  private async open(ws: WebSocket, socket: Socket, actor: Actor): Promise<void> {
+    const conn = new Connection(
+      randomUUID(),
+      actor,
+      ws,
+      socket,
+      this.deps.store.db,
+      this.deps.log,
+      this.deps.config.wsSendBufferBytes,
+      (c) => this.scheduleFlush(c),
+    );
     const limit = new CommandRateLimit(this.deps.config.wsCommandsPerSecond);
     let alive = true;
     ws.on("pong", () => (alive = true));
@@ -139,7 +153,21 @@ export class Gateway {
     for (const f of early) this.onFrame(conn, limit, f.data, f.isBinary);
   }
 
+  /** One setImmediate per turn flushes every socket written to in it. */
+  private scheduleFlush(conn: Connection): void {
+    this.dirty.add(conn);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const dirty = [...this.dirty];
+      this.dirty.clear();
+      for (const c of dirty) c.flush();
+    });
+  }
+
   private drop(conn: Connection): void {
+    this.dirty.delete(conn);
     this.starting.delete(conn);
     removeFrom(this.byUser, conn.userId, conn);
     for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
@@ -196,9 +224,13 @@ export class Gateway {
         for (const missed of this.starting.values()) missed.push(e);
         this.routeRoomEvent(e);
         return;
-      case "user":
-        for (const conn of this.byUser.get(e.userId) ?? []) conn.send(e.frame);
+      case "user": {
+        const conns = this.byUser.get(e.userId);
+        if (!conns) return;
+        const wire = frameText(e.frame);
+        for (const conn of conns) conn.enqueue(wire);
         return;
+      }
       case "credential.ended":
         for (const conn of this.byUser.get(e.userId) ?? []) {
           if (conn.actor.credentialHash === e.credentialHash) conn.close(CloseCode.Unauthorized);
@@ -207,17 +239,20 @@ export class Gateway {
     }
   }
 
-  /** Joins first (so the joiner gets its own member.joined), then delivery, then leaves. */
+  /**
+   * Joins first (so the joiner gets its own member.joined), then delivery,
+   * then leaves. The event is framed once for all its recipients.
+   */
   private routeRoomEvent(e: RoomEnvelope, only?: Connection): void {
     for (const userId of e.addUserIds ?? []) {
       for (const conn of this.byUser.get(userId) ?? []) {
         if ((only === undefined || conn === only) && !conn.rooms.has(e.roomId)) this.subscribe(conn, e.roomId, e.seq - 1);
       }
     }
-    if (only) {
-      only.deliver(e.roomId, e.seq, e.frame);
-    } else {
-      for (const conn of this.byRoom.get(e.roomId) ?? []) conn.deliver(e.roomId, e.seq, e.frame);
+    const conns = only ? [only] : this.byRoom.get(e.roomId);
+    if (conns) {
+      const wire = frameText(e.frame);
+      for (const conn of conns) conn.deliver(e.roomId, e.seq, wire);
     }
     for (const userId of e.removeUserIds ?? []) {
       for (const conn of this.byUser.get(userId) ?? []) {
