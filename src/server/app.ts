@@ -19,6 +19,7 @@ import { Gateway } from "./realtime/gateway.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
+import { AppError } from "./errors.js";
 import { authRoutes } from "./auth/routes.js";
 import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
@@ -61,10 +62,16 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     bodyLimit: MAX_FRAME_BYTES,
     // A line per request drowns a busy node's log; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // Closing is answered by our own hook below, in contract v1's error shape.
+    return503OnClosing: false,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  let closing = false;
+  app.addHook("onRequest", async () => {
+    if (closing) throw new AppError(ErrorCode.Unavailable, "The server is shutting down; try again shortly.", { retryAfter: 5 });
+  });
   await app.register(cookie);
   app.decorateRequest("actor", null);
   await app.register(rateLimit, { global: false, hook: "preHandler" });
@@ -133,6 +140,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     },
     close() {
       closed ??= (async () => {
+        closing = true;
         await gateway.close();
         await app.close();
         await services.writer.drain();

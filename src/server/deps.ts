@@ -22,4 +22,6 @@ export interface Actor {
   credentialHash: string;
   /** The session's CSRF token; null for Bearer tokens, which need none. */
   csrfToken: string | null;
+  /** When the session ends (epoch ms); null for API tokens, which last until revoked. */
+  expiresAt: number | null;
 }

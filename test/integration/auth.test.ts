@@ -145,6 +145,7 @@ describe("accounts and sessions", () => {
   it("refuses a cookie-authenticated upgrade from a foreign Origin, and one with no credentials", async () => {
     const user = await signup(t.baseUrl, "origin");
     await expect(SocketClient.connect(t.wsUrl, user, { origin: "https://evil.example" })).rejects.toThrow(/403/);
+    await expect(SocketClient.connect(t.wsUrl, user, { origin: "::not a url::" })).rejects.toThrow(/403/);
     const ok = await SocketClient.connect(t.wsUrl, user);
     await ok.close();
     const status = await new Promise<number>((resolve) => {
@@ -181,6 +182,17 @@ describe("login rate limit", () => {
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
     expect(last!.body.error.code).toBe("rate_limited");
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+    await t.destroy();
+  });
+});
+
+describe("session expiry", () => {
+  it("an expired session no longer authenticates", async () => {
+    const t = await startTestServer({ sessionTtlDays: 1 / (24 * 60 * 60) }); // one second
+    const user = await signup(t.baseUrl, "brief");
+    expect((await user.get("/me")).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect((await user.get("/me")).status).toBe(401);
     await t.destroy();
   });
 });

@@ -129,3 +129,38 @@ describe("durability", () => {
     expect(closed.code).toBe(1001);
   });
 });
+
+describe("resume edge cases", () => {
+  let t: TestServer;
+  let alice: Caller;
+  let bob: Caller;
+  beforeAll(async () => {
+    t = await startTestServer();
+    alice = await signup(t.baseUrl, "alice");
+    bob = await signupBot(t.baseUrl, "bob");
+  });
+  afterAll(() => t.destroy());
+
+  it("a room the socket learns of through resume gets live events afterwards", async () => {
+    const room = await createRoom(alice, "public");
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    // A membership whose member.joined this socket never saw (as when another node's join races the resume).
+    await t.server.store.db.insertInto("room_members").values({ room_id: room, user_id: bob.user.id, role: "member", joined_at: new Date().toISOString(), last_read_seq: 0 }).execute();
+    const ack = (await b.command({ type: "resume", rooms: { [room]: 0 } })) as AckFrame;
+    expect(ack.rooms).toEqual({ [room]: 1 });
+    await alice.post(`/rooms/${room}/messages`, { body: "live after resume" });
+    await b.waitFor((f) => f.type === "message.created" && f.roomId === room && f.message.body === "live after resume");
+    await b.close();
+  });
+
+  it("a client claiming a seq past the room's head is held to the head, and live events still arrive", async () => {
+    const room = await createRoom(alice, "public");
+    await bob.post(`/rooms/${room}/join`);
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const ack = (await b.command({ type: "resume", rooms: { [room]: 1000 } })) as AckFrame;
+    expect(ack.rooms).toEqual({ [room]: 2 });
+    await alice.post(`/rooms/${room}/messages`, { body: "next" });
+    await b.waitFor((f) => f.type === "message.created" && f.roomId === room && f.seq === 3);
+    await b.close();
+  });
+});

@@ -84,14 +84,24 @@ async function append(n: number): Promise<Map<number, string>> {
 const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
   new Connection(
     "c",
-    { userId: "u", via: "token", credentialHash: "h", csrfToken: null },
+    { userId: "u", via: "token", credentialHash: "h", csrfToken: null, expiresAt: null },
     fake.ws as unknown as WebSocket,
     fake.socket as unknown as Socket,
     store.db,
     log,
     bufferBytes,
     (c) => queueMicrotask(() => c.flush()),
+    { add: () => undefined, remove: () => undefined },
   );
+
+/** A started connection (ready sent and discarded from the record). */
+const started = (fake: ReturnType<typeof fakeSocket>, bufferBytes?: number) => {
+  const conn = connect(fake, bufferBytes);
+  conn.start(JSON.stringify({ type: "ready" }));
+  conn.flush();
+  fake.writes.length = 0;
+  return conn;
+};
 
 /** The frames of room r keyed by seq, framed as the gateway does. */
 const wired = (frames: Map<number, string>) => new Map([...frames].map(([seq, f]) => [seq, frameText(f)]));
@@ -102,7 +112,7 @@ describe("Connection delivery", () => {
   it("sends live events in order once, dropping repeats, in one corked write per turn", async () => {
     const frames = wired(await append(3));
     const s = fakeSocket();
-    const conn = connect(s);
+    const conn = started(s);
     conn.subscribe("r", 0);
     for (const seq of [1, 2, 2, 1, 3]) conn.deliver("r", seq, frames.get(seq)!);
     expect(s.writes).toHaveLength(0); // nothing before the turn ends
@@ -116,7 +126,7 @@ describe("Connection delivery", () => {
   it("fills a gap from the event log before a live event that skips seqs", async () => {
     const frames = wired(await append(5));
     const s = fakeSocket();
-    const conn = connect(s);
+    const conn = started(s);
     conn.subscribe("r", 1);
     conn.deliver("r", 4, frames.get(4)!);
     conn.deliver("r", 5, frames.get(5)!);
@@ -127,7 +137,7 @@ describe("Connection delivery", () => {
   it("resume sends what came before this socket's stream, without repeating what went live", async () => {
     const frames = wired(await append(6));
     const s = fakeSocket();
-    const conn = connect(s);
+    const conn = started(s);
     conn.subscribe("r", 4); // the socket began after seq 4
     conn.deliver("r", 5, frames.get(5)!); // live before the resume command
     const last = await conn.resume("r", 2);
@@ -140,17 +150,30 @@ describe("Connection delivery", () => {
   it("resume from a seq ahead of the socket skips what the client already has", async () => {
     await append(4);
     const s = fakeSocket();
-    const conn = connect(s);
+    const conn = started(s);
     conn.subscribe("r", 1);
     expect(await conn.resume("r", 3)).toBe(4);
     await settle();
     expect(s.seqs()).toEqual([4]);
   });
 
+  it("sends nothing before ready, then ready first", async () => {
+    const frames = wired(await append(1));
+    const s = fakeSocket();
+    const conn = connect(s);
+    conn.subscribe("r", 0);
+    conn.deliver("r", 1, frames.get(1)!);
+    await settle();
+    expect(s.writes).toHaveLength(0);
+    conn.start(JSON.stringify({ type: "ready" }));
+    await settle();
+    expect(s.sent().map((f) => (JSON.parse(f) as { type: string }).type)).toEqual(["ready", "member.left"]);
+  });
+
   it("closes a consumer whose send buffer is past the bound", async () => {
     const frames = wired(await append(1));
     const s = fakeSocket();
-    const conn = connect(s, 1024);
+    const conn = started(s, 1024);
     conn.subscribe("r", 0);
     s.socket.writableLength = 2048;
     conn.deliver("r", 1, frames.get(1)!);

@@ -11,6 +11,9 @@ import { newId, nowIso } from "../store/ids.js";
 
 const API_TOKEN_PREFIX = "prl_";
 
+/** The browser's session cookie. */
+export const SESSION_COOKIE = "parley_session";
+
 /** Hex SHA-256 of a secret: its stored form, and its id on the bus. */
 export const hashSecret = (secret: string): string => createHash("sha256").update(secret).digest("hex");
 
@@ -27,6 +30,8 @@ export interface SessionRecord {
   userId: string;
   tokenHash: string;
   csrfToken: string;
+  /** Epoch ms. */
+  expiresAt: number;
 }
 
 /** Creates a session; returns the cookie's secret (shown once) and its CSRF token. */
@@ -58,7 +63,7 @@ export async function findSession(db: Kysely<Database>, token: string): Promise<
     await db.deleteFrom("sessions").where("token_hash", "=", tokenHash).execute();
     return null;
   }
-  return { userId: row.user_id, tokenHash, csrfToken: row.csrf_token };
+  return { userId: row.user_id, tokenHash, csrfToken: row.csrf_token, expiresAt: Date.parse(row.expires_at) };
 }
 
 export async function deleteSession(db: Kysely<Database>, tokenHash: string): Promise<void> {

@@ -12,8 +12,8 @@ import { ErrorCode } from "@shared/protocol/errors.js";
 import type { Services } from "../services.js";
 import type { Config } from "../config.js";
 import { actorOf, authenticate } from "../http/identity.js";
-import { SESSION_COOKIE } from "../realtime/gateway.js";
 import type { NewSession } from "./service.js";
+import { SESSION_COOKIE } from "./credentials.js";
 
 /** POST /auth/signup, /auth/login, /auth/logout, GET /me, POST /tokens (contract v1). */
 export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
@@ -31,7 +31,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
 
   app.post(
     "/auth/signup",
-    { schema: { tags: ["auth"], summary: "Create an account and log in", body: SignupRequestSchema, response: { 201: SessionResponseSchema } } },
+    { schema: { tags: ["auth"], summary: "Create an account and log in", security: [], body: SignupRequestSchema, response: { 201: SessionResponseSchema } } },
     async (request, reply) => {
       const session = await services.auth.signup(request.body);
       setSessionCookie(reply, session);
@@ -42,7 +42,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
   app.post(
     "/auth/login",
     {
-      schema: { tags: ["auth"], summary: "Log in by username or email", body: LoginRequestSchema, response: { 200: SessionResponseSchema } },
+      schema: { tags: ["auth"], summary: "Log in by username or email", security: [], body: LoginRequestSchema, response: { 200: SessionResponseSchema } },
       config: {
         rateLimit: {
           max: config.loginAttemptsPerMinute,

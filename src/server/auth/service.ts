@@ -41,7 +41,7 @@ export class AuthService {
   async signup(input: SignupRequest): Promise<NewSession> {
     if (isCommonPassword(input.password)) {
       throw new AppError(ErrorCode.ValidationFailed, "That password is too common; choose another.", {
-        details: [{ path: "password", message: "This password is on a list of common passwords." }],
+        details: [{ path: "body.password", message: "This password is on a list of common passwords." }],
       });
     }
     const usernameKey = input.username.toLowerCase();
@@ -76,12 +76,12 @@ export class AuthService {
       .execute();
     if (taken.some((t) => t.username_key === usernameKey)) {
       throw new AppError(ErrorCode.UsernameTaken, "That username is taken.", {
-        details: [{ path: "username", message: "That username is taken." }],
+        details: [{ path: "body.username", message: "That username is taken." }],
       });
     }
     if (taken.length > 0) {
       throw new AppError(ErrorCode.EmailTaken, "An account with that email exists.", {
-        details: [{ path: "email", message: "An account with that email exists." }],
+        details: [{ path: "body.email", message: "An account with that email exists." }],
       });
     }
   }
@@ -127,12 +127,12 @@ export class AuthService {
   async identify(creds: { bearer?: string | undefined; sessionToken?: string | undefined }): Promise<Actor | null> {
     if (creds.bearer !== undefined) {
       const token = await findApiToken(this.db, creds.bearer);
-      return token ? { userId: token.userId, via: "token", credentialHash: token.tokenHash, csrfToken: null } : null;
+      return token ? { userId: token.userId, via: "token", credentialHash: token.tokenHash, csrfToken: null, expiresAt: null } : null;
     }
     if (creds.sessionToken !== undefined) {
       const session = await findSession(this.db, creds.sessionToken);
       return session
-        ? { userId: session.userId, via: "session", credentialHash: session.tokenHash, csrfToken: session.csrfToken }
+        ? { userId: session.userId, via: "session", credentialHash: session.tokenHash, csrfToken: session.csrfToken, expiresAt: session.expiresAt }
         : null;
     }
     return null;

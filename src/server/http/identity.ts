@@ -3,7 +3,7 @@ import { ErrorCode } from "@shared/protocol/errors.js";
 import type { Actor } from "../deps.js";
 import type { AuthService } from "../auth/service.js";
 import { AppError } from "../errors.js";
-import { SESSION_COOKIE } from "../realtime/gateway.js";
+import { SESSION_COOKIE } from "../auth/credentials.js";
 
 declare module "fastify" {
   interface FastifyRequest {

@@ -73,14 +73,17 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
     case "resume": {
       const rooms: Record<string, number> = {};
       const gone: string[] = [];
-      for (const [roomId, lastSeq] of Object.entries(cmd.rooms)) {
+      for (const [roomId, claimed] of Object.entries(cmd.rooms)) {
         // Membership is checked per command (invariant 2), not trusted from the subscription.
-        if (!(await services.rooms.isMember(conn.actor, roomId))) {
+        const head = await services.rooms.headForMember(conn.actor, roomId);
+        if (head === null) {
           gone.push(roomId);
           continue;
         }
+        // A client cannot be ahead of the room: believing it would drop live events until the room caught up.
+        const lastSeq = Math.min(claimed, head);
         // Joined after this socket subscribed its rooms: start the stream at the client's position.
-        if (!conn.rooms.has(roomId)) conn.subscribe(roomId, lastSeq);
+        conn.subscribe(roomId, lastSeq);
         rooms[roomId] = await conn.resume(roomId, lastSeq);
       }
       return gone.length > 0 ? { type: "ack", id: cmd.id, rooms, gone } : { type: "ack", id: cmd.id, rooms };

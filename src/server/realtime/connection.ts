@@ -11,6 +11,8 @@ import { frameText } from "./wire.js";
 
 /** Rows read per batch when a socket catches up on a room. */
 const CATCH_UP_BATCH = 500;
+/** Live events held during one room's catch-up, at most; a socket that far behind is closed and resumes later. */
+const MAX_HELD_EVENTS = 10_000;
 /** A catch-up waits for the socket to drain whenever this much is unsent: it paces itself instead of tripping the slow-consumer bound. */
 const CATCH_UP_HIGH_WATER_BYTES = 256 * 1024;
 
@@ -44,11 +46,19 @@ interface RoomStream {
  * syscall) when the gateway flushes. Past `sendBufferBytes` of unsent data
  * the socket is closed with 4408 (DESIGN.md invariant 7); it resumes by seq.
  */
+/** The gateway's index of sockets per room, kept in step with each socket's subscriptions. */
+export interface RoomIndex {
+  add(roomId: string, conn: Connection): void;
+  remove(roomId: string, conn: Connection): void;
+}
+
 export class Connection {
   readonly rooms = new Map<string, RoomStream>();
   private closing = false;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
+  /** Until `start`, output waits in the queue: `ready` must be the first frame. */
+  private started = false;
 
   constructor(
     readonly id: string,
@@ -61,7 +71,17 @@ export class Connection {
     private readonly sendBufferBytes: number,
     /** Asks for `flush()` at the end of this event-loop turn. */
     private readonly scheduleFlush: (conn: Connection) => void,
+    private readonly index: RoomIndex,
   ) {}
+
+  /** Sends `ready` ahead of anything queued while the socket was starting, and opens the output. */
+  start(readyFrame: string): void {
+    this.started = true;
+    const ready = frameText(readyFrame);
+    this.queue.unshift(ready);
+    this.queuedBytes += ready.length;
+    this.scheduleFlush(this);
+  }
 
   get userId(): string {
     return this.actor.userId;
@@ -94,14 +114,14 @@ export class Connection {
       this.close(CloseCode.SlowConsumer);
       return;
     }
-    if (this.queue.length === 0) this.scheduleFlush(this);
+    if (this.queue.length === 0 && this.started) this.scheduleFlush(this);
     this.queue.push(wire);
     this.queuedBytes += wire.length;
   }
 
   /** Writes the queued frames in one corked batch. */
   flush(): void {
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0 || !this.started) return;
     const queue = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
@@ -133,11 +153,13 @@ export class Connection {
 
   /** Starts receiving a room's events after `seq` (the head when subscribed, or a join's seq − 1). */
   subscribe(roomId: string, seq: number): void {
-    if (!this.rooms.has(roomId)) this.rooms.set(roomId, { sent: seq, baseline: seq, catchUp: null, held: [] });
+    if (this.rooms.has(roomId)) return;
+    this.rooms.set(roomId, { sent: seq, baseline: seq, catchUp: null, held: [] });
+    this.index.add(roomId, this);
   }
 
   unsubscribe(roomId: string): void {
-    this.rooms.delete(roomId);
+    if (this.rooms.delete(roomId)) this.index.remove(roomId, this);
   }
 
   /** A live room event from the bus, already framed. */
@@ -145,6 +167,10 @@ export class Connection {
     const stream = this.rooms.get(roomId);
     if (!stream) return;
     if (stream.catchUp) {
+      if (stream.held.length >= MAX_HELD_EVENTS) {
+        this.close(CloseCode.SlowConsumer);
+        return;
+      }
       stream.held.push({ seq, wire });
     } else if (seq === stream.sent + 1) {
       stream.sent = seq;

@@ -14,13 +14,12 @@ import { commandIdOf, parseCommand, runCommand } from "./commands.js";
 import { CommandRateLimit } from "./rate-limit.js";
 import { getSelf } from "../users/users.js";
 import { frameText } from "./wire.js";
+import { SESSION_COOKIE } from "../auth/credentials.js";
 
 /** Frames larger than this close the socket (1009); up to it they get a `payload_too_large` error. */
 const HARD_FRAME_LIMIT_BYTES = 1024 * 1024;
 /** Server pings each socket this often; a socket that missed the last pong is cut. */
 const HEARTBEAT_MS = 30_000;
-
-export const SESSION_COOKIE = "parley_session";
 
 /**
  * The WebSocket gateway at /ws: authenticates the upgrade (cookie with an
@@ -100,8 +99,7 @@ export class Gateway {
     const sessionToken = req.headers.cookie ? this.parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
     if (!sessionToken) return null;
     const origin = req.headers.origin;
-    const sameOrigin = origin !== undefined && req.headers.host !== undefined && new URL(origin).host === req.headers.host;
-    if (!origin || !(sameOrigin || this.deps.config.allowedOrigins.includes(origin))) return "bad-origin";
+    if (!origin || !(this.deps.config.allowedOrigins.includes(origin) || isSameOrigin(origin, req.headers.host))) return "bad-origin";
     return this.services.auth.identify({ sessionToken });
   }
 
@@ -115,6 +113,7 @@ export class Gateway {
       this.deps.log,
       this.deps.config.wsSendBufferBytes,
       (c) => this.scheduleFlush(c),
+      { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
     );
     const limit = new CommandRateLimit(this.deps.config.wsCommandsPerSecond);
     let alive = true;
@@ -143,9 +142,14 @@ export class Gateway {
       },
     );
     const [user, rooms] = loaded;
-    for (const r of rooms) this.subscribe(conn, r.roomId, r.lastSeq);
+    if (ws.readyState !== ws.OPEN) {
+      // Closed while its rooms were loading: drop() has run; subscribing now would leak it.
+      this.drop(conn);
+      return;
+    }
+    for (const r of rooms) conn.subscribe(r.roomId, r.lastSeq);
     const ready: ReadyFrame = { type: "ready", user };
-    conn.send(JSON.stringify(ready));
+    conn.start(JSON.stringify(ready));
     const missed = this.starting.get(conn) ?? [];
     this.starting.delete(conn);
     for (const e of missed) this.routeRoomEvent(e, conn);
@@ -173,22 +177,17 @@ export class Gateway {
     for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
   }
 
-  private subscribe(conn: Connection, roomId: string, afterSeq: number): void {
-    conn.subscribe(roomId, afterSeq);
-    addTo(this.byRoom, roomId, conn);
-  }
-
   private onFrame(conn: Connection, limit: CommandRateLimit, data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.sendError(conn, null, new AppError(ErrorCode.ValidationFailed, "Parley speaks JSON in text frames only."));
-      return;
-    }
-    const text = data.toString();
     const verdict = limit.take();
     if (verdict === "flood") {
       conn.close(CloseCode.Flooding);
       return;
     }
+    if (isBinary) {
+      this.sendError(conn, null, new AppError(ErrorCode.ValidationFailed, "Parley speaks JSON in text frames only."));
+      return;
+    }
+    const text = data.toString();
     if (verdict === "limited") {
       this.sendError(conn, commandIdOf(text), new AppError(ErrorCode.RateLimited, "Too many commands; slow down.", { retryAfter: 1 }));
       return;
@@ -211,6 +210,7 @@ export class Gateway {
     if (err instanceof AppError) {
       frame = { type: "error", id, code: err.code, message: err.message };
       if (err.details) frame.details = err.details;
+      if (err.retryAfter !== undefined) frame.retryAfter = err.retryAfter;
     } else {
       this.deps.log.error({ err, conn: conn.id }, "command failed");
       frame = { type: "error", id, code: ErrorCode.Internal, message: "Something went wrong on the server." };
@@ -246,7 +246,7 @@ export class Gateway {
   private routeRoomEvent(e: RoomEnvelope, only?: Connection): void {
     for (const userId of e.addUserIds ?? []) {
       for (const conn of this.byUser.get(userId) ?? []) {
-        if ((only === undefined || conn === only) && !conn.rooms.has(e.roomId)) this.subscribe(conn, e.roomId, e.seq - 1);
+        if (only === undefined || conn === only) conn.subscribe(e.roomId, e.seq - 1);
       }
     }
     const conns = only ? [only] : this.byRoom.get(e.roomId);
@@ -256,14 +256,16 @@ export class Gateway {
     }
     for (const userId of e.removeUserIds ?? []) {
       for (const conn of this.byUser.get(userId) ?? []) {
-        if (only !== undefined && conn !== only) continue;
-        conn.unsubscribe(e.roomId);
-        removeFrom(this.byRoom, e.roomId, conn);
+        if (only === undefined || conn === only) conn.unsubscribe(e.roomId);
       }
     }
   }
 
   private beat(): void {
+    const now = Date.now();
+    for (const set of this.byUser.values()) {
+      for (const conn of set) if (conn.actor.expiresAt !== null && conn.actor.expiresAt <= now) conn.close(CloseCode.Unauthorized);
+    }
     for (const client of this.wss.clients) {
       const ws = client as WebSocket & { isAlive?: () => boolean; markPinged?: () => void };
       if (ws.isAlive && !ws.isAlive()) {
@@ -285,6 +287,15 @@ export class Gateway {
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
+
+/** True when `origin` names the host the request was sent to (a malformed Origin is not). */
+function isSameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
   }
 }
 

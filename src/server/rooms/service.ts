@@ -147,15 +147,16 @@ export class RoomService {
     });
   }
 
-  /** True when the caller is a member of the room now. */
-  async isMember(actor: Actor, roomId: string): Promise<boolean> {
+  /** The room's last seq when the caller is a member now, else null. */
+  async headForMember(actor: Actor, roomId: string): Promise<number | null> {
     const row = await this.db
       .selectFrom("room_members")
-      .select("role")
-      .where("room_id", "=", roomId)
-      .where("user_id", "=", actor.userId)
+      .innerJoin("rooms", "rooms.id", "room_members.room_id")
+      .select("rooms.last_seq")
+      .where("room_members.room_id", "=", roomId)
+      .where("room_members.user_id", "=", actor.userId)
       .executeTakeFirst();
-    return row !== undefined;
+    return row ? Number(row.last_seq) : null;
   }
 
   /** Rooms the user is in, with each room's last seq: what a new socket subscribes to. */
@@ -191,7 +192,7 @@ export class RoomService {
   async openDirect(actor: Actor, userId: string): Promise<Room> {
     if (userId === actor.userId) {
       throw new AppError(ErrorCode.ValidationFailed, "A direct conversation needs another person.", {
-        details: [{ path: "userId", message: "That is you." }],
+        details: [{ path: "body.userId", message: "That is you." }],
       });
     }
     const directKey = [actor.userId, userId].sort().join(":");

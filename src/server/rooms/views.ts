@@ -9,9 +9,9 @@ import type { RoomRow } from "./access.js";
 export const UNREAD_CAP = 100;
 
 /**
- * Builds the caller's view of rooms in a fixed number of queries however
- * many rooms there are: membership, member counts, last messages, peers of
- * direct rooms, unread counts.
+ * Builds the caller's view of rooms: membership, member counts, last
+ * messages and peers of direct rooms in four queries however many rooms
+ * there are, then one bounded unread count per room the caller is in.
  */
 export async function roomViews(db: Kysely<Database>, userId: string, rooms: RoomRow[]): Promise<Room[]> {
   if (rooms.length === 0) return [];

@@ -20,15 +20,13 @@ export const ErrorCode = {
   UsernameTaken: "username_taken",
   /** 409 */
   EmailTaken: "email_taken",
-  /** 409: an action that conflicts with the current state (e.g. a second owner leaving). */
-  Conflict: "conflict",
   /** 413: a body, frame or message over its limit. */
   PayloadTooLarge: "payload_too_large",
   /** 429: too many requests; HTTP adds Retry-After (seconds). */
   RateLimited: "rate_limited",
   /** 500: a bug or an outage; the message says nothing internal. */
   Internal: "internal_error",
-  /** 503: the server is shutting down. */
+  /** 503: the server is shutting down; retry on another node or shortly. */
   Unavailable: "unavailable",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -41,7 +39,6 @@ export const errorStatus: Record<ErrorCode, number> = {
   not_found: 404,
   username_taken: 409,
   email_taken: 409,
-  conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
   internal_error: 500,

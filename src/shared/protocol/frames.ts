@@ -84,6 +84,8 @@ export const ErrorFrameSchema = z.object({
   code: z.string(),
   message: z.string(),
   details: z.array(ErrorDetailSchema).optional(),
+  /** rate_limited: seconds to wait before sending again. */
+  retryAfter: z.number().nonnegative().optional(),
 });
 
 /** Room events: each has the room's seq (DESIGN.md invariant 4). */
