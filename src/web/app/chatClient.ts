@@ -7,7 +7,7 @@
  * page; `begin` and `end` bracket a signed-in session.
  */
 import type { CreateRoomRequest, Member, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
-import { ApiError, ParleyApi } from "@web/api/http";
+import { ApiError, type ParleyApi } from "@web/api/http";
 import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
 import { DEFAULT_PAGE_SIZE } from "@shared/protocol/index.js";
 import { resumeCursor } from "@web/state/chatReducer";
@@ -17,11 +17,12 @@ export interface ChatClientOptions {
   api: ParleyApi;
   /** The /ws URL. */
   socketUrl: string;
-  /** Called when the server says the session is over (401, close 4401). */
-  onSessionEnded: () => void;
   createSocket?: (url: string) => WebSocketLike;
   isOnline?: () => boolean;
 }
+
+/** Why the signed-in session ended: the user signed out, or the server ended it. */
+export type SessionEndReason = "logout" | "expired";
 
 /** Delay before fetching a room that events mention but the client does not track yet. */
 const ORPHAN_FETCH_DELAY_MS = 300;
@@ -33,8 +34,11 @@ export class ChatClient {
   readonly api: ParleyApi;
   private connection: RealtimeConnection | null = null;
   private readySeen = false;
+  /** Bumped by every begin/end, so a begin that was overtaken stops before opening a socket. */
+  private generation = 0;
   private readonly roomFetches = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly sentReads = new Map<string, number>();
+  private readonly endListeners = new Set<(reason: SessionEndReason) => void>();
 
   constructor(private readonly options: ChatClientOptions) {
     this.api = options.api;
@@ -45,21 +49,25 @@ export class ChatClient {
   /** Starts a signed-in session: rooms first (they are the resume cursor), then the socket. */
   async begin(me: Self): Promise<void> {
     this.end();
+    const generation = this.generation;
     this.store.dispatch({ type: "session.started", me });
     this.readySeen = false;
     try {
-      this.store.dispatch({ type: "rooms.loaded", rooms: await this.api.myRooms() });
+      const rooms = await this.api.myRooms();
+      if (generation !== this.generation) return;
+      this.store.dispatch({ type: "rooms.loaded", rooms });
     } catch (error) {
       // The socket's first `ready` retries the list.
       console.warn("Loading rooms failed", error);
     }
-    if (this.store.getState().me?.id !== me.id) return; // ended meanwhile
+    if (generation !== this.generation) return; // ended or restarted meanwhile
     this.connection = this.createConnection();
     this.connection.start();
   }
 
   /** Ends the session locally: socket closed, state forgotten. */
   end(): void {
+    this.generation += 1;
     this.connection?.stop();
     this.connection = null;
     for (const timer of this.roomFetches.values()) clearTimeout(timer);
@@ -71,9 +79,33 @@ export class ChatClient {
   async logout(): Promise<void> {
     try {
       await this.api.logout();
+    } catch (error) {
+      // Signed out locally either way; the cookie dies with its session server-side.
+      console.warn("Logout request failed", error);
     } finally {
       this.end();
+      this.emitEnd("logout");
     }
+  }
+
+  /**
+   * The server says the session is over (an API 401, close 4401, a failed
+   * session check): forget everything and tell the app to show sign-in.
+   */
+  sessionExpired(): void {
+    if (this.store.getState().me === null) return;
+    this.end();
+    this.emitEnd("expired");
+  }
+
+  /** Subscribes to the end of the signed-in session; returns the unsubscribe. */
+  onSessionEnded(listener: (reason: SessionEndReason) => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  private emitEnd(reason: SessionEndReason): void {
+    for (const listener of [...this.endListeners]) listener(reason);
   }
 
   // ---- environment ----
@@ -106,13 +138,15 @@ export class ChatClient {
   }
 
   async loadLatest(roomId: string): Promise<void> {
+    const generation = this.generation;
     this.store.dispatch({ type: "history.loading", roomId, page: "latest" });
     try {
       const page = await this.api.history(roomId, { limit: DEFAULT_PAGE_SIZE });
+      if (generation !== this.generation) return; // answer for a session that has ended
       this.store.dispatch({ type: "history.loaded", roomId, page: "latest", messages: page.messages, hasMore: page.hasMore });
       for (const message of page.messages) this.connection?.settle(message.clientId);
     } catch (error) {
-      this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+      if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
     }
   }
 
@@ -121,12 +155,14 @@ export class ChatClient {
     const timeline = this.store.getState().timelines[roomId];
     const before = timeline?.messages[0]?.seq;
     if (!timeline || !timeline.loaded || !timeline.hasOlder || timeline.loading !== null || before === undefined) return;
+    const generation = this.generation;
     this.store.dispatch({ type: "history.loading", roomId, page: "older" });
     try {
       const page = await this.api.history(roomId, { before, limit: DEFAULT_PAGE_SIZE });
+      if (generation !== this.generation) return;
       this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore });
     } catch (error) {
-      this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+      if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
     }
   }
 
@@ -238,7 +274,7 @@ export class ChatClient {
         messageAcked: (message) => store.dispatch({ type: "message.acked", message }),
         statusChanged: (connection) => store.dispatch({ type: "connection.changed", connection }),
         outboxChanged: (outbox) => store.dispatch({ type: "outbox.changed", outbox }),
-        sessionEnded: () => this.options.onSessionEnded(),
+        sessionEnded: () => this.sessionExpired(),
       },
     });
   }
@@ -261,17 +297,20 @@ export class ChatClient {
 
   private scheduleRoomFetch(roomId: string, delayMs: number): void {
     if (this.roomFetches.has(roomId)) return;
+    const generation = this.generation;
     this.roomFetches.set(
       roomId,
       setTimeout(() => {
         this.roomFetches.delete(roomId);
         this.api.room(roomId).then(
           (room) => {
+            if (generation !== this.generation) return;
             // Only rooms we belong to are tracked; a public room we merely can see is not ours.
             if (room.role !== null) this.store.dispatch({ type: "room.upserted", room });
             else this.store.dispatch({ type: "room.removed", roomId });
           },
           (error: unknown) => {
+            if (generation !== this.generation) return;
             if (error instanceof ApiError && (error.status === 403 || error.status === 404)) {
               this.store.dispatch({ type: "room.removed", roomId });
             } else {
@@ -284,8 +323,10 @@ export class ChatClient {
   }
 
   private async reloadRooms(): Promise<void> {
+    const generation = this.generation;
     try {
-      this.store.dispatch({ type: "rooms.loaded", rooms: await this.api.myRooms() });
+      const rooms = await this.api.myRooms();
+      if (generation === this.generation) this.store.dispatch({ type: "rooms.loaded", rooms });
     } catch (error) {
       console.warn("Reloading rooms failed", error);
     }

@@ -11,7 +11,7 @@ function startOfDay(date: Date): number {
 
 /** "14:05" (or "2:05 PM", per the user's locale). */
 export function timeOfDay(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
 }
 
 /** Full local date and time for the title attribute. */

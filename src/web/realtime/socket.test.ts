@@ -3,6 +3,7 @@ import type { ClientCommand, Message, RoomEvent, Self } from "@shared/protocol/i
 import type { Outbox } from "./outbox";
 import {
   RealtimeConnection,
+  resumeBatches,
   type Clock,
   type ConnectionSnapshot,
   type RealtimeHandlers,
@@ -305,5 +306,15 @@ describe("RealtimeConnection", () => {
     await Promise.resolve();
     expect(checks).toBeGreaterThan(0);
     expect(sessionEnded).toBe(1);
+  });
+});
+
+describe("resumeBatches", () => {
+  it("splits a large cursor into commands of at most 1,000 rooms and always sends one", () => {
+    const cursor = Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`r${i}`, i]));
+    const batches = resumeBatches(cursor);
+    expect(batches.map((b) => Object.keys(b).length)).toEqual([1000, 1000, 500]);
+    expect(Object.assign({}, ...batches)).toEqual(cursor);
+    expect(resumeBatches({})).toEqual([{}]);
   });
 });

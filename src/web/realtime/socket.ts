@@ -421,8 +421,9 @@ export class RealtimeConnection {
     this.clearTimer("answerTimer");
     this.setState("connected");
     this.options.handlers.ready(user);
-    const rooms = this.options.resumeCursor();
-    this.command({ type: "resume", id: this.nextId(), rooms }, { kind: "resume" });
+    for (const rooms of resumeBatches(this.options.resumeCursor())) {
+      this.command({ type: "resume", id: this.nextId(), rooms }, { kind: "resume" });
+    }
     this.flushOutbox();
     this.scheduleHeartbeat();
   }
@@ -543,6 +544,19 @@ export class RealtimeConnection {
 
 function browserSocket(url: string): WebSocketLike {
   return new WebSocket(url) as unknown as WebSocketLike;
+}
+
+/** The protocol caps one resume at this many rooms. */
+const MAX_ROOMS_PER_RESUME = 1000;
+
+/** Splits the resume cursor into commands the server accepts (always at least one). */
+export function resumeBatches(cursor: Record<string, number>): Record<string, number>[] {
+  const entries = Object.entries(cursor);
+  const batches: Record<string, number>[] = [];
+  for (let i = 0; i < entries.length; i += MAX_ROOMS_PER_RESUME) {
+    batches.push(Object.fromEntries(entries.slice(i, i + MAX_ROOMS_PER_RESUME)));
+  }
+  return batches.length > 0 ? batches : [{}];
 }
 
 /** The /ws URL on the page's own origin (the cookie and the Origin check need same-origin). */

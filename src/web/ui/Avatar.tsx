@@ -9,9 +9,10 @@ export function avatarColor(id: string): string {
   return PALETTE[Math.abs(hash) % PALETTE.length] ?? "#4f46e5";
 }
 
-/** Up to two initials from a display name ("Ada Lovelace" → "AL"). */
+/** Up to two initials from a display name ("Ada Lovelace" → "AL", "ada_42" → "AD"). */
 export function initialsOf(name: string): string {
-  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  // Words that start with a digit ("_42" suffixes) make poor initials.
+  const words = name.trim().split(/[\s._-]+/).filter((w) => /^\p{L}/u.test(w));
   const letters = words.length > 1 ? [words[0]![0], words[1]![0]] : [...(words[0] ?? "?").slice(0, 2)];
   return letters.join("").toUpperCase();
 }

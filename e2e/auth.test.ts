@@ -1,0 +1,90 @@
+/** Accounts in the browser: sign up with field errors, session kept across reloads, sign out, sign in. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser } from "playwright-core";
+import { startTestServer, type TestServer } from "../test/support/server.js";
+import { launchBrowser } from "./browser.js";
+import { ChatPage, PASSWORD, unique } from "./chat-page.js";
+
+describe("sign up, sign in, sign out", () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.destroy();
+  });
+
+  it("shows field errors next to the fields, from the browser's check and from the server", async () => {
+    const taken = await ChatPage.open(browser, server.baseUrl);
+    const username = await taken.signUp("carol");
+    await taken.close();
+
+    const chat = await ChatPage.open(browser, server.baseUrl);
+    await chat.byTestId("show-signup").click();
+    await chat.byTestId("signup-email").fill("not-an-email");
+    await chat.byTestId("signup-username").fill("x");
+    await chat.byTestId("signup-password").fill("short");
+    await chat.byTestId("signup-password-confirm").fill("different");
+    await chat.byTestId("signup-submit").click();
+    expect(await chat.byTestId("error-email").innerText()).toBe("Email is not a valid address.");
+    expect(await chat.byTestId("error-username").innerText()).toContain("3 to 32 characters");
+    expect(await chat.byTestId("error-password").innerText()).toContain("at least 8");
+    expect(await chat.byTestId("error-passwordConfirm").innerText()).toBe("Passwords do not match.");
+
+    // Valid in the browser, refused by the server: the username is taken.
+    await chat.byTestId("signup-email").fill(`other-${unique()}@example.test`);
+    await chat.byTestId("signup-username").fill(username);
+    await chat.byTestId("signup-password").fill(PASSWORD);
+    await chat.byTestId("signup-password-confirm").fill(PASSWORD);
+    await chat.byTestId("signup-submit").click();
+    await chat.byTestId("error-username").waitFor();
+    expect(await chat.byTestId("error-email").count()).toBe(0);
+    expect(await chat.byTestId("sidebar").count()).toBe(0);
+    await chat.close();
+  });
+
+  it("keeps the session across a reload, signs out, and signs back in with the email", async () => {
+    const chat = await ChatPage.open(browser, server.baseUrl);
+    const username = await chat.signUp("dave");
+    expect(await chat.byTestId("current-user").innerText()).toBe(username);
+
+    await chat.page.reload();
+    await chat.waitUntilConnected();
+    expect(await chat.byTestId("current-user").innerText()).toBe(username);
+
+    await chat.byTestId("logout").click();
+    await chat.byTestId("login-form").waitFor();
+    await chat.page.reload();
+    await chat.byTestId("login-form").waitFor();
+    expect(await chat.byTestId("sidebar").count()).toBe(0);
+
+    await chat.logIn(username, "wrong password!");
+    await chat.byTestId("form-error").waitFor();
+    expect(await chat.byTestId("sidebar").count()).toBe(0);
+
+    await chat.logIn(`${username}@example.test`);
+    await chat.waitUntilConnected();
+    expect(await chat.byTestId("current-user").innerText()).toBe(username);
+    expect(chat.pageErrors).toEqual([]);
+    await chat.close();
+  });
+
+  it("goes back to sign-in when the session ends in another tab", async () => {
+    const chat = await ChatPage.open(browser, server.baseUrl);
+    await chat.signUp("erin");
+    const otherTab = await chat.context.newPage();
+    await otherTab.goto(server.baseUrl);
+    await otherTab.getByTestId("logout").click();
+    await otherTab.getByTestId("login-form").waitFor();
+
+    // The first tab learns it from the server (socket closed 4401, or a 401).
+    await chat.byTestId("login-form").waitFor({ timeout: 15_000 });
+    await chat.byTestId("auth-notice").waitFor();
+    await chat.close();
+  });
+});

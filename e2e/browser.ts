@@ -1,0 +1,37 @@
+/**
+ * Launching Chromium for the end-to-end tests, without downloading anything.
+ *
+ * Which browser, in order:
+ * 1. `PARLEY_CHROMIUM`: a path to any Chromium or Chrome binary;
+ * 2. `/usr/bin/chromium` when it exists (Debian's package), headless with
+ *    the flags that keep it from reaching the network on its own (updates,
+ *    sync, QUIC probes), so the tests only ever talk to 127.0.0.1;
+ * 3. the Chromium bundled by `@sparticuz/chromium` (a devDependency), which
+ *    unpacks itself to /tmp.
+ */
+import fs from "node:fs";
+import { chromium, type Browser } from "playwright-core";
+
+const QUIET_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+const DEBIAN_CHROMIUM = "/usr/bin/chromium";
+
+/** Starts a headless Chromium; the caller closes it. */
+export async function launchBrowser(): Promise<Browser> {
+  const fromEnv = process.env.PARLEY_CHROMIUM;
+  if (fromEnv) return chromium.launch({ executablePath: fromEnv, args: QUIET_FLAGS, headless: true });
+  if (fs.existsSync(DEBIAN_CHROMIUM)) {
+    return chromium.launch({ executablePath: DEBIAN_CHROMIUM, args: QUIET_FLAGS, headless: true });
+  }
+  const bundled = (await import("@sparticuz/chromium")).default;
+  return chromium.launch({ executablePath: await bundled.executablePath(), args: bundled.args, headless: true });
+}

@@ -1,0 +1,109 @@
+/**
+ * The message composer. Enter sends, Shift+Enter adds a newline (and Enter
+ * while an input method is composing, e.g. Japanese, only confirms the
+ * composition). An empty or over-long draft is refused with the reason
+ * shown, and a counter appears as the draft nears the limit. Sending works
+ * offline too: the message waits in the outbox.
+ */
+import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { SendIcon } from "@web/ui/icons";
+import { checkDraft, draftCounter } from "./draft";
+
+/** Unsent drafts per room, kept while the page lives so switching rooms loses nothing. */
+const drafts = new Map<string, string>();
+
+/** Tallest the textarea grows before it scrolls, in px. */
+const MAX_INPUT_HEIGHT = 200;
+
+export interface ComposerProps {
+  roomId: string;
+  placeholder: string;
+  onSend: (body: string) => void;
+}
+
+export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
+  const [text, setText] = useState(() => drafts.get(roomId) ?? "");
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
+  const counter = draftCounter(text);
+  const tooLong = counter?.over ?? false;
+  // Over the limit is said as soon as it happens; "empty" only when trying to send.
+  const liveCheck = tooLong ? checkDraft(text) : null;
+  const reason = liveCheck && !liveCheck.ok ? liveCheck.message : refusal;
+
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, MAX_INPUT_HEIGHT)}px`;
+  }, [text]);
+
+  useLayoutEffect(() => {
+    input.current?.focus();
+  }, [roomId]);
+
+  function change(value: string) {
+    setText(value);
+    drafts.set(roomId, value);
+    if (refusal) setRefusal(null);
+  }
+
+  function submit(event?: FormEvent) {
+    event?.preventDefault();
+    const check = checkDraft(text);
+    if (!check.ok) {
+      setRefusal(check.message);
+      input.current?.focus();
+      return;
+    }
+    onSend(check.body);
+    setText("");
+    drafts.delete(roomId);
+    setRefusal(null);
+    input.current?.focus();
+  }
+
+  function keyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key !== "Enter" || event.shiftKey || event.nativeEvent.isComposing) return;
+    event.preventDefault();
+    submit();
+  }
+
+  return (
+    <form className={reason ? "composer composer--refused" : "composer"} onSubmit={submit} data-testid="composer">
+      <div className="composer__box">
+        <textarea
+          ref={input}
+          className="composer__input"
+          rows={1}
+          value={text}
+          placeholder={placeholder}
+          aria-label={placeholder}
+          aria-invalid={reason ? true : undefined}
+          aria-describedby="composer-reason"
+          onChange={(e) => change(e.target.value)}
+          onKeyDown={keyDown}
+          data-testid="composer-input"
+        />
+        <button type="submit" className="composer__send" aria-label="Send" title="Send (Enter)" data-testid="composer-send">
+          <SendIcon />
+        </button>
+      </div>
+      <div className="composer__meta">
+        <span id="composer-reason" className="composer__reason" role="alert" data-testid="composer-error">
+          {reason ?? ""}
+        </span>
+        {counter ? (
+          <span className={counter.over ? "composer__counter composer__counter--over" : "composer__counter"}
+            data-testid="composer-counter">
+            {counter.used.toLocaleString("en-US")} / {counter.limit.toLocaleString("en-US")}
+          </span>
+        ) : (
+          <span className="composer__hint">
+            <kbd>Enter</kbd> to send · <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
+          </span>
+        )}
+      </div>
+    </form>
+  );
+}

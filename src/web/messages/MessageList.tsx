@@ -1,0 +1,179 @@
+/**
+ * The scrolling list of a room's messages.
+ *
+ * Scrolling rules, the ones people expect from a chat:
+ * - it opens at the bottom;
+ * - a new message keeps you at the bottom if you were there (or if it is
+ *   yours); if you were reading older messages it stays put and offers a
+ *   "new messages" button instead of yanking you down;
+ * - near the top it loads the previous page, and the messages you were
+ *   looking at stay where they were on screen. The anchor is the bottom edge
+ *   of the message that was first: its top changes when it joins the run of
+ *   the page above (its author line goes away), its bottom does not. The
+ *   browser's own scroll anchoring is turned off in CSS so it does not apply
+ *   a second correction.
+ */
+import { useCallback, useLayoutEffect, useRef, useState } from "react";
+import type { Timeline } from "@web/state/timeline";
+import { ArrowDownIcon } from "@web/ui/icons";
+import { MessageItem } from "./MessageItem";
+import type { Row } from "./rows";
+
+/** Within this many pixels of the bottom counts as "at the bottom". */
+const BOTTOM_SLACK_PX = 80;
+/** Within this many pixels of the top, the previous page is fetched. */
+const TOP_PREFETCH_PX = 240;
+
+export interface MessageListProps {
+  rows: readonly Row[];
+  timeline: Timeline;
+  roomName: string;
+  onLoadOlder: () => void;
+  onRetry: (clientId: string) => void;
+  onDiscard: (clientId: string) => void;
+}
+
+export function MessageList({ rows, timeline, roomName, onLoadOlder, onRetry, onDiscard }: MessageListProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  // Geometry as of the last render, to tell a prepend from an append.
+  const before = useRef({ scrollTop: 0, atBottom: true, firstKey: "", firstBottom: 0, lastKey: "", count: 0 });
+  const [showJump, setShowJump] = useState(false);
+
+  const firstKey = firstMessageKey(rows);
+  const lastRow = lastMessageRow(rows);
+  const lastKey = lastRow?.key ?? "";
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const prev = before.current;
+    if (prev.count === 0 && rows.length > 0) {
+      el.scrollTop = el.scrollHeight; // first paint: newest at the bottom
+    } else if (firstKey !== prev.firstKey && lastKey === prev.lastKey) {
+      // Older page prepended: move by as much as the old first message moved.
+      const moved = bottomOf(el, prev.firstKey);
+      if (moved !== null) el.scrollTop += moved - prev.firstBottom;
+    } else if (lastKey !== prev.lastKey) {
+      const mine = lastRow?.kind === "message" && lastRow.message.mine;
+      if (prev.atBottom || mine) {
+        el.scrollTop = el.scrollHeight;
+        setShowJump(false);
+      } else {
+        setShowJump(true);
+      }
+    } else if (prev.atBottom) {
+      el.scrollTop = el.scrollHeight; // same messages, taller (a failure note, a wrapped edit)
+    }
+    before.current = {
+      scrollTop: el.scrollTop,
+      atBottom: isAtBottom(el),
+      firstKey,
+      firstBottom: bottomOf(el, firstKey) ?? 0,
+      lastKey,
+      count: rows.length,
+    };
+    // A first page shorter than the viewport cannot be scrolled up: fetch more now.
+    if (timeline.loaded && timeline.hasOlder && timeline.loading === null && el.scrollHeight <= el.clientHeight + TOP_PREFETCH_PX) {
+      onLoadOlder();
+    }
+  }, [rows, firstKey, lastKey, lastRow, timeline.loaded, timeline.hasOlder, timeline.loading, onLoadOlder]);
+
+  const onScroll = useCallback(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const atBottom = isAtBottom(el);
+    before.current = {
+      ...before.current,
+      scrollTop: el.scrollTop,
+      atBottom,
+      firstBottom: bottomOf(el, before.current.firstKey) ?? 0,
+    };
+    if (atBottom) setShowJump(false);
+    if (el.scrollTop < TOP_PREFETCH_PX && timeline.hasOlder && timeline.loading === null && timeline.loaded) onLoadOlder();
+  }, [timeline.hasOlder, timeline.loading, timeline.loaded, onLoadOlder]);
+
+  const jumpToBottom = () => {
+    const el = scroller.current;
+    if (el) el.scrollTo({ top: el.scrollHeight, behavior: "smooth" });
+    setShowJump(false);
+  };
+
+  return (
+    <div className="message-list-wrap">
+      <div className="message-list" ref={scroller} onScroll={onScroll} data-testid="message-list" aria-live="polite">
+        <div className="message-list__top">
+          {timeline.loading === "older" ? (
+            <p className="muted" data-testid="loading-older">Loading older messages…</p>
+          ) : timeline.loaded && !timeline.hasOlder ? (
+            <div className="room-start" data-testid="room-start">
+              <strong>This is the beginning of {roomName}.</strong>
+            </div>
+          ) : null}
+          {timeline.error ? (
+            <p className="form__error" role="alert">
+              {timeline.error}
+            </p>
+          ) : null}
+        </div>
+        {!timeline.loaded && timeline.loading === "latest" ? <p className="muted message-list__loading">Loading messages…</p> : null}
+        {rows.map((row) => {
+          switch (row.kind) {
+            case "day":
+              return (
+                <div key={row.key} className="divider" role="separator">
+                  <span>{row.label}</span>
+                </div>
+              );
+            case "unread":
+              return (
+                <div key={row.key} className="divider divider--unread" role="separator" data-testid="unread-divider">
+                  <span>New</span>
+                </div>
+              );
+            case "message":
+              return (
+                <MessageItem
+                  key={row.key}
+                  message={row.message}
+                  firstOfRun={row.firstOfRun}
+                  lastOfRun={row.lastOfRun}
+                  onRetry={onRetry}
+                  onDiscard={onDiscard}
+                />
+              );
+          }
+        })}
+      </div>
+      {showJump ? (
+        <button type="button" className="jump-button" onClick={jumpToBottom} data-testid="jump-to-latest">
+          <ArrowDownIcon /> New messages
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** Bottom edge of the message row `key`, relative to the scroller's top edge on screen. */
+function bottomOf(scroller: HTMLElement, key: string): number | null {
+  if (!key) return null;
+  const row = scroller.querySelector(`[data-row-key="${CSS.escape(key)}"]`);
+  if (!row) return null;
+  return row.getBoundingClientRect().bottom - scroller.getBoundingClientRect().top;
+}
+
+function isAtBottom(el: HTMLElement): boolean {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < BOTTOM_SLACK_PX;
+}
+
+function firstMessageKey(rows: readonly Row[]): string {
+  for (const row of rows) if (row.kind === "message") return row.key;
+  return "";
+}
+
+function lastMessageRow(rows: readonly Row[]): Extract<Row, { kind: "message" }> | undefined {
+  for (let i = rows.length - 1; i >= 0; i -= 1) {
+    const row = rows[i]!;
+    if (row.kind === "message") return row;
+  }
+  return undefined;
+}

@@ -1,0 +1,99 @@
+/** The open room's header: name, topic, member count, and the room's actions. */
+import { useState } from "react";
+import type { Room } from "@shared/protocol/index.js";
+import { messageOf } from "@web/app/chatClient";
+import { roomTitle } from "@web/state/rooms";
+import { useChatClient } from "@web/state/useChat";
+import { Avatar } from "@web/ui/Avatar";
+import { Dialog } from "@web/ui/Dialog";
+import { DoorIcon, HashIcon, LockIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { MembersDialog, canAddMembers } from "./MembersDialog";
+
+type OpenDialog = "members" | "add" | "leave" | null;
+
+export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void }) {
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+  const title = roomTitle(room);
+
+  return (
+    <header className="room-header">
+      <div className="room-header__title">
+        <span className="room-header__icon">
+          {room.kind === "direct" ? (
+            <Avatar id={room.peer?.id ?? room.id} name={title} size={32} />
+          ) : room.kind === "private" ? (
+            <LockIcon />
+          ) : (
+            <HashIcon />
+          )}
+        </span>
+        <div className="room-header__text">
+          <h1 data-testid="room-title">{title}</h1>
+          {room.kind === "direct" && room.peer ? (
+            <p className="room-header__topic">@{room.peer.username}</p>
+          ) : room.topic ? (
+            <p className="room-header__topic" data-testid="room-topic" title={room.topic}>
+              {room.topic}
+            </p>
+          ) : null}
+        </div>
+      </div>
+      {room.kind !== "direct" ? (
+        <div className="room-header__actions">
+          <button type="button" className="chip" onClick={() => setDialog("members")} data-testid="member-count"
+            title="Members" aria-label={`${room.memberCount} members`}>
+            <UsersIcon /> {room.memberCount}
+          </button>
+          {canAddMembers(room) ? (
+            <button type="button" className="chip" onClick={() => setDialog("add")} data-testid="add-member">
+              <UserPlusIcon /> Add
+            </button>
+          ) : null}
+          <button type="button" className="chip" onClick={() => setDialog("leave")} data-testid="leave-room">
+            <DoorIcon /> Leave
+          </button>
+        </div>
+      ) : null}
+      {dialog === "members" || dialog === "add" ? (
+        <MembersDialog room={room} startAdding={dialog === "add"} onClose={() => setDialog(null)} />
+      ) : null}
+      {dialog === "leave" ? <LeaveDialog room={room} onClose={() => setDialog(null)} onLeft={onLeft} /> : null}
+    </header>
+  );
+}
+
+function LeaveDialog({ room, onClose, onLeft }: { room: Room; onClose: () => void; onLeft: () => void }) {
+  const chat = useChatClient();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function leave() {
+    setBusy(true);
+    setError(null);
+    try {
+      await chat.leaveRoom(room.id);
+      onLeft();
+    } catch (e) {
+      setError(messageOf(e));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Leave ${room.name}?`} onClose={onClose} testId="leave-dialog">
+      <p>
+        {room.kind === "public"
+          ? "You will stop getting its messages. You can join again at any time."
+          : "You will stop getting its messages. To come back, someone in the room has to add you again."}
+      </p>
+      {error ? <p className="form__error" role="alert">{error}</p> : null}
+      <div className="form__actions">
+        <button type="button" className="button" onClick={onClose}>Cancel</button>
+        <button type="button" className="button button--danger" disabled={busy} onClick={() => void leave()}
+          data-testid="leave-confirm">
+          {busy ? "Leaving…" : "Leave room"}
+        </button>
+      </div>
+    </Dialog>
+  );
+}

@@ -1,0 +1,157 @@
+/**
+ * The sidebar: the user's rooms and direct messages (most recent activity
+ * first, with preview and unread badge), the ways to find or start a
+ * conversation, the connection status and the account menu.
+ */
+import { useMemo, useState } from "react";
+import type { Room } from "@shared/protocol/index.js";
+import { ConnectionStatus } from "@web/realtime/ConnectionStatus";
+import { byRecentActivity, previewOf, roomTitle } from "@web/state/rooms";
+import { useChat, useChatClient } from "@web/state/useChat";
+import { Avatar } from "@web/ui/Avatar";
+import { CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon } from "@web/ui/icons";
+import { sidebarTime } from "@web/messages/time";
+import { BrowseRoomsDialog } from "./BrowseRoomsDialog";
+import { CreateRoomDialog } from "./CreateRoomDialog";
+import { NewDirectDialog } from "./NewDirectDialog";
+
+type OpenDialog = "create" | "browse" | "direct" | null;
+
+export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | null; onOpenRoom: (roomId: string) => void }) {
+  const chat = useChatClient();
+  const tracked = useChat((s) => s.rooms);
+  const me = useChat((s) => s.me);
+  const roomsLoaded = useChat((s) => s.roomsLoaded);
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+
+  const { rooms, directs } = useMemo(() => {
+    const all = Object.values(tracked).map((t) => t.room).sort(byRecentActivity);
+    return { rooms: all.filter((r) => r.kind !== "direct"), directs: all.filter((r) => r.kind === "direct") };
+  }, [tracked]);
+
+  const opened = (room: Room) => {
+    setDialog(null);
+    onOpenRoom(room.id);
+  };
+
+  return (
+    <aside className="sidebar" data-testid="sidebar">
+      <header className="sidebar__header">
+        <div className="sidebar__brand">
+          <span className="logo" aria-hidden="true">P</span>
+          <span>Parley</span>
+        </div>
+        <ConnectionStatus />
+      </header>
+
+      <nav className="sidebar__scroll" aria-label="Conversations">
+        <section className="sidebar__section">
+          <div className="sidebar__section-head">
+            <h2>Rooms</h2>
+            <div className="sidebar__actions">
+              <button type="button" className="icon-button" title="Browse public rooms" aria-label="Browse public rooms"
+                data-testid="browse-rooms" onClick={() => setDialog("browse")}>
+                <CompassIcon />
+              </button>
+              <button type="button" className="icon-button" title="Create a room" aria-label="Create a room"
+                data-testid="create-room" onClick={() => setDialog("create")}>
+                <PlusIcon />
+              </button>
+            </div>
+          </div>
+          <ul className="room-list" data-testid="room-list">
+            {rooms.map((room) => (
+              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} />
+            ))}
+          </ul>
+          {roomsLoaded && rooms.length === 0 ? (
+            <p className="sidebar__empty">
+              No rooms yet.{" "}
+              <button type="button" className="link-button" onClick={() => setDialog("browse")}>Browse</button> or{" "}
+              <button type="button" className="link-button" onClick={() => setDialog("create")}>create one</button>.
+            </p>
+          ) : null}
+        </section>
+
+        <section className="sidebar__section">
+          <div className="sidebar__section-head">
+            <h2>Direct messages</h2>
+            <div className="sidebar__actions">
+              <button type="button" className="icon-button" title="New direct message" aria-label="New direct message"
+                data-testid="new-direct" onClick={() => setDialog("direct")}>
+                <PlusIcon />
+              </button>
+            </div>
+          </div>
+          <ul className="room-list" data-testid="direct-list">
+            {directs.map((room) => (
+              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} />
+            ))}
+          </ul>
+          {roomsLoaded && directs.length === 0 ? <p className="sidebar__empty">No conversations yet.</p> : null}
+        </section>
+      </nav>
+
+      {me ? (
+        <footer className="sidebar__footer">
+          <Avatar id={me.id} name={me.displayName || me.username} size={30} />
+          <div className="sidebar__me">
+            <span className="sidebar__me-name" data-testid="current-user">{me.displayName || me.username}</span>
+            <span className="sidebar__me-handle">@{me.username}</span>
+          </div>
+          <button type="button" className="icon-button" title="Sign out" aria-label="Sign out" data-testid="logout"
+            onClick={() => void chat.logout()}>
+            <LogoutIcon />
+          </button>
+        </footer>
+      ) : null}
+
+      {dialog === "create" ? <CreateRoomDialog onClose={() => setDialog(null)} onCreated={opened} /> : null}
+      {dialog === "browse" ? <BrowseRoomsDialog onClose={() => setDialog(null)} onOpened={opened} /> : null}
+      {dialog === "direct" ? <NewDirectDialog onClose={() => setDialog(null)} onOpened={opened} /> : null}
+    </aside>
+  );
+}
+
+function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string | null; active: boolean; onOpen: (id: string) => void }) {
+  const title = roomTitle(room);
+  const unread = active ? 0 : room.unreadCount;
+  const classes = ["room-item", active ? "room-item--active" : "", unread > 0 ? "room-item--unread" : ""].join(" ");
+  return (
+    <li>
+      <button
+        type="button"
+        className={classes}
+        onClick={() => onOpen(room.id)}
+        aria-current={active ? "page" : undefined}
+        data-testid="room-item"
+        data-room-id={room.id}
+        data-room-name={title}
+      >
+        <span className="room-item__icon">
+          {room.kind === "direct" ? (
+            <Avatar id={room.peer?.id ?? room.id} name={title} size={28} />
+          ) : room.kind === "private" ? (
+            <LockIcon />
+          ) : (
+            <HashIcon />
+          )}
+        </span>
+        <span className="room-item__text">
+          <span className="room-item__top">
+            <span className="room-item__name">{title}</span>
+            {room.lastMessage ? <span className="room-item__time">{sidebarTime(room.lastMessage.createdAt)}</span> : null}
+          </span>
+          <span className="room-item__bottom">
+            <span className="room-item__preview" data-testid="room-preview">{previewOf(room, myId)}</span>
+            {unread > 0 ? (
+              <span className="badge" data-testid="unread-badge" aria-label={`${unread} unread`}>
+                {unread > 99 ? "99+" : unread}
+              </span>
+            ) : null}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
