@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.js";
+import type { Insertable, Kysely } from "kysely";
+import type { Database, RoomEventsTable } from "../store/schema.js";
+import { prepared } from "../store/prepared.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
 
 /**
@@ -16,6 +17,26 @@ export interface AppendedEvent<E extends RoomEvent = RoomEvent> {
   frame: string;
 }
 
+const bumpSeq = prepared<{ roomId: string; at: string }, { last_seq: number }>((db, p) =>
+  db
+    .updateTable("rooms")
+    .set((eb) => ({ last_seq: eb("last_seq", "+", 1), last_activity_at: p.at }))
+    .where("id", "=", p.roomId)
+    .returning("last_seq"),
+);
+
+const bumpSeqWithMessage = prepared<{ roomId: string; at: string; lastMessageId: string }, { last_seq: number }>((db, p) =>
+  db
+    .updateTable("rooms")
+    .set((eb) => ({ last_seq: eb("last_seq", "+", 1), last_activity_at: p.at, last_message_id: p.lastMessageId }))
+    .where("id", "=", p.roomId)
+    .returning("last_seq"),
+);
+
+const insertEvent = prepared<Insertable<RoomEventsTable>, never>((db, p) =>
+  db.insertInto("room_events").values({ room_id: p.room_id, seq: p.seq, type: p.type, frame: p.frame, created_at: p.created_at }),
+);
+
 /**
  * Takes the room's next seq and stores the event `build(seq)`. Call inside
  * a transaction. Seqs start at 1 and have no gaps: the increment and the
@@ -30,20 +51,15 @@ export async function appendRoomEvent<E extends RoomEvent>(
   /** A message created by this event becomes the room's latest, in the same statement. */
   lastMessageId?: string,
 ): Promise<AppendedEvent<E>> {
-  const row = await trx
-    .updateTable("rooms")
-    .set((eb) =>
-      lastMessageId === undefined
-        ? { last_seq: eb("last_seq", "+", 1), last_activity_at: at }
-        : { last_seq: eb("last_seq", "+", 1), last_activity_at: at, last_message_id: lastMessageId },
-    )
-    .where("id", "=", roomId)
-    .returning("last_seq")
-    .executeTakeFirstOrThrow();
+  const [row] =
+    lastMessageId === undefined
+      ? await bumpSeq(trx, { roomId, at })
+      : await bumpSeqWithMessage(trx, { roomId, at, lastMessageId });
+  if (!row) throw new Error(`appendRoomEvent: no room ${roomId}`);
   const seq = Number(row.last_seq);
   const event = build(seq);
   const frame = JSON.stringify(event);
-  await trx.insertInto("room_events").values({ room_id: roomId, seq, type: event.type, frame, created_at: at }).execute();
+  await insertEvent(trx, { room_id: roomId, seq, type: event.type, frame, created_at: at });
   return { roomId, seq, event, frame };
 }
 

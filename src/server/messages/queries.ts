@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.js";
+import type { Insertable, Kysely } from "kysely";
+import type { Database, MessagesTable } from "../store/schema.js";
+import { prepared } from "../store/prepared.js";
 import type { Message } from "@shared/protocol/entities.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
@@ -47,6 +48,27 @@ export async function getMessagesByIds(db: Kysely<Database>, ids: string[]): Pro
   return rows.map(toMessage);
 }
 
+const clientIdQuery = prepared<{ roomId: string; authorId: string; clientId: string }, { id: string }>((db, p) =>
+  db.selectFrom("messages").select("id").where("room_id", "=", p.roomId).where("author_id", "=", p.authorId).where("client_id", "=", p.clientId),
+);
+
+const insertMessage = prepared<Insertable<MessagesTable>, never>((db, p) =>
+  db.insertInto("messages").values({
+    id: p.id,
+    room_id: p.room_id,
+    seq: p.seq,
+    author_id: p.author_id,
+    body: p.body,
+    client_id: p.client_id,
+    created_at: p.created_at,
+  }),
+);
+
+/** Stores a message row (its event is stored by appendRoomEvent). */
+export async function storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Promise<void> {
+  await insertMessage(db, row);
+}
+
 /** The message an earlier send with this clientId stored, if any. */
 export async function findByClientId(
   db: Kysely<Database>,
@@ -55,13 +77,7 @@ export async function findByClientId(
   clientId: string,
 ): Promise<Message | null> {
   // The usual answer is "none": find the id alone first, join only on a hit.
-  const hit = await db
-    .selectFrom("messages")
-    .select("id")
-    .where("room_id", "=", roomId)
-    .where("author_id", "=", authorId)
-    .where("client_id", "=", clientId)
-    .executeTakeFirst();
+  const [hit] = await clientIdQuery(db, { roomId, authorId, clientId });
   if (!hit) return null;
   const [message] = await getMessagesByIds(db, [hit.id]);
   return message ?? null;

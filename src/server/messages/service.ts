@@ -6,7 +6,7 @@ import { newId, nowIso } from "../store/ids.js";
 import { requireMember, requireSender } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { findByClientId, historyPage } from "./queries.js";
+import { findByClientId, historyPage, storeMessage } from "./queries.js";
 
 /**
  * Sending and reading messages. A send is stored, with its room's next seq,
@@ -49,10 +49,7 @@ export class MessageService {
           createdAt: at,
         },
       }), id);
-      await trx
-        .insertInto("messages")
-        .values({ id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at })
-        .execute();
+      await storeMessage(trx, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at });
       return {
         result: created.event.message,
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],

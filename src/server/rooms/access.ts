@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, RoomMembersTable, RoomsTable } from "../store/schema.js";
 import { forbidden, notFound } from "../errors.js";
+import { prepared } from "../store/prepared.js";
 
 /**
  * Membership and role checks, run on every read and write over HTTP and
@@ -68,14 +69,18 @@ export interface SenderView {
  * a few percent of its cost.
  * @throws AppError not_found (no room, or not visible), forbidden (public, not joined)
  */
+const senderQuery = prepared<{ userId: string; roomId: string }, { id: string; username: string; display_name: string; kind: string | null; role: string | null }>(
+  (db, p) =>
+    db
+      .selectFrom("users")
+      .leftJoin("rooms", (join) => join.on("rooms.id", "=", p.roomId))
+      .leftJoin("room_members", (join) => join.onRef("room_members.room_id", "=", "rooms.id").on("room_members.user_id", "=", p.userId))
+      .select(["users.id", "users.username", "users.display_name", "rooms.kind", "room_members.role"])
+      .where("users.id", "=", p.userId),
+);
+
 export async function requireSender(db: Kysely<Database>, userId: string, roomId: string): Promise<SenderView> {
-  const row = await db
-    .selectFrom("users")
-    .leftJoin("rooms", (join) => join.on("rooms.id", "=", roomId))
-    .leftJoin("room_members", (join) => join.onRef("room_members.room_id", "=", "rooms.id").on("room_members.user_id", "=", userId))
-    .select(["users.id", "users.username", "users.display_name", "rooms.kind", "room_members.role"])
-    .where("users.id", "=", userId)
-    .executeTakeFirst();
+  const [row] = await senderQuery(db, { userId, roomId });
   if (!row || !row.kind) throw notFound("No such room.");
   if (!row.role) {
     if (row.kind === "public") throw forbidden("Join the room first.");
