@@ -4,10 +4,10 @@ import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 
 /** PostgreSQL through node-postgres' pool, for many nodes sharing one database. */
-export function openPostgres(url: string): { db: Kysely<Database>; dialect: StoreDialect } {
+export function openPostgres(url: string): { db: Kysely<Database>; dialect: StoreDialect; close: () => Promise<void> } {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: postgresDialect };
+  return { db, dialect: postgresDialect, close: () => db.destroy() };
 }
 
 export const postgresDialect: StoreDialect = {

@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from "kysely";
 import type { Database } from "./schema.js";
@@ -14,16 +16,63 @@ import type { StoreDialect } from "./dialect.js";
 export function openSqlite(
   file: string,
   opts: { synchronous: "full" | "normal" },
-): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database } {
-  if (file !== ":memory:") fs.mkdirSync(path.dirname(file), { recursive: true });
+): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; close: () => Promise<void> } {
+  const inMemory = file === ":memory:";
+  if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new BetterSqlite3(file);
   raw.pragma("journal_mode = WAL");
   raw.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);
   raw.pragma("foreign_keys = ON");
   // Another process (a backup, the CLI) may hold the lock briefly.
   raw.pragma("busy_timeout = 5000");
+  const checkpointer = inMemory ? null : startCheckpointer(file);
+  if (checkpointer) raw.pragma("wal_autocheckpoint = 0");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, dialect: sqliteDialect, raw };
+  return {
+    db,
+    dialect: sqliteDialect,
+    raw,
+    async close() {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
+}
+
+/** How often the checkpointer copies the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
+
+const checkpointerSource = `
+const { workerData, parentPort } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("busy_timeout = 5000");
+const timer = setInterval(() => {
+  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch (err) { parentPort.postMessage(String(err)); }
+}, workerData.intervalMs);
+parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close(); });
+`;
+
+/**
+ * Checkpoints the WAL from a worker thread. SQLite's automatic checkpoint
+ * runs inside whichever COMMIT crosses 1,000 WAL pages, on the committing
+ * thread: copying those pages and fsyncing the database file stalled the
+ * event loop for tens of milliseconds about every second under load, which
+ * was the p99 of a busy room. The main connection turns that off and this
+ * worker runs PASSIVE checkpoints, which never block the writer
+ * (https://www.sqlite.org/wal.html#ckpt, sqlite3_wal_checkpoint_v2).
+ */
+function startCheckpointer(file: string): { stop: () => Promise<void> } {
+  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+  const worker = new Worker(checkpointerSource, { eval: true, workerData: { driver, file, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  worker.unref();
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        worker.once("exit", () => resolve());
+        worker.postMessage("stop");
+      }),
+  };
 }
 
 /** Distinct SQL texts kept prepared; `in (?, ?, …)` lists of many lengths would otherwise grow it forever. */

@@ -21,7 +21,7 @@ export async function openStore(url: string, opts: { sqliteSynchronous: "full" |
   const opened = url.startsWith("sqlite:")
     ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous })
     : openPostgres(url);
-  const store: Store = { db: opened.db, dialect: opened.dialect, close: () => opened.db.destroy() };
+  const store: Store = { db: opened.db, dialect: opened.dialect, close: opened.close };
   const migrator = new Migrator({ db: opened.db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
