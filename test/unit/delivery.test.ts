@@ -188,7 +188,7 @@ describe("RoomWriter group commit", () => {
     const bus = new MemoryBus();
     const published: BusEnvelope[] = [];
     bus.subscribe((e) => published.push(e));
-    const writer = new RoomWriter(store.db, bus, log);
+    const writer = new RoomWriter(store.db, bus, log, async () => undefined);
     const work = (i: number) =>
       writer.submit(async (trx) => {
         const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `w${i}` }));
@@ -201,8 +201,34 @@ describe("RoomWriter group commit", () => {
     expect(published.map((e) => (e.kind === "room" ? e.seq : 0))).toEqual([1, 2, 3, 4]);
   });
 
+  it("answers and publishes only once the batch is durable", async () => {
+    const bus = new MemoryBus();
+    const published: BusEnvelope[] = [];
+    bus.subscribe((e) => published.push(e));
+    let makeDurable!: () => void;
+    const writer = new RoomWriter(store.db, bus, log, () => new Promise<void>((r) => (makeDurable = r)));
+    let answered = false;
+    const done = writer
+      .submit(async (trx) => {
+        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "d" }));
+        return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
+      })
+      .then((seq) => {
+        answered = true;
+        return seq;
+      });
+    await settle();
+    // Committed (the seq is taken) but not yet durable: no answer, no event.
+    expect((await store.db.selectFrom("rooms").select("last_seq").where("id", "=", "r").executeTakeFirstOrThrow()).last_seq).toBe(1);
+    expect(answered).toBe(false);
+    expect(published).toHaveLength(0);
+    makeDurable();
+    expect(await done).toBe(1);
+    expect(published).toHaveLength(1);
+  });
+
   it("fails only the work that threw an AppError; the others commit", async () => {
-    const writer = new RoomWriter(store.db, new MemoryBus(), log);
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
     const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
     const bad = () => writer.submit<number>(async () => {
       throw new AppError(ErrorCode.Forbidden, "no");
@@ -214,7 +240,7 @@ describe("RoomWriter group commit", () => {
   });
 
   it("rolls back a batch hit by an unexpected error and retries its works one by one", async () => {
-    const writer = new RoomWriter(store.db, new MemoryBus(), log);
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
     const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
     const broken = () => writer.submit<number>(async (trx) => {
       await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "y" }));

@@ -65,6 +65,8 @@ export class AuthService {
       throw err;
     }
     const session = await createSession(this.db, row.id, this.deps.config.sessionTtlMs);
+    // An account the user was told exists must survive a power cut too.
+    await this.deps.store.dialect.durable();
     return { user: toSelf(row), ...session };
   }
 

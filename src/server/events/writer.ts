@@ -13,12 +13,18 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: unknown };
+
 /**
  * Group commit for every write that takes a room seq. Works submitted in
  * the same event-loop turn run one after another in one transaction, so N
- * sends cost one commit (one fsync) instead of N. Results resolve only after
- * the commit (DESIGN.md invariant 3), and the bus hears the events in commit
- * order, which is seq order per room: the fan-out never sees seq 6 before 5.
+ * sends cost one commit and one fsync instead of N.
+ *
+ * A batch is answered only once it is durable (`durable()`, DESIGN.md
+ * invariant 3): the next batch's transaction may run while the previous
+ * batch's fsync is in flight, but answers and bus events go out strictly in
+ * commit order, which is seq order per room: the fan-out never sees seq 6
+ * before 5.
  *
  * A work must check before it writes ("check, then do"): when it throws an
  * AppError the batch goes on without it. Any other error rolls the whole
@@ -28,12 +34,16 @@ interface Pending {
 export class RoomWriter {
   private queue: Pending[] = [];
   private scheduled = false;
-  private running: Promise<void> = Promise.resolve();
+  /** Transactions, one at a time. */
+  private committing: Promise<void> = Promise.resolve();
+  /** Answers and events, in commit order, each after its batch is durable. */
+  private answering: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly bus: Bus,
     private readonly log: Logger,
+    private readonly durable: () => Promise<void>,
   ) {}
 
   submit<R>(work: RoomWork<R>): Promise<R> {
@@ -46,35 +56,56 @@ export class RoomWriter {
           this.scheduled = false;
           const batch = this.queue;
           this.queue = [];
-          this.running = this.running.then(() => this.flush(batch));
+          this.committing = this.committing.then(() => this.commitAndAnswer(batch));
         });
       }
     });
   }
 
-  /** Resolves when everything submitted so far has committed or failed. */
+  /** Resolves when everything submitted so far has been answered. */
   async drain(): Promise<void> {
     while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
-    await this.running;
+    await this.committing;
+    await this.answering;
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
+  private async commitAndAnswer(batch: Pending[]): Promise<void> {
+    const outcomes = await this.commit(batch);
+    const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
+    this.answering = this.answering.then(() =>
+      durable.then(
+        () => this.answer(batch, outcomes),
+        (err: unknown) => {
+          // Committed but maybe not on disk: fail the senders, who retry by clientId.
+          this.log.error({ err }, "fsync after group commit failed");
+          batch.forEach((item) => item.reject(err));
+        },
+      ),
+    );
+  }
+
+  private answer(batch: Pending[], outcomes: Outcome[]): void {
+    for (const o of outcomes) if (o.ok) for (const envelope of o.publish) this.bus.publish(envelope);
+    outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.result) : batch[i]!.reject(o.err)));
+  }
+
+  /** One transaction for the batch; on an unexpected error, one per work. */
+  private async commit(batch: Pending[]): Promise<Outcome[]> {
     try {
-      await this.runBatch(batch);
+      return await this.transaction(batch);
     } catch (err) {
-      if (batch.length === 1) {
-        batch[0]!.reject(err);
-        return;
-      }
+      if (batch.length === 1) return [{ ok: false, err }];
       this.log.warn({ err, size: batch.length }, "group commit failed; retrying its works one by one");
+      const outcomes: Outcome[] = [];
       for (const item of batch) {
-        await this.runBatch([item]).catch((e: unknown) => item.reject(e));
+        outcomes.push(...(await this.transaction([item]).catch((e: unknown): Outcome[] => [{ ok: false, err: e }])));
       }
+      return outcomes;
     }
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
-    const outcomes: ({ ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: AppError })[] = [];
+  private async transaction(batch: Pending[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
     await this.db.transaction().execute(async (trx) => {
       for (const item of batch) {
         try {
@@ -86,13 +117,6 @@ export class RoomWriter {
         }
       }
     });
-    // Committed: publish in seq order, then answer.
-    outcomes.forEach((o) => {
-      if (o.ok) for (const envelope of o.publish) this.bus.publish(envelope);
-    });
-    outcomes.forEach((o, i) => {
-      if (o.ok) batch[i]!.resolve(o.result);
-      else batch[i]!.reject(o.err);
-    });
+    return outcomes;
   }
 }

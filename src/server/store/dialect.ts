@@ -15,6 +15,11 @@ export interface StoreDialect {
    * clientId check and then both take a seq.
    */
   lockRoom(trx: Kysely<Database>, roomId: string): Promise<void>;
+  /**
+   * Resolves when everything committed before the call would survive a
+   * power cut. Acks wait for it (DESIGN.md invariant 3).
+   */
+  durable(): Promise<void>;
   /** True when `err` is a unique-constraint violation. */
   isUniqueViolation(err: unknown): boolean;
 }

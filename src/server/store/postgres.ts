@@ -12,6 +12,8 @@ export function openPostgres(url: string): { db: Kysely<Database>; dialect: Stor
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
+  // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
+  durable: async () => undefined,
   async lockRoom(trx, roomId) {
     await sql`select 1 from rooms where id = ${roomId} for update`.execute(trx);
   },

@@ -9,9 +9,19 @@ import type { StoreDialect } from "./dialect.js";
 
 /**
  * The embedded default: one SQLite file in WAL mode, opened through
- * better-sqlite3. `synchronous=FULL` fsyncs at every commit, so an acked
- * message survives a power cut (https://www.sqlite.org/pragma.html#pragma_synchronous);
- * group commits keep that to one fsync per batch.
+ * better-sqlite3.
+ *
+ * Durability (`synchronous: "full"`): an acked message must survive a power
+ * cut, so the WAL must be fsynced after its commit. SQLite's own
+ * `synchronous=FULL` does that inside COMMIT, blocking the event loop for
+ * the fsync, and under load one blocked fsync per small batch was the
+ * server's ceiling. Instead the connection runs `synchronous=NORMAL` (the
+ * commit writes its WAL frames but does not sync them, and a crash of the
+ * process loses nothing: https://www.sqlite.org/pragma.html#pragma_synchronous)
+ * and `durable()` fsyncs the WAL file on libuv's thread pool; the writer
+ * acks only after that resolves, and the event loop serves sockets
+ * meanwhile. `"normal"` skips that fsync: faster, but a power cut may lose
+ * the last acked messages.
  */
 export function openSqlite(
   file: string,
@@ -21,22 +31,63 @@ export function openSqlite(
   if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new BetterSqlite3(file);
   raw.pragma("journal_mode = WAL");
-  raw.pragma(`synchronous = ${opts.synchronous.toUpperCase()}`);
+  raw.pragma("synchronous = NORMAL");
   raw.pragma("foreign_keys = ON");
   // Another process (a backup, the CLI) may hold the lock briefly.
   raw.pragma("busy_timeout = 5000");
   const checkpointer = inMemory ? null : startCheckpointer(file);
   if (checkpointer) raw.pragma("wal_autocheckpoint = 0");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const wal = inMemory || opts.synchronous === "normal" ? null : new WalSync(`${file}-wal`);
+  const dialect: StoreDialect = { ...sqliteDialect, durable: wal ? () => wal.sync() : sqliteDialect.durable };
   return {
     db,
-    dialect: sqliteDialect,
+    dialect,
     raw,
     async close() {
       await checkpointer?.stop();
       await db.destroy();
+      wal?.close();
     },
   };
+}
+
+/**
+ * fsync of the WAL file, off the event loop. Concurrent callers share one
+ * fsync when they can: a caller that arrives while one runs waits for the
+ * next, which covers everything committed before it started.
+ */
+class WalSync {
+  private fd: number | null = null;
+  private running: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
+
+  constructor(private readonly path: string) {}
+
+  sync(): Promise<void> {
+    if (!this.running) {
+      this.running = this.fsync().finally(() => (this.running = null));
+      return this.running;
+    }
+    // One is in flight and may have started before our commit: queue one more.
+    this.next ??= this.running.catch(() => undefined).then(() => {
+      this.next = null;
+      return this.sync();
+    });
+    return this.next;
+  }
+
+  private fsync(): Promise<void> {
+    // The WAL file exists once the first write has committed; it keeps its inode while the database is open.
+    this.fd ??= fs.openSync(this.path, "r");
+    const fd = this.fd;
+    return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
 }
 
 /** How often the checkpointer copies the WAL back into the database file. */
@@ -105,6 +156,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
 
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
+  durable: async () => undefined,
   async lockRoom() {
     // One connection, one writer: the transaction itself is the lock.
   },
