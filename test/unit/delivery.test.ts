@@ -227,6 +227,35 @@ describe("RoomWriter group commit", () => {
     expect(published).toHaveLength(1);
   });
 
+  it("queues what arrives while a batch awaits its fsync and commits it as the next batch", async () => {
+    const releases: (() => void)[] = [];
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, () => new Promise<void>((r) => releases.push(r)));
+    let transactions = 0;
+    const work = () =>
+      writer.submit(async (trx) => {
+        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "q" }));
+        return { result: e.seq, publish: [] };
+      });
+    const spy = store.db.transaction.bind(store.db);
+    store.db.transaction = () => {
+      transactions++;
+      return spy();
+    };
+    const first = work();
+    await settle();
+    const later = [work(), work()];
+    await settle();
+    const seq = async () => (await store.db.selectFrom("rooms").select("last_seq").where("id", "=", "r").executeTakeFirstOrThrow()).last_seq;
+    expect(await seq()).toBe(1); // the later two wait for the first batch's fsync
+    releases.shift()!();
+    expect(await first).toBe(1);
+    await settle();
+    expect(await seq()).toBe(3);
+    releases.shift()!();
+    expect(await Promise.all(later)).toEqual([2, 3]);
+    expect(transactions).toBe(2);
+  });
+
   it("fails only the work that threw an AppError; the others commit", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
     const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));

@@ -21,10 +21,9 @@ type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: fal
  * sends cost one commit and one fsync instead of N.
  *
  * A batch is answered only once it is durable (`durable()`, DESIGN.md
- * invariant 3): the next batch's transaction may run while the previous
- * batch's fsync is in flight, but answers and bus events go out strictly in
- * commit order, which is seq order per room: the fan-out never sees seq 6
- * before 5.
+ * invariant 3), and answers and bus events go out strictly in commit order,
+ * which is seq order per room: the fan-out never sees seq 6 before 5. The
+ * event loop is free while a batch's fsync runs.
  *
  * A work must check before it writes ("check, then do"): when it throws an
  * AppError the batch goes on without it. Any other error rolls the whole
@@ -34,8 +33,8 @@ type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: fal
 export class RoomWriter {
   private queue: Pending[] = [];
   private scheduled = false;
-  /** Transactions, one at a time. */
-  private committing: Promise<void> = Promise.resolve();
+  /** A batch is committing or waiting to be durable; new works wait and form the next batch. */
+  private busy = false;
   /** Answers and events, in commit order, each after its batch is durable. */
   private answering: Promise<void> = Promise.resolve();
 
@@ -49,39 +48,54 @@ export class RoomWriter {
   submit<R>(work: RoomWork<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate: let every command parsed in this turn join the batch.
-        setImmediate(() => {
-          this.scheduled = false;
-          const batch = this.queue;
-          this.queue = [];
-          this.committing = this.committing.then(() => this.commitAndAnswer(batch));
-        });
-      }
+      this.pump();
     });
   }
 
   /** Resolves when everything submitted so far has been answered. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
-    await this.committing;
+    while (this.queue.length > 0 || this.scheduled || this.busy) await new Promise((r) => setTimeout(r, 1));
     await this.answering;
   }
 
-  private async commitAndAnswer(batch: Pending[]): Promise<void> {
-    const outcomes = await this.commit(batch);
-    const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
-    this.answering = this.answering.then(() =>
-      durable.then(
-        () => this.answer(batch, outcomes),
-        (err: unknown) => {
-          // Committed but maybe not on disk: fail the senders, who retry by clientId.
-          this.log.error({ err }, "fsync after group commit failed");
-          batch.forEach((item) => item.reject(err));
-        },
-      ),
-    );
+  /**
+   * Starts the next batch unless one is in flight. setImmediate lets every
+   * command parsed in this turn join; while a batch waits for its fsync,
+   * arrivals queue up and commit together after it: the busier the server,
+   * the larger the batch, and at most one fsync is outstanding.
+   */
+  private pump(): void {
+    if (this.busy || this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.cycle();
+    });
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      const outcomes = await this.commit(batch);
+      const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
+      this.answering = this.answering.then(() =>
+        durable.then(
+          () => this.answer(batch, outcomes),
+          (err: unknown) => {
+            // Committed but maybe not on disk: fail the senders, who retry by clientId.
+            this.log.error({ err }, "fsync after group commit failed");
+            batch.forEach((item) => item.reject(err));
+          },
+        ),
+      );
+      await durable.catch(() => undefined);
+    } finally {
+      this.busy = false;
+      this.pump();
+    }
   }
 
   private answer(batch: Pending[], outcomes: Outcome[]): void {
