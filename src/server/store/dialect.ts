@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { CreateTableBuilder, Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 /**
@@ -20,6 +20,12 @@ export interface StoreDialect {
    * power cut. Acks wait for it (DESIGN.md invariant 3).
    */
   durable(): Promise<void>;
+  /**
+   * Stores a table in primary-key order where the database can: a room's
+   * events and messages then share pages, so a commit writes fewer of them.
+   * SQLite: WITHOUT ROWID; PostgreSQL: tables are heaps, nothing to do.
+   */
+  clusterByPrimaryKey<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
   /** True when `err` is a unique-constraint violation. */
   isUniqueViolation(err: unknown): boolean;
 }

@@ -1,10 +1,13 @@
-import pg from "pg";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 
-/** PostgreSQL through node-postgres' pool, for many nodes sharing one database. */
-export function openPostgres(url: string): { db: Kysely<Database>; dialect: StoreDialect; close: () => Promise<void> } {
+/**
+ * PostgreSQL through node-postgres' pool, for many nodes sharing one
+ * database. pg is imported here, when asked for, not at start-up.
+ */
+export async function openPostgres(url: string): Promise<{ db: Kysely<Database>; dialect: StoreDialect; close: () => Promise<void> }> {
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: postgresDialect, close: () => db.destroy() };
@@ -12,6 +15,7 @@ export function openPostgres(url: string): { db: Kysely<Database>; dialect: Stor
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
+  clusterByPrimaryKey: (table) => table,
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
   durable: async () => undefined,
   async lockRoom(trx, roomId) {

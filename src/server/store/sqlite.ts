@@ -3,7 +3,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from "kysely";
+import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 
@@ -161,6 +161,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
 
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
+  clusterByPrimaryKey: (table) => table.modifyEnd(sql`without rowid`),
   durable: async () => undefined,
   async lockRoom() {
     // One connection, one writer: the transaction itself is the lock.

@@ -3,7 +3,6 @@ import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 import { migrationProvider } from "./migrations/index.js";
 import { openSqlite } from "./sqlite.js";
-import { openPostgres } from "./postgres.js";
 
 /** An open database with its dialect; `close` waits for in-flight queries. */
 export interface Store {
@@ -18,11 +17,12 @@ export interface Store {
  * @throws Error when a migration fails; the database is closed first.
  */
 export async function openStore(url: string, opts: { sqliteSynchronous: "full" | "normal" }): Promise<Store> {
+  // pg is loaded only when asked for: most nodes never need it, and loading it costs start-up time.
   const opened = url.startsWith("sqlite:")
     ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous })
-    : openPostgres(url);
+    : await (await import("./postgres.js")).openPostgres(url);
   const store: Store = { db: opened.db, dialect: opened.dialect, close: opened.close };
-  const migrator = new Migrator({ db: opened.db, provider: migrationProvider });
+  const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {

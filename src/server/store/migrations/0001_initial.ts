@@ -1,10 +1,13 @@
 import type { Kysely, Migration } from "kysely";
+import type { StoreDialect } from "../dialect.js";
 
 /**
  * Accounts, sessions, tokens, rooms, members, messages and the room event
  * log. Portable types only (text, integer): both dialects run this file.
+ * Messages and room events are keyed (room_id, seq) and clustered on it
+ * where the dialect can, so one room's rows share pages.
  */
-export const initial: Migration = {
+export const initial = (dialect: StoreDialect): Migration => ({
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable("users")
@@ -66,14 +69,15 @@ export const initial: Migration = {
 
     await db.schema
       .createTable("messages")
-      .addColumn("id", "text", (c) => c.primaryKey())
       .addColumn("room_id", "text", (c) => c.notNull().references("rooms.id").onDelete("cascade"))
       .addColumn("seq", "integer", (c) => c.notNull())
+      .addColumn("id", "text", (c) => c.notNull().unique())
       .addColumn("author_id", "text", (c) => c.notNull().references("users.id"))
       .addColumn("body", "text", (c) => c.notNull())
       .addColumn("client_id", "text")
       .addColumn("created_at", "text", (c) => c.notNull())
-      .addUniqueConstraint("messages_room_seq", ["room_id", "seq"])
+      .addPrimaryKeyConstraint("messages_pk", ["room_id", "seq"])
+      .$call((t) => dialect.clusterByPrimaryKey(t))
       .execute();
     // A retried send finds its first copy here (DESIGN.md invariant 3).
     await db.schema
@@ -91,6 +95,7 @@ export const initial: Migration = {
       .addColumn("frame", "text", (c) => c.notNull())
       .addColumn("created_at", "text", (c) => c.notNull())
       .addPrimaryKeyConstraint("room_events_pk", ["room_id", "seq"])
+      .$call((t) => dialect.clusterByPrimaryKey(t))
       .execute();
   },
-};
+});

@@ -1,15 +1,16 @@
 import type { Migration, MigrationProvider } from "kysely";
+import type { StoreDialect } from "../dialect.js";
 import { initial } from "./0001_initial.js";
 
 /**
- * Every migration, in order. Names sort lexically; never rename or edit a
+ * Every migration, in order, for a dialect (a migration may ask it for SQL
+ * only one database understands). Names sort lexically; never rename or edit a
  * shipped one, add the next instead. Bundled as code (no directory scan),
  * so the built server carries its migrations.
  */
-const migrations: Record<string, Migration> = {
-  "0001_initial": initial,
-};
-
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+export function migrationProvider(dialect: StoreDialect): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    "0001_initial": initial(dialect),
+  };
+  return { getMigrations: async () => migrations };
+}
