@@ -1,5 +1,4 @@
 import { hash, verify } from "@node-rs/argon2";
-import { dictionary } from "@zxcvbn-ts/language-common";
 
 /**
  * Password hashing with argon2id (@node-rs/argon2's default algorithm) at
@@ -32,12 +31,15 @@ export async function burnVerification(password: string): Promise<void> {
   await verifyPassword(await dummyHash, password);
 }
 
-let common: Set<string> | undefined;
+let common: Promise<Set<string>> | undefined;
 /**
  * True for a password found in zxcvbn-ts's list of ~49,000 common
- * passwords (case-insensitive), as NIST SP 800-63B §5.1.1.2 asks.
+ * passwords (case-insensitive), as NIST SP 800-63B §5.1.1.2 asks. The list
+ * is loaded at the first call: decompressing it cost start-up time.
  */
-export function isCommonPassword(password: string): boolean {
-  common ??= new Set(dictionary["passwords-common"].map((p) => String(p).toLowerCase()));
-  return common.has(password.toLowerCase());
+export async function isCommonPassword(password: string): Promise<boolean> {
+  common ??= import("@zxcvbn-ts/language-common").then(
+    ({ dictionary }) => new Set(dictionary["passwords-common"].map((p) => String(p).toLowerCase())),
+  );
+  return (await common).has(password.toLowerCase());
 }

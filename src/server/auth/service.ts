@@ -39,7 +39,7 @@ export class AuthService {
    * @throws AppError validation_failed (common password), username_taken, email_taken
    */
   async signup(input: SignupRequest): Promise<NewSession> {
-    if (isCommonPassword(input.password)) {
+    if (await isCommonPassword(input.password)) {
       throw new AppError(ErrorCode.ValidationFailed, "That password is too common; choose another.", {
         details: [{ path: "body.password", message: "This password is on a list of common passwords." }],
       });
