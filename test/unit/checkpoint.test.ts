@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { openSqlite } from "@server/store/sqlite.js";
 
 describe("SQLite WAL checkpointer", () => {
@@ -26,4 +27,22 @@ describe("SQLite WAL checkpointer", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("lets a process with nothing else to do finish closing the store", () => {
+    // The checkpointer worker is unref'd; close() must still wait for it rather than let the process exit mid-close.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-close-"));
+    const script = `
+      import { openStore } from "./src/server/store/store.ts";
+      const s = await openStore("sqlite:${path.join(dir, "x.db")}", { sqliteSynchronous: "full" });
+      await s.close();
+      console.log("closed");
+    `;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      encoding: "utf8",
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(run.stdout.trim()).toBe("closed");
+    expect(run.status).toBe(0);
+  }, 30_000);
 });

@@ -120,14 +120,23 @@ parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.cl
  */
 function startCheckpointer(file: string): { stop: () => Promise<void> } {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  const worker = new Worker(checkpointerSource, { eval: true, workerData: { driver, file, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  // execArgv: [] so the source always runs as CommonJS, whatever flags started the process (--input-type=module would not).
+  const worker = new Worker(checkpointerSource, { eval: true, execArgv: [], workerData: { driver, file, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  worker.on("error", (err) => console.error("parley: WAL checkpointer failed", err));
   worker.unref();
+  let exited = false;
+  worker.once("exit", () => (exited = true));
   return {
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop() {
+      if (exited) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        // Unref'd so it never keeps a finished process alive; ref'd while we wait for it, or a
+        // process with nothing else to do would exit in the middle of close().
+        worker.ref();
         worker.once("exit", () => resolve());
         worker.postMessage("stop");
-      }),
+      });
+    },
   };
 }
 
