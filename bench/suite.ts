@@ -1,0 +1,238 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { gitInfo, machineInfo, openFileLimit } from "./lib/proc.js";
+import type { TargetName } from "./lib/types.js";
+import { runMessaging, type MessagingOptions } from "./scenarios/messaging.js";
+import { runConnectionsTarget, type ConnectionsOptions } from "./scenarios/connections.js";
+import { runHistory, type HistoryOptions } from "./scenarios/history.js";
+import { runStartup, type StartupOptions } from "./scenarios/startup.js";
+import type { MessagingTargetRun, ScenarioName, ScenarioResult } from "./scenarios/common.js";
+import { parley } from "./targets/parley.js";
+import { wsRelay } from "./targets/ws-relay.js";
+import { socketio } from "./targets/socketio.js";
+import type { BenchContext, Target } from "./targets/types.js";
+import { projection100k } from "./report.js";
+import { defaultQuietPolicy } from "./lib/noise.js";
+
+/**
+ * The scenarios with their parameters (full and quick), and the bar of
+ * issue 3 judged on each result. The CLI (run.ts) and the smoke test call
+ * `runScenario`.
+ */
+
+export const TARGETS: Record<TargetName, Target> = { parley, ws: wsRelay, socketio };
+
+export interface ScenarioParams {
+  messaging?: Partial<MessagingOptions> & { clients?: number; roomSize?: number };
+  connections?: Partial<ConnectionsOptions>;
+  history?: Partial<HistoryOptions>;
+  startup?: Partial<StartupOptions>;
+}
+
+const FANOUT_STEPS = [5_000, 10_000, 20_000, 30_000, 50_000, 75_000, 100_000];
+/** dm: the same steps, with two lower ones first (a direct message costs a whole send per delivery). */
+const DM_STEPS = [1_000, 2_500, ...FANOUT_STEPS];
+
+/** Default parameters of a scenario; `quick` = few, short steps for iterating. */
+export function defaults(
+  scenario: ScenarioName,
+  quick: boolean,
+): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions } {
+  const fdLimit = openFileLimit();
+  const maxSockets = Math.max(100, Math.min(19_500, fdLimit - 500));
+  const messaging: MessagingOptions & { clients: number; roomSize: number } = {
+    clients: 1000,
+    roomSize: 100,
+    spec: { clients: 1000, roomSize: 100, use: scenario === "dm" ? "direct" : "rooms" },
+    steps: quick ? (scenario === "dm" ? [1_000, 2_500, 5_000, 10_000] : [5_000, 20_000, 50_000]) : scenario === "dm" ? DM_STEPS : FANOUT_STEPS,
+    durationMs: quick ? 3_000 : 10_000,
+    drainMs: quick ? 3_000 : 5_000,
+    warmupMs: quick ? 2_000 : 4_000,
+    workers: 2,
+    p99LimitMs: 50,
+    loadgenSaturationPct: 90,
+  };
+  return {
+    messaging,
+    connections: {
+      steps: quick ? [500, 2_000] : [1_000, 5_000, 10_000, 15_000, maxSockets].filter((n, i, a) => n <= maxSockets && a.indexOf(n) === i),
+      roomSize: 100,
+      clientsPerWorker: 7_000,
+      settleMs: quick ? 2_000 : 3_000,
+      connectConcurrency: 50,
+    },
+    history: { messages: 1_000_000, members: 100, pages: quick ? 300 : 2_000, resumes: quick ? 30 : 200, resumeEvents: 1_000 },
+    startup: { messages: 1_000_000, members: 100, runs: quick ? 2 : 5 },
+  };
+}
+
+const TITLES: Record<ScenarioName, string> = {
+  "room-fanout": "room-fanout: 1,000 clients in 10 rooms of 100",
+  dm: "dm: 500 pairs in direct rooms",
+  connections: "connections: idle authenticated sockets",
+  history: "history: pages and resume from a room of 1,000,000 messages",
+  startup: "startup: time to first accepted socket on 1,000,000 messages",
+};
+
+const COMMON_METHOD = [
+  "Everything runs on 127.0.0.1. Each server is a child process pinned to core 0 (`taskset -c 0`), the load generator's worker processes and the harness to core 1, the same for every target. Other work on the machine is not stopped: `background CPU %` is the CPU used during a step by processes that are not part of the run (from /proc/stat minus the server, the workers, the harness and, for socket.io, redis), as % of one core; high values mean the numbers are noisy.",
+  "Server CPU is utime+stime of the server process (all threads) from /proc/<pid>/stat; RSS is VmRSS from /proc/<pid>/status.",
+];
+
+const MESSAGING_METHOD = [
+  "Clients are real accounts: Parley's are signed up over HTTP (POST /api/v1/auth/signup, then a Bearer token from POST /api/v1/tokens, rooms created and joined over the API; made once and cached under bench/.cache/), socket.io's are users with a token in its own SQLite database; the bare ws relay has no auth.",
+  "Every send is a real `message.send` frame (contract v1; for socket.io the same fields as an event with an ack) with a unique clientId and a 64-character body `~<step>.<scheduled send time µs>.<sender slot>.<sender counter>.` padded with x.",
+  "Open loop: send times are fixed in advance (start + k / rate, round-robin over the clients, interleaving rooms) and never wait for answers. Latency is measured from the scheduled send time (carried in the body) to the arrival of each delivery on the monotonic clock shared by all processes, so stalls of the server, the network or the generator all count (no coordinated omission). `senderLag` in the JSON is how late the generator actually wrote each send.",
+  "Every delivery to every receiving client is counted and its latency recorded (no sampling) in an HdrHistogram (3 significant digits). A delivery is a `message.created` to a member other than the sender; all three servers also echo the message to the sender, and those echoes are counted apart, not as deliveries. Offered deliveries/s = sends/s × (room size − 1).",
+  "The generator parses only the first bytes of a frame (its type) and the numbers of the body (found with Buffer.indexOf), never the whole frame; it skips UTF-8 validation. It reports its own CPU (`loadgen CPU %`, all workers, % of its one core during the send window); a step at ≥ 90 % is marked load-generator bound, and its latencies say more about the generator than the server.",
+  "Lost = expected deliveries (Σ over sends written of room size − 1) − deliveries counted after the drain: after each send window the harness waits until every expected delivery and every ack arrived, or the drain timeout. Deliveries that arrive after the drain are counted as `late` in the next step, not as deliveries. Duplicates and reordering per sender are counted too.",
+  "Before the measured steps an unrecorded warm-up lets each client send about once (at most 20,000 deliveries/s), so the measured steps do not pay for JIT or a socket's first message. A target stops at its first step with p99 > 50 ms, any loss, error or closed socket, or a saturated load generator, unless that step ran on a busy machine (background over 35 % of a core after a repeat): such a failure is marked noisy and the target goes on (at most twice).",
+  "Server CPU per delivery = server CPU time from the start of the step to the end of its drain ÷ deliveries; compare targets at the same offered rate.",
+  "The targets run side by side: all are started and warmed up first, then each step runs on each target in turn (the order rotating from step to step), so a drift of the machine's speed touches all alike; idle servers wait on the same core meanwhile. Before each step the harness times a fixed piece of work on each core (`coreSpeed` in the JSON, ms, lower is faster): a virtual machine's cores change speed with the host's load, which no counter inside the machine shows.",
+];
+
+export interface RunOutput {
+  result: ScenarioResult;
+}
+
+function messagingBar(scenario: ScenarioName, runs: MessagingTargetRun[]): ScenarioResult["bar"] {
+  const p = runs.find((r) => r.target === "parley");
+  const ws = runs.find((r) => r.target === "ws");
+  if (!p) return [];
+  const bar: ScenarioResult["bar"] = [];
+  if (scenario === "room-fanout") {
+    bar.push({ check: "Parley ≥ 50,000 deliveries/s with p99 ≤ 50 ms and zero loss", value: `highest passing step ${p.maxPassingDeliveriesPerSec.toLocaleString("en")}/s`, pass: p.maxPassingDeliveriesPerSec >= 50_000 });
+    const at10k = p.steps.find((s) => s.offeredDeliveriesPerSec === 10_000);
+    bar.push({ check: "Parley p99 ≤ 10 ms at 10,000 deliveries/s", value: at10k ? `p99 ${at10k.latency.p99} ms${at10k.pass ? "" : ` (${at10k.flags.join("; ")})`}` : "no 10,000/s step", pass: at10k ? at10k.lost === 0 && (at10k.latency.p99 ?? Infinity) <= 10 : null });
+    if (ws) {
+      const pairs = p.steps
+        .map((s) => ({ s, w: ws.steps.find((x) => x.offeredDeliveriesPerSec === s.offeredDeliveriesPerSec) }))
+        .filter((x) => x.w && x.s.serverCpuUsPerDelivery !== null && x.w.serverCpuUsPerDelivery !== null);
+      const worst = pairs.map((x) => ({ rate: x.s.offeredDeliveriesPerSec, ratio: x.s.serverCpuUsPerDelivery! / x.w!.serverCpuUsPerDelivery!, p: x.s.serverCpuUsPerDelivery!, w: x.w!.serverCpuUsPerDelivery! }));
+      bar.push({
+        check: "Parley server CPU per delivery ≤ bare ws's at the same rate",
+        value: worst.length ? worst.map((x) => `${x.rate.toLocaleString("en")}/s: ${x.p} vs ${x.w} µs (×${x.ratio.toFixed(2)})`).join("; ") : "no common step",
+        pass: worst.length ? worst.every((x) => x.ratio <= 1) : null,
+      });
+      bar.push({
+        check: "Headline: Parley's highest passing rate ÷ bare ws's",
+        value: ws.maxPassingDeliveriesPerSec > 0 ? `${p.maxPassingDeliveriesPerSec.toLocaleString("en")} / ${ws.maxPassingDeliveriesPerSec.toLocaleString("en")} = ${(p.maxPassingDeliveriesPerSec / ws.maxPassingDeliveriesPerSec).toFixed(2)}` : "ws passed no step",
+        pass: null,
+      });
+    }
+  }
+  if (scenario === "dm") {
+    bar.push({ check: "Parley ≥ 10,000 messages/s with p99 ≤ 50 ms and zero loss", value: `highest passing step ${p.maxPassingDeliveriesPerSec.toLocaleString("en")}/s`, pass: p.maxPassingDeliveriesPerSec >= 10_000 });
+  }
+  return bar;
+}
+
+/** Runs one scenario against `targets` and returns its result (not yet written). */
+export async function runScenario(ctx: BenchContext, scenario: ScenarioName, targets: TargetName[], quick: boolean, params: ScenarioParams = {}): Promise<ScenarioResult> {
+  const startedAt = new Date();
+  const d = defaults(scenario, quick);
+  const result: ScenarioResult = {
+    scenario,
+    title: TITLES[scenario],
+    date: startedAt.toISOString().slice(0, 10),
+    startedAt: startedAt.toISOString(),
+    finishedAt: "",
+    quick,
+    machine: machineInfo(),
+    git: ctx.git ?? gitInfo(),
+    config: { pin: ctx.pin, parleyEnv: ctx.parleyEnv },
+    method: [...COMMON_METHOD],
+    bar: [],
+  };
+  if (scenario === "room-fanout" || scenario === "dm") {
+    const m: MessagingOptions = { ...d.messaging, ...params.messaging };
+    const clients = params.messaging?.clients ?? d.messaging.clients;
+    const roomSize = params.messaging?.roomSize ?? d.messaging.roomSize;
+    m.spec = { clients, roomSize, use: scenario === "dm" ? "direct" : "rooms" };
+    result.config = { ...result.config, clients, roomSize: scenario === "dm" ? 2 : roomSize, bodyChars: 64, steps: m.steps, durationMs: m.durationMs, drainMs: m.drainMs, warmupMs: m.warmupMs, workers: m.workers, p99LimitMs: m.p99LimitMs };
+    result.method.push(...MESSAGING_METHOD);
+    ctx.log(`== ${scenario}: ${targets.join(", ")}`);
+    result.messaging = await runMessaging(ctx, targets.map((t) => TARGETS[t]), m);
+    result.bar = messagingBar(scenario, result.messaging);
+  } else if (scenario === "connections") {
+    const c: ConnectionsOptions = { ...d.connections, ...params.connections };
+    result.config = { ...result.config, ...c, openFileLimit: openFileLimit() };
+    result.method.push(
+      "Idle authenticated sockets: Parley's are Bearer-token sockets of distinct accounts (seeded straight into SQLite: signing up 19,500 accounts over HTTP would take over ten minutes of argon2), each account a member of one room of 100, so each socket holds its room subscription; socket.io's authenticate with a token looked up in SQLite and join their room; the ws relay's name their room in the URL.",
+      `Sockets are opened in steps (cumulative), at most ${c.connectConcurrency} in flight per load-generator process, spread over processes of at most ${c.clientsPerWorker} sockets (the open-file limit is per process). After each step the server is left idle ${c.settleMs / 1000} s, then its RSS is read. Per socket = (RSS − RSS before the first socket) ÷ sockets; marginal = growth since the previous step ÷ sockets added. RSS includes garbage not yet collected; no GC is forced.`,
+      "Kernel TCP memory (not in RSS) is read from /proc/net/sockstat for the whole machine; each loopback connection has both ends on this machine, so it is halved per socket.",
+    );
+    result.connections = [];
+    for (const t of targets) {
+      ctx.log(`== connections: ${t}`);
+      result.connections.push(await runConnectionsTarget(ctx, TARGETS[t], c));
+    }
+    const p = result.connections.find((r) => r.target === "parley");
+    if (p) {
+      const last = p.steps[p.steps.length - 1];
+      const max = c.steps[c.steps.length - 1]!;
+      const proj = projection100k(p);
+      result.bar.push({ check: `Parley holds ${max.toLocaleString("en")} sockets (the open-file limit less a margin)`, value: last ? `${last.opened.toLocaleString("en")} open, ${last.failed} failed` : (p.error ?? "no step"), pass: !!last && last.opened >= max && last.failed === 0 });
+      result.bar.push({ check: "Parley ≤ 8 KiB server RSS per socket", value: proj ? `${proj.perSocketKiB.toFixed(2)} KiB at ${proj.sockets.toLocaleString("en")} sockets` : "–", pass: proj ? proj.perSocketKiB <= 8 : null });
+    }
+  } else if (scenario === "history") {
+    const h: HistoryOptions = { ...d.history, ...params.history };
+    result.config = { ...result.config, ...h };
+    result.method.push(
+      `The room's ${h.messages.toLocaleString("en")} messages (and one member.joined event per member) are written straight into Parley's SQLite file in the server's own schema and frame format (bench/targets/parley-seed.ts), cached under bench/.cache/, copied for the run; the server then serves it as is.`,
+      `One client, one request at a time, keep-alive: ${h.pages} × GET the newest page (limit=50) and ${h.pages} × GET the page before a random seq, after 200 unrecorded warm-up requests of each; latency is request written → body read, on the client.`,
+      `Resume: ${h.resumes} times, a fresh socket (Bearer) sends resume with the room at head − ${h.resumeEvents}; latency is command sent → ack received, and every one of the ${h.resumeEvents} events must have arrived before the ack, in seq order.`,
+      "Only Parley: the comparison servers keep no history.",
+    );
+    try {
+      result.history = await runHistory(ctx, h);
+      const r = result.history;
+      result.bar.push({ check: "history p99 ≤ 5 ms: newest page of 50", value: `p99 ${r.newestPage.p99} ms`, pass: (r.newestPage.p99 ?? Infinity) <= 5 });
+      result.bar.push({ check: "history p99 ≤ 5 ms: page of 50 at a random depth", value: `p99 ${r.deepPage.p99} ms`, pass: (r.deepPage.p99 ?? Infinity) <= 5 });
+      result.bar.push({ check: `history p99 ≤ 5 ms: resume of ${h.resumeEvents} missed events`, value: `p99 ${r.resume.p99} ms`, pass: (r.resume.p99 ?? Infinity) <= 5 });
+    } catch (err) {
+      ctx.log(`history failed: ${(err as Error).message}`);
+      result.bar.push({ check: "history", value: `error: ${(err as Error).message}`, pass: false });
+      result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
+    }
+  } else if (scenario === "startup") {
+    const s: StartupOptions = { ...d.startup, ...params.startup };
+    result.config = { ...result.config, ...s };
+    result.method.push(
+      "Time from spawning `node dist/server/main.js` (pinned) to the `ready` frame of the first socket that gets in; a client retries every 5 ms from the spawn. The database file has just been copied and flushed, and one unrecorded start ran on each database first, so the file is in the page cache: a warm restart.",
+      "Only Parley.",
+    );
+    try {
+      result.startup = await runStartup(ctx, s);
+      result.bar.push({ check: "startup ≤ 1 s on 1,000,000 messages (slowest run)", value: `median ${result.startup.medianMs} ms, max ${result.startup.maxMs} ms`, pass: result.startup.maxMs <= 1000 });
+    } catch (err) {
+      ctx.log(`startup failed: ${(err as Error).message}`);
+      result.bar.push({ check: "startup", value: `error: ${(err as Error).message}`, pass: false });
+      result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
+    }
+  }
+  result.finishedAt = new Date().toISOString();
+  return result;
+}
+
+/** A context with a fresh scratch directory; call `cleanup` at the end. */
+export function createContext(opts: Partial<Omit<BenchContext, "tmpDir" | "runId">> & { parleyMain: string }): BenchContext & { cleanup(): void } {
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-bench-"));
+  return {
+    pin: opts.pin ?? true,
+    serverCore: opts.serverCore ?? 0,
+    loadCore: opts.loadCore ?? 1,
+    parleyMain: opts.parleyMain,
+    parleyEnv: opts.parleyEnv ?? {},
+    cacheDir: opts.cacheDir === undefined ? null : opts.cacheDir,
+    tmpDir,
+    redisUrl: opts.redisUrl ?? "redis://127.0.0.1:6379",
+    runId: `${process.pid}-${randomBytes(4).toString("hex")}`,
+    log: opts.log ?? ((line) => process.stdout.write(`${line}\n`)),
+    quiet: opts.quiet ?? defaultQuietPolicy(false),
+    ...(opts.git ? { git: opts.git } : {}),
+    cleanup: () => fs.rmSync(tmpDir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,85 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { ClientSpec } from "../lib/types.js";
+import { cachedFixture, copyFixture, sourceHash } from "../lib/cache.js";
+import { startServerProcess, type BenchContext, type MessagingSpec, type Prepared, type ServerHandle, type Target } from "./types.js";
+import { SEED_SOURCES, seedParley, type SeedMeta } from "./parley-seed.js";
+import { accountsFixture } from "./parley-accounts.js";
+
+/**
+ * Parley on the embedded default (SQLite WAL, synchronous=FULL, in-process
+ * bus), started from its built entry point exactly as an operator would.
+ * The only settings changed are the per-socket command rate limit (the
+ * load generator sends far more than 50 commands/s per socket at the top
+ * steps) and the log level.
+ */
+
+export const PARLEY_BENCH_ENV: Record<string, string> = {
+  PARLEY_LOG_LEVEL: "warn",
+  PARLEY_WS_COMMANDS_PER_SECOND: "1000000",
+  PARLEY_LOGIN_ATTEMPTS_PER_MINUTE: "100000",
+};
+
+/** BENCH_PARLEY_NODE_ARGS: extra node flags for Parley, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (written at its graceful exit). */
+export const parleyNodeArgs = (): string[] => process.env.BENCH_PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+
+export function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number } = {}): Promise<ServerHandle> {
+  return startServerProcess(ctx, {
+    name: "parley",
+    args: (port) => [...parleyNodeArgs(), ctx.parleyMain, "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir],
+    env: { ...PARLEY_BENCH_ENV, ...ctx.parleyEnv },
+    healthPath: "/healthz",
+    timeoutMs: opts.timeoutMs ?? 60_000,
+  });
+}
+
+export const parleyWsUrl = (server: ServerHandle): string => `ws://127.0.0.1:${server.port}/ws`;
+
+/** A seeded database (see parley-seed.ts), cached, copied for this run. */
+export async function seededFixture(
+  ctx: BenchContext,
+  opts: { users: number; roomSize: number; messages: number },
+): Promise<{ dataDir: string; meta: SeedMeta; setup: Record<string, number | boolean> }> {
+  const key = sourceHash(SEED_SOURCES, { ...opts, v: 1 });
+  const fixture = await cachedFixture(ctx.cacheDir, ctx.tmpDir, "parley-seed", key, async (dir) => {
+    ctx.log(`parley: seeding ${opts.users} users, ${opts.messages.toLocaleString("en")} messages directly into SQLite`);
+    const meta = await seedParley(path.join(dir, "data"), { ...opts, log: ctx.log });
+    fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify(meta));
+  });
+  const t0 = Date.now();
+  const copy = copyFixture(fixture.dir, ctx.tmpDir, "parley-run");
+  const meta = JSON.parse(fs.readFileSync(path.join(copy, "meta.json"), "utf8")) as SeedMeta;
+  return { dataDir: path.join(copy, "data"), meta, setup: { fixtureCached: fixture.hit, fixtureBuildMs: fixture.buildMs, copyMs: Date.now() - t0 } };
+}
+
+function specsFor(server: ServerHandle, tokens: string[], groups: { id: string; members: number[] }[]): ClientSpec[] {
+  const url = parleyWsUrl(server);
+  const clients: ClientSpec[] = [];
+  for (const g of groups) {
+    g.members.forEach((index, slot) => {
+      clients.push({ index, url, headers: { authorization: `Bearer ${tokens[index]!}` }, roomId: g.id, roomSize: g.members.length, slot });
+    });
+  }
+  return clients.sort((a, b) => a.index - b.index);
+}
+
+export const parley: Target = {
+  name: "parley",
+  protocol: "parley",
+  description: "Parley, embedded default (SQLite WAL synchronous=FULL, in-process bus), built entry point",
+  async messaging(ctx: BenchContext, spec: MessagingSpec): Promise<Prepared> {
+    const fixture = await accountsFixture(ctx, spec.clients, spec.roomSize);
+    const t0 = Date.now();
+    const server = await startParley(ctx, fixture.dataDir);
+    const groups = spec.use === "direct" ? fixture.meta.directs : fixture.meta.rooms;
+    const tokens = fixture.meta.users.map((u) => u.token);
+    return { server, clients: specsFor(server, tokens, groups), setup: { ...fixture.setup, startMs: Date.now() - t0 } };
+  },
+  async connections(ctx: BenchContext, count: number, roomSize: number): Promise<Prepared> {
+    const fixture = await seededFixture(ctx, { users: count, roomSize, messages: 0 });
+    const t0 = Date.now();
+    const server = await startParley(ctx, fixture.dataDir);
+    const tokens = fixture.meta.users.map((u) => u.token);
+    return { server, clients: specsFor(server, tokens, fixture.meta.rooms), setup: { ...fixture.setup, startMs: Date.now() - t0 } };
+  },
+};

@@ -1,0 +1,58 @@
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { createContext, runScenario } from "../../bench/suite.js";
+
+/**
+ * A tiny run of the benchmark harness (bench/, `npm run bench`) so it cannot
+ * rot: the built Parley (dist/, which `npm test` builds first) as a child
+ * process, 20 accounts signed up over HTTP in 2 rooms of 10, two
+ * load-generator processes sending real `message.send` frames for 2 s.
+ * Every delivery must be counted and none lost. No pinning (taskset may be
+ * missing, and other test files run beside this one), no cache, no waiting
+ * for a quiet machine.
+ */
+describe("benchmark harness (smoke)", () => {
+  it("drives Parley over its real protocol and counts every delivery", async () => {
+    const ctx = createContext({
+      pin: false,
+      parleyMain: fileURLToPath(new URL("../../dist/server/main.js", import.meta.url)),
+      cacheDir: null,
+      log: () => undefined,
+      quiet: { quietPct: 100_000, noisyPct: 100_000, retries: 0, maxWaitMs: 0, budgetMs: 0 },
+    });
+    try {
+      const result = await runScenario(ctx, "room-fanout", ["parley"], true, {
+        messaging: {
+          clients: 20,
+          roomSize: 10,
+          // 20 sends/s × 9 other members.
+          steps: [180],
+          durationMs: 2_000,
+          drainMs: 5_000,
+          warmupMs: 500,
+          workers: 2,
+          // Judge counting, not speed: a loaded test machine may be slow.
+          p99LimitMs: 60_000,
+          loadgenSaturationPct: 100_000,
+        },
+      });
+      const run = result.messaging?.[0];
+      expect(run?.error).toBeUndefined();
+      expect(run?.connect?.opened).toBe(20);
+      const step = run!.steps[0]!;
+      expect(step.sends).toBeGreaterThan(20);
+      expect(step.expected).toBe(step.sends * 9);
+      expect(step.delivered).toBe(step.expected);
+      expect(step.lost).toBe(0);
+      expect(step.errors).toBe(0);
+      expect(step.duplicates).toBe(0);
+      expect(step.echoes).toBe(step.sends);
+      expect(step.acks).toBe(step.sends);
+      expect(step.latency.count).toBe(step.delivered);
+      expect(step.latency.p50).toBeGreaterThan(0);
+      expect(step.serverCpuUsPerDelivery).toBeGreaterThan(0);
+    } finally {
+      ctx.cleanup();
+    }
+  }, 60_000);
+});
