@@ -24,7 +24,7 @@ export const settings = {
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
-  sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "SQLite `synchronous` pragma: `full` fsyncs every commit (no acked message is lost on power loss), `normal` may lose the last commits on power loss but never corrupts." },
+  sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
   wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024), doc: "A socket whose unsent data passes this is closed (4408) and resumes by seq later." },
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
   loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per address and username." },
