@@ -16,9 +16,10 @@ interface Pending {
 type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: unknown };
 
 /**
- * Group commit for every write that takes a room seq. Works submitted in
- * the same event-loop turn run one after another in one transaction, so N
- * sends cost one commit and one fsync instead of N.
+ * Group commit for every write that takes a room seq. Works queued
+ * together (those of one event-loop turn, and all that arrive while the
+ * previous batch waits for its fsync) run one after another in one
+ * transaction, so N sends cost one commit and one fsync instead of N.
  *
  * A batch is answered only once it is durable (`durable()`, DESIGN.md
  * invariant 3), and answers and bus events go out strictly in commit order,

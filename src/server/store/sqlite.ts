@@ -122,7 +122,9 @@ function startCheckpointer(file: string): { stop: () => Promise<void> } {
   const driver = createRequire(import.meta.url).resolve("better-sqlite3");
   // execArgv: [] so the source always runs as CommonJS, whatever flags started the process (--input-type=module would not).
   const worker = new Worker(checkpointerSource, { eval: true, execArgv: [], workerData: { driver, file, intervalMs: CHECKPOINT_INTERVAL_MS } });
+  // No logger reaches the store; these are rare and must not pass silently.
   worker.on("error", (err) => console.error("parley: WAL checkpointer failed", err));
+  worker.on("message", (message) => console.error("parley: WAL checkpoint failed:", message));
   worker.unref();
   let exited = false;
   worker.once("exit", () => (exited = true));
