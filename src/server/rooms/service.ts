@@ -68,21 +68,7 @@ export class RoomService {
     const roomId = newId();
     await this.writer.submit(async (trx) => {
       const at = nowIso();
-      await trx
-        .insertInto("rooms")
-        .values({
-          id: roomId,
-          kind: input.kind,
-          name: input.name,
-          topic: input.topic ?? "",
-          direct_key: null,
-          created_by: actor.userId,
-          created_at: at,
-          last_seq: 0,
-          last_activity_at: at,
-          last_message_id: null,
-        })
-        .execute();
+      await insertRoom(trx, { id: roomId, kind: input.kind, name: input.name, topic: input.topic ?? "", directKey: null, createdBy: actor.userId, at });
       const joined = await this.addMemberRow(trx, roomId, actor.userId, "owner", at);
       return { result: null, publish: [joined] };
     });
@@ -203,21 +189,7 @@ export class RoomService {
       const me = await getUser(trx, actor.userId);
       const id = newId();
       const at = nowIso();
-      await trx
-        .insertInto("rooms")
-        .values({
-          id,
-          kind: "direct",
-          name: `${me.username}, ${peer.username}`,
-          topic: "",
-          direct_key: directKey,
-          created_by: actor.userId,
-          created_at: at,
-          last_seq: 0,
-          last_activity_at: at,
-          last_message_id: null,
-        })
-        .execute();
+      await insertRoom(trx, { id, kind: "direct", name: `${me.username}, ${peer.username}`, topic: "", directKey, createdBy: actor.userId, at });
       const a = await this.addMemberRow(trx, id, me.id, "member", at, me);
       const b = await this.addMemberRow(trx, id, peer.id, "member", at, peer);
       return { result: id, publish: [a, b] };
@@ -270,4 +242,26 @@ export class RoomService {
     await trx.updateTable("room_members").set({ last_read_seq: joined.seq }).where("room_id", "=", roomId).where("user_id", "=", userId).execute();
     return { kind: "room", roomId, seq: joined.seq, frame: joined.frame, addUserIds: [userId] };
   }
+}
+
+/** A new room row with no events yet (last_seq 0): its first event takes seq 1. */
+async function insertRoom(
+  trx: Kysely<Database>,
+  room: { id: string; kind: RoomRow["kind"]; name: string; topic: string; directKey: string | null; createdBy: string; at: string },
+): Promise<void> {
+  await trx
+    .insertInto("rooms")
+    .values({
+      id: room.id,
+      kind: room.kind,
+      name: room.name,
+      topic: room.topic,
+      direct_key: room.directKey,
+      created_by: room.createdBy,
+      created_at: room.at,
+      last_seq: 0,
+      last_activity_at: room.at,
+      last_message_id: null,
+    })
+    .execute();
 }
