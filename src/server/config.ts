@@ -25,6 +25,7 @@ export const settings = {
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
   sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
+  commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer waits for more sends to commit together (ms); trades up to that much latency for fewer transactions and fsyncs. 0 = commit at the end of the event-loop turn." },
   wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024), doc: "A socket whose unsent data passes this is closed (4408) and resumes by seq later." },
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
   loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per address and username." },
@@ -47,6 +48,8 @@ export interface Config {
   logLevel: z.infer<typeof LogLevel>;
   sessionTtlMs: number;
   sqliteSynchronous: "full" | "normal";
+  /** Group-commit window, ms. */
+  commitWindowMs: number;
   wsSendBufferBytes: number;
   wsCommandsPerSecond: number;
   loginAttemptsPerMinute: number;
@@ -128,6 +131,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     logLevel: v.logLevel,
     sessionTtlMs: v.sessionTtlDays * 24 * 60 * 60 * 1000,
     sqliteSynchronous: v.sqliteSynchronous,
+    commitWindowMs: v.commitWindowMs,
     wsSendBufferBytes: v.wsSendBufferBytes,
     wsCommandsPerSecond: v.wsCommandsPerSecond,
     loginAttemptsPerMinute: v.loginAttemptsPerMinute,

@@ -16,7 +16,7 @@ export interface Services {
 }
 
 export function createServices(deps: Deps): Services {
-  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => deps.store.dialect.durable());
+  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => deps.store.dialect.durable(), deps.config.commitWindowMs);
   return {
     auth: new AuthService(deps),
     users: new UserService(deps),

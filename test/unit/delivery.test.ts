@@ -256,6 +256,23 @@ describe("RoomWriter group commit", () => {
     expect(transactions).toBe(2);
   });
 
+  it("with a commit window, sends a few ms apart commit in one transaction", async () => {
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 30);
+    let transactions = 0;
+    const spy = store.db.transaction.bind(store.db);
+    store.db.transaction = () => {
+      transactions++;
+      return spy();
+    };
+    const work = () =>
+      writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "w" }))).seq, publish: [] }));
+    const first = work();
+    await new Promise((r) => setTimeout(r, 5));
+    const second = work();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(transactions).toBe(1);
+  });
+
   it("fails only the work that threw an AppError; the others commit", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
     const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
