@@ -4,15 +4,12 @@
  * and the selectors (data-testid) live in one place.
  */
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { startTestServer, type TestServer } from "../test/support/server.js";
+import { launchBrowser } from "./browser.js";
 
-export const PASSWORD = "tangerine-violet-42";
-
-let counter = 0;
-/** A short unique suffix so names never collide across tests on one server. */
-export function unique(): string {
-  counter += 1;
-  return `${Date.now().toString(36).slice(-5)}${counter.toString(36)}`;
-}
+// The integration tests' password and unique suffix: one definition for both suites.
+import { PASSWORD, unique } from "../test/support/client.js";
+export { PASSWORD, unique };
 
 /** Polls `check` until it returns true or `timeoutMs` passes; the error says what was awaited. */
 export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
@@ -182,4 +179,32 @@ export class ChatPage {
   async close(): Promise<void> {
     await this.context.close();
   }
+}
+
+/** A server, a browser, and two people signed up in their own contexts: the usual start of a story. */
+export interface TwoPeople {
+  server: TestServer;
+  browser: Browser;
+  ada: ChatPage;
+  bob: ChatPage;
+  close(): Promise<void>;
+}
+
+export async function twoPeople(): Promise<TwoPeople> {
+  const server = await startTestServer();
+  const browser = await launchBrowser();
+  const ada = await ChatPage.open(browser, server.baseUrl);
+  const bob = await ChatPage.open(browser, server.baseUrl);
+  await ada.signUp("ada");
+  await bob.signUp("bob");
+  return {
+    server,
+    browser,
+    ada,
+    bob,
+    async close() {
+      await browser.close();
+      await server.destroy();
+    },
+  };
 }

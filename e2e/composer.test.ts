@@ -4,34 +4,25 @@
  * visible reason before anything is sent.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
 import { MAX_BODY_CHARS } from "@shared/protocol/index.js";
-import { startTestServer, type TestServer } from "../test/support/server.js";
-import { launchBrowser } from "./browser.js";
-import { ChatPage, unique } from "./chat-page.js";
+import { type ChatPage, unique, twoPeople, type TwoPeople } from "./chat-page.js";
 
 describe("composer and text safety", () => {
-  let server: TestServer;
-  let browser: Browser;
+  let people: TwoPeople;
   let ada: ChatPage;
   let bob: ChatPage;
   let roomName: string;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    ada = await ChatPage.open(browser, server.baseUrl);
-    bob = await ChatPage.open(browser, server.baseUrl);
-    await ada.signUp("ada");
-    await bob.signUp("bob");
+    people = await twoPeople();
+    ({ ada, bob } = people);
     roomName = `text-${unique()}`;
     await ada.createRoom(roomName);
     await bob.joinPublicRoom(roomName);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.destroy();
+    await people?.close();
   });
 
   it("shows HTML and script in a message as literal text on both sides", async () => {

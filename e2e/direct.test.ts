@@ -1,28 +1,19 @@
 /** Direct messages: find a person, write to them, and they see it appear without reloading. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
-import { startTestServer, type TestServer } from "../test/support/server.js";
-import { launchBrowser } from "./browser.js";
-import { ChatPage, eventually } from "./chat-page.js";
+import { type ChatPage, eventually, twoPeople, type TwoPeople } from "./chat-page.js";
 
 describe("direct messages in the browser", () => {
-  let server: TestServer;
-  let browser: Browser;
+  let people: TwoPeople;
   let ada: ChatPage;
   let bob: ChatPage;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    ada = await ChatPage.open(browser, server.baseUrl);
-    bob = await ChatPage.open(browser, server.baseUrl);
-    await ada.signUp("ada");
-    await bob.signUp("bob");
+    people = await twoPeople();
+    ({ ada, bob } = people);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.destroy();
+    await people?.close();
   });
 
   it("starts a conversation from the people search; the other side gets it live with an unread badge", async () => {

@@ -5,31 +5,22 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
-import { startTestServer, type TestServer } from "../test/support/server.js";
-import { launchBrowser } from "./browser.js";
-import { ChatPage, eventually, unique } from "./chat-page.js";
+import { type ChatPage, eventually, unique, twoPeople, type TwoPeople } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 
 describe("public rooms in the browser", () => {
-  let server: TestServer;
-  let browser: Browser;
+  let people: TwoPeople;
   let ada: ChatPage;
   let bob: ChatPage;
 
   beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchBrowser();
-    ada = await ChatPage.open(browser, server.baseUrl);
-    bob = await ChatPage.open(browser, server.baseUrl);
-    await ada.signUp("ada");
-    await bob.signUp("bob");
+    people = await twoPeople();
+    ({ ada, bob } = people);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.destroy();
+    await people?.close();
   });
 
   it("one creates a public room, the other joins it, and both talk live", async () => {

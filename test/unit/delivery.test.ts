@@ -51,6 +51,7 @@ function fakeSocket() {
   const ws = {
     OPEN: 1,
     readyState: 1,
+    on: () => undefined,
     close() {
       ws.readyState = 3;
     },

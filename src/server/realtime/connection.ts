@@ -59,6 +59,8 @@ export class Connection {
   private queuedBytes = 0;
   /** Until `start`, output waits in the queue: `ready` must be the first frame. */
   private started = false;
+  /** A pong arrived since the last heartbeat's ping. */
+  private alive = true;
 
   constructor(
     readonly id: string,
@@ -72,7 +74,19 @@ export class Connection {
     /** Asks for `flush()` at the end of this event-loop turn. */
     private readonly scheduleFlush: (conn: Connection) => void,
     private readonly index: RoomIndex,
-  ) {}
+  ) {
+    ws.on("pong", () => (this.alive = true));
+  }
+
+  /** Pings; a socket that did not answer the previous ping is dead and is cut (RFC 6455 §5.5.2). */
+  heartbeat(): void {
+    if (!this.alive) {
+      this.ws.terminate();
+      return;
+    }
+    this.alive = false;
+    this.ws.ping();
+  }
 
   /** Sends `ready` ahead of anything queued while the socket was starting, and opens the output. */
   start(readyFrame: string): void {

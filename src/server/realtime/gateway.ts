@@ -116,10 +116,6 @@ export class Gateway {
       { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
     );
     const limit = new CommandRateLimit(this.deps.config.wsCommandsPerSecond);
-    let alive = true;
-    ws.on("pong", () => (alive = true));
-    (ws as WebSocket & { isAlive?: () => boolean; markPinged?: () => void }).isAlive = () => alive;
-    (ws as WebSocket & { markPinged?: () => void }).markPinged = () => (alive = false);
 
     // Registered before the rooms are read: nothing published meanwhile is missed.
     this.starting.set(conn, []);
@@ -261,19 +257,14 @@ export class Gateway {
     }
   }
 
+  /** Closes sockets whose session expired (4401), cuts those that missed the last ping, pings the rest. */
   private beat(): void {
     const now = Date.now();
     for (const set of this.byUser.values()) {
-      for (const conn of set) if (conn.actor.expiresAt !== null && conn.actor.expiresAt <= now) conn.close(CloseCode.Unauthorized);
-    }
-    for (const client of this.wss.clients) {
-      const ws = client as WebSocket & { isAlive?: () => boolean; markPinged?: () => void };
-      if (ws.isAlive && !ws.isAlive()) {
-        ws.terminate();
-        continue;
+      for (const conn of set) {
+        if (conn.actor.expiresAt !== null && conn.actor.expiresAt <= now) conn.close(CloseCode.Unauthorized);
+        else conn.heartbeat();
       }
-      ws.markPinged?.();
-      ws.ping();
     }
   }
 

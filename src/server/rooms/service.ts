@@ -3,8 +3,9 @@ import type { Deps, Actor } from "../deps.js";
 import type { Database } from "../store/schema.js";
 import type { Member, MemberRole, Room, User } from "@shared/protocol/entities.js";
 import type { CreateRoomRequest } from "@shared/protocol/http.js";
+import type { RoomReadEvent } from "@shared/protocol/frames.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
-import { AppError, forbidden, notFound } from "../errors.js";
+import { AppError, forbidden } from "../errors.js";
 import { newId, nowIso } from "../store/ids.js";
 import { getUser, toUser, userColumns } from "../users/users.js";
 import { appendRoomEvent } from "../events/log.js";
@@ -77,13 +78,13 @@ export class RoomService {
 
   /**
    * Joins a public room; joining one already joined changes nothing.
-   * @throws AppError not_found (no room or private), forbidden (direct)
+   * @throws AppError not_found (no room, or a private or direct one the caller is not in)
    */
   async join(actor: Actor, roomId: string): Promise<Room> {
     await this.writer.submit(async (trx) => {
-      const { room, member } = await findVisibleRoom(trx, actor.userId, roomId);
+      // findVisibleRoom answers not_found for a private or direct room the caller is not in.
+      const { member } = await findVisibleRoom(trx, actor.userId, roomId);
       if (member) return { result: null, publish: [] };
-      if (room.kind !== "public") throw forbidden("Only public rooms can be joined.");
       return { result: null, publish: [await this.addMemberRow(trx, roomId, actor.userId, "member", nowIso())] };
     });
     return this.get(actor, roomId);
@@ -158,8 +159,7 @@ export class RoomService {
 
   /** Members of a room the caller is in (or a public room), by join time. */
   async members(actor: Actor, roomId: string): Promise<Member[]> {
-    const { room, member } = await findVisibleRoom(this.db, actor.userId, roomId);
-    if (!member && room.kind !== "public") throw notFound("No such room.");
+    await findVisibleRoom(this.db, actor.userId, roomId);
     const rows = await this.db
       .selectFrom("room_members")
       .innerJoin("users", "users.id", "room_members.user_id")
@@ -213,11 +213,8 @@ export class RoomService {
       .where("user_id", "=", actor.userId)
       .where("last_read_seq", "<", target)
       .execute();
-    this.deps.bus.publish({
-      kind: "user",
-      userId: actor.userId,
-      frame: JSON.stringify({ type: "room.read", roomId, lastReadSeq: target }),
-    });
+    const event: RoomReadEvent = { type: "room.read", roomId, lastReadSeq: target };
+    this.deps.bus.publish({ kind: "user", userId: actor.userId, frame: JSON.stringify(event) });
     return target;
   }
 

@@ -124,6 +124,8 @@ export const RoomReadEventSchema = z.object({
   lastReadSeq: z.number().int().nonnegative(),
 });
 
+export type RoomReadEvent = z.infer<typeof RoomReadEventSchema>;
+
 export const ServerFrameSchema = z.discriminatedUnion("type", [
   ReadyFrameSchema,
   AckFrameSchema,
