@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Deps, Actor } from "../deps.js";
 import type { Database } from "../store/schema.js";
 import type { Member, MemberRole, Room, User } from "@shared/protocol/entities.js";
@@ -46,7 +46,8 @@ export class RoomService {
     const rows = await this.db
       .selectFrom("rooms")
       .selectAll()
-      .where("kind", "=", "public")
+      // A literal, not a parameter, so SQLite can use the partial index rooms_public_activity.
+      .where("kind", "=", sql.lit("public"))
       .orderBy("last_activity_at", "desc")
       .limit(200)
       .execute();

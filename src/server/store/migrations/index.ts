@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { initial } from "./0001_initial.js";
+import { insertOrder } from "./0002_insert_order.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -11,6 +12,7 @@ import { initial } from "./0001_initial.js";
 export function migrationProvider(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     "0001_initial": initial(dialect),
+    "0002_insert_order": insertOrder(dialect),
   };
   return { getMigrations: async () => migrations };
 }
