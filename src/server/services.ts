@@ -16,7 +16,8 @@ export interface Services {
 }
 
 export function createServices(deps: Deps): Services {
-  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => deps.store.dialect.durable(), deps.config.commitWindowMs);
+  const { dialect } = deps.store;
+  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => dialect.durable(), deps.config.commitWindowMs, () => dialect.beforeCommit());
   return {
     auth: new AuthService(deps),
     users: new UserService(deps),

@@ -28,6 +28,40 @@ describe("SQLite WAL checkpointer", () => {
     }
   });
 
+  it("restarts the WAL under writes that never pause, so it stays about one interval long", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-restart-"));
+    const file = path.join(dir, "t.db");
+    const store = openSqlite(file, { synchronous: "normal", checkpointIntervalMs: 100 });
+    try {
+      store.raw.exec("create table t (body text)");
+      const insert = store.raw.prepare("insert into t (body) values (?)");
+      const row = "x".repeat(1000);
+      let written = 0;
+      let held = 0;
+      const until = Date.now() + 1_500;
+      // As the group-commit writer does: ask the store before every batch, and wait when told to.
+      while (Date.now() < until) {
+        const wait = store.dialect.beforeCommit();
+        if (wait) {
+          held++;
+          await wait;
+        }
+        store.raw.transaction(() => {
+          for (let i = 0; i < 20; i++) insert.run(row);
+        })();
+        written += 20 * row.length;
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(held).toBeGreaterThan(3);
+      expect(written).toBeGreaterThan(10_000_000);
+      // Without restarts the WAL would hold everything written (plus frame headers).
+      expect(fs.statSync(`${file}-wal`).size).toBeLessThan(written / 3);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("lets a process with nothing else to do finish closing the store", () => {
     // The checkpointer worker is unref'd; close() must still wait for it rather than let the process exit mid-close.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-close-"));

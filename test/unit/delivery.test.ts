@@ -274,6 +274,29 @@ describe("RoomWriter group commit", () => {
     expect(transactions).toBe(1);
   });
 
+  it("holds a batch while the store asks it to wait, and what arrives meanwhile joins it", async () => {
+    let release!: () => void;
+    let asks = 0;
+    const beforeCommit = () => (++asks === 1 ? new Promise<void>((r) => (release = r)) : null);
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 0, beforeCommit);
+    let transactions = 0;
+    const spy = store.db.transaction.bind(store.db);
+    store.db.transaction = () => {
+      transactions++;
+      return spy();
+    };
+    const work = () =>
+      writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "h" }))).seq, publish: [] }));
+    const first = work();
+    await settle();
+    const second = work();
+    await settle();
+    expect(transactions).toBe(0); // held: nothing committed yet
+    release();
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(transactions).toBe(1);
+  });
+
   it("fails only the work that threw an AppError; the others commit", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
     const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));

@@ -51,6 +51,8 @@ export class RoomWriter {
      * DM and room-fanout benchmarks. 0 commits at the end of the turn.
      */
     private readonly commitWindowMs = 0,
+    /** The store's `beforeCommit` (see StoreDialect): a batch starts after what it returns. */
+    private readonly beforeCommit: () => Promise<void> | null = () => null,
   ) {}
 
   submit<R>(work: RoomWork<R>): Promise<R> {
@@ -87,9 +89,12 @@ export class RoomWriter {
   private async cycle(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
-    const batch = this.queue;
-    this.queue = [];
     try {
+      const wait = this.beforeCommit();
+      // Works that arrive while the store holds writes join this batch.
+      if (wait) await wait;
+      const batch = this.queue;
+      this.queue = [];
       const outcomes = await this.commit(batch);
       const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
       this.answering = this.answering.then(() =>

@@ -21,6 +21,13 @@ export interface StoreDialect {
    */
   durable(): Promise<void>;
   /**
+   * Called by the group-commit writer before each batch, with no write
+   * transaction open. Returns a promise when writes must wait a moment
+   * (SQLite: the tail of a WAL checkpoint, so that the WAL can restart
+   * instead of growing), else null, which costs nothing.
+   */
+  beforeCommit(): Promise<void> | null;
+  /**
    * Stores a table in primary-key order where the database can (SQLite:
    * WITHOUT ROWID; PostgreSQL: tables are heaps, nothing to do). Used by
    * migration 0001 only; 0002 measured it costlier for messages and events

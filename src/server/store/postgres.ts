@@ -18,6 +18,7 @@ export const postgresDialect: StoreDialect = {
   clusterByPrimaryKey: (table) => table,
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
   durable: async () => undefined,
+  beforeCommit: () => null,
   async lockRoom(trx, roomId) {
     await sql`select 1 from rooms where id = ${roomId} for update`.execute(trx);
   },

@@ -25,7 +25,7 @@ import type { StoreDialect } from "./dialect.js";
  */
 export function openSqlite(
   file: string,
-  opts: { synchronous: "full" | "normal" },
+  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number },
 ): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; close: () => Promise<void> } {
   const inMemory = file === ":memory:";
   if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -35,11 +35,19 @@ export function openSqlite(
   raw.pragma("foreign_keys = ON");
   // Another process (a backup, the CLI) may hold the lock briefly.
   raw.pragma("busy_timeout = 5000");
-  const checkpointer = inMemory ? null : startCheckpointer(file);
-  if (checkpointer) raw.pragma("wal_autocheckpoint = 0");
+  const checkpointer = inMemory ? null : new Checkpointer(file, opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS);
+  if (checkpointer) {
+    raw.pragma("wal_autocheckpoint = 0");
+    // After a restart the WAL is rewritten from its start; a WAL that grew in a burst is cut back to this (bytes).
+    raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   const wal = inMemory || opts.synchronous === "normal" ? null : new WalSync(`${file}-wal`);
-  const dialect: StoreDialect = { ...sqliteDialect, durable: wal ? () => wal.sync() : sqliteDialect.durable };
+  const dialect: StoreDialect = {
+    ...sqliteDialect,
+    durable: wal ? () => wal.sync() : sqliteDialect.durable,
+    beforeCommit: checkpointer ? () => checkpointer.beforeCommit() : sqliteDialect.beforeCommit,
+  };
   return {
     db,
     dialect,
@@ -99,49 +107,126 @@ class WalSync {
  * messages were clustered by room, 1 s gave 55 ms and 100 ms 17 ms.
  */
 const CHECKPOINT_INTERVAL_MS = 1_000;
+/** A WAL file larger than this (bytes) is truncated to it when the WAL restarts. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 const checkpointerSource = `
 const { workerData, parentPort } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
 db.pragma("busy_timeout = 5000");
-const timer = setInterval(() => {
-  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch (err) { parentPort.postMessage(String(err)); }
-}, workerData.intervalMs);
-parentPort.on("message", () => { clearInterval(timer); db.close(); parentPort.close(); });
+parentPort.on("message", (message) => {
+  if (message === "stop") { db.close(); parentPort.close(); return; }
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage({});
+  } catch (err) {
+    parentPort.postMessage({ error: String(err) });
+  }
+});
 `;
 
 /**
- * Checkpoints the WAL from a worker thread. SQLite's automatic checkpoint
- * runs inside whichever COMMIT crosses 1,000 WAL pages, on the committing
- * thread: copying those pages and fsyncing the database file stalled the
- * event loop for tens of milliseconds about every second under load, which
- * was the p99 of a busy room. The main connection turns that off and this
- * worker runs PASSIVE checkpoints every second, which never block the writer
+ * Checkpoints the WAL from a worker thread, and lets the WAL restart.
+ *
+ * SQLite's automatic checkpoint runs inside whichever COMMIT crosses 1,000
+ * WAL pages, on the committing thread: copying those pages and fsyncing the
+ * database file stalled the event loop for tens of milliseconds about every
+ * second under load. The main connection turns it off and a worker runs
+ * PASSIVE checkpoints, which never block the writer
  * (https://www.sqlite.org/wal.html#ckpt, sqlite3_wal_checkpoint_v2).
+ *
+ * But SQLite writes the WAL from its start again only when a write
+ * transaction begins after a checkpoint has copied *every* frame
+ * (https://www.sqlite.org/wal.html#avoiding_excessively_large_wal_files).
+ * Under steady load a commit always lands while the worker copies, so the
+ * WAL never restarted: it grew by ~60 MB/s on the DM benchmark (840 MB in a
+ * 20 s step), every commit extended the file, and COMMIT became a quarter of
+ * the server's CPU. So a checkpoint has two phases: the bulk runs beside
+ * the writer; then, before its next batch, the writer waits while the
+ * worker copies the few frames committed meanwhile (`beforeCommit`), and
+ * that batch restarts the WAL.
+ *
+ * When nobody writes, a timer checkpoints whatever is left.
  */
-function startCheckpointer(file: string): { stop: () => Promise<void> } {
-  const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-  // execArgv: [] so the source always runs as CommonJS, whatever flags started the process (--input-type=module would not).
-  const worker = new Worker(checkpointerSource, { eval: true, execArgv: [], workerData: { driver, file, intervalMs: CHECKPOINT_INTERVAL_MS } });
-  // No logger reaches the store; these are rare and must not pass silently.
-  worker.on("error", (err) => console.error("parley: WAL checkpointer failed", err));
-  worker.on("message", (message) => console.error("parley: WAL checkpoint failed:", message));
-  worker.unref();
-  let exited = false;
-  worker.once("exit", () => (exited = true));
-  return {
-    stop() {
-      if (exited) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        // Unref'd so it never keeps a finished process alive; ref'd while we wait for it, or a
-        // process with nothing else to do would exit in the middle of close().
-        worker.ref();
-        worker.once("exit", () => resolve());
-        worker.postMessage("stop");
+class Checkpointer {
+  private readonly worker: Worker;
+  private exited = false;
+  /** idle → bulk (worker copying beside the writer) → tail-due → tail (writer waits) → idle. */
+  private phase: "idle" | "bulk" | "tail-due" | "tail" = "idle";
+  private lastDone = performance.now();
+  private reply: (() => void) | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(file: string, private readonly intervalMs: number) {
+    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    // execArgv: [] so the source always runs as CommonJS, whatever flags started the process (--input-type=module would not).
+    this.worker = new Worker(checkpointerSource, { eval: true, execArgv: [], workerData: { driver, file } });
+    // No logger reaches the store; these are rare and must not pass silently.
+    this.worker.on("error", (err) => console.error("parley: WAL checkpointer failed", err));
+    this.worker.on("message", (r: { error?: string }) => {
+      if (r.error) console.error("parley: WAL checkpoint failed:", r.error);
+      this.answered();
+    });
+    this.worker.once("exit", () => {
+      this.exited = true;
+      this.answered();
+    });
+    this.worker.unref();
+    this.timer = setInterval(() => {
+      if (this.phase === "idle" && performance.now() - this.lastDone >= this.intervalMs) void this.run().then(() => this.done());
+    }, this.intervalMs).unref();
+  }
+
+  /**
+   * Called before each group commit, with no write transaction open.
+   * @returns a promise to wait for before committing (the tail of a checkpoint), or null
+   */
+  beforeCommit(): Promise<void> | null {
+    if (this.phase === "tail-due") {
+      this.phase = "tail";
+      return this.run().then(() => this.done());
+    }
+    if (this.phase === "idle" && performance.now() - this.lastDone >= this.intervalMs) {
+      this.phase = "bulk";
+      void this.run().then(() => {
+        if (this.phase === "bulk") this.phase = "tail-due";
       });
-    },
-  };
+    }
+    return null;
+  }
+
+  private answered(): void {
+    const reply = this.reply;
+    this.reply = null;
+    reply?.();
+  }
+
+  private done(): void {
+    this.phase = "idle";
+    this.lastDone = performance.now();
+  }
+
+  /** One PASSIVE checkpoint in the worker; never rejects (failures are printed). */
+  private run(): Promise<void> {
+    if (this.exited || this.reply) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.reply = resolve;
+      this.worker.postMessage("checkpoint");
+    });
+  }
+
+  stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.exited) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      // Unref'd so it never keeps a finished process alive; ref'd while we wait for it, or a
+      // process with nothing else to do would exit in the middle of close().
+      this.worker.ref();
+      this.worker.once("exit", () => resolve());
+      this.worker.postMessage("stop");
+    });
+  }
 }
 
 /** Distinct SQL texts kept prepared; `in (?, ?, …)` lists of many lengths would otherwise grow it forever. */
@@ -176,6 +261,7 @@ export const sqliteDialect: StoreDialect = {
   name: "sqlite",
   clusterByPrimaryKey: (table) => table.modifyEnd(sql`without rowid`),
   durable: async () => undefined,
+  beforeCommit: () => null,
   async lockRoom() {
     // One connection, one writer: the transaction itself is the lock.
   },
