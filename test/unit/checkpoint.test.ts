@@ -79,4 +79,32 @@ describe("SQLite WAL checkpointer", () => {
     expect(run.stdout.trim()).toBe("closed");
     expect(run.status).toBe(0);
   }, 30_000);
+
+  it("keeps a process alive while a writer waits for the tail of a checkpoint", () => {
+    // The worker is unref'd when idle; a writer awaiting it in a process with no sockets or timers must not be dropped.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-tail-"));
+    const script = `
+      import { openSqlite } from "./src/server/store/sqlite.ts";
+      const s = openSqlite("${path.join(dir, "x.db")}", { synchronous: "normal", checkpointIntervalMs: 20 });
+      s.raw.exec("create table t (body text)");
+      let held = 0;
+      const until = Date.now() + 300;
+      while (Date.now() < until || held < 2) {
+        const wait = s.dialect.beforeCommit();
+        if (wait) { held++; await wait; }
+        s.raw.prepare("insert into t (body) values (?)").run("x".repeat(500));
+        await new Promise((r) => setImmediate(r));
+      }
+      await s.close();
+      console.log("held " + (held >= 2));
+    `;
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(run.stdout.trim()).toBe("held true");
+    expect(run.status).toBe(0);
+  }, 30_000);
 });

@@ -199,6 +199,7 @@ class Checkpointer {
   private answered(): void {
     const reply = this.reply;
     this.reply = null;
+    if (!this.exited) this.worker.unref();
     reply?.();
   }
 
@@ -212,6 +213,8 @@ class Checkpointer {
     if (this.exited || this.reply) return Promise.resolve();
     return new Promise((resolve) => {
       this.reply = resolve;
+      // Ref'd while a checkpoint runs: a writer may be waiting on it with nothing else keeping the process alive.
+      this.worker.ref();
       this.worker.postMessage("checkpoint");
     });
   }
