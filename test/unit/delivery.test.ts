@@ -4,7 +4,8 @@ import type { WebSocket } from "ws";
 import type { Socket } from "node:net";
 import { frameText } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
-import { appendRoomEvent } from "@server/events/log.js";
+import { appendRoomEvent, durableRoomEvents, readRoomEvents } from "@server/events/log.js";
+import { historyPage } from "@server/messages/queries.js";
 import { RoomWriter } from "@server/events/writer.js";
 import { MemoryBus } from "@server/bus/memory.js";
 import type { BusEnvelope } from "@server/bus/bus.js";
@@ -88,7 +89,7 @@ const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
     { userId: "u", via: "token", credentialHash: "h", csrfToken: null, expiresAt: null },
     fake.ws as unknown as WebSocket,
     fake.socket as unknown as Socket,
-    store.db,
+    (roomId, after, upTo, limit) => readRoomEvents(store.db, roomId, after, upTo, limit),
     log,
     bufferBytes,
     (c) => queueMicrotask(() => c.flush()),
@@ -228,6 +229,33 @@ describe("RoomWriter group commit", () => {
     expect(published).toHaveLength(1);
   });
 
+  it("keeps readers of the log before a batch that waits for its fsync", async () => {
+    let makeDurable!: () => void;
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, () => new Promise<void>((r) => (makeDurable = r)));
+    const append = (userId: string) =>
+      writer.submit(async (trx) => {
+        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId }));
+        return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
+      });
+    const first = append("a");
+    await settle();
+    makeDurable();
+    expect(await first).toBe(1);
+    expect(writer.readableSeq("r")).toBe(Infinity);
+
+    const second = append("b");
+    await settle();
+    // Seq 2 is committed (a plain read sees it) but not durable: the durable reader stops at 1.
+    expect((await readRoomEvents(store.db, "r", 0, Infinity, 10)).map((e) => e.seq)).toEqual([1, 2]);
+    expect(writer.readableSeq("r")).toBe(1);
+    expect(writer.readableSeq("other")).toBe(Infinity);
+    const durableReader = durableRoomEvents(store.db, (roomId) => writer.readableSeq(roomId));
+    expect((await durableReader("r", 0, Number.MAX_SAFE_INTEGER, 10)).map((e) => e.seq)).toEqual([1]);
+    makeDurable();
+    expect(await second).toBe(2);
+    expect((await durableReader("r", 0, Number.MAX_SAFE_INTEGER, 10)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
   it("queues what arrives while a batch awaits its fsync and commits it as the next batch", async () => {
     const releases: (() => void)[] = [];
     const writer = new RoomWriter(store.db, new MemoryBus(), log, () => new Promise<void>((r) => releases.push(r)));
@@ -321,5 +349,19 @@ describe("RoomWriter group commit", () => {
     // The broken work's seq was rolled back: no gap.
     const seqs = (await store.db.selectFrom("room_events").select("seq").where("room_id", "=", "r").orderBy("seq").execute()).map((r) => r.seq);
     expect(seqs).toEqual([1, 2]);
+  });
+});
+
+describe("historyPage", () => {
+  it("reads nothing past the durable head it is given", async () => {
+    for (let seq = 1; seq <= 3; seq++) {
+      await store.db.insertInto("messages").values({ id: `m${seq}`, room_id: "r", seq, author_id: "u", body: `b${seq}`, client_id: null, created_at: nowIso() }).execute();
+    }
+    const all = await historyPage(store.db, "r", { limit: 10 });
+    expect(all.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    const capped = await historyPage(store.db, "r", { limit: 10, upTo: 2 });
+    expect(capped.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect((await historyPage(store.db, "r", { limit: 10, after: 1, upTo: 2 })).messages.map((m) => m.seq)).toEqual([2]);
+    expect((await historyPage(store.db, "r", { limit: 10, upTo: Infinity })).messages).toHaveLength(3);
   });
 });

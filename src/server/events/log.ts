@@ -63,6 +63,19 @@ export async function appendRoomEvent<E extends RoomEvent>(
   return { roomId, seq, event, frame };
 }
 
+/** Reads stored frames of a room with seq in (afterSeq, upToSeq], ascending, at most `limit`. */
+export type RoomEventReader = (roomId: string, afterSeq: number, upToSeq: number, limit: number) => Promise<{ seq: number; frame: string }[]>;
+
+/**
+ * The log as far as it is durable: `readRoomEvents` stopping at
+ * `readableSeq(roomId)` (RoomWriter.readableSeq), so a catch-up never sends
+ * an event whose batch still waits for its fsync.
+ */
+export const durableRoomEvents =
+  (db: Kysely<Database>, readableSeq: (roomId: string) => number): RoomEventReader =>
+  (roomId, afterSeq, upToSeq, limit) =>
+    readRoomEvents(db, roomId, afterSeq, Math.min(upToSeq, readableSeq(roomId)), limit);
+
 /** Stored frames of a room with seq in (afterSeq, upToSeq], ascending, at most `limit`. */
 export async function readRoomEvents(
   db: Kysely<Database>,

@@ -38,6 +38,12 @@ export class RoomWriter {
   private busy = false;
   /** Answers and events, in commit order, each after its batch is durable. */
   private answering: Promise<void> = Promise.resolve();
+  /**
+   * Per room, the first seq of the batch that is committed but not yet
+   * durable (at most one batch is at a time). Readers of the log stop
+   * before it: see `readableSeq`.
+   */
+  private readonly undurable = new Map<string, number>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -60,6 +66,19 @@ export class RoomWriter {
       this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
       this.pump();
     });
+  }
+
+  /**
+   * The highest seq of `roomId` that readers may hand out: everything up to
+   * it is durable. A catch-up, a resume or a history page that showed a
+   * client an event still waiting for its fsync could show one that a power
+   * cut then erases, and that a retry stores again under another seq: the
+   * duplicate this server exists to prevent (DESIGN.md invariants 3, 4).
+   * Such events reach clients live once durable. Infinity: no limit.
+   */
+  readableSeq(roomId: string): number {
+    const first = this.undurable.get(roomId);
+    return first === undefined ? Infinity : first - 1;
   }
 
   /** Resolves when everything submitted so far has been answered. */
@@ -96,6 +115,10 @@ export class RoomWriter {
       const batch = this.queue;
       this.queue = [];
       const outcomes = await this.commit(batch);
+      for (const o of outcomes) {
+        if (!o.ok) continue;
+        for (const e of o.publish) if (e.kind === "room" && !this.undurable.has(e.roomId)) this.undurable.set(e.roomId, e.seq);
+      }
       const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
       this.answering = this.answering.then(() =>
         durable.then(
@@ -109,6 +132,8 @@ export class RoomWriter {
       );
       await durable.catch(() => undefined);
     } finally {
+      // Durable, or failed: a failed fsync fails its senders, who retry; the rows stay readable as committed.
+      this.undurable.clear();
       this.busy = false;
       this.pump();
     }

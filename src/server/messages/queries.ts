@@ -86,14 +86,16 @@ export async function findByClientId(
 /**
  * One page of history, ascending seq. `before`: the page just older than
  * that seq; `after`: the page just newer; neither: the newest page.
- * Reads `limit + 1` rows to learn whether more exist without a count.
+ * Nothing past `upTo` (the durable head) is read. Reads `limit + 1` rows to
+ * learn whether more exist without a count.
  */
 export async function historyPage(
   db: Kysely<Database>,
   roomId: string,
-  page: { before?: number | undefined; after?: number | undefined; limit: number },
+  page: { before?: number | undefined; after?: number | undefined; limit: number; upTo?: number },
 ): Promise<{ messages: Message[]; hasMore: boolean }> {
   let query = selectMessages(db).where("messages.room_id", "=", roomId);
+  if (page.upTo !== undefined && Number.isFinite(page.upTo)) query = query.where("messages.seq", "<=", page.upTo);
   if (page.after !== undefined) {
     query = query.where("messages.seq", ">", page.after).orderBy("messages.seq", "asc");
   } else {

@@ -67,6 +67,7 @@ export class MessageService {
     page: { before?: number | undefined; after?: number | undefined; limit?: number | undefined },
   ): Promise<HistoryResponse> {
     await requireMember(this.deps.store.db, actor.userId, roomId);
-    return historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE });
+    // Up to the durable head: a message whose batch waits for its fsync is not shown yet (RoomWriter.readableSeq).
+    return historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE, upTo: this.writer.readableSeq(roomId) });
   }
 }

@@ -2,11 +2,9 @@ import type { Socket } from "node:net";
 import { once } from "node:events";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
-import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.js";
 import type { Actor } from "../deps.js";
 import { CloseCode } from "@shared/protocol/errors.js";
-import { readRoomEvents } from "../events/log.js";
+import type { RoomEventReader } from "../events/log.js";
 import { frameText } from "./wire.js";
 
 /** Rows read per batch when a socket catches up on a room. */
@@ -68,7 +66,8 @@ export class Connection {
     private readonly ws: WebSocket,
     /** The upgraded TCP socket under `ws`: frames are written to it directly. */
     private readonly socket: Socket,
-    private readonly db: Kysely<Database>,
+    /** The room event log, as far as it is durable (RoomWriter.readableSeq). */
+    private readonly readEvents: RoomEventReader,
     private readonly log: Logger,
     private readonly sendBufferBytes: number,
     /** Asks for `flush()` at the end of this event-loop turn. */
@@ -260,7 +259,7 @@ export class Connection {
   private async stream(roomId: string, after: number, upTo: number, onSent: (seq: number) => void): Promise<void> {
     let cursor = after;
     while (this.isOpen) {
-      const rows = await readRoomEvents(this.db, roomId, cursor, upTo, CATCH_UP_BATCH);
+      const rows = await this.readEvents(roomId, cursor, upTo, CATCH_UP_BATCH);
       if (rows.length === 0) return;
       for (const r of rows) {
         this.enqueue(frameText(r.frame), true);

@@ -15,6 +15,7 @@ import { CommandRateLimit } from "./rate-limit.js";
 import { getSelf } from "../users/users.js";
 import { frameText } from "./wire.js";
 import { SESSION_COOKIE } from "../auth/credentials.js";
+import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 
 /** Frames larger than this close the socket (1009); up to it they get a `payload_too_large` error. */
 const HARD_FRAME_LIMIT_BYTES = 1024 * 1024;
@@ -46,11 +47,15 @@ export class Gateway {
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
 
+  /** What catch-ups read: the event log, as far as it is durable. */
+  private readonly readEvents: RoomEventReader;
+
   constructor(
     private readonly deps: Deps,
     private readonly services: Services,
     private readonly parseCookie: (header: string) => Record<string, string | undefined>,
   ) {
+    this.readEvents = durableRoomEvents(deps.store.db, (roomId) => services.writer.readableSeq(roomId));
     this.unsubscribeBus = deps.bus.subscribe((e) => this.onBus(e));
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
@@ -109,7 +114,7 @@ export class Gateway {
       actor,
       ws,
       socket,
-      this.deps.store.db,
+      this.readEvents,
       this.deps.log,
       this.deps.config.wsSendBufferBytes,
       (c) => this.scheduleFlush(c),

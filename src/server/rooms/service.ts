@@ -135,7 +135,7 @@ export class RoomService {
     });
   }
 
-  /** The room's last seq when the caller is a member now, else null. */
+  /** The room's last durable seq (RoomWriter.readableSeq) when the caller is a member now, else null. */
   async headForMember(actor: Actor, roomId: string): Promise<number | null> {
     const row = await this.db
       .selectFrom("room_members")
@@ -144,10 +144,15 @@ export class RoomService {
       .where("room_members.room_id", "=", roomId)
       .where("room_members.user_id", "=", actor.userId)
       .executeTakeFirst();
-    return row ? Number(row.last_seq) : null;
+    return row ? Math.min(Number(row.last_seq), this.writer.readableSeq(roomId)) : null;
   }
 
-  /** Rooms the user is in, with each room's last seq: what a new socket subscribes to. */
+  /**
+   * Rooms the user is in, with each room's last durable seq: what a new
+   * socket subscribes to. Not the committed head: an event still waiting
+   * for its fsync arrives live once durable, and a socket whose stream began
+   * after it would take it for one already sent.
+   */
   async subscriptions(userId: string): Promise<{ roomId: string; lastSeq: number }[]> {
     const rows = await this.db
       .selectFrom("room_members")
@@ -155,7 +160,7 @@ export class RoomService {
       .select(["rooms.id", "rooms.last_seq"])
       .where("room_members.user_id", "=", userId)
       .execute();
-    return rows.map((r) => ({ roomId: r.id, lastSeq: Number(r.last_seq) }));
+    return rows.map((r) => ({ roomId: r.id, lastSeq: Math.min(Number(r.last_seq), this.writer.readableSeq(r.id)) }));
   }
 
   /** Members of a room the caller is in (or a public room), by join time. */
