@@ -9,16 +9,40 @@ import type { RoomRow } from "./access.js";
 export const UNREAD_CAP = 100;
 
 /**
- * Builds the caller's view of rooms: membership, member counts, last
- * messages and peers of direct rooms in four queries however many rooms
- * there are, then one bounded unread count per room the caller is in.
+ * Builds the caller's view of rooms: membership with unread counts, member
+ * counts, last messages and peers of direct rooms, in four queries however
+ * many rooms there are.
  */
 export async function roomViews(db: Kysely<Database>, userId: string, rooms: RoomRow[]): Promise<Room[]> {
   if (rooms.length === 0) return [];
   const ids = rooms.map((r) => r.id);
 
   const [mine, counts, lastMessages, peers] = await Promise.all([
-    db.selectFrom("room_members").select(["room_id", "role", "last_read_seq"]).where("user_id", "=", userId).where("room_id", "in", ids).execute(),
+    db
+      .selectFrom("room_members")
+      .select((eb) => [
+        "room_members.room_id",
+        "room_members.role",
+        "room_members.last_read_seq",
+        // Messages by others after the read position, counted over at most UNREAD_CAP rows per room
+        // (a correlated subquery with a LIMIT: SQLite and PostgreSQL both run it, one index range each).
+        eb
+          .selectFrom(
+            eb
+              .selectFrom("messages")
+              .select("messages.seq")
+              .whereRef("messages.room_id", "=", "room_members.room_id")
+              .whereRef("messages.seq", ">", "room_members.last_read_seq")
+              .where("messages.author_id", "!=", userId)
+              .limit(UNREAD_CAP)
+              .as("unread_rows"),
+          )
+          .select((sub) => sub.fn.countAll<number>().as("n"))
+          .as("unread"),
+      ])
+      .where("room_members.user_id", "=", userId)
+      .where("room_members.room_id", "in", ids)
+      .execute(),
     db.selectFrom("room_members").select((eb) => ["room_id", eb.fn.countAll<number>().as("n")]).where("room_id", "in", ids).groupBy("room_id").execute(),
     getMessagesByIds(db, rooms.map((r) => r.last_message_id).filter((id): id is string => id !== null)),
     db
@@ -33,7 +57,6 @@ export async function roomViews(db: Kysely<Database>, userId: string, rooms: Roo
   const memberCount = new Map(counts.map((c) => [c.room_id, Number(c.n)]));
   const lastById = new Map<string, Message>(lastMessages.map((m) => [m.id, m]));
   const peerByRoom = new Map(peers.map((p) => [p.room_id, toUser(p)]));
-  const unread = await unreadCounts(db, userId, [...membership.values()]);
 
   return rooms.map((r) => {
     const m = membership.get(r.id);
@@ -51,30 +74,7 @@ export async function roomViews(db: Kysely<Database>, userId: string, rooms: Roo
       peer,
       lastMessage: m && r.last_message_id ? (lastById.get(r.last_message_id) ?? null) : null,
       lastReadSeq: m ? Number(m.last_read_seq) : 0,
-      unreadCount: unread.get(r.id) ?? 0,
+      unreadCount: m ? Number(m.unread ?? 0) : 0,
     };
   });
-}
-
-/** Messages by others after the caller's read position, per room, capped at UNREAD_CAP. */
-async function unreadCounts(
-  db: Kysely<Database>,
-  userId: string,
-  memberships: { room_id: string; last_read_seq: number }[],
-): Promise<Map<string, number>> {
-  const result = new Map<string, number>();
-  await Promise.all(
-    memberships.map(async (m) => {
-      const rows = await db
-        .selectFrom("messages")
-        .select("seq")
-        .where("room_id", "=", m.room_id)
-        .where("seq", ">", m.last_read_seq)
-        .where("author_id", "!=", userId)
-        .limit(UNREAD_CAP)
-        .execute();
-      result.set(m.room_id, rows.length);
-    }),
-  );
-  return result;
 }
