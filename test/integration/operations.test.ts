@@ -97,4 +97,21 @@ describe("operations", () => {
     await Promise.all([again.close(), sender.close()]);
     await t.destroy();
   }, 60_000);
+
+  it("pings sockets a group at a time, spread over the heartbeat interval", async () => {
+    const t = await startTestServer();
+    try {
+      const bot = await signupBot(t.baseUrl, "pinged");
+      const sockets = await Promise.all(Array.from({ length: 60 }, () => SocketClient.connect(t.wsUrl, bot)));
+      const pinged = new Set<number>();
+      sockets.forEach((s, i) => s.ws.on("ping", () => pinged.add(i)));
+      // 30 groups, one per second: after ~2.5 s two groups (about 4 of 60 sockets) have been pinged, not all, not none.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(pinged.size).toBeGreaterThanOrEqual(2);
+      expect(pinged.size).toBeLessThanOrEqual(8);
+      await Promise.all(sockets.map((s) => s.close()));
+    } finally {
+      await t.destroy();
+    }
+  }, 30_000);
 });
