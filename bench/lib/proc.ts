@@ -49,6 +49,30 @@ export function pinSelf(core: number): boolean {
   return spawnSync("taskset", ["-a", "-cp", String(core), String(process.pid)], { stdio: "ignore" }).status === 0;
 }
 
+/**
+ * Sets the scheduling priority (nice, -20..19) of every thread of `pid`:
+ * setpriority(2) on Linux applies to one thread, and a Node server's
+ * heartbeats run on its main thread, its GC and fsyncs on others. False
+ * when the process is gone or the priority cannot be set.
+ */
+export function setProcessNice(pid: number, nice: number): boolean {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return false;
+  }
+  let ok = true;
+  for (const tid of tids) {
+    try {
+      os.setPriority(Number(tid), nice);
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 const CLK_TCK = (() => {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
