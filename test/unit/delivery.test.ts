@@ -73,6 +73,17 @@ beforeEach(async () => {
 });
 afterEach(() => store.close());
 
+/** Counts the transactions opened on the store from now on. */
+function countTransactions(): { count: number } {
+  const counter = { count: 0 };
+  const open = store.db.transaction.bind(store.db);
+  store.db.transaction = () => {
+    counter.count++;
+    return open();
+  };
+  return counter;
+}
+
 /** Appends `n` events to room r; returns their frames by seq. */
 async function append(n: number): Promise<Map<number, string>> {
   const frames = new Map<number, string>();
@@ -259,17 +270,12 @@ describe("RoomWriter group commit", () => {
   it("queues what arrives while a batch awaits its fsync and commits it as the next batch", async () => {
     const releases: (() => void)[] = [];
     const writer = new RoomWriter(store.db, new MemoryBus(), log, () => new Promise<void>((r) => releases.push(r)));
-    let transactions = 0;
+    const transactions = countTransactions();
     const work = () =>
       writer.submit(async (trx) => {
         const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "q" }));
         return { result: e.seq, publish: [] };
       });
-    const spy = store.db.transaction.bind(store.db);
-    store.db.transaction = () => {
-      transactions++;
-      return spy();
-    };
     const first = work();
     await settle();
     const later = [work(), work()];
@@ -282,24 +288,19 @@ describe("RoomWriter group commit", () => {
     expect(await seq()).toBe(3);
     releases.shift()!();
     expect(await Promise.all(later)).toEqual([2, 3]);
-    expect(transactions).toBe(2);
+    expect(transactions.count).toBe(2);
   });
 
   it("with a commit window, sends a few ms apart commit in one transaction", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 30);
-    let transactions = 0;
-    const spy = store.db.transaction.bind(store.db);
-    store.db.transaction = () => {
-      transactions++;
-      return spy();
-    };
+    const transactions = countTransactions();
     const work = () =>
       writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "w" }))).seq, publish: [] }));
     const first = work();
     await new Promise((r) => setTimeout(r, 5));
     const second = work();
     expect(await Promise.all([first, second])).toEqual([1, 2]);
-    expect(transactions).toBe(1);
+    expect(transactions.count).toBe(1);
   });
 
   it("holds a batch while the store asks it to wait, and what arrives meanwhile joins it", async () => {
@@ -307,22 +308,17 @@ describe("RoomWriter group commit", () => {
     let asks = 0;
     const beforeCommit = () => (++asks === 1 ? new Promise<void>((r) => (release = r)) : null);
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 0, beforeCommit);
-    let transactions = 0;
-    const spy = store.db.transaction.bind(store.db);
-    store.db.transaction = () => {
-      transactions++;
-      return spy();
-    };
+    const transactions = countTransactions();
     const work = () =>
       writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "h" }))).seq, publish: [] }));
     const first = work();
     await settle();
     const second = work();
     await settle();
-    expect(transactions).toBe(0); // held: nothing committed yet
+    expect(transactions.count).toBe(0); // held: nothing committed yet
     release();
     expect(await Promise.all([first, second])).toEqual([1, 2]);
-    expect(transactions).toBe(1);
+    expect(transactions.count).toBe(1);
   });
 
   it("fails only the work that threw an AppError; the others commit", async () => {
