@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { WebSocket } from "ws";
 import type { Socket } from "node:net";
-import { frameText } from "@server/realtime/wire.js";
+import { frameText, frameTexts } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { appendRoomEvent, durableRoomEvents, readRoomEvents } from "@server/events/log.js";
 import { historyPage } from "@server/messages/queries.js";
@@ -359,5 +359,15 @@ describe("historyPage", () => {
     expect(capped.messages.map((m) => m.seq)).toEqual([1, 2]);
     expect((await historyPage(store.db, "r", { limit: 10, after: 1, upTo: 2 })).messages.map((m) => m.seq)).toEqual([2]);
     expect((await historyPage(store.db, "r", { limit: 10, upTo: Infinity })).messages).toHaveLength(3);
+  });
+});
+
+describe("frameTexts", () => {
+  it("frames several texts back to back, byte for byte as framed one at a time", () => {
+    // Lengths on each side of RFC 6455's 7-bit, 16-bit and 64-bit length forms.
+    const texts = ["a", "é".repeat(70), "x".repeat(125), "y".repeat(126), "z".repeat(65_535), "w".repeat(65_536)];
+    const one = frameTexts(texts);
+    expect(one.equals(Buffer.concat(texts.map(frameText)))).toBe(true);
+    expect(frameTexts([]).length).toBe(0);
   });
 });

@@ -5,10 +5,12 @@ import type { Logger } from "pino";
 import type { Actor } from "../deps.js";
 import { CloseCode } from "@shared/protocol/errors.js";
 import type { RoomEventReader } from "../events/log.js";
-import { frameText } from "./wire.js";
+import { frameText, frameTexts } from "./wire.js";
 
 /** Rows read per batch when a socket catches up on a room. */
 const CATCH_UP_BATCH = 500;
+/** Events framed into one buffer during a catch-up (~450 bytes each: ~45 KB). */
+const CATCH_UP_CHUNK = 100;
 /** Live events held during one room's catch-up, at most; a socket that far behind is closed and resumes later. */
 const MAX_HELD_EVENTS = 10_000;
 /** A catch-up waits for the socket to drain whenever this much is unsent: it paces itself instead of tripping the slow-consumer bound. */
@@ -261,9 +263,11 @@ export class Connection {
     while (this.isOpen) {
       const rows = await this.readEvents(roomId, cursor, upTo, CATCH_UP_BATCH);
       if (rows.length === 0) return;
-      for (const r of rows) {
-        this.enqueue(frameText(r.frame), true);
-        onSent(r.seq);
+      // Framed a chunk at a time into one buffer each, not event by event.
+      for (let i = 0; i < rows.length; i += CATCH_UP_CHUNK) {
+        const chunk = rows.slice(i, i + CATCH_UP_CHUNK);
+        this.enqueue(frameTexts(chunk.map((r) => r.frame)), true);
+        onSent(chunk[chunk.length - 1]!.seq);
         if (this.bufferedBytes > CATCH_UP_HIGH_WATER_BYTES) await this.drained();
       }
       cursor = rows[rows.length - 1]!.seq;
