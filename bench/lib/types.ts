@@ -75,9 +75,8 @@ export interface PollReport {
   errors: number;
 }
 
-export interface StepReport {
-  type: "stats";
-  step: number;
+/** What a step counts, per worker and summed over the workers. */
+export interface StepCounts {
   sends: number;
   skipped: number;
   expected: number;
@@ -94,6 +93,11 @@ export interface StepReport {
   errorCodes: Record<string, number>;
   /** Sockets closed by the server during the step, by close code. */
   closes: Record<string, number>;
+}
+
+export interface StepReport extends StepCounts {
+  type: "stats";
+  step: number;
   /** Delivery latency from the scheduled send time (µs). */
   latencyHist: string;
   /** Ack latency from the scheduled send time (µs). */

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { mergeHistograms, summarize, type LatencySummary } from "../lib/hist.js";
 import { BENCH_DIR, exited, nowUs, sleep, spawnPinned, stopChild } from "../lib/proc.js";
-import type { ClientSpec, ConnectReport, FromWorker, PollReport, Protocol, SentReport, StepReport, ToWorker } from "../lib/types.js";
+import type { ClientSpec, ConnectReport, FromWorker, PollReport, Protocol, SentReport, StepCounts, StepReport, ToWorker } from "../lib/types.js";
 import { track } from "../lib/cleanup.js";
 
 /**
@@ -63,18 +63,7 @@ export interface ConnectResult {
 }
 
 /** What one step measured, summed over the workers. */
-export interface StepTotals {
-  sends: number;
-  skipped: number;
-  expected: number;
-  delivered: number;
-  echoes: number;
-  duplicates: number;
-  late: number;
-  acks: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  closes: Record<string, number>;
+export interface StepTotals extends StepCounts {
   latency: LatencySummary;
   ack: LatencySummary;
   senderLag: LatencySummary;
