@@ -147,7 +147,7 @@ parentPort.on("message", (message) => {
  * worker copies the few frames committed meanwhile (`beforeCommit`), and
  * that batch restarts the WAL.
  *
- * When nobody writes, a timer checkpoints whatever is left.
+ * When nobody writes, a timer moves the phases on by itself.
  */
 class Checkpointer {
   private readonly worker: Worker;
@@ -156,6 +156,7 @@ class Checkpointer {
   private phase: "idle" | "bulk" | "tail-due" | "tail" = "idle";
   private lastDone = performance.now();
   private reply: (() => void) | null = null;
+  private stopping = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(file: string, private readonly intervalMs: number) {
@@ -173,8 +174,10 @@ class Checkpointer {
       this.answered();
     });
     this.worker.unref();
+    // When nobody writes, the timer moves the phases on by itself; a tail it runs holds no writer.
     this.timer = setInterval(() => {
-      if (this.phase === "idle" && performance.now() - this.lastDone >= this.intervalMs) void this.run().then(() => this.done());
+      if (this.phase === "tail-due") void this.tail();
+      else this.startBulkIfDue();
     }, this.intervalMs).unref();
   }
 
@@ -183,34 +186,36 @@ class Checkpointer {
    * @returns a promise to wait for before committing (the tail of a checkpoint), or null
    */
   beforeCommit(): Promise<void> | null {
-    if (this.phase === "tail-due") {
-      this.phase = "tail";
-      return this.run().then(() => this.done());
-    }
-    if (this.phase === "idle" && performance.now() - this.lastDone >= this.intervalMs) {
-      this.phase = "bulk";
-      void this.run().then(() => {
-        if (this.phase === "bulk") this.phase = "tail-due";
-      });
-    }
+    if (this.phase === "tail-due") return this.tail();
+    this.startBulkIfDue();
     return null;
+  }
+
+  private startBulkIfDue(): void {
+    if (this.phase !== "idle" || performance.now() - this.lastDone < this.intervalMs) return;
+    this.phase = "bulk";
+    void this.run().then(() => (this.phase = "tail-due"));
+  }
+
+  private tail(): Promise<void> {
+    this.phase = "tail";
+    return this.run().then(() => {
+      this.phase = "idle";
+      this.lastDone = performance.now();
+    });
   }
 
   private answered(): void {
     const reply = this.reply;
     this.reply = null;
-    if (!this.exited) this.worker.unref();
+    // While stopping, stop() holds the worker ref'd until it exits.
+    if (!this.exited && !this.stopping) this.worker.unref();
     reply?.();
   }
 
-  private done(): void {
-    this.phase = "idle";
-    this.lastDone = performance.now();
-  }
-
-  /** One PASSIVE checkpoint in the worker; never rejects (failures are printed). */
+  /** One PASSIVE checkpoint in the worker (the phases keep them one at a time); never rejects (failures are printed). */
   private run(): Promise<void> {
-    if (this.exited || this.reply) return Promise.resolve();
+    if (this.exited) return Promise.resolve();
     return new Promise((resolve) => {
       this.reply = resolve;
       // Ref'd while a checkpoint runs: a writer may be waiting on it with nothing else keeping the process alive.
@@ -221,6 +226,7 @@ class Checkpointer {
 
   stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopping = true;
     if (this.exited) return Promise.resolve();
     return new Promise<void>((resolve) => {
       // Unref'd so it never keeps a finished process alive; ref'd while we wait for it, or a
