@@ -18,6 +18,15 @@ export const PARLEY_BENCH_ENV: Record<string, string> = {
   PARLEY_LOG_LEVEL: "warn",
   PARLEY_WS_COMMANDS_PER_SECOND: "1000000",
   PARLEY_LOGIN_ATTEMPTS_PER_MINUTE: "100000",
+  // The load comes from one address, with thousands of accounts and sockets, at rates no person sends.
+  PARLEY_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS: "1000000",
+  PARLEY_SIGNUPS_PER_HOUR_PER_ADDRESS: "1000000",
+  PARLEY_PASSWORD_HASH_QUEUE: "1000000",
+  PARLEY_WS_SOCKETS_PER_ADDRESS: "1000000",
+  PARLEY_WS_BYTES_PER_SECOND: "1000000000",
+  PARLEY_HTTP_MESSAGES_PER_MINUTE: "100000000",
+  PARLEY_ROOMS_CREATED_PER_HOUR: "1000000",
+  PARLEY_MEMBER_ADDS_PER_MINUTE: "1000000",
 };
 
 /** BENCH_PARLEY_NODE_ARGS: extra node flags for Parley, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (written at its graceful exit). */

@@ -57,7 +57,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    trustProxy: config.trustProxy,
+    // Only listed proxies' X-Forwarded-For is believed (proxy-addr); none by default.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // A message is ≤ 4,000 chars; 64 KiB covers any valid body with room to spare.
     bodyLimit: MAX_FRAME_BYTES,
     // A line per request drowns a busy node's log; errors are still logged by the error handler.

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import path from "node:path";
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -9,10 +10,6 @@ import { z } from "zod";
  */
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
-
-const bool = z
-  .union([z.boolean(), z.enum(["true", "false", "1", "0", "yes", "no"])])
-  .transform((v) => v === true || v === "true" || v === "1" || v === "yes");
 
 /** Every setting: flag name, environment variable, schema, and what it is for. */
 export const settings = {
@@ -26,10 +23,24 @@ export const settings = {
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
   sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
   commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer waits for more sends to commit together (ms); trades up to that much latency for fewer transactions and fsyncs. 0 = commit at the end of the event-loop turn." },
-  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024), doc: "A socket whose unsent data passes this is closed (4408) and resumes by seq later." },
+  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, catch-ups included); past it the socket is closed (4408) and resumes by seq later." },
+  wsStallTimeoutMs: { env: "PARLEY_WS_STALL_TIMEOUT_MS", schema: z.coerce.number().int().min(1000).default(60_000), doc: "A socket with unsent data that reads none of it for this long is closed (4408); a pong is not reading." },
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
-  loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per address and username." },
-  trustProxy: { env: "PARLEY_TRUST_PROXY", schema: bool.default(false), doc: "Trust X-Forwarded-* headers (behind a reverse proxy)." },
+  wsBytesPerSecond: { env: "PARLEY_WS_BYTES_PER_SECOND", schema: z.coerce.number().int().min(64 * 1024).default(256 * 1024), doc: "Sustained bytes per second a socket may send; bursts of 4× are allowed, beyond that `rate_limited` (counted before any parsing)." },
+  wsInvalidFramesPerMinute: { env: "PARLEY_WS_INVALID_FRAMES_PER_MINUTE", schema: z.coerce.number().int().positive().default(20), doc: "Malformed or refused frames a socket may send in a minute; past it the socket is closed (1008)." },
+  wsSocketsPerUser: { env: "PARLEY_WS_SOCKETS_PER_USER", schema: z.coerce.number().int().positive().default(32), doc: "Open sockets per user (tabs, devices, bots); another upgrade is refused with 429." },
+  wsSocketsPerAddress: { env: "PARLEY_WS_SOCKETS_PER_ADDRESS", schema: z.coerce.number().int().positive().default(256), doc: "Open sockets per client address; another upgrade is refused with 429." },
+  loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per account, whether named by username or email." },
+  loginAttemptsPerMinutePerAddress: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS", schema: z.coerce.number().int().positive().default(30), doc: "Login attempts per minute per client address, whatever names they try." },
+  signupsPerHourPerAddress: { env: "PARLEY_SIGNUPS_PER_HOUR_PER_ADDRESS", schema: z.coerce.number().int().positive().default(20), doc: "Sign-ups per hour per client address." },
+  passwordHashConcurrency: { env: "PARLEY_PASSWORD_HASH_CONCURRENCY", schema: z.coerce.number().int().min(1).max(16).default(2), doc: "Password hashes (argon2id) computed at once; the rest wait, so logins cannot starve the thread pool that syncs the database." },
+  passwordHashQueue: { env: "PARLEY_PASSWORD_HASH_QUEUE", schema: z.coerce.number().int().min(0).default(64), doc: "Password hashes that may wait for a slot; past it login and signup answer 429." },
+  roomsPerUser: { env: "PARLEY_ROOMS_PER_USER", schema: z.coerce.number().int().positive().default(2000), doc: "Rooms (direct ones included) one user may be a member of; joining, creating or being added past it is refused." },
+  membersPerRoom: { env: "PARLEY_MEMBERS_PER_ROOM", schema: z.coerce.number().int().positive().default(10_000), doc: "Members one room may have." },
+  roomsCreatedPerHour: { env: "PARLEY_ROOMS_CREATED_PER_HOUR", schema: z.coerce.number().int().positive().default(60), doc: "Rooms and new direct conversations one user may create per hour." },
+  memberAddsPerMinute: { env: "PARLEY_MEMBER_ADDS_PER_MINUTE", schema: z.coerce.number().int().positive().default(60), doc: "Members one user may add to rooms per minute." },
+  httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send over HTTP per minute (the socket has its own per-socket limit)." },
+  trustProxy: { env: "PARLEY_TRUST_PROXY", schema: z.string().default(""), doc: "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty = none (the peer address is the client)." },
   webDir: { env: "PARLEY_WEB_DIR", schema: z.string().optional(), doc: "Directory of the built web client. Default: dist/web next to the server." },
 } as const;
 
@@ -51,9 +62,24 @@ export interface Config {
   /** Group-commit window, ms. */
   commitWindowMs: number;
   wsSendBufferBytes: number;
+  wsStallTimeoutMs: number;
   wsCommandsPerSecond: number;
+  wsBytesPerSecond: number;
+  wsInvalidFramesPerMinute: number;
+  wsSocketsPerUser: number;
+  wsSocketsPerAddress: number;
   loginAttemptsPerMinute: number;
-  trustProxy: boolean;
+  loginAttemptsPerMinutePerAddress: number;
+  signupsPerHourPerAddress: number;
+  passwordHashConcurrency: number;
+  passwordHashQueue: number;
+  roomsPerUser: number;
+  membersPerRoom: number;
+  roomsCreatedPerHour: number;
+  memberAddsPerMinute: number;
+  httpMessagesPerMinute: number;
+  /** Addresses or CIDR ranges of trusted reverse proxies (proxy-addr syntax); empty = trust none. */
+  trustProxy: string[];
   webDir: string | undefined;
   /** True when publicUrl is https: cookies get the Secure flag. */
   secureCookies: boolean;
@@ -133,12 +159,51 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     sqliteSynchronous: v.sqliteSynchronous,
     commitWindowMs: v.commitWindowMs,
     wsSendBufferBytes: v.wsSendBufferBytes,
+    wsStallTimeoutMs: v.wsStallTimeoutMs,
     wsCommandsPerSecond: v.wsCommandsPerSecond,
+    wsBytesPerSecond: v.wsBytesPerSecond,
+    wsInvalidFramesPerMinute: v.wsInvalidFramesPerMinute,
+    wsSocketsPerUser: v.wsSocketsPerUser,
+    wsSocketsPerAddress: v.wsSocketsPerAddress,
     loginAttemptsPerMinute: v.loginAttemptsPerMinute,
-    trustProxy: v.trustProxy,
+    loginAttemptsPerMinutePerAddress: v.loginAttemptsPerMinutePerAddress,
+    signupsPerHourPerAddress: v.signupsPerHourPerAddress,
+    passwordHashConcurrency: v.passwordHashConcurrency,
+    passwordHashQueue: v.passwordHashQueue,
+    roomsPerUser: v.roomsPerUser,
+    membersPerRoom: v.membersPerRoom,
+    roomsCreatedPerHour: v.roomsCreatedPerHour,
+    memberAddsPerMinute: v.memberAddsPerMinute,
+    httpMessagesPerMinute: v.httpMessagesPerMinute,
+    trustProxy: parseTrustedProxies(v.trustProxy),
     webDir: v.webDir,
     secureCookies: publicUrl.startsWith("https:"),
   };
+}
+
+/**
+ * The trusted-proxy list: addresses or CIDR ranges (Fastify's trustProxy,
+ * via proxy-addr). "Trust every hop" is refused: any client could then
+ * claim any address by sending X-Forwarded-For (OWASP: trust only known proxies).
+ * @throws ConfigError for `true`/`*` or an entry that is not an address or range
+ */
+function parseTrustedProxies(value: string): string[] {
+  const entries = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (entries.length === 1 && ["false", "0", "no", "none"].includes(entries[0]!.toLowerCase())) return [];
+  for (const e of entries) {
+    if (["true", "1", "yes", "*"].includes(e.toLowerCase())) {
+      throw new ConfigError(
+        `Invalid setting trustProxy (--trust-proxy / PARLEY_TRUST_PROXY) = ${JSON.stringify(value)}: list the proxies' addresses (e.g. 127.0.0.1,10.0.0.0/8); trusting every hop lets any client forge its address`,
+      );
+    }
+    const [addr, bits, ...rest] = e.split("/");
+    const ipv = isIP(addr ?? "");
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (ipv === 6 ? 128 : 32));
+    if (ipv === 0 || !bitsOk || rest.length > 0) {
+      throw new ConfigError(`Invalid setting trustProxy (--trust-proxy / PARLEY_TRUST_PROXY): ${JSON.stringify(e)} is not an IP address or CIDR range`);
+    }
+  }
+  return entries;
 }
 
 /** The --help text: every flag with its variable and purpose. */

@@ -33,8 +33,16 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       host: "127.0.0.1",
       logLevel: (process.env.PARLEY_TEST_LOG as ConfigInput["logLevel"]) ?? "silent",
       webDir,
-      // Tests log in often; brute-force protection is tested on its own.
+      // Tests sign up, log in, create rooms and open sockets often, all from 127.0.0.1;
+      // each limit is tested on its own with a low value.
       loginAttemptsPerMinute: 1000,
+      loginAttemptsPerMinutePerAddress: 100_000,
+      signupsPerHourPerAddress: 100_000,
+      passwordHashQueue: 10_000,
+      roomsCreatedPerHour: 100_000,
+      memberAddsPerMinute: 100_000,
+      httpMessagesPerMinute: 100_000,
+      wsSocketsPerAddress: 10_000,
       ...overrides,
       dataDir,
     },
