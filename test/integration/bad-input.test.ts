@@ -43,7 +43,6 @@ describe("bad input over the WebSocket", () => {
     ["an empty body", () => JSON.stringify({ type: "message.send", id: "x5", roomId, clientId: "c5", body: "   " }), "validation_failed"],
     ["a body over 4,000 characters", () => JSON.stringify({ type: "message.send", id: "x6", roomId, clientId: "c6", body: "a".repeat(4001) }), "validation_failed"],
     ["an unknown room id", JSON.stringify({ type: "message.send", id: "x7", roomId: "no-such-room", clientId: "c7", body: "hi" }), "not_found"],
-    ["a frame over 64 KiB", () => JSON.stringify({ type: "message.send", id: "x8", roomId, clientId: "c8", body: "b".repeat(70_000) }), "payload_too_large"],
     ["a negative resume seq", () => JSON.stringify({ type: "resume", id: "x9", rooms: { [roomId]: -1 } }), "validation_failed"],
   ];
 
@@ -65,6 +64,15 @@ describe("bad input over the WebSocket", () => {
   it("validation errors say which field", async () => {
     const err = (await s.command({ type: "message.send", roomId, clientId: "v1" })) as ErrorFrame;
     expect(err.details?.map((d) => d.path)).toContain("body");
+  });
+
+  it("a frame over 64 KiB closes its socket with 1009 (RFC 6455) before it is parsed; nothing stored, other sockets up", async () => {
+    const before = await storedBodies();
+    const big = await SocketClient.connect(t.wsUrl, alice);
+    big.ws.send(JSON.stringify({ type: "message.send", id: "x8", roomId, clientId: "c8", body: "b".repeat(70_000) }));
+    expect((await big.whenClosed()).code).toBe(1009);
+    expect(await storedBodies()).toEqual(before);
+    await stillAlive();
   });
 
   it("a binary frame gets an error and the socket stays up", async () => {

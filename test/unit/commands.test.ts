@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandIdOf, parseCommand } from "@server/realtime/commands.js";
+import { CommandRejected, parseCommand, peekCommandId } from "@server/realtime/commands.js";
 import { AppError } from "@server/errors.js";
 
 const codeOf = (text: string): string => {
@@ -32,9 +32,36 @@ describe("parseCommand", () => {
     expect(codeOf(text)).toBe(code);
   });
 
-  it("recovers the correlation id when it can", () => {
-    expect(commandIdOf(JSON.stringify({ type: "nope", id: "abc" }))).toBe("abc");
-    expect(commandIdOf("{")).toBeNull();
-    expect(commandIdOf(JSON.stringify({ id: 5 }))).toBeNull();
+  it("recovers the correlation id when it can, from the one parse", () => {
+    const idOf = (text: string): string | null | "parsed" => {
+      try {
+        parseCommand(text);
+        return "parsed";
+      } catch (err) {
+        expect(err).toBeInstanceOf(CommandRejected);
+        return (err as CommandRejected).commandId;
+      }
+    };
+    expect(idOf(JSON.stringify({ type: "nope", id: "abc" }))).toBe("abc");
+    expect(idOf(JSON.stringify({ type: "message.send", id: "m1", roomId: "r" }))).toBe("m1");
+    expect(idOf("{")).toBeNull();
+    expect(idOf(JSON.stringify({ id: 5 }))).toBeNull();
+    expect(idOf(JSON.stringify({ type: "nope", id: "x".repeat(65) }))).toBeNull();
+    // Too large: refused before it is parsed, so no id.
+    expect(idOf(JSON.stringify({ type: "ping", id: "big", pad: "x".repeat(65_536) }))).toBeNull();
+  });
+});
+
+describe("peekCommandId", () => {
+  it("finds the id in a frame's head without parsing it", () => {
+    expect(peekCommandId(Buffer.from('{"type":"message.send","id":"c-1","roomId":"r","body":"hi"}'))).toBe("c-1");
+    expect(peekCommandId(Buffer.from('{ "id" : "spaced", "type": "ping" }'))).toBe("spaced");
+  });
+
+  it("does not take a quoted id inside a string, nor one past the head, nor an over-long one", () => {
+    expect(peekCommandId(Buffer.from(JSON.stringify({ type: "message.send", body: '"id":"forged"' })))).toBeNull();
+    expect(peekCommandId(Buffer.from(JSON.stringify({ type: "ping", pad: "x".repeat(300), id: "late" })))).toBeNull();
+    expect(peekCommandId(Buffer.from(JSON.stringify({ type: "ping", id: "x".repeat(65) })))).toBeNull();
+    expect(peekCommandId(Buffer.from("not json at all"))).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import type { WebSocket } from "ws";
 import type { Socket } from "node:net";
+import { EventEmitter } from "node:events";
 import { frameText, frameTexts } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { appendRoomEvent, durableRoomEvents, readRoomEvents } from "@server/events/log.js";
@@ -34,34 +35,54 @@ function decodeFrames(bytes: Buffer): string[] {
   return out;
 }
 
-/** A stand-in WebSocket and TCP socket that record what was written. */
-function fakeSocket() {
+/**
+ * A stand-in WebSocket and TCP socket that record what was written. With
+ * `stuck`, the peer reads nothing: written bytes stay in `writableLength`
+ * until `drainAll()` (the peer reads them all).
+ */
+function fakeSocket(opts: { stuck?: boolean } = {}) {
   const writes: Buffer[] = [];
   let corked = 0;
+  const events = new EventEmitter();
   const socket = {
     destroyed: false,
     writableLength: 0,
     writableNeedDrain: false,
+    bytesWritten: 0,
     cork: () => corked++,
     uncork: () => corked--,
     write(b: Buffer) {
       writes.push(b);
-      return true;
+      socket.bytesWritten += b.length;
+      if (opts.stuck) {
+        socket.writableLength += b.length;
+        socket.writableNeedDrain = socket.writableLength > 16 * 1024;
+      }
+      return !socket.writableNeedDrain;
     },
+    on: (name: string, f: () => void) => events.on(name, f),
+    off: (name: string, f: () => void) => events.off(name, f),
   };
   const ws = {
     OPEN: 1,
     readyState: 1,
+    closeCode: 0,
     on: () => undefined,
-    close() {
+    close(code: number) {
+      ws.closeCode = code;
       ws.readyState = 3;
     },
     terminate() {
       ws.readyState = 3;
     },
   };
+  const drainAll = () => {
+    socket.writableLength = 0;
+    socket.writableNeedDrain = false;
+    events.emit("drain");
+  };
   const sent = () => decodeFrames(Buffer.concat(writes));
-  return { ws, socket, writes, sent, seqs: () => sent().map((f) => (JSON.parse(f) as { seq: number }).seq), corked: () => corked };
+  return { ws, socket, writes, sent, drainAll, seqs: () => sent().map((f) => (JSON.parse(f) as { seq: number }).seq), corked: () => corked };
 }
 
 let store: Store;
@@ -102,9 +123,12 @@ const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
     fake.socket as unknown as Socket,
     (roomId, after, upTo, limit) => readRoomEvents(store.db, roomId, after, upTo, limit),
     log,
-    bufferBytes,
-    (c) => queueMicrotask(() => c.flush()),
-    { add: () => undefined, remove: () => undefined },
+    {
+      sendBufferBytes: bufferBytes,
+      scheduleFlush: (c) => queueMicrotask(() => c.flush()),
+      index: { add: () => undefined, remove: () => undefined },
+      onBacklog: () => undefined,
+    },
   );
 
 /** A started connection (ready sent and discarded from the record). */
@@ -193,6 +217,118 @@ describe("Connection delivery", () => {
     await settle();
     expect(s.writes).toEqual([]);
     expect(conn.isOpen).toBe(false);
+  });
+
+  /** Lets a stuck socket read everything, turn after turn, until `done` settles. */
+  const readUntil = async (s: ReturnType<typeof fakeSocket>, done: Promise<unknown>) => {
+    let finished = false;
+    void done.finally(() => (finished = true));
+    for (let i = 0; i < 10_000 && !finished; i++) {
+      s.drainAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    return done;
+  };
+
+  it("a member who leaves during a catch-up gets nothing after their member.left, by the catch-up or held", async () => {
+    await append(1000);
+    const s = fakeSocket({ stuck: true });
+    const conn = started(s, 64 * 1024);
+    conn.subscribe("r", 0);
+    const resumed = conn.resume("r", 0);
+    await settle();
+    // The catch-up waits for the reader, partway through.
+    const before = s.seqs().length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(1000);
+    // They leave: their member.left (seq 1001) arrives live, held behind the catch-up.
+    const left = wired(await append(1));
+    conn.deliver("r", 1001, left.get(1001)!);
+    conn.unsubscribe("r", 1001);
+    // Events after they left: committed to the log, and published (no longer delivered to them).
+    const after = wired(await append(2));
+    conn.deliver("r", 1002, after.get(1002)!);
+    expect(await readUntil(s, resumed)).toBe(1001);
+    await settle();
+    expect(s.seqs()).toEqual(Array.from({ length: 1001 }, (_, i) => i + 1));
+    s.drainAll();
+    // Nothing is held for the room any more.
+    expect(conn.bufferedBytes).toBe(0);
+  });
+
+  it("a catch-up to a socket that reads nothing holds no more than the socket's bound", async () => {
+    // ~4 KB frames, as 4,000-character messages are.
+    const big = "x".repeat(4000);
+    for (let i = 0; i < 300; i++) await appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `${big}${seq}` }));
+    const bound = 64 * 1024;
+    const s = fakeSocket({ stuck: true });
+    const conn = started(s, bound);
+    conn.subscribe("r", 0);
+    const resumed = conn.resume("r", 0);
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setImmediate(r));
+      peak = Math.max(peak, conn.bufferedBytes);
+    }
+    expect(s.seqs().length).toBeLessThan(300); // still waiting for the reader
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(bound);
+    expect(conn.isOpen).toBe(true);
+    expect(await readUntil(s, resumed)).toBe(300);
+    expect(s.seqs()).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
+  it("live events held behind a stuck catch-up count toward the bound: past it the socket is closed (4408)", async () => {
+    await append(400);
+    const s = fakeSocket({ stuck: true });
+    const conn = started(s, 64 * 1024);
+    conn.subscribe("r", 0);
+    void conn.resume("r", 0);
+    await settle();
+    const live = frameText(JSON.stringify({ type: "member.left", roomId: "r", seq: 401, userId: "y".repeat(8000) }));
+    for (let seq = 401; seq < 420 && conn.isOpen; seq++) conn.deliver("r", seq, live);
+    expect(conn.isOpen).toBe(false);
+    expect(s.ws.closeCode).toBe(4408);
+  });
+
+  it("runs one catch-up at a time per socket: many rooms resumed at once hold one batch", async () => {
+    const at = nowIso();
+    await store.db.insertInto("rooms").values({ id: "r2", kind: "public", name: "r2", topic: "", direct_key: null, created_by: "u", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
+    await append(1000);
+    for (let i = 0; i < 200; i++) await appendRoomEvent(store.db, "r2", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r2", seq, userId: `z${seq}` }));
+    const s = fakeSocket({ stuck: true });
+    const conn = started(s, 64 * 1024);
+    conn.subscribe("r", 0);
+    conn.subscribe("r2", 0);
+    const both = Promise.all([conn.resume("r", 0), conn.resume("r2", 0)]);
+    await settle();
+    const rooms = () => s.sent().map((f) => (JSON.parse(f) as { roomId: string }).roomId);
+    // r2 waits while r's catch-up waits for the reader.
+    expect(rooms().length).toBeGreaterThan(0);
+    expect(rooms().every((r) => r === "r")).toBe(true);
+    expect(await readUntil(s, both)).toEqual([1000, 200]);
+    expect(rooms().filter((r) => r === "r2")).toHaveLength(200);
+  });
+
+  it("stall(): bytes pending and none taken for the deadline is a stall; a pong changes nothing", () => {
+    const s = fakeSocket();
+    const conn = started(s);
+    expect(conn.stall(0, 1000)).toBe("idle");
+    s.socket.writableLength = 5000;
+    s.socket.bytesWritten = 10_000;
+    expect(conn.stall(0, 1000)).toBe("moving");
+    expect(conn.stall(999, 1000)).toBe("moving");
+    expect(conn.stall(1000, 1000)).toBe("stalled");
+    // The peer takes some bytes: progress, the clock starts again.
+    s.socket.writableLength = 4000;
+    expect(conn.stall(1500, 1000)).toBe("moving");
+    expect(conn.stall(2499, 1000)).toBe("moving");
+    // A ping written by ws adds to both counters: no progress.
+    s.socket.writableLength += 6;
+    s.socket.bytesWritten += 6;
+    expect(conn.stall(2500, 1000)).toBe("stalled");
+    s.socket.writableLength = 0;
+    expect(conn.stall(3000, 1000)).toBe("idle");
   });
 });
 
@@ -292,7 +428,8 @@ describe("RoomWriter group commit", () => {
   });
 
   it("with a commit window, sends a few ms apart commit in one transaction", async () => {
-    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 30);
+    // A window far longer than the gap, so that a slow or busy machine still lands both in it.
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 1_000);
     const transactions = countTransactions();
     const work = () =>
       writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "w" }))).seq, publish: [] }));

@@ -92,3 +92,34 @@ export async function findApiToken(db: Kysely<Database>, token: string): Promise
   const row = await db.selectFrom("api_tokens").select(["user_id"]).where("token_hash", "=", tokenHash).executeTakeFirst();
   return row ? { userId: row.user_id, tokenHash } : null;
 }
+
+/** Hashes per query in `liveCredentials`: well under SQLite's bound-parameter limit. */
+const LIVE_CHECK_CHUNK = 500;
+
+/**
+ * Of the given credential hashes, those that still exist: sessions not
+ * expired, API tokens not deleted. One query per kind and 500 hashes, for
+ * the heartbeat's re-check of open sockets (a session ended on another node,
+ * by expiry or deleted outright is found here).
+ */
+export async function liveCredentials(
+  db: Kysely<Database>,
+  hashes: { sessions: readonly string[]; tokens: readonly string[] },
+): Promise<Set<string>> {
+  const live = new Set<string>();
+  const now = nowIso();
+  for (let i = 0; i < hashes.sessions.length; i += LIVE_CHECK_CHUNK) {
+    const rows = await db
+      .selectFrom("sessions")
+      .select("token_hash")
+      .where("token_hash", "in", hashes.sessions.slice(i, i + LIVE_CHECK_CHUNK))
+      .where("expires_at", ">", now)
+      .execute();
+    for (const r of rows) live.add(r.token_hash);
+  }
+  for (let i = 0; i < hashes.tokens.length; i += LIVE_CHECK_CHUNK) {
+    const rows = await db.selectFrom("api_tokens").select("token_hash").where("token_hash", "in", hashes.tokens.slice(i, i + LIVE_CHECK_CHUNK)).execute();
+    for (const r of rows) live.add(r.token_hash);
+  }
+  return live;
+}

@@ -19,52 +19,91 @@ import type { Connection } from "./connection.js";
 
 const Envelope = z.object({ type: z.string(), id: z.unknown().optional() });
 
+/** A frame refused by `parseCommand`: the AppError to answer with, and the frame's id when it had a usable one. */
+export class CommandRejected extends AppError {
+  constructor(
+    readonly commandId: string | null,
+    cause: AppError,
+  ) {
+    super(cause.code, cause.message, { details: cause.details, retryAfter: cause.retryAfter });
+    this.name = "CommandRejected";
+  }
+}
+
 /**
- * Turns a text frame into a command.
- * @throws AppError payload_too_large, validation_failed (not JSON, unknown type, bad fields);
- *   `commandId` is the frame's id when it could be read, for the error frame.
+ * Turns a text frame into a command. The frame is parsed once; its id, if a
+ * string of at most 64 characters, is kept for the error frame.
+ * @throws CommandRejected payload_too_large (over MAX_FRAME_BYTES), validation_failed
+ *   (not JSON, not an object with a string type, unknown type, bad fields)
  */
 export function parseCommand(text: string): ClientCommand {
   if (Buffer.byteLength(text) > MAX_FRAME_BYTES) {
-    throw new AppError(ErrorCode.PayloadTooLarge, `Frames are limited to ${MAX_FRAME_BYTES} bytes.`);
+    throw new CommandRejected(null, new AppError(ErrorCode.PayloadTooLarge, `Frames are limited to ${MAX_FRAME_BYTES} bytes.`));
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new AppError(ErrorCode.ValidationFailed, "The frame is not valid JSON.", {
-      details: [{ path: "(frame)", message: "Not valid JSON." }],
-    });
+    throw new CommandRejected(
+      null,
+      new AppError(ErrorCode.ValidationFailed, "The frame is not valid JSON.", {
+        details: [{ path: "(frame)", message: "Not valid JSON." }],
+      }),
+    );
   }
+  const id = idOf(json);
   const envelope = Envelope.safeParse(json);
   if (!envelope.success) {
-    throw new AppError(ErrorCode.ValidationFailed, "A command is a JSON object with a string `type`.", {
-      details: [{ path: "type", message: "Required string." }],
-    });
+    throw new CommandRejected(
+      id,
+      new AppError(ErrorCode.ValidationFailed, "A command is a JSON object with a string `type`.", {
+        details: [{ path: "type", message: "Required string." }],
+      }),
+    );
   }
   if (!(clientCommandTypes as readonly string[]).includes(envelope.data.type)) {
-    throw new AppError(ErrorCode.ValidationFailed, `Unknown command type ${JSON.stringify(envelope.data.type.slice(0, 64))}.`, {
-      details: [{ path: "type", message: `One of: ${clientCommandTypes.join(", ")}.` }],
-    });
+    throw new CommandRejected(
+      id,
+      new AppError(ErrorCode.ValidationFailed, `Unknown command type ${JSON.stringify(envelope.data.type.slice(0, 64))}.`, {
+        details: [{ path: "type", message: `One of: ${clientCommandTypes.join(", ")}.` }],
+      }),
+    );
   }
   const parsed = ClientCommandSchema.safeParse(json);
-  if (!parsed.success) throw validationError(parsed.error);
+  if (!parsed.success) throw new CommandRejected(id, validationError(parsed.error));
   return parsed.data;
 }
 
-/** The correlation id of a frame that failed to parse, if it had a usable one. */
-export function commandIdOf(text: string): string | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v === "object" && v !== null && "id" in v && typeof v.id === "string" && v.id.length <= 64) return v.id;
-  } catch {
-    // Not JSON: no id to echo.
-  }
+/** Bytes of a frame's head that `peekCommandId` looks at. */
+const ID_PEEK_BYTES = 256;
+/** `"id":"…"` as a JSON member; a body's escaped `\"id\"` cannot match (its quotes are preceded by backslashes). */
+const ID_MEMBER = /"id"\s*:\s*"([^"\\]{1,64})"/;
+
+/**
+ * The correlation id of a frame refused unparsed (rate-limited), looked for
+ * in its first 256 bytes only: a client's command puts `type` and `id`
+ * first, and the refusal must stay far cheaper than the frame was to send,
+ * so the frame is never parsed. Null when not found there.
+ */
+export function peekCommandId(head: Buffer): string | null {
+  const match = ID_MEMBER.exec(head.toString("utf8", 0, Math.min(head.length, ID_PEEK_BYTES)));
+  return match?.[1] ?? null;
+}
+
+/** The correlation id of a parsed frame, if it had a usable one (a string of at most 64 characters). */
+function idOf(json: unknown): string | null {
+  if (typeof json === "object" && json !== null && "id" in json && typeof json.id === "string" && json.id.length <= 64) return json.id;
   return null;
 }
 
-/** Runs one command for a connection and returns its ack. */
+/**
+ * Runs one command for a connection and returns its ack.
+ * @throws AppError from the service called; unauthenticated when the socket
+ *   is closing (its credential ended, or it is being cut): nothing it sent
+ *   may take effect any more.
+ */
 export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<AckFrame> {
+  assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
       const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId);
@@ -74,8 +113,8 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       const rooms: Record<string, number> = {};
       const gone: string[] = [];
       for (const [roomId, claimed] of Object.entries(cmd.rooms)) {
-        // Membership is checked per command (invariant 2), not trusted from the subscription.
-        const head = await services.rooms.headForMember(conn.actor, roomId);
+        assertActive(conn);
+        const head = await memberHead(services, conn, roomId);
         if (head === null) {
           gone.push(roomId);
           continue;
@@ -95,4 +134,25 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
     case "ping":
       return { type: "ack", id: cmd.id };
   }
+}
+
+/**
+ * The room's head if the socket's user is a member now, else null.
+ * Membership is checked per command (invariant 2), not trusted from the
+ * subscription. A leave that reached this socket while the check ran may
+ * postdate its answer: then it is asked again, so that the subscribe that
+ * follows never revives a room just left.
+ */
+async function memberHead(services: Services, conn: Connection, roomId: string): Promise<number | null> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const leaves = conn.leaves;
+    const head = await services.rooms.headForMember(conn.actor, roomId);
+    if (head === null || conn.leaves === leaves) return head;
+  }
+  // Leaves keep racing the check: answer as gone; the client may resume the room again.
+  return null;
+}
+
+function assertActive(conn: Connection): void {
+  if (!conn.isOpen) throw new AppError(ErrorCode.Unauthenticated, "This socket is closing; its commands are no longer run.");
 }

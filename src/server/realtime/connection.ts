@@ -1,5 +1,4 @@
 import type { Socket } from "node:net";
-import { once } from "node:events";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { Actor } from "../deps.js";
@@ -7,14 +6,28 @@ import { CloseCode } from "@shared/protocol/errors.js";
 import type { RoomEventReader } from "../events/log.js";
 import { frameText, frameTexts } from "./wire.js";
 
-/** Rows read per batch when a socket catches up on a room. */
+/** Rows read per batch when a socket catches up on a room, at most. */
 const CATCH_UP_BATCH = 500;
-/** Events framed into one buffer during a catch-up (~450 bytes each: ~45 KB). */
+/** Rows per batch, at least: a socket with a small bound still makes progress. */
+const CATCH_UP_MIN_BATCH = 16;
+/**
+ * What a stored event frame is assumed to weigh until a socket has read
+ * some (bytes): about 4× a typical chat frame, so that a first batch of
+ * 4,000-character messages still fits the socket's bound.
+ */
+const ASSUMED_FRAME_BYTES = 2048;
+/** Events framed into one buffer during a catch-up, at most (~450 bytes each: ~45 KB). */
 const CATCH_UP_CHUNK = 100;
 /** Live events held during one room's catch-up, at most; a socket that far behind is closed and resumes later. */
 const MAX_HELD_EVENTS = 10_000;
-/** A catch-up waits for the socket to drain whenever this much is unsent: it paces itself instead of tripping the slow-consumer bound. */
+/**
+ * A catch-up waits for the socket to drain whenever this much is unsent (or
+ * a quarter of the socket's bound, if less): it paces itself instead of
+ * tripping the slow-consumer bound.
+ */
 const CATCH_UP_HIGH_WATER_BYTES = 256 * 1024;
+/** A closing socket whose close frame is not through by then is cut (1006). */
+const CLOSE_GRACE_MS = 5_000;
 
 /** One socket's position in one room's event stream. */
 interface RoomStream {
@@ -25,10 +38,36 @@ interface RoomStream {
    * (or will be) sent live; events up to it were not sent on this socket.
    */
   baseline: number;
-  /** A catch-up from the event log is running; live events wait in `held`. */
+  /**
+   * The last seq this socket may receive: the member's own `member.left`
+   * once they left or were removed (Infinity while a member). A catch-up
+   * still running on the stream stops there (DESIGN.md invariant 2).
+   */
+  end: number;
+  /** A catch-up from the event log is running or queued; live events wait in `held`. */
   catchUp: Promise<void> | null;
   held: { seq: number; wire: Buffer }[];
 }
+
+/** The gateway's index of sockets per room, kept in step with each socket's subscriptions. */
+export interface RoomIndex {
+  add(roomId: string, conn: Connection): void;
+  remove(roomId: string, conn: Connection): void;
+}
+
+/** How a Connection is bounded and how it talks back to its gateway. */
+export interface ConnectionOptions {
+  /** What this socket may make the server hold (bytes): unsent frames, held live events and catch-up batches. */
+  sendBufferBytes: number;
+  /** Asks for `flush()` at the end of this event-loop turn. */
+  scheduleFlush: (conn: Connection) => void;
+  index: RoomIndex;
+  /** Told when a flush leaves bytes the kernel did not take: the gateway's stall check watches the socket from then on. */
+  onBacklog: (conn: Connection) => void;
+}
+
+/** What the gateway's stall check found: nothing pending, bytes moving, or none taken for the deadline. */
+export type StallState = "idle" | "moving" | "stalled";
 
 /**
  * One client's WebSocket: its identity, its rooms and where it is in each
@@ -38,29 +77,38 @@ interface RoomStream {
  * event already sent is dropped, one that skips seqs makes the socket catch
  * up from the event log first (a subscription race, or a node that published
  * late), and live events that arrive during a catch-up wait and are sent
- * after it.
+ * after it. A socket runs one catch-up at a time, so what it holds for them
+ * is one batch, not one per room.
  *
  * Output is framed bytes written straight to the TCP socket: a broadcast's
  * frame is built once and shared by every recipient, and all frames bound
  * for one socket within an event-loop turn go out in one corked write (one
- * syscall) when the gateway flushes. Past `sendBufferBytes` of unsent data
- * the socket is closed with 4408 (DESIGN.md invariant 7); it resumes by seq.
+ * syscall) when the gateway flushes. Past `sendBufferBytes` of what the
+ * socket makes the server hold (unsent frames, held live events, the catch-up
+ * batch in hand) it is closed with 4408 (DESIGN.md invariant 7); it resumes by seq.
  */
-/** The gateway's index of sockets per room, kept in step with each socket's subscriptions. */
-export interface RoomIndex {
-  add(roomId: string, conn: Connection): void;
-  remove(roomId: string, conn: Connection): void;
-}
-
 export class Connection {
   readonly rooms = new Map<string, RoomStream>();
   private closing = false;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
+  /** Bytes of live events held in every room's `held` while catch-ups run. */
+  private heldBytes = 0;
+  /** Bytes of stored frames read by the running catch-up and not yet queued. */
+  private batchBytes = 0;
   /** Until `start`, output waits in the queue: `ready` must be the first frame. */
   private started = false;
   /** A pong arrived since the last heartbeat's ping. */
   private alive = true;
+  /** The catch-up that runs last: the next one starts after it. */
+  private catchUpTail: Promise<void> = Promise.resolve();
+  /** Average stored frame size seen by catch-ups (bytes); sizes the next batch. */
+  private frameBytes = ASSUMED_FRAME_BYTES;
+  /** Stall check: bytes the kernel had taken at the last check that saw them move, and when (ms). */
+  private progressMark = 0;
+  private progressAt = -1;
+  /** Rooms unsubscribed so far: a resume re-checks membership when one was left while it checked. */
+  leaves = 0;
 
   constructor(
     readonly id: string,
@@ -71,10 +119,7 @@ export class Connection {
     /** The room event log, as far as it is durable (RoomWriter.readableSeq). */
     private readonly readEvents: RoomEventReader,
     private readonly log: Logger,
-    private readonly sendBufferBytes: number,
-    /** Asks for `flush()` at the end of this event-loop turn. */
-    private readonly scheduleFlush: (conn: Connection) => void,
-    private readonly index: RoomIndex,
+    private readonly opts: ConnectionOptions,
   ) {
     ws.on("pong", () => (this.alive = true));
   }
@@ -95,20 +140,21 @@ export class Connection {
     const ready = frameText(readyFrame);
     this.queue.unshift(ready);
     this.queuedBytes += ready.length;
-    this.scheduleFlush(this);
+    this.opts.scheduleFlush(this);
   }
 
   get userId(): string {
     return this.actor.userId;
   }
 
+  /** False once closing: from then on nothing the socket sends takes effect and nothing more is sent to it. */
   get isOpen(): boolean {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Bytes not yet handed to the kernel: our queue plus the socket's buffer. */
+  /** What the server holds for this socket (bytes): our queue, the socket's buffer, held live events, the catch-up batch. */
   get bufferedBytes(): number {
-    return this.queuedBytes + this.socket.writableLength;
+    return this.queuedBytes + this.socket.writableLength + this.heldBytes + this.batchBytes;
   }
 
   /** Sends one frame given as JSON text (acks, errors, ready). */
@@ -122,14 +168,13 @@ export class Connection {
    */
   enqueue(wire: Buffer, paced = false): void {
     if (!this.isOpen) return;
-    // Only what earlier turns could not hand to the kernel counts: this turn's
-    // queue is bounded by the turn's own work and goes out at its end.
-    if (!paced && this.socket.writableLength > this.sendBufferBytes) {
-      this.log.warn({ conn: this.id, buffered: this.bufferedBytes }, "slow consumer: closing");
-      this.close(CloseCode.SlowConsumer);
+    // Only what earlier turns could not hand to the kernel counts, plus what
+    // catch-ups hold: this turn's queue is bounded by the turn's own work and goes out at its end.
+    if (!paced && this.socket.writableLength + this.heldBytes + this.batchBytes > this.opts.sendBufferBytes) {
+      this.slowConsumer();
       return;
     }
-    if (this.queue.length === 0 && this.started) this.scheduleFlush(this);
+    if (this.queue.length === 0 && this.started) this.opts.scheduleFlush(this);
     this.queue.push(wire);
     this.queuedBytes += wire.length;
   }
@@ -144,37 +189,109 @@ export class Connection {
     this.socket.cork();
     for (const wire of queue) this.socket.write(wire);
     this.socket.uncork();
+    if (this.socket.writableLength > 0) this.opts.onBacklog(this);
   }
 
-  /** Flushes, then resolves when the socket's buffer has drained below its high-water mark. */
+  /**
+   * The stall check, run by the gateway's coarse timer on backlogged sockets
+   * (`now` and `timeoutMs` in ms): "stalled" when bytes wait in the socket
+   * and the peer took none of them for `timeoutMs`. Progress is bytes the
+   * kernel accepted (bytesWritten − writableLength), so a client that pongs
+   * but reads nothing makes none.
+   */
+  stall(now: number, timeoutMs: number): StallState {
+    const pending = this.socket.writableLength;
+    if (pending === 0 || this.socket.destroyed) {
+      this.progressAt = -1;
+      return "idle";
+    }
+    const taken = this.socket.bytesWritten - pending;
+    if (this.progressAt < 0 || taken > this.progressMark) {
+      this.progressMark = taken;
+      this.progressAt = now;
+      return "moving";
+    }
+    return now - this.progressAt >= timeoutMs ? "stalled" : "moving";
+  }
+
+  /** Flushes, then resolves when the socket has drained below its high-water mark, or closed, or failed. */
   private async drained(): Promise<void> {
     this.flush();
-    if (this.socket.writableNeedDrain && !this.socket.destroyed) {
-      await Promise.race([once(this.socket, "drain"), once(this.socket, "close")]);
-    }
+    const socket = this.socket;
+    // A closing socket has nothing more coming: no reason to wait for it.
+    if (!this.isOpen || !socket.writableNeedDrain || socket.destroyed) return;
+    // Not events.once: it rejects on "error", and a peer that goes away is no failure of the catch-up.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off("drain", done);
+        socket.off("close", done);
+        socket.off("error", done);
+        resolve();
+      };
+      socket.on("drain", done);
+      socket.on("close", done);
+      socket.on("error", done);
+    });
   }
 
   /**
    * Closes with a code, after what is queued. The close frame waits behind
-   * unsent data, so a socket that does not drain within 5 s is cut (1006).
+   * unsent data, so a socket that does not drain within 5 s is cut (1006);
+   * `cut` does it at once (a socket that reads nothing would never take the
+   * close frame). What the socket held is released.
    */
-  close(close: { code: number; reason: string }): void {
-    if (this.closing) return;
-    this.flush();
+  close(close: { code: number; reason: string }, opts: { cut?: boolean } = {}): void {
+    if (this.closing) {
+      if (opts.cut) this.ws.terminate();
+      return;
+    }
+    if (!opts.cut) this.flush();
     this.closing = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    // Held live events go when their catch-up ends, at its next step (deliver holds no more from now on).
     this.ws.close(close.code, close.reason);
-    setTimeout(() => this.ws.terminate(), 5_000).unref();
+    if (opts.cut) this.ws.terminate();
+    else setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  private slowConsumer(): void {
+    // Any client can make this happen at will: not worth more than debug.
+    this.log.debug({ conn: this.id, buffered: this.bufferedBytes }, "slow consumer: closing");
+    this.close(CloseCode.SlowConsumer);
   }
 
   /** Starts receiving a room's events after `seq` (the head when subscribed, or a join's seq − 1). */
   subscribe(roomId: string, seq: number): void {
     if (this.rooms.has(roomId)) return;
-    this.rooms.set(roomId, { sent: seq, baseline: seq, catchUp: null, held: [] });
-    this.index.add(roomId, this);
+    this.rooms.set(roomId, { sent: seq, baseline: seq, end: Infinity, catchUp: null, held: [] });
+    this.opts.index.add(roomId, this);
   }
 
-  unsubscribe(roomId: string): void {
-    if (this.rooms.delete(roomId)) this.index.remove(roomId, this);
+  /**
+   * Stops receiving a room after `lastSeq` (the member's own `member.left`):
+   * nothing later reaches this socket by any path. A catch-up running on the
+   * room finishes at `lastSeq`; live events held past it are dropped.
+   */
+  unsubscribe(roomId: string, lastSeq: number): void {
+    // Counted even for a room this socket had no stream for: a resume may be about to subscribe it.
+    this.leaves++;
+    const stream = this.rooms.get(roomId);
+    if (!stream) return;
+    this.rooms.delete(roomId);
+    this.opts.index.remove(roomId, this);
+    stream.end = lastSeq;
+    this.dropHeldAfter(stream, lastSeq);
+  }
+
+  private dropHeldAfter(stream: RoomStream, seq: number): void {
+    if (stream.held.length === 0) return;
+    const keep: RoomStream["held"] = [];
+    for (const h of stream.held) {
+      if (h.seq <= seq) keep.push(h);
+      else this.heldBytes -= h.wire.length;
+    }
+    stream.held = keep;
   }
 
   /** A live room event from the bus, already framed. */
@@ -182,29 +299,34 @@ export class Connection {
     const stream = this.rooms.get(roomId);
     if (!stream) return;
     if (stream.catchUp) {
-      if (stream.held.length >= MAX_HELD_EVENTS) {
-        this.close(CloseCode.SlowConsumer);
-        return;
-      }
+      if (!this.isOpen) return;
       stream.held.push({ seq, wire });
+      this.heldBytes += wire.length;
+      if (stream.held.length > MAX_HELD_EVENTS || this.bufferedBytes > this.opts.sendBufferBytes) this.slowConsumer();
     } else if (seq === stream.sent + 1) {
       stream.sent = seq;
       this.enqueue(wire);
     } else if (seq > stream.sent + 1) {
+      if (!this.isOpen) return;
       stream.held.push({ seq, wire });
+      this.heldBytes += wire.length;
       this.startCatchUp(roomId, stream, null);
     }
     // seq <= sent: already delivered on this socket.
   }
+
   /**
    * Resume: the client has a room's events up to `lastSeq`. Sends every
    * later event not yet sent on this socket, in seq order, reading the log in
-   * batches that wait for the socket to drain. Resolves with the last seq sent.
+   * batches that wait for the socket to drain. Resolves with the last seq sent
+   * (for a room left meanwhile, the last seq sent before it ended).
    */
   async resume(roomId: string, lastSeq: number): Promise<number> {
     const stream = this.rooms.get(roomId);
     if (!stream) return lastSeq;
     while (stream.catchUp) await stream.catchUp;
+    // Left (or closed) while the earlier catch-up ran: nothing more for this room.
+    if (this.rooms.get(roomId) !== stream || !this.isOpen) return stream.sent;
     if (lastSeq >= stream.sent) {
       // The client has more than this socket sent (e.g. from HTTP history).
       stream.sent = lastSeq;
@@ -223,56 +345,98 @@ export class Connection {
 
   private startCatchUp(roomId: string, stream: RoomStream, before: { after: number; upTo: number } | null): void {
     if (stream.catchUp) return;
-    stream.catchUp = this.catchUp(roomId, stream, before)
+    // One catch-up at a time per socket: a client that resumes many rooms at
+    // once (or has gaps in many) makes the server hold one batch, not one per room.
+    const run = this.catchUpTail
+      .then(() => this.catchUp(roomId, stream, before))
       .catch((err: unknown) => {
-        this.log.error({ err, conn: this.id, roomId }, "catch-up failed; closing so the client resumes");
+        // A failure after the socket went away (peer gone, shutdown) is expected; only a live socket's is a bug.
+        if (this.isOpen) this.log.error({ err, conn: this.id, roomId }, "catch-up failed; closing so the client resumes");
+        else this.log.debug({ err, conn: this.id, roomId }, "catch-up ended with its socket");
         this.close(CloseCode.GoingAway);
       })
       .finally(() => {
         stream.catchUp = null;
       });
+    stream.catchUp = run;
+    this.catchUpTail = run;
   }
 
   private async catchUp(roomId: string, stream: RoomStream, before: { after: number; upTo: number } | null): Promise<void> {
-    if (before) await this.stream(roomId, before.after, before.upTo, () => undefined);
+    if (before) await this.stream(roomId, stream, before.after, before.upTo, false);
     // Bounded: each pass either empties `held` or reads newly committed events.
     for (let pass = 0; pass < 100 && this.isOpen; pass++) {
-      await this.stream(roomId, stream.sent, Number.MAX_SAFE_INTEGER, (seq) => {
-        stream.sent = seq;
-      });
+      await this.stream(roomId, stream, stream.sent, Number.MAX_SAFE_INTEGER, true);
       const held = stream.held.sort((a, b) => a.seq - b.seq);
       stream.held = [];
       let gap = false;
       for (const h of held) {
-        if (h.seq <= stream.sent) continue;
+        this.heldBytes -= h.wire.length;
+        if (h.seq <= stream.sent || h.seq > stream.end) continue;
         if (h.seq === stream.sent + 1 && !gap) {
           stream.sent = h.seq;
           this.enqueue(h.wire);
         } else {
           gap = true;
           stream.held.push(h);
+          this.heldBytes += h.wire.length;
         }
       }
-      if (!gap) return;
+      if (!gap || stream.sent >= stream.end || !this.isOpen) break;
+    }
+    if (!this.isOpen || stream.sent >= stream.end) {
+      for (const h of stream.held) this.heldBytes -= h.wire.length;
+      stream.held = [];
     }
   }
 
-  /** Sends the log's frames in (after, upTo], batch by batch, waiting for each batch to drain. */
-  private async stream(roomId: string, after: number, upTo: number, onSent: (seq: number) => void): Promise<void> {
+  /**
+   * Sends the log's frames in (after, min(upTo, stream.end)], batch by batch,
+   * pacing on the socket's drain; `advance` moves the stream's `sent` along.
+   * The end is read again after every wait: a member who leaves mid-stream
+   * gets nothing past their `member.left`.
+   */
+  private async stream(roomId: string, stream: RoomStream, after: number, upTo: number, advance: boolean): Promise<void> {
+    const bound = this.opts.sendBufferBytes;
+    const highWater = Math.min(CATCH_UP_HIGH_WATER_BYTES, Math.floor(bound / 4));
+    const chunkBudget = Math.max(1, Math.floor(highWater / 2));
     let cursor = after;
     while (this.isOpen) {
-      const rows = await this.readEvents(roomId, cursor, upTo, CATCH_UP_BATCH);
+      const limit = Math.min(upTo, stream.end);
+      if (cursor >= limit) return;
+      const rowsWanted = Math.max(CATCH_UP_MIN_BATCH, Math.min(CATCH_UP_BATCH, Math.floor(bound / 4 / this.frameBytes)));
+      const rows = await this.readEvents(roomId, cursor, limit, rowsWanted);
       if (rows.length === 0) return;
-      // Framed a chunk at a time into one buffer each, not event by event.
-      for (let i = 0; i < rows.length; i += CATCH_UP_CHUNK) {
-        const chunk = rows.slice(i, i + CATCH_UP_CHUNK);
-        this.enqueue(frameTexts(chunk.map((r) => r.frame)), true);
-        onSent(chunk[chunk.length - 1]!.seq);
-        if (this.bufferedBytes > CATCH_UP_HIGH_WATER_BYTES) await this.drained();
+      let pending = 0;
+      for (const r of rows) pending += r.frame.length;
+      this.frameBytes = Math.max(64, Math.ceil(pending / rows.length));
+      this.batchBytes += pending;
+      try {
+        let i = 0;
+        while (i < rows.length && this.isOpen) {
+          const stop = Math.min(upTo, stream.end);
+          const texts: string[] = [];
+          let chunkBytes = 0;
+          // Framed a chunk at a time into one buffer each, not event by event.
+          while (i < rows.length && rows[i]!.seq <= stop && texts.length < CATCH_UP_CHUNK && (texts.length === 0 || chunkBytes < chunkBudget)) {
+            texts.push(rows[i]!.frame);
+            chunkBytes += rows[i]!.frame.length;
+            i++;
+          }
+          if (texts.length === 0) return;
+          pending -= chunkBytes;
+          this.batchBytes -= chunkBytes;
+          this.enqueue(frameTexts(texts), true);
+          if (advance) stream.sent = rows[i - 1]!.seq;
+          if (this.bufferedBytes > highWater) await this.drained();
+        }
+      } finally {
+        this.batchBytes -= pending;
       }
+      if (!this.isOpen) return;
       cursor = rows[rows.length - 1]!.seq;
       await this.drained();
-      if (rows.length < CATCH_UP_BATCH) return;
+      if (rows.length < rowsWanted) return;
     }
   }
 }

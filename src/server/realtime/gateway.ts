@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Socket } from "node:net";
+import { BlockList, isIP, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Deps, Actor } from "../deps.js";
@@ -8,27 +8,39 @@ import type { Services } from "../services.js";
 import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
 import { CloseCode, ErrorCode } from "@shared/protocol/errors.js";
 import type { ErrorFrame, ReadyFrame } from "@shared/protocol/frames.js";
+import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError } from "../errors.js";
 import { Connection } from "./connection.js";
-import { commandIdOf, parseCommand, runCommand } from "./commands.js";
-import { CommandRateLimit } from "./rate-limit.js";
+import { CommandRejected, parseCommand, peekCommandId, runCommand } from "./commands.js";
+import { CommandRateLimit, InvalidFrameLimit } from "./rate-limit.js";
 import { getSelf } from "../users/users.js";
 import { frameText } from "./wire.js";
-import { SESSION_COOKIE } from "../auth/credentials.js";
+import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 
-/** Frames larger than this close the socket (1009); up to it they get a `payload_too_large` error. */
-const HARD_FRAME_LIMIT_BYTES = 1024 * 1024;
-/** Server pings each socket this often; a socket that missed the last pong is cut. */
-const HEARTBEAT_MS = 30_000;
 /**
  * The sockets are pinged in this many groups, one group per tick
- * (HEARTBEAT_MS / HEARTBEAT_GROUPS apart), not all in one turn: a ping is a
+ * (wsHeartbeatMs / HEARTBEAT_GROUPS apart), not all in one turn: a ping is a
  * socket write, and 1,000 of them at once stalled every delivery for
  * 10–20 ms every 30 s on the room-fanout benchmark (100,000 would stall a
- * node for about a second).
+ * node for about a second). Each tick also re-checks its group's
+ * credentials in one query.
  */
 const HEARTBEAT_GROUPS = 30;
+/**
+ * Frames a socket may send before `ready`, kept to run after it. A client
+ * has no reason to send many (it has not seen `ready`); past it the socket
+ * is closed (1008). Their bytes are bounded by the byte rate limit.
+ */
+const MAX_EARLY_FRAMES = 32;
+
+/** Per socket: its rate limits and the frames that arrived before `ready`. */
+interface Intake {
+  limit: CommandRateLimit;
+  invalid: InvalidFrameLimit;
+  /** Frames waiting for `ready`; null once started. */
+  early: RawData[] | null;
+}
 
 /**
  * The WebSocket gateway at /ws: authenticates the upgrade (cookie with an
@@ -40,11 +52,22 @@ const HEARTBEAT_GROUPS = 30;
 export class Gateway {
   private readonly wss = new WebSocketServer({
     noServer: true,
-    maxPayload: HARD_FRAME_LIMIT_BYTES,
+    // Contract v1's frame limit, enforced by ws from the frame header: a larger
+    // frame closes the socket with 1009 before it is buffered or parsed.
+    maxPayload: MAX_FRAME_BYTES,
     // Deflate costs CPU per frame and per socket memory; chat frames are small.
     perMessageDeflate: false,
   });
   private readonly byUser = new Map<string, Set<Connection>>();
+  /** TCP connections per client address, from the upgrade request until the socket closes. */
+  private readonly byAddress = new Map<string, number>();
+  /** Sockets that had bytes the kernel would not take at their last flush: the stall check's set. */
+  private readonly backlogged = new Set<Connection>();
+  private readonly stallTimer: NodeJS.Timeout;
+  /** Reverse proxies whose X-Forwarded-For names the client (config.trustProxy); null: none. */
+  private readonly trustedProxies: BlockList | null;
+  /** Heartbeat groups whose credential check is still running: a slow database gets no second one. */
+  private readonly verifying = new Set<Set<Connection>>();
   private readonly byRoom = new Map<string, Set<Connection>>();
   /** Sockets loading their rooms: they see every room event until subscribed. */
   private readonly starting = new Map<Connection, RoomEnvelope[]>();
@@ -68,9 +91,14 @@ export class Gateway {
     private readonly parseCookie: (header: string) => Record<string, string | undefined>,
   ) {
     this.readEvents = durableRoomEvents(deps.store.db, (roomId) => services.writer.readableSeq(roomId));
+    this.trustedProxies = trustedProxyList(deps.config.trustProxy);
     this.unsubscribeBus = deps.bus.subscribe((e) => this.onBus(e));
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS / HEARTBEAT_GROUPS);
+    this.heartbeat = setInterval(() => this.beat(), deps.config.wsHeartbeatMs / HEARTBEAT_GROUPS);
     this.heartbeat.unref();
+    // Coarse: a stalled socket is cut within wsStallTimeoutMs plus one tick.
+    const stallTick = Math.max(250, Math.min(5_000, Math.floor(deps.config.wsStallTimeoutMs / 4)));
+    this.stallTimer = setInterval(() => this.checkStalls(), stallTick);
+    this.stallTimer.unref();
   }
 
   /** Number of open sockets, not counting those already closing (for metrics and tests). */
@@ -78,6 +106,11 @@ export class Gateway {
     let n = 0;
     for (const set of this.byUser.values()) for (const conn of set) if (conn.isOpen) n++;
     return n;
+  }
+
+  /** A user's registered sockets, closing ones included until they are gone (for metrics and tests). */
+  connectionsOf(userId: string): readonly Connection[] {
+    return [...(this.byUser.get(userId) ?? [])];
   }
 
   /** Routes the HTTP server's upgrades for /ws here; others are refused. */
@@ -90,19 +123,68 @@ export class Gateway {
     });
   }
 
+  /**
+   * Refuses before accepting: 404 off /ws, 503 when shutting down, 429 past
+   * wsSocketsPerAddress (counted from the request, before authentication) or
+   * wsSocketsPerUser, 403 for a cookie from a foreign Origin, 401 without
+   * valid credentials.
+   */
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/ws") return refuse(socket, 404, "Not Found");
     if (!this.accepting) return refuse(socket, 503, "Service Unavailable");
-    const actor = await this.authenticate(req);
-    if (actor === "bad-origin") return refuse(socket, 403, "Forbidden");
-    if (!actor) return refuse(socket, 401, "Unauthorized");
+    const address = this.clientAddress(req);
+    if ((this.byAddress.get(address) ?? 0) >= this.deps.config.wsSocketsPerAddress) return refuse(socket, 429, "Too Many Requests");
+    // Held until the upgrade is refused or the TCP connection closes: counted once, released once.
+    this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.byAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.byAddress.set(address, n);
+      else this.byAddress.delete(address);
+    };
+    socket.once("close", release);
+    const refuseCounted = (status: number, text: string): void => {
+      release();
+      refuse(socket, status, text);
+    };
+    const actor = await this.authenticate(req).catch((err: unknown) => {
+      release();
+      throw err;
+    });
+    if (actor === "bad-origin") return refuseCounted(403, "Forbidden");
+    if (!actor) return refuseCounted(401, "Unauthorized");
+    if (socket.destroyed || !this.accepting) return refuseCounted(503, "Service Unavailable");
+    // Checked and registered (in open(), called back synchronously) in one turn: concurrent upgrades cannot both pass.
+    if ((this.byUser.get(actor.userId)?.size ?? 0) >= this.deps.config.wsSocketsPerUser) return refuseCounted(429, "Too Many Requests");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.open(ws, socket as Socket, actor).catch((err: unknown) => {
-        this.deps.log.error({ err }, "socket start failed");
+        // A start that fails on a socket already gone (peer left, shutdown) is no bug.
+        if (ws.readyState === ws.OPEN && this.accepting) this.deps.log.error({ err }, "socket start failed");
+        else this.deps.log.debug({ err }, "socket start ended with its socket");
         ws.close(CloseCode.GoingAway.code, CloseCode.GoingAway.reason);
       });
     });
+  }
+
+  /**
+   * The client's address: the peer, or, when the peer is a trusted proxy,
+   * the nearest X-Forwarded-For hop that is not one (as proxy-addr and so
+   * Fastify's request.ip do for HTTP).
+   */
+  private clientAddress(req: IncomingMessage): string {
+    const peer = normalizeAddress(req.socket.remoteAddress ?? "");
+    if (!this.trustedProxies || !isTrusted(this.trustedProxies, peer)) return peer;
+    const header = req.headers["x-forwarded-for"];
+    const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((h) => normalizeAddress(h.trim())).filter(Boolean);
+    let client = peer;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      client = hops[i]!;
+      if (!isTrusted(this.trustedProxies, client)) break;
+    }
+    return client;
   }
 
   /**
@@ -121,18 +203,18 @@ export class Gateway {
   }
 
   private async open(ws: WebSocket, socket: Socket, actor: Actor): Promise<void> {
-    const conn = new Connection(
-      randomUUID(),
-      actor,
-      ws,
-      socket,
-      this.readEvents,
-      this.deps.log,
-      this.deps.config.wsSendBufferBytes,
-      (c) => this.scheduleFlush(c),
-      { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
-    );
-    const limit = new CommandRateLimit(this.deps.config.wsCommandsPerSecond);
+    const conn = new Connection(randomUUID(), actor, ws, socket, this.readEvents, this.deps.log, {
+      sendBufferBytes: this.deps.config.wsSendBufferBytes,
+      scheduleFlush: (c) => this.scheduleFlush(c),
+      index: { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
+      onBacklog: (c) => this.backlogged.add(c),
+    });
+    const intake: Intake = {
+      limit: new CommandRateLimit(this.deps.config.wsCommandsPerSecond, this.deps.config.wsBytesPerSecond),
+      invalid: new InvalidFrameLimit(this.deps.config.wsInvalidFramesPerMinute),
+      // Frames that arrive before ready are run after it, in order (rate-limited on arrival).
+      early: [],
+    };
 
     // Registered before the rooms are read: nothing published meanwhile is missed.
     this.starting.set(conn, []);
@@ -140,14 +222,7 @@ export class Gateway {
     this.heartbeatGroups[this.nextGroup++ % HEARTBEAT_GROUPS]!.add(conn);
     ws.on("close", () => this.drop(conn));
     ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
-
-    // Frames that arrive before ready are handled after it, in order.
-    const early: { data: RawData; isBinary: boolean }[] = [];
-    let started = false;
-    ws.on("message", (data, isBinary) => {
-      if (!started) early.push({ data, isBinary });
-      else this.onFrame(conn, limit, data, isBinary);
-    });
+    ws.on("message", (data, isBinary) => this.onFrame(conn, intake, data, isBinary));
 
     const loaded = await Promise.all([getSelf(this.deps.store.db, actor.userId), this.services.rooms.subscriptions(actor.userId)]).catch(
       (err: unknown) => {
@@ -156,8 +231,8 @@ export class Gateway {
       },
     );
     const [user, rooms] = loaded;
-    if (ws.readyState !== ws.OPEN) {
-      // Closed while its rooms were loading: drop() has run; subscribing now would leak it.
+    if (!conn.isOpen) {
+      // Closed while its rooms were loading: drop() has run or will; subscribing now would leak it.
       this.drop(conn);
       return;
     }
@@ -167,8 +242,9 @@ export class Gateway {
     const missed = this.starting.get(conn) ?? [];
     this.starting.delete(conn);
     for (const e of missed) this.routeRoomEvent(e, conn);
-    started = true;
-    for (const f of early) this.onFrame(conn, limit, f.data, f.isBinary);
+    const early = intake.early ?? [];
+    intake.early = null;
+    for (const data of early) this.runFrame(conn, intake, data);
   }
 
   /** One setImmediate per turn flushes every socket written to in it. */
@@ -187,37 +263,67 @@ export class Gateway {
   private drop(conn: Connection): void {
     for (const group of this.heartbeatGroups) if (group.delete(conn)) break;
     this.dirty.delete(conn);
+    this.backlogged.delete(conn);
     this.starting.delete(conn);
     removeFrom(this.byUser, conn.userId, conn);
     for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
   }
 
-  private onFrame(conn: Connection, limit: CommandRateLimit, data: RawData, isBinary: boolean): void {
-    const verdict = limit.take();
+  /**
+   * Frame intake: counted against the socket's frame and byte rates before
+   * anything else, refused unparsed when over them, kept until `ready` when
+   * early, then parsed and run. Nothing a closing socket sends is looked at:
+   * its session may have ended (logout) while its close handshake runs.
+   */
+  private onFrame(conn: Connection, intake: Intake, data: RawData, isBinary: boolean): void {
+    if (!conn.isOpen) return;
+    const verdict = intake.limit.take(rawLength(data));
     if (verdict === "flood") {
       conn.close(CloseCode.Flooding);
       return;
     }
-    if (isBinary) {
-      this.sendError(conn, null, new AppError(ErrorCode.ValidationFailed, "Parley speaks JSON in text frames only."));
-      return;
-    }
-    const text = data.toString();
     if (verdict === "limited") {
-      this.sendError(conn, commandIdOf(text), new AppError(ErrorCode.RateLimited, "Too many commands; slow down.", { retryAfter: 1 }));
+      // Not parsed: refusing must cost less than the frame did to send. The id is peeked from the
+      // frame's head so that a client can tell which command to retry. Not counted as invalid:
+      // a client that ignores rate_limited is closed by the flood verdict (4429) instead.
+      this.sendError(conn, peekCommandId(headOf(data)), new AppError(ErrorCode.RateLimited, "Too many commands or bytes; slow down.", { retryAfter: 1 }));
       return;
     }
+    if (isBinary) {
+      this.refuse(conn, intake, null, new AppError(ErrorCode.ValidationFailed, "Parley speaks JSON in text frames only."));
+      return;
+    }
+    if (intake.early) {
+      if (intake.early.length >= MAX_EARLY_FRAMES) {
+        conn.close(CloseCode.PolicyViolation);
+        return;
+      }
+      intake.early.push(data);
+      return;
+    }
+    this.runFrame(conn, intake, data);
+  }
+
+  /** Parses and runs one accepted text frame; answers its ack or error. */
+  private runFrame(conn: Connection, intake: Intake, data: RawData): void {
+    if (!conn.isOpen) return;
     let cmd;
     try {
-      cmd = parseCommand(text);
+      cmd = parseCommand(textOf(data));
     } catch (err) {
-      this.sendError(conn, commandIdOf(text), err);
+      this.refuse(conn, intake, err instanceof CommandRejected ? err.commandId : null, err);
       return;
     }
     runCommand(this.services, conn, cmd).then(
       (ack) => conn.send(JSON.stringify(ack)),
       (err: unknown) => this.sendError(conn, cmd.id, err),
     );
+  }
+
+  /** Answers a malformed or refused frame; past wsInvalidFramesPerMinute the socket is closed (1008). */
+  private refuse(conn: Connection, intake: Intake, id: string | null, err: unknown): void {
+    this.sendError(conn, id, err);
+    if (intake.invalid.count()) conn.close(CloseCode.PolicyViolation);
   }
 
   private sendError(conn: Connection, id: string | null, err: unknown): void {
@@ -227,7 +333,9 @@ export class Gateway {
       if (err.details) frame.details = err.details;
       if (err.retryAfter !== undefined) frame.retryAfter = err.retryAfter;
     } else {
-      this.deps.log.error({ err, conn: conn.id }, "command failed");
+      // A command that fails on a socket already closing (peer gone, logout) is not a bug.
+      if (conn.isOpen) this.deps.log.error({ err, conn: conn.id }, "command failed");
+      else this.deps.log.debug({ err, conn: conn.id }, "command ended with its socket");
       frame = { type: "error", id, code: ErrorCode.Internal, message: "Something went wrong on the server." };
     }
     conn.send(JSON.stringify(frame));
@@ -271,13 +379,18 @@ export class Gateway {
     }
     for (const userId of e.removeUserIds ?? []) {
       for (const conn of this.byUser.get(userId) ?? []) {
-        if (only === undefined || conn === only) conn.unsubscribe(e.roomId);
+        // Their own member.left (e.seq) is the last event of the room they get, on every path.
+        if (only === undefined || conn === only) conn.unsubscribe(e.roomId, e.seq);
       }
     }
   }
 
-  /** Closes sockets whose session expired (4401), cuts those that missed the last ping, pings the rest. */
-  /** Pings the next heartbeat group, and closes its sockets whose session has expired. */
+  /**
+   * Pings the next heartbeat group, closes its sockets whose session has
+   * expired (4401), and re-checks the group's sessions and tokens in one
+   * query: one deleted elsewhere (logout on another node, an operator, a
+   * purge) is closed too.
+   */
   private beat(): void {
     const now = Date.now();
     const group = this.heartbeatGroups[this.tick++ % HEARTBEAT_GROUPS]!;
@@ -285,12 +398,50 @@ export class Gateway {
       if (conn.actor.expiresAt !== null && conn.actor.expiresAt <= now) conn.close(CloseCode.Unauthorized);
       else conn.heartbeat();
     }
+    if (group.size > 0 && !this.verifying.has(group)) {
+      this.verifying.add(group);
+      void this.verifyCredentials(group).finally(() => this.verifying.delete(group));
+    }
+  }
+
+  private async verifyCredentials(group: Set<Connection>): Promise<void> {
+    const conns = [...group].filter((c) => c.isOpen);
+    if (conns.length === 0) return;
+    const sessions = new Set<string>();
+    const tokens = new Set<string>();
+    for (const c of conns) (c.actor.via === "session" ? sessions : tokens).add(c.actor.credentialHash);
+    let live: Set<string>;
+    try {
+      live = await liveCredentials(this.deps.store.db, { sessions: [...sessions], tokens: [...tokens] });
+    } catch (err) {
+      // An outage is not a reason to cut everyone; the next beat asks again.
+      if (this.accepting) this.deps.log.warn({ err }, "credential check failed");
+      return;
+    }
+    for (const c of conns) if (!live.has(c.actor.credentialHash)) c.close(CloseCode.Unauthorized);
+  }
+
+  /** Cuts sockets whose peer took none of the pending bytes for wsStallTimeoutMs (4408, then terminated). */
+  private checkStalls(): void {
+    if (this.backlogged.size === 0) return;
+    const now = performance.now();
+    const timeout = this.deps.config.wsStallTimeoutMs;
+    for (const conn of this.backlogged) {
+      const state = conn.stall(now, timeout);
+      if (state === "idle") this.backlogged.delete(conn);
+      else if (state === "stalled") {
+        this.backlogged.delete(conn);
+        this.deps.log.debug({ conn: conn.id, buffered: conn.bufferedBytes }, "stalled reader: cutting");
+        conn.close(CloseCode.SlowConsumer, { cut: true });
+      }
+    }
   }
 
   /** Stops accepting sockets and closes the open ones with 1001 "going away". */
   async close(): Promise<void> {
     this.accepting = false;
     clearInterval(this.heartbeat);
+    clearInterval(this.stallTimer);
     this.unsubscribeBus();
     for (const set of this.byUser.values()) for (const conn of set) conn.close(CloseCode.GoingAway);
     const deadline = Date.now() + 3_000;
@@ -310,7 +461,52 @@ function isSameOrigin(origin: string, host: string | undefined): boolean {
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  // 429 carries Retry-After like every rate_limited answer of contract v1.
+  const retry = status === 429 ? "Retry-After: 10\r\n" : "";
+  socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** A frame's payload length in bytes, whatever shape ws delivered it in. */
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+/** The first bytes of a frame's payload (enough for `peekCommandId`), without copying the whole frame. */
+function headOf(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return data[0] ?? Buffer.alloc(0);
+  return Buffer.from(data, 0, Math.min(data.byteLength, 256));
+}
+
+/** A text frame's payload as a string (ws has checked it is UTF-8, RFC 6455 §8.1). */
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  if (Array.isArray(data)) return Buffer.concat(data).toString();
+  return Buffer.from(data).toString();
+}
+
+/** IPv4-mapped IPv6 ("::ffff:10.0.0.1") is the IPv4 address. */
+function normalizeAddress(address: string): string {
+  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}
+
+/** config.trustProxy (addresses and CIDR ranges, validated by loadConfig) as a BlockList; null when empty. */
+function trustedProxyList(entries: string[]): BlockList | null {
+  if (entries.length === 0) return null;
+  const list = new BlockList();
+  for (const e of entries) {
+    const [addr, bits] = e.split("/") as [string, string | undefined];
+    const type = isIP(addr) === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) list.addAddress(addr, type);
+    else list.addSubnet(addr, Number(bits), type);
+  }
+  return list;
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  const v = isIP(address);
+  return v !== 0 && list.check(address, v === 6 ? "ipv6" : "ipv4");
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
