@@ -41,6 +41,38 @@ describe("loadConfig", () => {
     expect(() => loadConfig(input)).toThrow(pattern);
   });
 
+  describe("trustProxy", () => {
+    it("trusts no proxy by default: the peer address is the client", () => {
+      expect(loadConfig().trustProxy).toEqual([]);
+      expect(loadConfig({ env: { PARLEY_TRUST_PROXY: "" } }).trustProxy).toEqual([]);
+      expect(loadConfig({ env: { PARLEY_TRUST_PROXY: "none" } }).trustProxy).toEqual([]);
+    });
+
+    it("takes a comma-separated list of IPv4/IPv6 addresses and CIDR ranges", () => {
+      expect(loadConfig({ env: { PARLEY_TRUST_PROXY: " 127.0.0.1, 10.0.0.0/8,::1 , fd00::/8" } }).trustProxy).toEqual([
+        "127.0.0.1",
+        "10.0.0.0/8",
+        "::1",
+        "fd00::/8",
+      ]);
+      expect(loadConfig({ argv: ["--trust-proxy", "192.168.1.5"] }).trustProxy).toEqual(["192.168.1.5"]);
+      expect(loadConfig({ values: { trustProxy: "172.16.0.0/12" } }).trustProxy).toEqual(["172.16.0.0/12"]);
+    });
+
+    it.each(["true", "TRUE", "*", "1", "yes", "10.0.0.1,*", "127.0.0.1, true"])("refuses trusting every hop: %j", (value) => {
+      expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: value } })).toThrow(ConfigError);
+      expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: value } })).toThrow(/trustProxy \(--trust-proxy \/ PARLEY_TRUST_PROXY\).*forge/);
+    });
+
+    it.each(["proxy.example.com", "localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/8/8", "10.0.0.256", "10.0.0.0/x", "10.0.0.0/", "loopback"])(
+      "refuses an entry that is not an address or CIDR range: %j",
+      (value) => {
+        expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: `127.0.0.1,${value}` } })).toThrow(ConfigError);
+        expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: `127.0.0.1,${value}` } })).toThrow(/PARLEY_TRUST_PROXY.*not an IP address or CIDR range/);
+      },
+    );
+  });
+
   it("documents every setting in --help", () => {
     const help = configHelp();
     for (const flag of ["--port", "--host", "--data-dir", "--public-url", "--allowed-origins", "--log-level", "PARLEY_DATABASE_URL"]) {

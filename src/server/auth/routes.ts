@@ -7,17 +7,18 @@ import {
   SessionResponseSchema,
   SignupRequestSchema,
 } from "@shared/protocol/http.js";
-import { AppError } from "../errors.js";
-import { ErrorCode } from "@shared/protocol/errors.js";
 import type { Services } from "../services.js";
 import type { Config } from "../config.js";
 import { actorOf, authenticate } from "../http/identity.js";
+import { errorResponses, NoContentSchema } from "../http/openapi.js";
 import type { NewSession } from "./service.js";
 import { SESSION_COOKIE } from "./credentials.js";
+import { accountLoginLimit, loginAddressLimit, signupAddressLimit } from "./limits.js";
 
 /** POST /auth/signup, /auth/login, /auth/logout, GET /me, POST /tokens (contract v1). */
 export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
   const auth = authenticate(services.auth);
+  const accountLimit = accountLoginLimit(app, config);
 
   /** HttpOnly, SameSite=Lax, Secure over https (OWASP Session Management Cheat Sheet). */
   const setSessionCookie = (reply: FastifyReply, session: NewSession) =>
@@ -31,7 +32,10 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
 
   app.post(
     "/auth/signup",
-    { schema: { tags: ["auth"], summary: "Create an account and log in", security: [], body: SignupRequestSchema, response: { 201: SessionResponseSchema } } },
+    {
+      schema: { tags: ["auth"], summary: "Create an account and log in", security: [], body: SignupRequestSchema, response: { 201: SessionResponseSchema, ...errorResponses(409, 429) } },
+      config: { rateLimit: signupAddressLimit(config) },
+    },
     async (request, reply) => {
       const session = await services.auth.signup(request.body);
       setSessionCookie(reply, session);
@@ -42,32 +46,18 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
   app.post(
     "/auth/login",
     {
-      schema: { tags: ["auth"], summary: "Log in by username or email", security: [], body: LoginRequestSchema, response: { 200: SessionResponseSchema } },
-      config: {
-        rateLimit: {
-          max: config.loginAttemptsPerMinute,
-          timeWindow: 60_000,
-          // Per address and account: one attacker cannot lock everyone out, nor guess one account fast.
-          keyGenerator: (request) => {
-            const body = request.body as { username?: unknown } | undefined;
-            const name = typeof body?.username === "string" ? body.username.toLowerCase() : "";
-            return `${request.ip}|${name}`;
-          },
-          errorResponseBuilder: (_request, context) =>
-            new AppError(ErrorCode.RateLimited, "Too many login attempts; try again later.", {
-              retryAfter: Math.ceil(context.ttl / 1000),
-            }),
-        },
-      },
+      schema: { tags: ["auth"], summary: "Log in by username or email", security: [], body: LoginRequestSchema, response: { 200: SessionResponseSchema, ...errorResponses(401, 429) } },
+      // Per address here; per account (username and email alike) inside login, once the name is resolved.
+      config: { rateLimit: loginAddressLimit(config) },
     },
     async (request, reply) => {
-      const session = await services.auth.login(request.body);
+      const session = await services.auth.login(request.body, { throttle: accountLimit(request) });
       setSessionCookie(reply, session);
       return { user: session.user, csrfToken: session.csrfToken };
     },
   );
 
-  app.post("/auth/logout", { schema: { tags: ["auth"], summary: "End this session" }, onRequest: auth }, async (request, reply) => {
+  app.post("/auth/logout", { schema: { tags: ["auth"], summary: "End this session", response: { 204: NoContentSchema } }, onRequest: auth }, async (request, reply) => {
     await services.auth.logout(actorOf(request));
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return reply.code(204).send();
