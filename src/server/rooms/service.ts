@@ -1,18 +1,19 @@
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { Deps, Actor } from "../deps.js";
 import type { Database } from "../store/schema.js";
 import type { Member, MemberRole, Room, User } from "@shared/protocol/entities.js";
 import type { CreateRoomRequest } from "@shared/protocol/http.js";
 import type { RoomReadEvent } from "@shared/protocol/frames.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
-import { AppError, forbidden } from "../errors.js";
+import { AppError, forbidden, notFound } from "../errors.js";
 import { newId, nowIso } from "../store/ids.js";
 import { getUser, toUser, userColumns } from "../users/users.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import type { RoomEnvelope } from "../bus/bus.js";
 import { findVisibleRoom, requireMember, requireModerator, type RoomRow } from "./access.js";
-import { roomViews } from "./views.js";
+import { myRoomIds, publicRoomIds, roomIdOf, roomViews } from "./views.js";
+import { requireMemberSlot, requireRoomSlot, type Who } from "./limits.js";
 
 /**
  * Rooms and their members: create, discover, join, leave, add members,
@@ -29,46 +30,35 @@ export class RoomService {
     return this.deps.store.db;
   }
 
-  /** My rooms, most recent activity first. */
+  /**
+   * My rooms, most recent activity first. Keyed on my membership (a
+   * subquery on my user id), so no parameter is bound per room: see RoomIds.
+   */
   async listMine(actor: Actor): Promise<Room[]> {
-    const rows = await this.db
-      .selectFrom("rooms")
-      .innerJoin("room_members", "room_members.room_id", "rooms.id")
-      .selectAll("rooms")
-      .where("room_members.user_id", "=", actor.userId)
-      .orderBy("rooms.last_activity_at", "desc")
-      .execute();
-    return roomViews(this.db, actor.userId, rows);
+    return roomViews(this.db, actor.userId, myRoomIds(this.db, actor.userId));
   }
 
   /** Public rooms anyone may join, most recent activity first (at most 200). */
   async listPublic(actor: Actor): Promise<Room[]> {
-    const rows = await this.db
-      .selectFrom("rooms")
-      .selectAll()
-      // A literal, not a parameter, so SQLite can use the partial index rooms_public_activity.
-      .where("kind", "=", sql.lit("public"))
-      .orderBy("last_activity_at", "desc")
-      .limit(200)
-      .execute();
-    return roomViews(this.db, actor.userId, rows);
+    return roomViews(this.db, actor.userId, publicRoomIds(this.db, 200));
   }
 
   /** @throws AppError not_found for a private room the caller is not in */
   async get(actor: Actor, roomId: string): Promise<Room> {
-    const { room } = await findVisibleRoom(this.db, actor.userId, roomId);
-    return this.view(actor, room);
+    await findVisibleRoom(this.db, actor.userId, roomId);
+    const [view] = await roomViews(this.db, actor.userId, roomIdOf(this.db, roomId));
+    if (!view) throw notFound("No such room.");
+    return view;
   }
 
-  private async view(actor: Actor, room: RoomRow): Promise<Room> {
-    const [view] = await roomViews(this.db, actor.userId, [room]);
-    return view!;
-  }
-
-  /** Creates a public or private room; the creator is its owner. */
+  /**
+   * Creates a public or private room; the creator is its owner.
+   * @throws AppError limit_reached (the caller is in roomsPerUser rooms already)
+   */
   async create(actor: Actor, input: CreateRoomRequest): Promise<Room> {
     const roomId = newId();
     await this.writer.submit(async (trx) => {
+      await requireRoomSlot(trx, actor.userId, this.deps.config.roomsPerUser, "caller");
       const at = nowIso();
       await insertRoom(trx, { id: roomId, kind: input.kind, name: input.name, topic: input.topic ?? "", directKey: null, createdBy: actor.userId, at });
       const joined = await this.addMemberRow(trx, roomId, actor.userId, "owner", at);
@@ -79,13 +69,15 @@ export class RoomService {
 
   /**
    * Joins a public room; joining one already joined changes nothing.
-   * @throws AppError not_found (no room, or a private or direct one the caller is not in)
+   * @throws AppError not_found (no room, or a private or direct one the caller is not in),
+   *   limit_reached (the caller is in roomsPerUser rooms, or the room has membersPerRoom members)
    */
   async join(actor: Actor, roomId: string): Promise<Room> {
     await this.writer.submit(async (trx) => {
       // findVisibleRoom answers not_found for a private or direct room the caller is not in.
       const { member } = await findVisibleRoom(trx, actor.userId, roomId);
       if (member) return { result: null, publish: [] };
+      await this.requireSlots(trx, roomId, actor.userId, "caller");
       return { result: null, publish: [await this.addMemberRow(trx, roomId, actor.userId, "member", nowIso())] };
     });
     return this.get(actor, roomId);
@@ -115,7 +107,8 @@ export class RoomService {
   /**
    * An owner or admin adds someone. Adding a current member changes nothing
    * and answers `created: false`.
-   * @throws AppError not_found (room or user), forbidden (not owner/admin, or a direct room)
+   * @throws AppError not_found (room or user), forbidden (not owner/admin, or a direct room),
+   *   limit_reached (that user is in roomsPerUser rooms, or the room has membersPerRoom members)
    */
   async addMember(actor: Actor, roomId: string, userId: string): Promise<{ member: Member; created: boolean }> {
     return this.writer.submit<{ member: Member; created: boolean }>(async (trx) => {
@@ -129,6 +122,7 @@ export class RoomService {
         .where("user_id", "=", userId)
         .executeTakeFirst();
       if (existing) return { result: { member: { user, role: existing.role, joinedAt: existing.joined_at }, created: false }, publish: [] };
+      await this.requireSlots(trx, roomId, userId, "body.userId");
       const at = nowIso();
       const joined = await this.addMemberRow(trx, roomId, userId, "member", at, user);
       return { result: { member: { user, role: "member", joinedAt: at }, created: true }, publish: [joined] };
@@ -179,7 +173,10 @@ export class RoomService {
 
   /**
    * The one direct room of the caller and `userId`, created on first use.
-   * @throws AppError not_found (no such user), validation_failed (oneself)
+   * A new one counts against both people's roomsPerUser; opening an
+   * existing one is always allowed.
+   * @throws AppError not_found (no such user), validation_failed (oneself),
+   *   limit_reached (a new room, and the caller or the peer is in roomsPerUser rooms)
    */
   async openDirect(actor: Actor, userId: string): Promise<Room> {
     if (userId === actor.userId) {
@@ -193,6 +190,9 @@ export class RoomService {
       if (existing) return { result: existing.id, publish: [] };
       const peer = await getUser(trx, userId);
       const me = await getUser(trx, actor.userId);
+      // Both count: otherwise anyone could fill anyone's room list with direct rooms.
+      await requireRoomSlot(trx, actor.userId, this.deps.config.roomsPerUser, "caller");
+      await requireRoomSlot(trx, peer.id, this.deps.config.roomsPerUser, "body.userId");
       const id = newId();
       const at = nowIso();
       await insertRoom(trx, { id, kind: "direct", name: `${me.username}, ${peer.username}`, topic: "", directKey, createdBy: actor.userId, at });
@@ -201,6 +201,17 @@ export class RoomService {
       return { result: id, publish: [a, b] };
     });
     return this.get(actor, roomId);
+  }
+
+  /**
+   * Whether the caller and `userId` have their direct room already: opening
+   * it again creates nothing, so it is not counted as a creation
+   * (roomsCreatedPerHour). One look-up on the unique direct_key.
+   */
+  async directExists(actor: Actor, userId: string): Promise<boolean> {
+    const directKey = [actor.userId, userId].sort().join(":");
+    const row = await this.db.selectFrom("rooms").select("id").where("direct_key", "=", directKey).executeTakeFirst();
+    return row !== undefined;
   }
 
   /**
@@ -222,6 +233,18 @@ export class RoomService {
     const event: RoomReadEvent = { type: "room.read", roomId, lastReadSeq: target };
     this.deps.bus.publish({ kind: "user", userId: actor.userId, frame: JSON.stringify(event) });
     return target;
+  }
+
+  /**
+   * Refuses a new membership of `userId` in `roomId` past roomsPerUser or
+   * membersPerRoom. The room lock (PostgreSQL: the row, FOR UPDATE) keeps two
+   * nodes from both taking a room's last seat.
+   * @throws AppError limit_reached
+   */
+  private async requireSlots(trx: Kysely<Database>, roomId: string, userId: string, who: Who): Promise<void> {
+    await this.deps.store.dialect.lockRoom(trx, roomId);
+    await requireMemberSlot(trx, roomId, this.deps.config.membersPerRoom);
+    await requireRoomSlot(trx, userId, this.deps.config.roomsPerUser, who);
   }
 
   /** Inserts the membership and its member.joined event; the new member's sockets subscribe with it. */

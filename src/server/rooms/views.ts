@@ -1,29 +1,59 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type OperandExpression } from "kysely";
 import type { Database } from "../store/schema.js";
-import type { Room, Message } from "@shared/protocol/entities.js";
+import type { Room } from "@shared/protocol/entities.js";
 import { toUser, userColumns } from "../users/users.js";
-import { getMessagesByIds } from "../messages/queries.js";
-import type { RoomRow } from "./access.js";
+import { toMessage } from "../messages/queries.js";
 
 /** Unread counts stop here; the sidebar shows "99+" past it. */
 export const UNREAD_CAP = 100;
 
 /**
- * Builds the caller's view of rooms: membership with unread counts, member
- * counts, last messages and peers of direct rooms, in four queries however
- * many rooms there are.
+ * Which rooms to build views of: a subquery that yields room ids (one
+ * column), never a bound list of them. A user may be in thousands of rooms,
+ * and one SQL parameter per room once broke the room list past SQLite's
+ * 32,766-parameter cap; a subquery binds the same few parameters however
+ * many rooms it yields. Build one with `myRoomIds`, `publicRoomIds` or
+ * `roomIdOf`.
  */
-export async function roomViews(db: Kysely<Database>, userId: string, rooms: RoomRow[]): Promise<Room[]> {
-  if (rooms.length === 0) return [];
-  const ids = rooms.map((r) => r.id);
+export type RoomIds = OperandExpression<string>;
 
-  const [mine, counts, lastMessages, peers] = await Promise.all([
+/** Every room `userId` is a member of (one parameter: the user id; index room_members_user). */
+export const myRoomIds = (db: Kysely<Database>, userId: string): RoomIds =>
+  db.selectFrom("room_members as m").select("m.room_id").where("m.user_id", "=", userId);
+
+/** The `limit` public rooms with the most recent activity. */
+export const publicRoomIds = (db: Kysely<Database>, limit: number): RoomIds =>
+  db
+    .selectFrom("rooms as pub")
+    .select("pub.id")
+    // A literal, not a parameter, so SQLite can use the partial index rooms_public_activity.
+    .where("pub.kind", "=", sql.lit("public"))
+    .orderBy("pub.last_activity_at", "desc")
+    .limit(limit);
+
+/** One room by id (whether the caller may see it is the caller's check: findVisibleRoom). */
+export const roomIdOf = (db: Kysely<Database>, roomId: string): RoomIds =>
+  db.selectFrom("rooms as one").select("one.id").where("one.id", "=", roomId);
+
+/**
+ * Builds `userId`'s view of the rooms `ids` selects: room, the caller's
+ * membership with its unread count, last message, member count, and the
+ * peer of a direct room; most recent activity first. Three queries however
+ * many rooms there are, each binding only the parameters of `ids` and the
+ * user id.
+ */
+export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomIds): Promise<Room[]> {
+  const [rows, counts, peers] = await Promise.all([
     db
-      .selectFrom("room_members")
+      .selectFrom("rooms")
+      .leftJoin("room_members as mine", (join) => join.onRef("mine.room_id", "=", "rooms.id").on("mine.user_id", "=", userId))
+      // The room's newest message and its author, for the preview (rooms.last_message_id; messages.id is unique).
+      .leftJoin("messages as lm", "lm.id", "rooms.last_message_id")
+      .leftJoin("users as lm_author", "lm_author.id", "lm.author_id")
+      .selectAll("rooms")
       .select((eb) => [
-        "room_members.room_id",
-        "room_members.role",
-        "room_members.last_read_seq",
+        "mine.role",
+        "mine.last_read_seq",
         // Messages by others after the read position, counted over at most UNREAD_CAP rows per room
         // (a correlated subquery with a LIMIT: SQLite and PostgreSQL both run it, one index range each).
         eb
@@ -31,36 +61,63 @@ export async function roomViews(db: Kysely<Database>, userId: string, rooms: Roo
             eb
               .selectFrom("messages")
               .select("messages.seq")
-              .whereRef("messages.room_id", "=", "room_members.room_id")
-              .whereRef("messages.seq", ">", "room_members.last_read_seq")
+              .whereRef("messages.room_id", "=", "mine.room_id")
+              .whereRef("messages.seq", ">", "mine.last_read_seq")
               .where("messages.author_id", "!=", userId)
               .limit(UNREAD_CAP)
               .as("unread_rows"),
           )
           .select((sub) => sub.fn.countAll<number>().as("n"))
           .as("unread"),
+        "lm.id as lm_id",
+        "lm.seq as lm_seq",
+        "lm.body as lm_body",
+        "lm.client_id as lm_client_id",
+        "lm.created_at as lm_created_at",
+        "lm_author.id as lm_author_id",
+        "lm_author.username as lm_author_username",
+        "lm_author.display_name as lm_author_display_name",
       ])
-      .where("room_members.user_id", "=", userId)
-      .where("room_members.room_id", "in", ids)
+      .where("rooms.id", "in", ids)
+      .orderBy("rooms.last_activity_at", "desc")
+      .orderBy("rooms.id", "desc")
       .execute(),
-    db.selectFrom("room_members").select((eb) => ["room_id", eb.fn.countAll<number>().as("n")]).where("room_id", "in", ids).groupBy("room_id").execute(),
-    getMessagesByIds(db, rooms.map((r) => r.last_message_id).filter((id): id is string => id !== null)),
     db
       .selectFrom("room_members")
-      .innerJoin("users", "users.id", "room_members.user_id")
-      .select(["room_members.room_id", ...userColumns.map((c) => `users.${c}` as const)])
-      .where("room_members.room_id", "in", rooms.filter((r) => r.kind === "direct").map((r) => r.id).concat([""]))
-      .where("room_members.user_id", "!=", userId)
+      .select((eb) => ["room_members.room_id", eb.fn.countAll<number>().as("n")])
+      .where("room_members.room_id", "in", ids)
+      .groupBy("room_members.room_id")
+      .execute(),
+    db
+      .selectFrom("room_members as peer")
+      .innerJoin("rooms", "rooms.id", "peer.room_id")
+      .innerJoin("users", "users.id", "peer.user_id")
+      .select(["peer.room_id", ...userColumns.map((c) => `users.${c}` as const)])
+      .where("peer.room_id", "in", ids)
+      .where("rooms.kind", "=", sql.lit("direct"))
+      .where("peer.user_id", "!=", userId)
       .execute(),
   ]);
-  const membership = new Map(mine.map((m) => [m.room_id, m]));
   const memberCount = new Map(counts.map((c) => [c.room_id, Number(c.n)]));
-  const lastById = new Map<string, Message>(lastMessages.map((m) => [m.id, m]));
   const peerByRoom = new Map(peers.map((p) => [p.room_id, toUser(p)]));
 
-  return rooms.map((r) => {
-    const m = membership.get(r.id);
+  return rows.map((r) => {
+    const member = r.role !== null;
     const peer = peerByRoom.get(r.id) ?? null;
+    const lastMessage =
+      member && r.lm_id !== null && r.lm_author_id !== null
+        ? toMessage({
+            id: r.lm_id,
+            room_id: r.id,
+            seq: Number(r.lm_seq),
+            body: r.lm_body ?? "",
+            client_id: r.lm_client_id,
+            created_at: r.lm_created_at ?? "",
+            author_id: r.lm_author_id,
+            author_username: r.lm_author_username ?? "",
+            author_display_name: r.lm_author_display_name ?? "",
+          })
+        : null;
     return {
       id: r.id,
       kind: r.kind,
@@ -70,11 +127,11 @@ export async function roomViews(db: Kysely<Database>, userId: string, rooms: Roo
       lastSeq: Number(r.last_seq),
       lastActivityAt: r.last_activity_at,
       memberCount: memberCount.get(r.id) ?? 0,
-      role: m?.role ?? null,
+      role: r.role,
       peer,
-      lastMessage: m && r.last_message_id ? (lastById.get(r.last_message_id) ?? null) : null,
-      lastReadSeq: m ? Number(m.last_read_seq) : 0,
-      unreadCount: m ? Number(m.unread ?? 0) : 0,
+      lastMessage,
+      lastReadSeq: member ? Number(r.last_read_seq) : 0,
+      unreadCount: member ? Number(r.unread ?? 0) : 0,
     };
   });
 }

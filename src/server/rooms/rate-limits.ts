@@ -1,0 +1,48 @@
+import type { FastifyRequest } from "fastify";
+import type { RateLimitOptions } from "@fastify/rate-limit";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import { AppError } from "../errors.js";
+import type { Config } from "../config.js";
+import { actorOf } from "../http/identity.js";
+
+/**
+ * Per-user HTTP rate limits on rooms and messages (issue 8), on
+ * @fastify/rate-limit's in-memory store (per node, fixed windows). Each is
+ * turned into a preHandler with `app.rateLimit(options)`: one counter store
+ * per call, shared by every route given that hook (POST /rooms and POST
+ * /direct share the creation budget). Keyed on the authenticated user
+ * (`authenticate` runs in onRequest, before any preHandler), never on the
+ * address: people behind one NAT do not share a budget, and one person
+ * with many addresses does. A refusal is contract v1's 429 `rate_limited`
+ * with Retry-After in seconds; the request is counted after validation
+ * and before the handler, so a refused request changes nothing.
+ */
+
+/** Users each limiter remembers; an LRU past it forgets the least recent (~100 bytes each). */
+const USER_KEYS_CACHED = 50_000;
+
+function perUser(max: number, timeWindowMs: number, message: string): RateLimitOptions {
+  return {
+    max,
+    timeWindow: timeWindowMs,
+    keyGenerator: (request: FastifyRequest) => actorOf(request).userId,
+    cache: USER_KEYS_CACHED,
+    errorResponseBuilder: (_request, context) => new AppError(ErrorCode.RateLimited, message, { retryAfter: Math.ceil(context.ttl / 1000) }),
+  };
+}
+
+/**
+ * `roomsCreatedPerHour` per user, for POST /rooms and POST /direct: give
+ * both the same hook, and skip it on POST /direct when the conversation
+ * exists already (opening it creates nothing).
+ */
+export const roomCreationLimit = (config: Config): RateLimitOptions =>
+  perUser(config.roomsCreatedPerHour, 3_600_000, "Too many rooms created; try again later.");
+
+/** `memberAddsPerMinute` per user, for POST /rooms/:roomId/members (every attempt counts). */
+export const memberAddLimit = (config: Config): RateLimitOptions =>
+  perUser(config.memberAddsPerMinute, 60_000, "Too many members added; try again later.");
+
+/** `httpMessagesPerMinute` per user, for POST /rooms/:roomId/messages (the socket has its own per-socket limit). */
+export const httpMessageLimit = (config: Config): RateLimitOptions =>
+  perUser(config.httpMessagesPerMinute, 60_000, "Too many messages; try again later.");
