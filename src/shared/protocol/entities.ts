@@ -5,29 +5,32 @@ import { z } from "zod";
  * extended). Ids are opaque strings; times are ISO 8601 in UTC.
  */
 
+/** A time: ISO 8601 in UTC with milliseconds (`2026-11-22T02:45:40.840Z`); `format` documents it in OpenAPI. */
+export const TimeSchema = z.string().meta({ format: "date-time" });
+
 /** A public view of an account: never carries email or password data. */
 export const UserSchema = z.object({
   id: z.string(),
   username: z.string(),
   displayName: z.string(),
-  createdAt: z.string(),
-});
+  createdAt: TimeSchema,
+}).meta({ id: "User" });
 export type User = z.infer<typeof UserSchema>;
 
 /** The signed-in user's own view: the public fields plus their email. */
 export const SelfSchema = UserSchema.extend({
   email: z.string(),
-});
+}).meta({ id: "Self" });
 export type Self = z.infer<typeof SelfSchema>;
 
 /** The author as embedded in a message (contract v1). */
-export const AuthorSchema = UserSchema.pick({ id: true, username: true, displayName: true });
+export const AuthorSchema = UserSchema.pick({ id: true, username: true, displayName: true }).meta({ id: "Author" });
 export type Author = z.infer<typeof AuthorSchema>;
 
-export const RoomKindSchema = z.enum(["public", "private", "direct"]);
+export const RoomKindSchema = z.enum(["public", "private", "direct"]).meta({ id: "RoomKind" });
 export type RoomKind = z.infer<typeof RoomKindSchema>;
 
-export const MemberRoleSchema = z.enum(["owner", "admin", "member"]);
+export const MemberRoleSchema = z.enum(["owner", "admin", "member"]).meta({ id: "MemberRole" });
 export type MemberRole = z.infer<typeof MemberRoleSchema>;
 
 /** A message as stored: `seq` is its room's seq of the event that created it. */
@@ -39,8 +42,8 @@ export const MessageSchema = z.object({
   body: z.string(),
   /** The sender's idempotency key, or null when it sent none. */
   clientId: z.string().nullable(),
-  createdAt: z.string(),
-});
+  createdAt: TimeSchema,
+}).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
 
 /**
@@ -54,10 +57,10 @@ export const RoomSchema = z.object({
   /** For a direct room: the other person's display name. */
   name: z.string(),
   topic: z.string(),
-  createdAt: z.string(),
+  createdAt: TimeSchema,
   lastSeq: z.number().int().nonnegative(),
   /** Time of the latest event; rooms lists sort on it, newest first. */
-  lastActivityAt: z.string(),
+  lastActivityAt: TimeSchema,
   memberCount: z.number().int().nonnegative(),
   /** The caller's role, or null when the caller is not a member. */
   role: MemberRoleSchema.nullable(),
@@ -69,13 +72,13 @@ export const RoomSchema = z.object({
   lastReadSeq: z.number().int().nonnegative(),
   /** Messages by others after lastReadSeq. */
   unreadCount: z.number().int().nonnegative(),
-});
+}).meta({ id: "Room" });
 export type Room = z.infer<typeof RoomSchema>;
 
 /** A member of a room, with their role. */
 export const MemberSchema = z.object({
   user: UserSchema,
   role: MemberRoleSchema,
-  joinedAt: z.string(),
-});
+  joinedAt: TimeSchema,
+}).meta({ id: "Member" });
 export type Member = z.infer<typeof MemberSchema>;

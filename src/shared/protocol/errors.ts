@@ -22,6 +22,12 @@ export const ErrorCode = {
   EmailTaken: "email_taken",
   /** 413: a body, frame or message over its limit. */
   PayloadTooLarge: "payload_too_large",
+  /**
+   * 409: a bound on how much may exist was reached (rooms one person is in,
+   * members of a room); `details` names whose. Retrying succeeds only once
+   * something changed (someone left a room), unlike rate_limited.
+   */
+  LimitReached: "limit_reached",
   /** 429: too many requests; HTTP adds Retry-After (seconds). */
   RateLimited: "rate_limited",
   /** 500: a bug or an outage; the message says nothing internal. */
@@ -40,6 +46,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   username_taken: 409,
   email_taken: 409,
   payload_too_large: 413,
+  limit_reached: 409,
   rate_limited: 429,
   internal_error: 500,
   unavailable: 503,
@@ -49,7 +56,7 @@ export const errorStatus: Record<ErrorCode, number> = {
 export const ErrorDetailSchema = z.object({
   path: z.string(),
   message: z.string(),
-});
+}).meta({ id: "ErrorDetail" });
 export type ErrorDetail = z.infer<typeof ErrorDetailSchema>;
 
 /** HTTP error body: `{"error": {"code", "message", "details"?}}` (contract v1). */
@@ -59,7 +66,7 @@ export const ErrorBodySchema = z.object({
     message: z.string(),
     details: z.array(ErrorDetailSchema).optional(),
   }),
-});
+}).meta({ id: "ErrorBody" });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /**
@@ -73,7 +80,12 @@ export const CloseCode = {
   ProtocolError: { code: 1002, reason: "protocol error" },
   /** RFC 6455: unsupported data (binary frames). */
   UnsupportedData: { code: 1003, reason: "text frames only" },
-  /** RFC 6455: a frame over MAX_FRAME_BYTES. */
+  /**
+   * RFC 6455: the client kept sending malformed or refused frames (more than
+   * wsInvalidFramesPerMinute), or too many before `ready`.
+   */
+  PolicyViolation: { code: 1008, reason: "policy violation" },
+  /** RFC 6455: a frame over MAX_FRAME_BYTES (sent by ws itself, before the frame is read whole). */
   MessageTooBig: { code: 1009, reason: "frame too large" },
   /** The session or token behind the socket ended (logout, expiry, revocation). */
   Unauthorized: { code: 4401, reason: "unauthorized" },

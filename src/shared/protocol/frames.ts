@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ClientIdSchema, MessageBodySchema } from "./http.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
+import { idText } from "./text.js";
 
 /**
  * WebSocket frames at /ws (contract v1): JSON text frames of at most 64 KiB.
@@ -11,8 +12,8 @@ import { ErrorDetailSchema } from "./errors.js";
  */
 
 /** The client's correlation id, echoed in the ack or error. */
-const CommandId = z.string().min(1).max(64);
-const RoomId = z.string().min(1).max(64);
+const CommandId = idText({ label: "Command id", max: 64 });
+const RoomId = idText({ label: "Room id", max: 64 });
 
 export const MessageSendCommandSchema = z.object({
   type: z.literal("message.send"),

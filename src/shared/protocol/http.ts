@@ -11,21 +11,21 @@ import {
   USERNAME_PATTERN,
 } from "./limits.js";
 import { MemberSchema, MessageSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
+import { bodyText, idText, nameText, queryText } from "./text.js";
 
 /**
  * HTTP bodies under /api/v1 (contract v1), one schema each: the server
  * validates with them, the web client and the tests type with them.
  */
 
-/** A message body: 1 to 4,000 characters after trimming. */
-export const MessageBodySchema = z
-  .string()
-  .trim()
-  .min(1, "Message is empty.")
-  .max(MAX_BODY_CHARS, `Message is longer than ${MAX_BODY_CHARS} characters.`);
+/**
+ * A message body: 1 to 4,000 characters after trimming and NFC, with a
+ * visible character; no control characters but \n and \t (text.ts).
+ */
+export const MessageBodySchema = bodyText({ label: "Message", max: MAX_BODY_CHARS });
 
 /** A client-chosen idempotency key (a UUID is typical). */
-export const ClientIdSchema = z.string().min(1).max(MAX_CLIENT_ID_CHARS);
+export const ClientIdSchema = idText({ label: "clientId", max: MAX_CLIENT_ID_CHARS });
 
 export const UsernameSchema = z
   .string()
@@ -41,19 +41,20 @@ export const SignupRequestSchema = z
       .min(MIN_PASSWORD_CHARS, `Password must be at least ${MIN_PASSWORD_CHARS} characters.`)
       .max(MAX_PASSWORD_CHARS),
     passwordConfirm: z.string().max(MAX_PASSWORD_CHARS),
-    displayName: z.string().trim().min(1).max(MAX_DISPLAY_NAME_CHARS).optional(),
+    displayName: nameText({ label: "Display name", max: MAX_DISPLAY_NAME_CHARS }).optional(),
   })
   .refine((v) => v.password === v.passwordConfirm, {
     path: ["passwordConfirm"],
     message: "Passwords do not match.",
-  });
+  })
+  .meta({ id: "Signup" });
 export type SignupRequest = z.infer<typeof SignupRequestSchema>;
 
 export const LoginRequestSchema = z.object({
   /** A username or an email address. */
-  username: z.string().trim().min(1).max(254),
+  username: queryText({ label: "Username", min: 1, max: 254 }),
   password: z.string().min(1).max(MAX_PASSWORD_CHARS),
-});
+}).meta({ id: "Login" });
 export type LoginRequest = z.infer<typeof LoginRequestSchema>;
 
 /** Answer of signup, login and GET /me. */
@@ -61,39 +62,39 @@ export const SessionResponseSchema = z.object({
   user: SelfSchema,
   /** Send as X-CSRF-Token on every cookie-authenticated change. */
   csrfToken: z.string(),
-});
+}).meta({ id: "SessionResponse" });
 export type SessionResponse = z.infer<typeof SessionResponseSchema>;
 
 export const CreateTokenRequestSchema = z.object({
-  name: z.string().trim().min(1).max(64),
-});
+  name: nameText({ label: "Token name", max: 64 }),
+}).meta({ id: "CreateToken" });
 export const CreateTokenResponseSchema = z.object({
   id: z.string(),
   /** The secret, shown once; only its hash is stored. */
   token: z.string(),
-});
+}).meta({ id: "CreateTokenResponse" });
 
 export const UserSearchQuerySchema = z.object({
-  q: z.string().trim().max(64).optional(),
+  q: queryText({ label: "Search", max: 64 }).optional(),
 });
-export const UsersResponseSchema = z.object({ users: z.array(UserSchema) });
+export const UsersResponseSchema = z.object({ users: z.array(UserSchema) }).meta({ id: "UsersResponse" });
 
 export const CreateRoomRequestSchema = z.object({
-  name: z.string().trim().min(1, "Room name is empty.").max(MAX_ROOM_NAME_CHARS),
+  name: nameText({ label: "Room name", max: MAX_ROOM_NAME_CHARS }),
   kind: z.enum(["public", "private"]),
-  topic: z.string().trim().max(MAX_TOPIC_CHARS).optional(),
-});
+  topic: nameText({ label: "Topic", min: 0, max: MAX_TOPIC_CHARS }).optional(),
+}).meta({ id: "CreateRoom" });
 export type CreateRoomRequest = z.infer<typeof CreateRoomRequestSchema>;
 
-export const RoomResponseSchema = z.object({ room: RoomSchema });
-export const RoomsResponseSchema = z.object({ rooms: z.array(RoomSchema) });
-export const RoomParamsSchema = z.object({ roomId: z.string().min(1).max(64) });
+export const RoomResponseSchema = z.object({ room: RoomSchema }).meta({ id: "RoomResponse" });
+export const RoomsResponseSchema = z.object({ rooms: z.array(RoomSchema) }).meta({ id: "RoomsResponse" });
+export const RoomParamsSchema = z.object({ roomId: idText({ label: "Room id", max: 64 }) });
 
-export const AddMemberRequestSchema = z.object({ userId: z.string().min(1).max(64) });
-export const MemberResponseSchema = z.object({ member: MemberSchema });
-export const MembersResponseSchema = z.object({ members: z.array(MemberSchema) });
+export const AddMemberRequestSchema = z.object({ userId: idText({ label: "User id", max: 64 }) }).meta({ id: "AddMember" });
+export const MemberResponseSchema = z.object({ member: MemberSchema }).meta({ id: "MemberResponse" });
+export const MembersResponseSchema = z.object({ members: z.array(MemberSchema) }).meta({ id: "MembersResponse" });
 
-export const DirectRequestSchema = z.object({ userId: z.string().min(1).max(64) });
+export const DirectRequestSchema = z.object({ userId: idText({ label: "User id", max: 64 }) }).meta({ id: "Direct" });
 
 /** `before`/`after` are seqs; without either, the newest page. */
 export const HistoryQuerySchema = z
@@ -112,13 +113,13 @@ export const HistoryResponseSchema = z.object({
   messages: z.array(MessageSchema),
   /** More messages exist beyond this page in the direction asked. */
   hasMore: z.boolean(),
-});
+}).meta({ id: "HistoryResponse" });
 export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
 
 export const SendMessageRequestSchema = z.object({
   body: MessageBodySchema,
   clientId: ClientIdSchema.optional(),
-});
-export const MessageResponseSchema = z.object({ message: MessageSchema });
+}).meta({ id: "SendMessage" });
+export const MessageResponseSchema = z.object({ message: MessageSchema }).meta({ id: "MessageResponse" });
 
-export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative() });
+export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkRead" });
