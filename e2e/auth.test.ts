@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser } from "playwright-core";
 import { startTestServer, type TestServer } from "../test/support/server.js";
+import { expectNoSeriousA11yViolations } from "./axe.js";
 import { launchBrowser } from "./browser.js";
 import { ChatPage, PASSWORD, unique } from "./chat-page.js";
 
@@ -25,6 +26,9 @@ describe("sign up, sign in, sign out", () => {
     await taken.close();
 
     const chat = await ChatPage.open(browser, server.baseUrl);
+    // The sign-in screen meets WCAG 2.1 AA as far as axe can tell.
+    await chat.byTestId("login-username").waitFor();
+    await expectNoSeriousA11yViolations(chat.page);
     await chat.byTestId("show-signup").click();
     await chat.byTestId("signup-email").fill("not-an-email");
     await chat.byTestId("signup-username").fill("x");
@@ -35,6 +39,8 @@ describe("sign up, sign in, sign out", () => {
     expect(await chat.byTestId("error-username").innerText()).toContain("3 to 32 characters");
     expect(await chat.byTestId("error-password").innerText()).toContain("at least 8");
     expect(await chat.byTestId("error-passwordConfirm").innerText()).toBe("Passwords do not match.");
+    // So does the sign-up form with its field errors shown.
+    await expectNoSeriousA11yViolations(chat.page);
 
     // Valid in the browser, refused by the server: the username is taken.
     await chat.byTestId("signup-email").fill(`other-${unique()}@example.test`);

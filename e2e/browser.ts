@@ -7,7 +7,7 @@
  *    the flags that keep it from reaching the network on its own (updates,
  *    sync, QUIC probes), so the tests only ever talk to 127.0.0.1;
  * 3. the Chromium bundled by `@sparticuz/chromium` (a devDependency), which
- *    unpacks itself to /tmp.
+ *    unpacks itself to /tmp; run with its flags minus --single-process.
  */
 import fs from "node:fs";
 import { chromium, type Browser } from "playwright-core";
@@ -33,5 +33,9 @@ export async function launchBrowser(): Promise<Browser> {
     return chromium.launch({ executablePath: DEBIAN_CHROMIUM, args: QUIET_FLAGS, headless: true });
   }
   const bundled = (await import("@sparticuz/chromium")).default;
-  return chromium.launch({ executablePath: await bundled.executablePath(), args: bundled.args, headless: true });
+  // Its default flags are for AWS Lambda. --single-process makes every browser
+  // context share one renderer: cookies leak between contexts (two people in
+  // one test become one) and closing a context ends the browser. Drop it.
+  const args = bundled.args.filter((arg) => arg !== "--single-process");
+  return chromium.launch({ executablePath: await bundled.executablePath(), args, headless: true });
 }

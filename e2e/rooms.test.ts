@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectNoSeriousA11yViolations } from "./axe.js";
 import { type ChatPage, eventually, unique, twoPeople, type TwoPeople } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
@@ -65,6 +66,8 @@ describe("public rooms in the browser", () => {
 
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     await ada.page.screenshot({ path: path.join(RESULTS_DIR, "room-view.png") });
+    // The room view (sidebar, header, messages of both people, composer) meets WCAG 2.1 AA as far as axe can tell.
+    await expectNoSeriousA11yViolations(bob.page);
     expect(ada.pageErrors).toEqual([]);
     expect(bob.pageErrors).toEqual([]);
   });

@@ -6,6 +6,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { HttpTransport, ParleyApi } from "@web/api/http";
 import { App } from "@web/app/App";
+import { ErrorBoundary } from "@web/app/ErrorBoundary";
 import { ChatClient } from "@web/app/chatClient";
 import { sameOriginSocketUrl } from "@web/realtime/socket";
 import "./styles.css";
@@ -39,6 +40,9 @@ const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");
 createRoot(root).render(
   <StrictMode>
-    <App chat={chat} />
+    {/* The last line of defence: whatever throws while rendering, the page says so and offers a way back. */}
+    <ErrorBoundary scope="app">
+      <App chat={chat} />
+    </ErrorBoundary>
   </StrictMode>,
 );

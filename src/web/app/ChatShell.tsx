@@ -4,18 +4,22 @@
  * URL's room is opened.
  */
 import { useEffect, useState } from "react";
-import type { Room } from "@shared/protocol/index.js";
+import { ErrorCode, type Room } from "@shared/protocol/index.js";
+import { ApiError } from "@web/api/http";
 import { RoomView } from "@web/messages/RoomView";
 import type { ChatState } from "@web/state/chatReducer";
 import { Sidebar } from "@web/rooms/Sidebar";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { HashIcon } from "@web/ui/icons";
 import { messageOf } from "./chatClient";
-import { useRoomRoute } from "./route";
+import { ErrorBoundary } from "./ErrorBoundary";
+import { ProblemView } from "./ProblemView";
+import { useRoute } from "./route";
 
 export function ChatShell() {
   const chat = useChatClient();
-  const [routeRoomId, openRoom] = useRoomRoute();
+  const [route, openRoom] = useRoute();
+  const routeRoomId = route.kind === "room" ? route.roomId : null;
   const tracked = useChat((s) => (routeRoomId ? s.rooms[routeRoomId] : undefined));
   const roomsLoaded = useChat((s) => s.roomsLoaded);
 
@@ -46,15 +50,22 @@ export function ChatShell() {
     chat.openRoom(openId);
   }, [chat, openId]);
 
+  const home = () => openRoom(null);
   let main;
-  if (tracked) main = <RoomView key={tracked.room.id} room={tracked.room} onLeft={() => openRoom(null)} />;
-  else if (routeRoomId && roomsLoaded) main = <NotAMember roomId={routeRoomId} onJoined={(room) => openRoom(room.id)} />;
+  if (route.kind === "notFound") main = <NotFound onBack={home} />;
+  else if (tracked) main = <RoomView key={tracked.room.id} room={tracked.room} onLeft={home} />;
+  else if (routeRoomId && roomsLoaded) main = <NotAMember roomId={routeRoomId} onJoined={(room) => openRoom(room.id)} onBack={home} />;
   else main = <Welcome />;
 
   return (
     <div className="shell">
       <Sidebar activeRoomId={openId} onOpenRoom={openRoom} />
-      <main className="shell__main">{main}</main>
+      <main className="shell__main">
+        {/* A crash in the open room leaves the sidebar working; opening another room tries again. */}
+        <ErrorBoundary scope="room" resetKey={route.kind === "room" ? `room:${route.roomId}` : route.kind} onBack={home}>
+          {main}
+        </ErrorBoundary>
+      </main>
     </div>
   );
 }
@@ -79,19 +90,44 @@ function Welcome() {
   );
 }
 
+/** A link that leads nowhere (a malformed route, or a room that does not exist or is hidden from us). */
+function NotFound({ onBack }: { onBack: () => void }) {
+  return (
+    <ProblemView
+      testId="not-found"
+      role="none"
+      title="Nothing here"
+      actions={
+        <a href="#/" className="button button--primary" onClick={(e) => { e.preventDefault(); onBack(); }} data-testid="not-found-back">
+          Back to your rooms
+        </a>
+      }
+    >
+      <p>This link does not lead to a room you can see. It may be mistyped, or the room may be private or gone.</p>
+    </ProblemView>
+  );
+}
+
 /** A link to a room the user is not in: offer to join it when it is public. */
-function NotAMember({ roomId, onJoined }: { roomId: string; onJoined: (room: Room) => void }) {
+function NotAMember({ roomId, onJoined, onBack }: { roomId: string; onJoined: (room: Room) => void; onBack: () => void }) {
   const chat = useChatClient();
   const [room, setRoom] = useState<Room | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
 
   useEffect(() => {
     let current = true;
     setRoom(null);
     setError(null);
+    setMissing(false);
     chat.api.room(roomId).then(
       (r) => current && setRoom(r),
-      (e: unknown) => current && setError(messageOf(e)),
+      (e: unknown) => {
+        if (!current) return;
+        const gone = e instanceof ApiError && (e.code === ErrorCode.NotFound || e.code === ErrorCode.ValidationFailed);
+        if (gone) setMissing(true);
+        else setError(messageOf(e));
+      },
     );
     return () => {
       current = false;
@@ -106,11 +142,12 @@ function NotAMember({ roomId, onJoined }: { roomId: string; onJoined: (room: Roo
     }
   }
 
+  if (missing) return <NotFound onBack={onBack} />;
   return (
     <div className="placeholder" data-testid="not-a-member">
       {room ? (
         <>
-          <h1>#{room.name}</h1>
+          <h1>#<bdi>{room.name}</bdi></h1>
           {room.topic ? <p>{room.topic}</p> : null}
           {room.kind === "public" ? (
             <button type="button" className="button button--primary" onClick={() => void join()}>
@@ -121,7 +158,12 @@ function NotAMember({ roomId, onJoined }: { roomId: string; onJoined: (room: Roo
           )}
         </>
       ) : (
-        <p>{error ?? "Loading…"}</p>
+        <>
+          <p role={error ? "alert" : "status"}>{error ?? "Loading…"}</p>
+          {error ? (
+            <a href="#/" className="button" onClick={(e) => { e.preventDefault(); onBack(); }}>Back to your rooms</a>
+          ) : null}
+        </>
       )}
     </div>
   );

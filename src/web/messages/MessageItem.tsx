@@ -41,7 +41,14 @@ export const MessageItem = memo(function MessageItem({ message, firstOfRun, last
       ) : null}
       <div className="message__column">
         {!message.mine && firstOfRun ? (
-          <div className="message__author" data-testid="message-author">{message.authorName}</div>
+          <div className="message__author">
+            {/* <bdi>: a right-to-left name cannot reorder the handle after it. */}
+            <bdi data-testid="message-author">{message.authorName}</bdi>
+            {message.authorUsername !== message.authorName ? (
+              // Display names are not unique: the @username says who really wrote it.
+              <span className="message__handle" data-testid="message-author-handle">@{message.authorUsername}</span>
+            ) : null}
+          </div>
         ) : null}
         <div className="message__line">
           <div className="message__bubble">

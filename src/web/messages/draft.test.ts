@@ -25,6 +25,18 @@ describe("checkDraft", () => {
     }
   });
 
+  it("refuses a draft of only invisible characters, and bidi overrides, with the server's words", () => {
+    expect(checkDraft("\u200b\u200d ")).toEqual({ ok: false, reason: "invalid", message: "Message has no visible character." });
+    expect(checkDraft("see \u202egpj.exe")).toMatchObject({ ok: false, reason: "invalid" });
+    for (const text of ["\u200b", "a\u0000", "\u202e", "\u{1F469}\u200d\u{1F4BB}", "e\u0301"]) {
+      expect(checkDraft(text).ok).toBe(MessageBodySchema.safeParse(text).success);
+    }
+  });
+
+  it("sends the NFC form", () => {
+    expect(checkDraft("e\u0301")).toEqual({ ok: true, body: "\u00e9" });
+  });
+
   it("keeps inner newlines (Shift+Enter) in the body", () => {
     expect(checkDraft("line 1\nline 2")).toEqual({ ok: true, body: "line 1\nline 2" });
   });

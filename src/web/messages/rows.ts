@@ -15,6 +15,8 @@ export interface DisplayMessage {
   readonly clientId: string | null;
   readonly authorId: string;
   readonly authorName: string;
+  /** The author's unique @username, shown beside a display name that differs from it. */
+  readonly authorUsername: string;
   readonly body: string;
   readonly at: string;
   readonly mine: boolean;
@@ -51,6 +53,7 @@ export function displayMessages(
       clientId: m.clientId,
       authorId: m.author.id,
       authorName: m.author.displayName || m.author.username,
+      authorUsername: m.author.username,
       body: m.body,
       at: m.createdAt,
       mine: m.author.id === me.id,
@@ -66,6 +69,7 @@ export function displayMessages(
       clientId: entry.clientId,
       authorId: me.id,
       authorName: me.displayName || me.username,
+      authorUsername: me.username,
       body: entry.body,
       at: entry.composedAt,
       mine: true,

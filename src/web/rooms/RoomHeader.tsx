@@ -28,12 +28,13 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
           )}
         </span>
         <div className="room-header__text">
-          <h1 data-testid="room-title">{title}</h1>
+          <h1 data-testid="room-title"><bdi>{title}</bdi></h1>
           {room.kind === "direct" && room.peer ? (
-            <p className="room-header__topic">@{room.peer.username}</p>
+            // Always shown for a conversation: the display name can be anyone's, the @username is unique.
+            <p className="room-header__topic room-header__handle" data-testid="room-peer-handle">@{room.peer.username}</p>
           ) : room.topic ? (
             <p className="room-header__topic" data-testid="room-topic" title={room.topic}>
-              {room.topic}
+              <bdi>{room.topic}</bdi>
             </p>
           ) : null}
         </div>

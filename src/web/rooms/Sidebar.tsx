@@ -115,6 +115,9 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
 
 function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string | null; active: boolean; onOpen: (id: string) => void }) {
   const title = roomTitle(room);
+  // A display name is not unique and anyone can pick "Alice": the @username is, so a
+  // conversation shows it whenever it differs from the name (impersonation, TR 36 §2).
+  const handle = room.kind === "direct" && room.peer && room.peer.username !== title ? room.peer.username : null;
   const unread = active ? 0 : room.unreadCount;
   const classes = ["room-item", active ? "room-item--active" : "", unread > 0 ? "room-item--unread" : ""].join(" ");
   return (
@@ -127,6 +130,7 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
         data-testid="room-item"
         data-room-id={room.id}
         data-room-name={title}
+        title={handle ? `${title} (@${handle})` : undefined}
       >
         <span className="room-item__icon">
           {room.kind === "direct" ? (
@@ -139,7 +143,9 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
         </span>
         <span className="room-item__text">
           <span className="room-item__top">
-            <span className="room-item__name">{title}</span>
+            {/* <bdi>: a right-to-left name cannot reorder the text around it. */}
+            <bdi className="room-item__name">{title}</bdi>
+            {handle ? <span className="room-item__handle" data-testid="room-handle">@{handle}</span> : null}
             {room.lastMessage ? <span className="room-item__time">{sidebarTime(room.lastMessage.createdAt)}</span> : null}
           </span>
           <span className="room-item__bottom">
