@@ -7,7 +7,7 @@ import rateLimit from "@fastify/rate-limit";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Deps } from "./deps.js";
@@ -17,6 +17,7 @@ import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
 import { registerErrorHandling } from "./http/errors.js";
+import { OpenApiDocumentSchema, swaggerOptions } from "./http/openapi.js";
 import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError } from "./errors.js";
@@ -77,28 +78,21 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   app.decorateRequest("actor", null);
   await app.register(rateLimit, { global: false, hook: "preHandler" });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: "Parley HTTP API", version: "1.0.0", description: "Contract v1; see docs/protocol.md for the WebSocket protocol." },
-      components: {
-        securitySchemes: {
-          bearer: { type: "http", scheme: "bearer" },
-          session: { type: "apiKey", in: "cookie", name: "parley_session" },
-        },
-      },
-      security: [{ bearer: [] }, { session: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  // The document's frame, security, error answers and component schemas: http/openapi.ts.
+  await app.register(swagger, swaggerOptions("1.0.0"));
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
 
   await app.register(
     async (api) => {
       await api.register(authRoutes, { services, config });
       await api.register(userRoutes, { services });
-      await api.register(roomRoutes, { services });
-      await api.register(messageRoutes, { services });
-      api.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+      await api.register(roomRoutes, { services, config });
+      await api.register(messageRoutes, { services, config });
+      api.get(
+        "/openapi.json",
+        { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
+        async () => app.swagger(),
+      );
     },
     { prefix: "/api/v1" },
   );
