@@ -23,16 +23,17 @@ export const settings = {
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
   sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
   commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer waits for more sends to commit together (ms); trades up to that much latency for fewer transactions and fsyncs. 0 = commit at the end of the event-loop turn." },
-  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, catch-ups included); past it the socket is closed (4408) and resumes by seq later." },
+  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, held live events, catch-up batches); past it the socket is closed (4408) and resumes by seq later. Times wsSocketsPerUser, it bounds one account." },
   wsStallTimeoutMs: { env: "PARLEY_WS_STALL_TIMEOUT_MS", schema: z.coerce.number().int().min(1000).default(60_000), doc: "A socket with unsent data that reads none of it for this long is closed (4408); a pong is not reading." },
+  wsHeartbeatMs: { env: "PARLEY_WS_HEARTBEAT_MS", schema: z.coerce.number().int().min(1000).default(30_000), doc: "How often each socket is pinged (one that answered no ping since the last is cut) and its session or token re-checked (gone or expired: 4401)." },
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
   wsBytesPerSecond: { env: "PARLEY_WS_BYTES_PER_SECOND", schema: z.coerce.number().int().min(64 * 1024).default(256 * 1024), doc: "Sustained bytes per second a socket may send; bursts of 4× are allowed, beyond that `rate_limited` (counted before any parsing)." },
-  wsInvalidFramesPerMinute: { env: "PARLEY_WS_INVALID_FRAMES_PER_MINUTE", schema: z.coerce.number().int().positive().default(20), doc: "Malformed or refused frames a socket may send in a minute; past it the socket is closed (1008)." },
+  wsInvalidFramesPerMinute: { env: "PARLEY_WS_INVALID_FRAMES_PER_MINUTE", schema: z.coerce.number().int().positive().default(20), doc: "Malformed frames (not JSON, unknown command, bad fields, binary) a socket may send in a minute; past it the socket is closed (1008). Rate-limited frames do not count: ignoring rate_limited ends in 4429." },
   wsSocketsPerUser: { env: "PARLEY_WS_SOCKETS_PER_USER", schema: z.coerce.number().int().positive().default(32), doc: "Open sockets per user (tabs, devices, bots); another upgrade is refused with 429." },
   wsSocketsPerAddress: { env: "PARLEY_WS_SOCKETS_PER_ADDRESS", schema: z.coerce.number().int().positive().default(256), doc: "Open sockets per client address; another upgrade is refused with 429." },
   loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per account, whether named by username or email." },
-  loginAttemptsPerMinutePerAddress: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS", schema: z.coerce.number().int().positive().default(30), doc: "Login attempts per minute per client address, whatever names they try." },
-  signupsPerHourPerAddress: { env: "PARLEY_SIGNUPS_PER_HOUR_PER_ADDRESS", schema: z.coerce.number().int().positive().default(20), doc: "Sign-ups per hour per client address." },
+  loginAttemptsPerMinutePerAddress: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE_PER_ADDRESS", schema: z.coerce.number().int().positive().default(30), doc: "Login attempts per minute per client address (an IPv6 client: per /64), whatever names they try." },
+  signupsPerHourPerAddress: { env: "PARLEY_SIGNUPS_PER_HOUR_PER_ADDRESS", schema: z.coerce.number().int().positive().default(20), doc: "Sign-ups per hour per client address (an IPv6 client: per /64)." },
   passwordHashConcurrency: { env: "PARLEY_PASSWORD_HASH_CONCURRENCY", schema: z.coerce.number().int().min(1).max(16).default(2), doc: "Password hashes (argon2id) computed at once; the rest wait, so logins cannot starve the thread pool that syncs the database." },
   passwordHashQueue: { env: "PARLEY_PASSWORD_HASH_QUEUE", schema: z.coerce.number().int().min(0).default(64), doc: "Password hashes that may wait for a slot; past it login and signup answer 429." },
   roomsPerUser: { env: "PARLEY_ROOMS_PER_USER", schema: z.coerce.number().int().positive().default(2000), doc: "Rooms (direct ones included) one user may be a member of; joining, creating or being added past it is refused." },
@@ -63,6 +64,8 @@ export interface Config {
   commitWindowMs: number;
   wsSendBufferBytes: number;
   wsStallTimeoutMs: number;
+  /** Heartbeat period, ms: pings and the re-check of open sockets' credentials. */
+  wsHeartbeatMs: number;
   wsCommandsPerSecond: number;
   wsBytesPerSecond: number;
   wsInvalidFramesPerMinute: number;
@@ -160,6 +163,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     commitWindowMs: v.commitWindowMs,
     wsSendBufferBytes: v.wsSendBufferBytes,
     wsStallTimeoutMs: v.wsStallTimeoutMs,
+    wsHeartbeatMs: v.wsHeartbeatMs,
     wsCommandsPerSecond: v.wsCommandsPerSecond,
     wsBytesPerSecond: v.wsBytesPerSecond,
     wsInvalidFramesPerMinute: v.wsInvalidFramesPerMinute,

@@ -43,6 +43,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       memberAddsPerMinute: 100_000,
       httpMessagesPerMinute: 100_000,
       wsSocketsPerAddress: 10_000,
+      wsSocketsPerUser: 10_000,
       ...overrides,
       dataDir,
     },

@@ -320,7 +320,7 @@ export class Gateway {
     );
   }
 
-  /** Answers a malformed or refused frame; past wsInvalidFramesPerMinute the socket is closed (1008). */
+  /** Answers a malformed frame (not JSON, unknown command, bad fields, binary); past wsInvalidFramesPerMinute the socket is closed (1008). */
   private refuse(conn: Connection, intake: Intake, id: string | null, err: unknown): void {
     this.sendError(conn, id, err);
     if (intake.invalid.count()) conn.close(CloseCode.PolicyViolation);

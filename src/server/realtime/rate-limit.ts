@@ -49,7 +49,7 @@ export class CommandRateLimit {
 }
 
 /**
- * Malformed or refused frames a socket may send: `perMinute` in any minute
+ * Malformed frames a socket may send: `perMinute` in any minute
  * (a token bucket of that size, refilled at that rate). Past it the socket
  * is closed with 1008: a client that keeps sending what it was told is
  * wrong is broken or probing, and each refusal costs the server an answer.

@@ -81,7 +81,7 @@ export const CloseCode = {
   /** RFC 6455: unsupported data (binary frames). */
   UnsupportedData: { code: 1003, reason: "text frames only" },
   /**
-   * RFC 6455: the client kept sending malformed or refused frames (more than
+   * RFC 6455: the client kept sending malformed frames (more than
    * wsInvalidFramesPerMinute), or too many before `ready`.
    */
   PolicyViolation: { code: 1008, reason: "policy violation" },
