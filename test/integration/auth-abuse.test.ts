@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { PASSWORD, signup, unique, type HttpAnswer } from "../support/client.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
-import { addressKey } from "@server/auth/limits.js";
+import { addressKey } from "@server/http/client-address.js";
 
 /**
  * Issue 8, items 4 and 7: login and signup floods, the password hash queue,

@@ -1,10 +1,10 @@
-import { isIPv4, isIPv6 } from "node:net";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
 import type { Config } from "../config.js";
 import type { LoginThrottle } from "./service.js";
+import { addressKey } from "../http/client-address.js";
 
 /**
  * The HTTP rate limits of login and signup (issue 8), on @fastify/rate-limit's
@@ -22,27 +22,6 @@ import type { LoginThrottle } from "./service.js";
  * proxy listed in `trustProxy` vouches for (Fastify/proxy-addr), keyed by
  * `addressKey`.
  */
-
-/**
- * The rate-limit key of a client address: an IPv4 address as is (an
- * IPv4-mapped IPv6 one as its IPv4), an IPv6 address by its /64 prefix,
- * since one subscriber is routinely given a whole /64 (RFC 6177) and could
- * otherwise take a fresh address, and a fresh budget, per request.
- * Anything else is returned unchanged.
- */
-export function addressKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped?.[1] !== undefined && isIPv4(mapped[1])) return mapped[1];
-  const bare = ip.split("%")[0] ?? ip; // a zone id (fe80::1%eth0) names an interface, not a client
-  if (!isIPv6(bare)) return ip;
-  const [head = "", tail] = bare.split("::");
-  const headGroups = head === "" ? [] : head.split(":");
-  // An embedded IPv4 tail (64:ff9b::1.2.3.4) is two groups; only the first four groups matter here.
-  const tailCount = tail === undefined || tail === "" ? 0 : tail.split(":").reduce((n, g) => n + (g.includes(".") ? 2 : 1), 0);
-  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailCount).fill("0"), ...tail.split(":")];
-  const prefix = groups.slice(0, 4).map((g) => (g.includes(".") ? g : Number.parseInt(g, 16).toString(16)));
-  return `${prefix.join(":")}::/64`;
-}
 
 /** Keys the account limiter remembers; an LRU past it forgets the oldest (~100 bytes each). */
 const ACCOUNT_KEYS_CACHED = 50_000;

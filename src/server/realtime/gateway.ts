@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { BlockList, isIP, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Deps, Actor } from "../deps.js";
@@ -17,6 +17,7 @@ import { getSelf } from "../users/users.js";
 import { frameText } from "./wire.js";
 import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
+import { addressKey, clientAddressOf } from "../http/client-address.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -64,8 +65,8 @@ export class Gateway {
   /** Sockets that had bytes the kernel would not take at their last flush: the stall check's set. */
   private readonly backlogged = new Set<Connection>();
   private readonly stallTimer: NodeJS.Timeout;
-  /** Reverse proxies whose X-Forwarded-For names the client (config.trustProxy); null: none. */
-  private readonly trustedProxies: BlockList | null;
+  /** The client address of an upgrade request: the peer, or what a trusted proxy forwarded (config.trustProxy). */
+  private readonly clientAddress: (req: IncomingMessage) => string;
   /** Heartbeat groups whose credential check is still running: a slow database gets no second one. */
   private readonly verifying = new Set<Set<Connection>>();
   private readonly byRoom = new Map<string, Set<Connection>>();
@@ -91,7 +92,7 @@ export class Gateway {
     private readonly parseCookie: (header: string) => Record<string, string | undefined>,
   ) {
     this.readEvents = durableRoomEvents(deps.store.db, (roomId) => services.writer.readableSeq(roomId));
-    this.trustedProxies = trustedProxyList(deps.config.trustProxy);
+    this.clientAddress = clientAddressOf(deps.config.trustProxy);
     this.unsubscribeBus = deps.bus.subscribe((e) => this.onBus(e));
     this.heartbeat = setInterval(() => this.beat(), deps.config.wsHeartbeatMs / HEARTBEAT_GROUPS);
     this.heartbeat.unref();
@@ -133,7 +134,8 @@ export class Gateway {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname !== "/ws") return refuse(socket, 404, "Not Found");
     if (!this.accepting) return refuse(socket, 503, "Service Unavailable");
-    const address = this.clientAddress(req);
+    // Keyed like the HTTP limits: IPv4 as is, IPv6 by its /64.
+    const address = addressKey(this.clientAddress(req));
     if ((this.byAddress.get(address) ?? 0) >= this.deps.config.wsSocketsPerAddress) return refuse(socket, 429, "Too Many Requests");
     // Held until the upgrade is refused or the TCP connection closes: counted once, released once.
     this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
@@ -167,24 +169,6 @@ export class Gateway {
         ws.close(CloseCode.GoingAway.code, CloseCode.GoingAway.reason);
       });
     });
-  }
-
-  /**
-   * The client's address: the peer, or, when the peer is a trusted proxy,
-   * the nearest X-Forwarded-For hop that is not one (as proxy-addr and so
-   * Fastify's request.ip do for HTTP).
-   */
-  private clientAddress(req: IncomingMessage): string {
-    const peer = normalizeAddress(req.socket.remoteAddress ?? "");
-    if (!this.trustedProxies || !isTrusted(this.trustedProxies, peer)) return peer;
-    const header = req.headers["x-forwarded-for"];
-    const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((h) => normalizeAddress(h.trim())).filter(Boolean);
-    let client = peer;
-    for (let i = hops.length - 1; i >= 0; i--) {
-      client = hops[i]!;
-      if (!isTrusted(this.trustedProxies, client)) break;
-    }
-    return client;
   }
 
   /**
@@ -484,29 +468,6 @@ function textOf(data: RawData): string {
   if (Buffer.isBuffer(data)) return data.toString();
   if (Array.isArray(data)) return Buffer.concat(data).toString();
   return Buffer.from(data).toString();
-}
-
-/** IPv4-mapped IPv6 ("::ffff:10.0.0.1") is the IPv4 address. */
-function normalizeAddress(address: string): string {
-  return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-}
-
-/** config.trustProxy (addresses and CIDR ranges, validated by loadConfig) as a BlockList; null when empty. */
-function trustedProxyList(entries: string[]): BlockList | null {
-  if (entries.length === 0) return null;
-  const list = new BlockList();
-  for (const e of entries) {
-    const [addr, bits] = e.split("/") as [string, string | undefined];
-    const type = isIP(addr) === 6 ? "ipv6" : "ipv4";
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
-  }
-  return list;
-}
-
-function isTrusted(list: BlockList, address: string): boolean {
-  const v = isIP(address);
-  return v !== 0 && list.check(address, v === 6 ? "ipv6" : "ipv4");
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
