@@ -137,6 +137,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       closed ??= (async () => {
         closing = true;
         await gateway.close();
+        // After the sockets closed: their pending presence and typing timers announce nothing now.
+        services.presence.close();
+        services.typing.close();
         await app.close();
         await services.writer.drain();
         await bus.close();

@@ -29,6 +29,9 @@ export const settings = {
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
   wsBytesPerSecond: { env: "PARLEY_WS_BYTES_PER_SECOND", schema: z.coerce.number().int().min(64 * 1024).default(256 * 1024), doc: "Sustained bytes per second a socket may send; bursts of 4× are allowed, beyond that `rate_limited` (counted before any parsing)." },
   wsInvalidFramesPerMinute: { env: "PARLEY_WS_INVALID_FRAMES_PER_MINUTE", schema: z.coerce.number().int().positive().default(20), doc: "Malformed frames (not JSON, unknown command, bad fields, binary) a socket may send in a minute; past it the socket is closed (1008). Rate-limited frames do not count: ignoring rate_limited ends in 4429." },
+  wsTypingPerSecond: { env: "PARLEY_WS_TYPING_PER_SECOND", schema: z.coerce.number().positive().default(5), doc: "Typing signals per second per socket, apart from the command limit (bursts of 2×); beyond that they are dropped silently. Fan-out is at most one start per user per room per second whatever this is." },
+  typingTtlMs: { env: "PARLEY_TYPING_TTL_MS", schema: z.coerce.number().int().min(10).max(60_000).default(6_000), doc: "A typing indicator not refreshed for this long (ms) is stopped by the server; clients refresh it every few seconds." },
+  presenceOfflineGraceMs: { env: "PARLEY_PRESENCE_OFFLINE_GRACE_MS", schema: z.coerce.number().int().min(0).max(300_000).default(5_000), doc: "How long (ms) a user with no socket left stays announced online or away, so that a reload or reconnect does not flap offline and back." },
   wsSocketsPerUser: { env: "PARLEY_WS_SOCKETS_PER_USER", schema: z.coerce.number().int().positive().default(32), doc: "Open sockets per user (tabs, devices, bots); another upgrade is refused with 429." },
   wsSocketsPerAddress: { env: "PARLEY_WS_SOCKETS_PER_ADDRESS", schema: z.coerce.number().int().positive().default(256), doc: "Open sockets per client address; another upgrade is refused with 429." },
   loginAttemptsPerMinute: { env: "PARLEY_LOGIN_ATTEMPTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(10), doc: "Login attempts per minute per account, whether named by username or email." },
@@ -40,7 +43,7 @@ export const settings = {
   membersPerRoom: { env: "PARLEY_MEMBERS_PER_ROOM", schema: z.coerce.number().int().positive().default(10_000), doc: "Members one room may have." },
   roomsCreatedPerHour: { env: "PARLEY_ROOMS_CREATED_PER_HOUR", schema: z.coerce.number().int().positive().default(60), doc: "Rooms and new direct conversations one user may create per hour." },
   memberAddsPerMinute: { env: "PARLEY_MEMBER_ADDS_PER_MINUTE", schema: z.coerce.number().int().positive().default(60), doc: "Members one user may add to rooms per minute." },
-  httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send over HTTP per minute (the socket has its own per-socket limit)." },
+  httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send, edit or delete over HTTP per minute, together (the socket has its own per-socket limit)." },
   trustProxy: { env: "PARLEY_TRUST_PROXY", schema: z.string().default(""), doc: "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty = none (the peer address is the client)." },
   webDir: { env: "PARLEY_WEB_DIR", schema: z.string().optional(), doc: "Directory of the built web client. Default: dist/web next to the server." },
 } as const;
@@ -69,6 +72,12 @@ export interface Config {
   wsCommandsPerSecond: number;
   wsBytesPerSecond: number;
   wsInvalidFramesPerMinute: number;
+  /** Typing frames per second per socket (bursts 2×), outside the command limit. */
+  wsTypingPerSecond: number;
+  /** A typing indicator's lifetime without a refresh, ms. */
+  typingTtlMs: number;
+  /** Offline is announced this long (ms) after a user's last socket closed. */
+  presenceOfflineGraceMs: number;
   wsSocketsPerUser: number;
   wsSocketsPerAddress: number;
   loginAttemptsPerMinute: number;
@@ -167,6 +176,9 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     wsCommandsPerSecond: v.wsCommandsPerSecond,
     wsBytesPerSecond: v.wsBytesPerSecond,
     wsInvalidFramesPerMinute: v.wsInvalidFramesPerMinute,
+    wsTypingPerSecond: v.wsTypingPerSecond,
+    typingTtlMs: v.typingTtlMs,
+    presenceOfflineGraceMs: v.presenceOfflineGraceMs,
     wsSocketsPerUser: v.wsSocketsPerUser,
     wsSocketsPerAddress: v.wsSocketsPerAddress,
     loginAttemptsPerMinute: v.loginAttemptsPerMinute,

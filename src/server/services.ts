@@ -2,8 +2,12 @@ import type { Deps } from "./deps.js";
 import { AuthService } from "./auth/service.js";
 import { RoomService } from "./rooms/service.js";
 import { MessageService } from "./messages/service.js";
+import { MessageEditService } from "./messages/edits.js";
+import { MessageDeletionService } from "./messages/deletions.js";
 import { RoomWriter } from "./events/writer.js";
 import { UserService } from "./users/service.js";
+import { PresenceService } from "./presence/service.js";
+import { TypingService } from "./presence/typing.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -11,6 +15,14 @@ export interface Services {
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  /** Editing messages and their history (messages/edits.ts). */
+  edits: MessageEditService;
+  /** Deleting messages for everyone (messages/deletions.ts). */
+  deletions: MessageDeletionService;
+  /** Ephemeral: who is online/away/offline (no seq, no writer). */
+  presence: PresenceService;
+  /** Ephemeral: who is typing where (no seq, no writer). */
+  typing: TypingService;
   /** The group-commit queue behind every seq-taking write; drained at shutdown. */
   writer: RoomWriter;
 }
@@ -23,6 +35,10 @@ export function createServices(deps: Deps): Services {
     users: new UserService(deps),
     rooms: new RoomService(deps, writer),
     messages: new MessageService(deps, writer),
+    edits: new MessageEditService(deps, writer),
+    deletions: new MessageDeletionService(deps, writer),
+    presence: new PresenceService(deps),
+    typing: new TypingService(deps),
     writer,
   };
 }

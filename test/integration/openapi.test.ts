@@ -104,6 +104,8 @@ describe("the OpenAPI document tells the truth", () => {
   let publicRoom: string;
   let privateRoom: string;
   let directRoom: string;
+  let bobMessage: string; // bob's, in publicRoom
+  let deletedMessage: string; // deleted, in publicRoom
 
   const operation = (op: string): Operation => {
     const [method, path] = op.split(" ") as [string, string];
@@ -322,7 +324,7 @@ describe("the OpenAPI document tells the truth", () => {
     for (const op of operations()) {
       const security = operation(op).security ?? [];
       if (security.length > 0) {
-        const res = await send({ op, params: { roomId: "x" }, as: null });
+        const res = await send({ op, params: { roomId: "x", messageId: "x" }, as: null });
         expect(res.status, op).toBe(401);
         expect(res.body).toMatchObject({ error: { code: "unauthenticated" } });
       }
@@ -340,7 +342,7 @@ describe("the OpenAPI document tells the truth", () => {
       const needsCsrf = security.some((r) => "session" in r && "csrf" in r);
       const cookieAlone = security.some((r) => "session" in r && !("csrf" in r));
       if (!needsCsrf && !cookieAlone) continue;
-      const res = await send({ op, params: { roomId: "x" }, as: bob, csrf: false });
+      const res = await send({ op, params: { roomId: "x", messageId: "x" }, as: bob, csrf: false });
       if (needsCsrf) {
         expect(res.status, op).toBe(403);
         expect(res.body).toMatchObject({ error: { code: "forbidden", details: [{ path: "X-CSRF-Token" }] } });
@@ -382,6 +384,15 @@ describe("the OpenAPI document tells the truth", () => {
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi from a bot" }, as: bot })).status).toBe(201);
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { limit: "1" }, as: alice })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { after: "0" }, as: bot })).status).toBe(200);
+    // Editing, its history and deleting.
+    const sentId = (sent.body as { message: { id: string } }).message.id;
+    bobMessage = sentId;
+    const msg = { roomId: publicRoom, messageId: sentId };
+    expect((await send({ op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: msg, body: { body: "hello, edited" }, as: bob })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: msg, as: alice })).status).toBe(200);
+    const doomed = await send({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "to be deleted" }, as: bot });
+    deletedMessage = (doomed.body as { message: { id: string } }).message.id;
+    expect((await send({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: deletedMessage }, as: alice })).status).toBe(200);
     // The room list after activity: a last message, unread counts, a peer for direct rooms.
     const direct = await send({ op: "POST /api/v1/direct", body: { userId: bob.user.id }, as: alice });
     expect(direct.status).toBe(200);
@@ -428,6 +439,21 @@ describe("the OpenAPI document tells the truth", () => {
       expect(res.status, call.op).toBe(400);
       expect(res.body).toMatchObject({ error: { code: "validation_failed", details: expect.any(Array) } });
     }
+    for (const op of ["PATCH /api/v1/rooms/{roomId}/messages/{messageId}", "DELETE /api/v1/rooms/{roomId}/messages/{messageId}"]) {
+      const params = { roomId: publicRoom, messageId: bobMessage };
+      expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
+      expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
+    }
+    const badMessageCalls: Call[] = [
+      { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "\u200B" }, as: bob },
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: LONG_ID }, as: bob },
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: publicRoom, messageId: LONG_ID }, as: bob },
+    ];
+    for (const call of badMessageCalls) {
+      const res = await send(call);
+      expect(res.status, call.op).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: "validation_failed", details: expect.any(Array) } });
+    }
     // A bodiless POST that declares an empty JSON body.
     expect((await send({ op: "POST /api/v1/auth/logout", raw: "", as: bob })).status).toBe(400);
   });
@@ -445,6 +471,10 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/direct", body: { userId: "no-such-user" }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: missing }, body: { body: "hi" }, as: carol },
+      { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: "no-such-message" }, body: { body: "hi" }, as: bob },
+      { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: deletedMessage }, body: { body: "hi" }, as: bob }, // deleted
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
     ];
     for (const call of notFound) {
       const res = await send(call);
@@ -457,6 +487,9 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/read", params: { roomId: publicRoom }, body: { seq: 1 }, as: carol }, // public, not joined
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi" }, as: carol },
+      { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "not yours" }, as: alice }, // not the author
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, as: carol }, // public, not joined
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: publicRoom, messageId: bobMessage }, as: carol },
     ];
     for (const call of forbidden) {
       const res = await send(call);
@@ -535,6 +568,9 @@ describe("the OpenAPI document tells the truth", () => {
       await until429({ op: "POST /api/v1/direct", body: { userId: b.user.id }, as: a });
       await until429({ op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: aRoom }, body: { userId: b.user.id }, as: a });
       await until429({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: aRoom }, body: { body: "hi" }, as: a });
+      // Edits and deletions share the HTTP message budget.
+      await until429({ op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: aRoom, messageId: "any" }, body: { body: "hi" }, as: a });
+      await until429({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: aRoom, messageId: "any" }, as: a });
     } finally {
       t = base;
       await limited.destroy();
@@ -547,7 +583,7 @@ describe("the OpenAPI document tells the truth", () => {
     holder.ws.pause();
     const stopping = t.server.close();
     try {
-      const answers = await Promise.all(operations().map((op) => send({ op, params: { roomId: publicRoom }, as: alice })));
+      const answers = await Promise.all(operations().map((op) => send({ op, params: { roomId: publicRoom, messageId: "x" }, as: alice })));
       for (const res of answers) {
         expect(res.status).toBe(503);
         expect(res.body).toMatchObject({ error: { code: "unavailable" } });

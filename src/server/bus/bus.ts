@@ -33,7 +33,28 @@ export interface CredentialEndedEnvelope {
   credentialHash: string;
 }
 
-export type BusEnvelope = RoomEnvelope | UserEnvelope | CredentialEndedEnvelope;
+/**
+ * An ephemeral frame (no seq: typing) for the sockets subscribed to a room,
+ * except those of `exceptUserId` (the typist). Never stored, never replayed.
+ */
+export interface RoomEphemeralEnvelope {
+  kind: "room.ephemeral";
+  roomId: string;
+  frame: string;
+  exceptUserId?: string;
+}
+
+/**
+ * An ephemeral frame (no seq: presence) for every socket of each of many
+ * users: one envelope, framed once by the gateway, however many recipients.
+ */
+export interface UsersEnvelope {
+  kind: "users";
+  userIds: string[];
+  frame: string;
+}
+
+export type BusEnvelope = RoomEnvelope | UserEnvelope | CredentialEndedEnvelope | RoomEphemeralEnvelope | UsersEnvelope;
 
 export interface Bus {
   /** Delivers to every subscriber on every node, in publish order per publisher. */

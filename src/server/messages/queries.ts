@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from "kysely";
 import type { Database, MessagesTable } from "../store/schema.js";
 import { prepared } from "../store/prepared.js";
+import { notFound } from "../errors.js";
 import type { Message } from "@shared/protocol/entities.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
@@ -12,6 +13,8 @@ const messageColumns = [
   "messages.body",
   "messages.client_id",
   "messages.created_at",
+  "messages.edited_at",
+  "messages.deleted_at",
   "users.id as author_id",
   "users.username as author_username",
   "users.display_name as author_display_name",
@@ -24,6 +27,8 @@ interface MessageJoinRow {
   body: string;
   client_id: string | null;
   created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
   author_id: string;
   author_username: string;
   author_display_name: string;
@@ -37,6 +42,8 @@ export const toMessage = (r: MessageJoinRow): Message => ({
   body: r.body,
   clientId: r.client_id,
   createdAt: r.created_at,
+  editedAt: r.edited_at,
+  deletedAt: r.deleted_at,
 });
 
 const selectMessages = (db: Kysely<Database>) =>
@@ -67,6 +74,28 @@ const insertMessage = prepared<Insertable<MessagesTable>, never>((db, p) =>
 /** Stores a message row (its event is stored by appendRoomEvent). */
 export async function storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Promise<void> {
   await insertMessage(db, row);
+}
+
+/**
+ * A message of `roomId` by id, deleted or not (a message of another room is
+ * not found: ids in a path never reach across rooms).
+ * @throws AppError not_found
+ */
+export async function requireMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
+  const row = await selectMessages(db).where("messages.id", "=", messageId).where("messages.room_id", "=", roomId).executeTakeFirst();
+  if (!row) throw notFound("No such message.");
+  return toMessage(row);
+}
+
+/**
+ * A message of `roomId` that is not deleted: what editing (and, later,
+ * reactions and replies) may act on. Membership is the caller's check.
+ * @throws AppError not_found (no such message in the room, or deleted)
+ */
+export async function requireLiveMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
+  const message = await requireMessage(db, roomId, messageId);
+  if (message.deletedAt) throw notFound("This message was deleted.");
+  return message;
 }
 
 /** The message an earlier send with this clientId stored, if any. */

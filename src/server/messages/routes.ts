@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
+  EditMessageRequestSchema,
   HistoryQuerySchema,
   HistoryResponseSchema,
+  MessageEditsResponseSchema,
+  MessageParamsSchema,
   MessageResponseSchema,
   RoomParamsSchema,
   SendMessageRequestSchema,
@@ -12,10 +15,15 @@ import { actorOf, authenticate } from "../http/identity.js";
 import { errorResponses } from "../http/openapi.js";
 import { httpMessageLimit } from "../rooms/rate-limits.js";
 
-/** History and sending over HTTP; the socket's message.send calls the same service. */
+/**
+ * History, sending, editing and deleting over HTTP; the socket's
+ * message.send, message.edit and message.delete call the same services.
+ */
 export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
   const onRequestAuth = authenticate(services.auth);
   const tags = ["messages"];
+  // One budget per user for every message write over HTTP (send, edit, delete): each takes a seq.
+  const writeLimit = app.rateLimit(httpMessageLimit(config));
 
   app.get(
     "/rooms/:roomId/messages",
@@ -25,10 +33,34 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
 
   app.post(
     "/rooms/:roomId/messages",
-    { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: app.rateLimit(httpMessageLimit(config)) },
+    { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
     async (request, reply) => {
       const message = await services.messages.send(actorOf(request), request.params.roomId, request.body.body, request.body.clientId ?? null);
       return reply.code(201).send({ message });
     },
+  );
+
+  app.patch(
+    "/rooms/:roomId/messages/:messageId",
+    { schema: { tags, summary: "Edit your message (message.edited goes live)", params: MessageParamsSchema, body: EditMessageRequestSchema, response: { 200: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
+    async (request) => {
+      const message = await services.edits.edit(actorOf(request), request.params.roomId, request.params.messageId, request.body.body);
+      return { message };
+    },
+  );
+
+  app.delete(
+    "/rooms/:roomId/messages/:messageId",
+    { schema: { tags, summary: "Delete a message for everyone (message.deleted goes live)", params: MessageParamsSchema, response: { 200: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
+    async (request) => {
+      const message = await services.deletions.delete(actorOf(request), request.params.roomId, request.params.messageId);
+      return { message };
+    },
+  );
+
+  app.get(
+    "/rooms/:roomId/messages/:messageId/edits",
+    { schema: { tags, summary: "Earlier versions of a message, oldest first", params: MessageParamsSchema, response: { 200: MessageEditsResponseSchema, ...errorResponses(403, 404) } }, onRequest: onRequestAuth },
+    async (request) => ({ edits: await services.edits.history(actorOf(request), request.params.roomId, request.params.messageId) }),
   );
 };

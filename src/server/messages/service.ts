@@ -47,6 +47,8 @@ export class MessageService {
           body,
           clientId,
           createdAt: at,
+          editedAt: null,
+          deletedAt: null,
         },
       }), id);
       await storeMessage(trx, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at });

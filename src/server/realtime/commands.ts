@@ -97,12 +97,13 @@ function idOf(json: unknown): string | null {
 }
 
 /**
- * Runs one command for a connection and returns its ack.
+ * Runs one command for a connection and returns its ack (null: none is
+ * owed, a `typing` without an id).
  * @throws AppError from the service called; unauthenticated when the socket
  *   is closing (its credential ended, or it is being cut): nothing it sent
  *   may take effect any more.
  */
-export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<AckFrame> {
+export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<AckFrame | null> {
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
@@ -127,12 +128,29 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       }
       return gone.length > 0 ? { type: "ack", id: cmd.id, rooms, gone } : { type: "ack", id: cmd.id, rooms };
     }
+    case "message.edit": {
+      const message = await services.edits.edit(conn.actor, cmd.roomId, cmd.messageId, cmd.body);
+      return { type: "ack", id: cmd.id, message };
+    }
+    case "message.delete": {
+      const message = await services.deletions.delete(conn.actor, cmd.roomId, cmd.messageId);
+      return { type: "ack", id: cmd.id, message };
+    }
     case "room.read": {
       const lastReadSeq = await services.rooms.markRead(conn.actor, cmd.roomId, cmd.seq);
       return { type: "ack", id: cmd.id, lastReadSeq };
     }
     case "ping":
       return { type: "ack", id: cmd.id };
+    case "typing":
+      // Ephemeral and frequent: acked only when the client asked (gave an id).
+      await services.typing.signal(conn, cmd.roomId, cmd.state);
+      return cmd.id === undefined ? null : { type: "ack", id: cmd.id };
+    case "presence.set":
+      services.presence.setActivity(conn.userId, conn.id, cmd.state);
+      return { type: "ack", id: cmd.id };
+    case "presence.get":
+      return { type: "ack", id: cmd.id, presence: await services.presence.presenceOf(conn.userId, cmd.userIds) };
   }
 }
 

@@ -18,6 +18,7 @@ import { frameText } from "./wire.js";
 import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 import { addressKey, clientAddressOf } from "../http/client-address.js";
+import { TypingBudget, isTypingFrame } from "../presence/typing.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -39,6 +40,8 @@ const MAX_EARLY_FRAMES = 32;
 interface Intake {
   limit: CommandRateLimit;
   invalid: InvalidFrameLimit;
+  /** Typing frames have their own budget, so that typing never throttles sends. */
+  typing: TypingBudget;
   /** Frames waiting for `ready`; null once started. */
   early: RawData[] | null;
 }
@@ -196,6 +199,7 @@ export class Gateway {
     const intake: Intake = {
       limit: new CommandRateLimit(this.deps.config.wsCommandsPerSecond, this.deps.config.wsBytesPerSecond),
       invalid: new InvalidFrameLimit(this.deps.config.wsInvalidFramesPerMinute),
+      typing: new TypingBudget(this.deps.config.wsTypingPerSecond),
       // Frames that arrive before ready are run after it, in order (rate-limited on arrival).
       early: [],
     };
@@ -208,21 +212,26 @@ export class Gateway {
     ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
     ws.on("message", (data, isBinary) => this.onFrame(conn, intake, data, isBinary));
 
-    const loaded = await Promise.all([getSelf(this.deps.store.db, actor.userId), this.services.rooms.subscriptions(actor.userId)]).catch(
+    const loaded = await Promise.all([
+      getSelf(this.deps.store.db, actor.userId),
+      this.services.rooms.subscriptions(actor.userId),
+      this.services.presence.snapshotFor(actor.userId),
+    ]).catch(
       (err: unknown) => {
         this.drop(conn);
         throw err;
       },
     );
-    const [user, rooms] = loaded;
+    const [user, rooms, presence] = loaded;
     if (!conn.isOpen) {
       // Closed while its rooms were loading: drop() has run or will; subscribing now would leak it.
       this.drop(conn);
       return;
     }
     for (const r of rooms) conn.subscribe(r.roomId, r.lastSeq);
-    const ready: ReadyFrame = { type: "ready", user };
+    const ready: ReadyFrame = { type: "ready", user, presence };
     conn.start(JSON.stringify(ready));
+    this.services.presence.connected(actor.userId, conn.id);
     const missed = this.starting.get(conn) ?? [];
     this.starting.delete(conn);
     for (const e of missed) this.routeRoomEvent(e, conn);
@@ -251,6 +260,9 @@ export class Gateway {
     this.starting.delete(conn);
     removeFrom(this.byUser, conn.userId, conn);
     for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
+    // Both idempotent (drop may run twice): its typing stops now, its presence after the grace.
+    this.services.typing.disconnected(conn.id);
+    this.services.presence.disconnected(conn.userId, conn.id);
   }
 
   /**
@@ -261,6 +273,11 @@ export class Gateway {
    */
   private onFrame(conn: Connection, intake: Intake, data: RawData, isBinary: boolean): void {
     if (!conn.isOpen) return;
+    if (!isBinary && isTypingFrame(headOf(data), rawLength(data))) {
+      // Its own budget, not the command limit; over it, or before ready, dropped unanswered (ephemeral).
+      if (intake.typing.take() && !intake.early) this.runFrame(conn, intake, data, "typing");
+      return;
+    }
     const verdict = intake.limit.take(rawLength(data));
     if (verdict === "flood") {
       conn.close(CloseCode.Flooding);
@@ -289,7 +306,7 @@ export class Gateway {
   }
 
   /** Parses and runs one accepted text frame; answers its ack or error. */
-  private runFrame(conn: Connection, intake: Intake, data: RawData): void {
+  private runFrame(conn: Connection, intake: Intake, data: RawData, only?: "typing"): void {
     if (!conn.isOpen) return;
     let cmd;
     try {
@@ -298,9 +315,16 @@ export class Gateway {
       this.refuse(conn, intake, err instanceof CommandRejected ? err.commandId : null, err);
       return;
     }
+    if (only !== undefined && cmd.type !== only) {
+      // Admitted on the typing budget by its head, but another command (a duplicate "type" key): refused.
+      this.refuse(conn, intake, cmd.id ?? null, new AppError(ErrorCode.ValidationFailed, "A frame that starts as a typing command must be one."));
+      return;
+    }
     runCommand(this.services, conn, cmd).then(
-      (ack) => conn.send(JSON.stringify(ack)),
-      (err: unknown) => this.sendError(conn, cmd.id, err),
+      (ack) => {
+        if (ack) conn.send(JSON.stringify(ack));
+      },
+      (err: unknown) => this.sendError(conn, cmd.id ?? null, err),
     );
   }
 
@@ -336,6 +360,25 @@ export class Gateway {
         if (!conns) return;
         const wire = frameText(e.frame);
         for (const conn of conns) conn.enqueue(wire);
+        return;
+      }
+      case "room.ephemeral": {
+        // Typing: to the room's subscribed sockets but the typist's; framed once; no seq, so no cursor.
+        const conns = this.byRoom.get(e.roomId);
+        if (!conns) return;
+        const wire = frameText(e.frame);
+        for (const conn of conns) if (conn.userId !== e.exceptUserId) conn.enqueue(wire);
+        return;
+      }
+      case "users": {
+        // Presence: one frame for the sockets on this node of each named user.
+        let wire: Buffer | null = null;
+        for (const userId of e.userIds) {
+          const conns = this.byUser.get(userId);
+          if (!conns) continue;
+          wire ??= frameText(e.frame);
+          for (const conn of conns) conn.enqueue(wire);
+        }
         return;
       }
       case "credential.ended":

@@ -64,6 +64,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
               .whereRef("messages.room_id", "=", "mine.room_id")
               .whereRef("messages.seq", ">", "mine.last_read_seq")
               .where("messages.author_id", "!=", userId)
+              // A deleted message is not unread: there is nothing left to read.
+              .where("messages.deleted_at", "is", null)
               .limit(UNREAD_CAP)
               .as("unread_rows"),
           )
@@ -74,6 +76,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
         "lm.body as lm_body",
         "lm.client_id as lm_client_id",
         "lm.created_at as lm_created_at",
+        "lm.edited_at as lm_edited_at",
+        "lm.deleted_at as lm_deleted_at",
         "lm_author.id as lm_author_id",
         "lm_author.username as lm_author_username",
         "lm_author.display_name as lm_author_display_name",
@@ -113,6 +117,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
             body: r.lm_body ?? "",
             client_id: r.lm_client_id,
             created_at: r.lm_created_at ?? "",
+            edited_at: r.lm_edited_at ?? null,
+            deleted_at: r.lm_deleted_at ?? null,
             author_id: r.lm_author_id,
             author_username: r.lm_author_username ?? "",
             author_display_name: r.lm_author_display_name ?? "",

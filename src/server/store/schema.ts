@@ -64,9 +64,30 @@ export interface MessagesTable {
   room_id: string;
   seq: number;
   author_id: string;
+  /** "" once deleted: the text is gone, the row stays as a tombstone. */
   body: string;
   client_id: string | null;
   created_at: string;
+  /** Added by 0003; null until the first edit. */
+  edited_at: Generated<string | null>;
+  /** Added by 0003; null until deleted. */
+  deleted_at: Generated<string | null>;
+}
+
+/**
+ * Earlier versions of edited messages (0003): one row per edit, holding the
+ * text that edit replaced. Keyed by the edit event's (room_id, seq).
+ * Deleting a message deletes its rows.
+ */
+export interface MessageEditsTable {
+  room_id: string;
+  /** Seq of the message.edited event that replaced this text. */
+  seq: number;
+  message_id: string;
+  body: string;
+  /** When this text was written (the message's creation, or the edit before). */
+  created_at: string;
+  replaced_at: string;
 }
 
 /**
@@ -93,6 +114,7 @@ export interface Database {
   rooms: RoomsTable;
   room_members: RoomMembersTable;
   messages: MessagesTable;
+  message_edits: MessageEditsTable;
   room_events: RoomEventsTable;
 }
 

@@ -43,8 +43,31 @@ export const MessageSchema = z.object({
   /** The sender's idempotency key, or null when it sent none. */
   clientId: z.string().nullable(),
   createdAt: TimeSchema,
+  /**
+   * When the body was last edited, or null if never (ext). Absent from
+   * events stored before edits existed: read absent as null.
+   */
+  editedAt: TimeSchema.nullable().optional(),
+  /**
+   * When the message was deleted, or null (ext): a deleted message is a
+   * tombstone whose `body` is "". Absent as for `editedAt`: read it as null.
+   */
+  deletedAt: TimeSchema.nullable().optional(),
 }).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
+
+/**
+ * An earlier version of an edited message (ext): the text it had from
+ * `createdAt` until the edit of seq `seq` replaced it at `replacedAt`.
+ */
+export const MessageVersionSchema = z.object({
+  body: z.string(),
+  createdAt: TimeSchema,
+  replacedAt: TimeSchema,
+  /** The room seq of the `message.edited` event that replaced this text. */
+  seq: z.number().int().positive(),
+}).meta({ id: "MessageVersion" });
+export type MessageVersion = z.infer<typeof MessageVersionSchema>;
 
 /**
  * A room as the caller sees it. `lastSeq` is the seq of the room's latest

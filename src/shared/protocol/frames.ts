@@ -41,16 +41,68 @@ export const RoomReadCommandSchema = z.object({
   seq: z.number().int().nonnegative(),
 });
 
+/** Edits one's own message (ext): the same text rules as a send. */
+export const MessageEditCommandSchema = z.object({
+  type: z.literal("message.edit"),
+  id: CommandId,
+  roomId: RoomId,
+  messageId: idText({ label: "Message id", max: 64 }),
+  body: MessageBodySchema,
+});
+
+/** Deletes a message for everyone (ext): its author, or the room's owner or an admin. */
+export const MessageDeleteCommandSchema = z.object({
+  type: z.literal("message.delete"),
+  id: CommandId,
+  roomId: RoomId,
+  messageId: idText({ label: "Message id", max: 64 }),
+});
+
 export const PingCommandSchema = z.object({
   type: z.literal("ping"),
   id: CommandId,
+});
+
+/**
+ * Ephemeral: the sender is (start) or is no longer (stop) typing in a room.
+ * `id` is optional: without it the command is not acked (only errors come
+ * back, with id null), since a client sends one every few seconds while typing.
+ */
+export const TypingCommandSchema = z.object({
+  type: z.literal("typing"),
+  id: CommandId.optional(),
+  roomId: RoomId,
+  state: z.enum(["start", "stop"]),
+});
+
+/** Ephemeral: this socket's user is active (input, a visible tab) or idle. */
+export const PresenceSetCommandSchema = z.object({
+  type: z.literal("presence.set"),
+  id: CommandId,
+  state: z.enum(["active", "idle"]),
+});
+
+/**
+ * The presence of up to 1,000 users at once; the ack's `presence` has those
+ * who share a room with the caller (others are left out: presence is only
+ * visible to them).
+ */
+export const PresenceGetCommandSchema = z.object({
+  type: z.literal("presence.get"),
+  id: CommandId,
+  userIds: z.array(idText({ label: "User id", max: 64 })).min(1).max(1000),
 });
 
 export const ClientCommandSchema = z.discriminatedUnion("type", [
   MessageSendCommandSchema,
   ResumeCommandSchema,
   RoomReadCommandSchema,
+  MessageEditCommandSchema,
+  MessageDeleteCommandSchema,
   PingCommandSchema,
+  TypingCommandSchema,
+  PresenceSetCommandSchema,
+  PresenceGetCommandSchema,
 ]);
 export type ClientCommand = z.infer<typeof ClientCommandSchema>;
 export type ClientCommandType = ClientCommand["type"];
@@ -60,15 +112,26 @@ export const clientCommandTypes: readonly ClientCommandType[] = ClientCommandSch
 
 // ---- server → client ----
 
+/** A user's presence: online (a socket active), away (every socket idle), offline (none) since lastSeenAt. */
+export const PresenceSchema = z.object({
+  status: z.enum(["online", "away", "offline"]),
+  /** When the user's last socket closed (ISO 8601); null while online or away, or when this node does not know. */
+  lastSeenAt: z.string().nullable(),
+});
+export type Presence = z.infer<typeof PresenceSchema>;
+export type PresenceStatus = Presence["status"];
+
 export const ReadyFrameSchema = z.object({
   type: z.literal("ready"),
   user: SelfSchema,
+  /** The presence of everyone who shares a room with the user and is not plainly offline (absent: offline). */
+  presence: z.record(z.string(), PresenceSchema).optional(),
 });
 
 export const AckFrameSchema = z.object({
   type: z.literal("ack"),
   id: z.string(),
-  /** message.send: the stored message (the same one on a retried clientId). */
+  /** message.send: the stored message (the same one on a retried clientId); message.edit, message.delete: the message as it now is. */
   message: MessageSchema.optional(),
   /** resume: the last seq now delivered, per room resumed. */
   rooms: z.record(z.string(), z.number().int().nonnegative()).optional(),
@@ -76,6 +139,8 @@ export const AckFrameSchema = z.object({
   gone: z.array(z.string()).optional(),
   /** room.read: the read position now stored. */
   lastReadSeq: z.number().int().nonnegative().optional(),
+  /** presence.get: the asked users who share a room with the caller, by id. */
+  presence: z.record(z.string(), PresenceSchema).optional(),
 });
 
 export const ErrorFrameSchema = z.object({
@@ -97,6 +162,27 @@ export const MessageCreatedEventSchema = z.object({
   message: MessageSchema,
 });
 
+/** A message's body was edited (ext): `message` is the message as it now is (its own `seq` is its creation's). */
+export const MessageEditedEventSchema = z.object({
+  type: z.literal("message.edited"),
+  roomId: z.string(),
+  seq: z.number().int().positive(),
+  message: MessageSchema,
+});
+
+/**
+ * A message was deleted for everyone (ext): `message` is its tombstone
+ * (`body` "", `deletedAt` set), `deletedBy` the user who deleted it.
+ */
+export const MessageDeletedEventSchema = z.object({
+  type: z.literal("message.deleted"),
+  roomId: z.string(),
+  seq: z.number().int().positive(),
+  messageId: z.string(),
+  deletedBy: z.string(),
+  message: MessageSchema,
+});
+
 export const MemberJoinedEventSchema = z.object({
   type: z.literal("member.joined"),
   roomId: z.string(),
@@ -113,6 +199,8 @@ export const MemberLeftEventSchema = z.object({
 
 export const RoomEventSchema = z.discriminatedUnion("type", [
   MessageCreatedEventSchema,
+  MessageEditedEventSchema,
+  MessageDeletedEventSchema,
   MemberJoinedEventSchema,
   MemberLeftEventSchema,
 ]);
@@ -127,14 +215,34 @@ export const RoomReadEventSchema = z.object({
 
 export type RoomReadEvent = z.infer<typeof RoomReadEventSchema>;
 
+/** Ephemeral, no seq: a member started or stopped typing (to the room's other members; a stop also on expiry or disconnect). */
+export const TypingUpdatedEventSchema = z.object({
+  type: z.literal("typing.updated"),
+  roomId: z.string(),
+  userId: z.string(),
+  state: z.enum(["start", "stop"]),
+});
+export type TypingUpdatedEvent = z.infer<typeof TypingUpdatedEventSchema>;
+
+/** Ephemeral, no seq: a user's presence changed (to the users who share a room with them). */
+export const PresenceUpdatedEventSchema = PresenceSchema.extend({
+  type: z.literal("presence.updated"),
+  userId: z.string(),
+});
+export type PresenceUpdatedEvent = z.infer<typeof PresenceUpdatedEventSchema>;
+
 export const ServerFrameSchema = z.discriminatedUnion("type", [
   ReadyFrameSchema,
   AckFrameSchema,
   ErrorFrameSchema,
   MessageCreatedEventSchema,
+  MessageEditedEventSchema,
+  MessageDeletedEventSchema,
   MemberJoinedEventSchema,
   MemberLeftEventSchema,
   RoomReadEventSchema,
+  TypingUpdatedEventSchema,
+  PresenceUpdatedEventSchema,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type ReadyFrame = z.infer<typeof ReadyFrameSchema>;

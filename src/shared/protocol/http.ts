@@ -10,7 +10,7 @@ import {
   MIN_PASSWORD_CHARS,
   USERNAME_PATTERN,
 } from "./limits.js";
-import { MemberSchema, MessageSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
+import { MemberSchema, MessageSchema, MessageVersionSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
 import { bodyText, idText, nameText, queryText } from "./text.js";
 
 /**
@@ -121,5 +121,15 @@ export const SendMessageRequestSchema = z.object({
   clientId: ClientIdSchema.optional(),
 }).meta({ id: "SendMessage" });
 export const MessageResponseSchema = z.object({ message: MessageSchema }).meta({ id: "MessageResponse" });
+
+/** PATCH /rooms/:roomId/messages/:messageId: the new text, under the same rules as a send. */
+export const EditMessageRequestSchema = z.object({ body: MessageBodySchema }).meta({ id: "EditMessage" });
+export const MessageParamsSchema = z.object({
+  roomId: idText({ label: "Room id", max: 64 }),
+  messageId: idText({ label: "Message id", max: 64 }),
+});
+/** GET …/edits: the earlier versions of a message, oldest first (empty once deleted). */
+export const MessageEditsResponseSchema = z.object({ edits: z.array(MessageVersionSchema) }).meta({ id: "MessageEditsResponse" });
+export type MessageEditsResponse = z.infer<typeof MessageEditsResponseSchema>;
 
 export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkRead" });

@@ -12,6 +12,7 @@ import {
   HistoryResponseSchema,
   MemberResponseSchema,
   MembersResponseSchema,
+  MessageEditsResponseSchema,
   MessageResponseSchema,
   RoomResponseSchema,
   RoomsResponseSchema,
@@ -23,6 +24,7 @@ import {
   type LoginRequest,
   type Member,
   type Message,
+  type MessageVersion,
   type Room,
   type SessionResponse,
   type SignupRequest,
@@ -50,7 +52,7 @@ export class ApiError extends Error {
   }
 }
 
-type Method = "GET" | "POST";
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
 interface RequestOptions<S extends z.ZodType | null> {
   body?: unknown;
@@ -243,6 +245,32 @@ export class ParleyApi {
         schema: MessageResponseSchema,
       })
     ).message;
+  }
+
+  /** Edits one's own message; answers the message as it now is. */
+  async editMessage(roomId: string, messageId: string, body: string): Promise<Message> {
+    return (
+      await this.transport.request("PATCH", `/rooms/${enc(roomId)}/messages/${enc(messageId)}`, {
+        body: { body },
+        schema: MessageResponseSchema,
+      })
+    ).message;
+  }
+
+  /** Deletes a message for everyone; answers its tombstone. */
+  async deleteMessage(roomId: string, messageId: string): Promise<Message> {
+    return (
+      await this.transport.request("DELETE", `/rooms/${enc(roomId)}/messages/${enc(messageId)}`, { schema: MessageResponseSchema })
+    ).message;
+  }
+
+  /** Earlier versions of a message, oldest first. */
+  async messageEdits(roomId: string, messageId: string): Promise<MessageVersion[]> {
+    return (
+      await this.transport.request("GET", `/rooms/${enc(roomId)}/messages/${enc(messageId)}/edits`, {
+        schema: MessageEditsResponseSchema,
+      })
+    ).edits;
   }
 
   async markRead(roomId: string, seq: number): Promise<void> {

@@ -57,8 +57,10 @@ export function ChatShell() {
   else if (routeRoomId && roomsLoaded) main = <NotAMember roomId={routeRoomId} onJoined={(room) => openRoom(room.id)} onBack={home} />;
   else main = <Welcome />;
 
+  // On a phone one pane shows at a time (styles.css, "Phone layout"): the route decides which.
+  const pane = route.kind === "home" ? "list" : "conversation";
   return (
-    <div className="shell">
+    <div className={`shell shell--${pane}`} data-pane={pane}>
       <Sidebar activeRoomId={openId} onOpenRoom={openRoom} />
       <main className="shell__main">
         {/* A crash in the open room leaves the sidebar working; opening another room tries again. */}
@@ -156,6 +158,8 @@ function NotAMember({ roomId, onJoined, onBack }: { roomId: string; onJoined: (r
           ) : (
             <p>You are not a member of this room.</p>
           )}
+          {/* On a phone the list is not beside this pane. */}
+          <a href="#/" className="button phone-only" onClick={(e) => { e.preventDefault(); onBack(); }}>Back to your rooms</a>
         </>
       ) : (
         <>

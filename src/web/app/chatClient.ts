@@ -6,12 +6,14 @@
  * talk to fetch or the WebSocket themselves. One ChatClient lives for the
  * page; `begin` and `end` bracket a signed-in session.
  */
-import type { CreateRoomRequest, Member, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
+import type { CreateRoomRequest, Member, MessageVersion, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
 import { ApiError, type ParleyApi } from "@web/api/http";
 import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
 import { DEFAULT_PAGE_SIZE } from "@shared/protocol/index.js";
 import { resumeCursor } from "@web/state/chatReducer";
 import { ChatStore } from "@web/state/store";
+import { EphemeralStore } from "@web/presence/ephemeral";
+import { watchActivity } from "@web/presence/activity";
 
 export interface ChatClientOptions {
   api: ParleyApi;
@@ -31,6 +33,11 @@ const ROOM_REFRESH_DELAY_MS = 400;
 
 export class ChatClient {
   readonly store = new ChatStore();
+  /** Typing and presence: ephemeral, replaced by each `ready`. */
+  readonly ephemeral = new EphemeralStore();
+  /** This tab's activity as last reported (a new socket starts active on the server). */
+  private activity: "active" | "idle" = "active";
+  private stopWatchingActivity: (() => void) | null = null;
   readonly api: ParleyApi;
   private connection: RealtimeConnection | null = null;
   private readySeen = false;
@@ -63,6 +70,7 @@ export class ChatClient {
     if (generation !== this.generation) return; // ended or restarted meanwhile
     this.connection = this.createConnection();
     this.connection.start();
+    if (typeof document !== "undefined") this.stopWatchingActivity = watchActivity((state) => this.setActivity(state));
   }
 
   /** Ends the session locally: socket closed, state forgotten. */
@@ -70,6 +78,10 @@ export class ChatClient {
     this.generation += 1;
     this.connection?.stop();
     this.connection = null;
+    this.stopWatchingActivity?.();
+    this.stopWatchingActivity = null;
+    this.activity = "active";
+    this.ephemeral.reset();
     for (const timer of this.roomFetches.values()) clearTimeout(timer);
     this.roomFetches.clear();
     this.sentReads.clear();
@@ -187,6 +199,7 @@ export class ChatClient {
   async openDirect(userId: string): Promise<Room> {
     const room = await this.api.direct(userId);
     this.store.dispatch({ type: "room.upserted", room });
+    this.askPresence([userId]);
     return room;
   }
 
@@ -224,6 +237,27 @@ export class ChatClient {
   }
 
   /**
+   * Edits one's own message over HTTP. The answer is shown at once; the
+   * `message.edited` event that follows changes nothing more.
+   * @throws ApiError (validation_failed, forbidden, not_found, network_error…)
+   */
+  async editMessage(roomId: string, messageId: string, body: string): Promise<void> {
+    const message = await this.api.editMessage(roomId, messageId, body);
+    this.store.dispatch({ type: "message.acked", message });
+  }
+
+  /** Deletes a message for everyone over HTTP; its tombstone shows at once. @throws ApiError */
+  async deleteMessage(roomId: string, messageId: string): Promise<void> {
+    const message = await this.api.deleteMessage(roomId, messageId);
+    this.store.dispatch({ type: "message.acked", message });
+  }
+
+  /** Earlier versions of a message, oldest first. @throws ApiError */
+  messageEdits(roomId: string, messageId: string): Promise<MessageVersion[]> {
+    return this.api.messageEdits(roomId, messageId);
+  }
+
+  /**
    * The open room is on screen: move the read position to its newest event.
    * Over the socket when connected, else over HTTP; each seq is sent once.
    */
@@ -240,6 +274,27 @@ export class ChatClient {
       this.sentReads.delete(roomId);
       console.warn("Marking read failed", error);
     });
+  }
+
+  /** Tells the room's other members that we started or stopped typing (ephemeral; dropped when offline). */
+  typing(roomId: string, state: "start" | "stop"): void {
+    this.connection?.typing(roomId, state);
+  }
+
+  /**
+   * Asks the current presence of people who may have come to share a room
+   * with us since `ready` (a new conversation, a new member, a members list):
+   * their presence was not in `ready`, and no change may come for a while.
+   */
+  askPresence(userIds: readonly string[]): void {
+    const me = this.store.getState().me?.id;
+    this.connection?.askPresence(userIds.filter((id) => id !== me));
+  }
+
+  /** This tab became active or idle (input, visibility): reported now and again on every new socket. */
+  setActivity(state: "active" | "idle"): void {
+    this.activity = state;
+    this.connection?.setActivity(state);
   }
 
   // ---- realtime wiring ----
@@ -261,13 +316,17 @@ export class ChatClient {
         }
       },
       handlers: {
-        ready: () => {
+        ready: (_user, presence) => {
+          this.ephemeral.reset(presence);
+          if (this.activity === "idle") this.connection?.setActivity("idle");
           // After a reconnect (or when the first list failed), rooms may have
           // appeared or gone while away: the resume only covers known rooms.
           if (this.readySeen || !store.getState().roomsLoaded) void this.reloadRooms();
           this.readySeen = true;
         },
         roomEvent: (event) => this.roomEvent(event),
+        ephemeral: (event) => this.ephemeral.apply(event),
+        presence: (presence) => this.ephemeral.merge(presence),
         unknownRoomEvent: (roomId, seq) => store.dispatch({ type: "room.eventSkipped", roomId, seq }),
         roomRead: (roomId, lastReadSeq) => store.dispatch({ type: "room.readMoved", roomId, lastReadSeq }),
         resumed: (rooms) => store.dispatch({ type: "rooms.resumed", rooms }),
@@ -280,6 +339,8 @@ export class ChatClient {
   }
 
   private roomEvent(event: RoomEvent): void {
+    // Their message is here: they are done typing it (the server's stop may follow).
+    if (event.type === "message.created") this.ephemeral.clearTyping(event.roomId, event.message.author.id);
     const state = this.store.getState();
     const known = Boolean(state.rooms[event.roomId]);
     const aboutMe = event.type === "member.left" && event.userId === state.me?.id;
@@ -289,7 +350,8 @@ export class ChatClient {
       // A room we were just added to, or a direct room someone opened with
       // us: fetch it; the event waits in the orphans until it arrives.
       this.scheduleRoomFetch(event.roomId, ORPHAN_FETCH_DELAY_MS);
-    } else if (event.type !== "message.created" && !aboutMe) {
+    } else if ((event.type === "member.joined" || event.type === "member.left") && !aboutMe) {
+      if (event.type === "member.joined") this.askPresence([event.member.user.id]);
       // Membership changed: the server's member count is authoritative.
       this.scheduleRoomFetch(event.roomId, ROOM_REFRESH_DELAY_MS);
     }
@@ -306,7 +368,10 @@ export class ChatClient {
           (room) => {
             if (generation !== this.generation) return;
             // Only rooms we belong to are tracked; a public room we merely can see is not ours.
-            if (room.role !== null) this.store.dispatch({ type: "room.upserted", room });
+            if (room.role !== null) {
+              this.store.dispatch({ type: "room.upserted", room });
+              if (room.peer) this.askPresence([room.peer.id]); // a conversation someone just opened with us
+            }
             else this.store.dispatch({ type: "room.removed", roomId });
           },
           (error: unknown) => {

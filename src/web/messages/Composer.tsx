@@ -8,6 +8,7 @@
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { SendIcon } from "@web/ui/icons";
 import { checkDraft, draftCounter } from "./draft";
+import { useTypingSignal } from "./typingSignal";
 
 /** Unsent drafts per room, kept while the page lives so switching rooms loses nothing. */
 const drafts = new Map<string, string>();
@@ -19,9 +20,16 @@ export interface ComposerProps {
   roomId: string;
   placeholder: string;
   onSend: (body: string) => void;
+  /** Up arrow in an empty composer: edit the last own message. Returns false when there is none. */
+  onEditLast?: () => boolean;
+  /** Changing it moves the focus back here (after an edit ends). */
+  focusSignal?: number;
+  /** Typing started or stopped (throttled; see typingSignal.ts). */
+  onTyping?: (state: "start" | "stop") => void;
 }
 
-export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
+export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal = 0, onTyping }: ComposerProps) {
+  const typing = useTypingSignal(onTyping);
   const [text, setText] = useState(() => drafts.get(roomId) ?? "");
   const [refusal, setRefusal] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -40,10 +48,11 @@ export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
 
   useLayoutEffect(() => {
     input.current?.focus();
-  }, [roomId]);
+  }, [roomId, focusSignal]);
 
   function change(value: string) {
     setText(value);
+    typing.changed(value);
     drafts.set(roomId, value);
     if (refusal) setRefusal(null);
   }
@@ -56,6 +65,7 @@ export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
       input.current?.focus();
       return;
     }
+    typing.stopped();
     onSend(check.body);
     setText("");
     drafts.delete(roomId);
@@ -64,6 +74,11 @@ export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
   }
 
   function keyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    // As in Slack: the up arrow in an empty composer edits your last message.
+    if (event.key === "ArrowUp" && text === "" && !event.nativeEvent.isComposing && onEditLast?.()) {
+      event.preventDefault();
+      return;
+    }
     if (event.key !== "Enter" || event.shiftKey || event.nativeEvent.isComposing) return;
     event.preventDefault();
     submit();
@@ -83,6 +98,7 @@ export function Composer({ roomId, placeholder, onSend }: ComposerProps) {
           aria-describedby="composer-reason"
           onChange={(e) => change(e.target.value)}
           onKeyDown={keyDown}
+          onBlur={() => typing.stopped()}
           data-testid="composer-input"
         />
         <button type="submit" className="composer__send" aria-label="Send" title="Send (Enter)" data-testid="composer-send">

@@ -1,9 +1,17 @@
 /**
  * One message. The body is a plain React text node (never HTML: DESIGN.md
  * invariant 6); `white-space: pre-wrap` in CSS keeps its newlines.
+ *
+ * A stored message shows its actions on hover or keyboard focus: Edit on
+ * one's own, Delete on one's own (and on anyone's for a room's owner or
+ * admin). "(edited)" is a button that opens the edit history; a deleted
+ * message is a tombstone in its place. While edited, the body is a textarea:
+ * Enter saves, Shift+Enter is a new line, Escape cancels.
  */
-import { memo } from "react";
+import { memo, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
+import { PencilIcon, TrashIcon } from "@web/ui/icons";
+import { checkDraft } from "./draft";
 import type { DisplayMessage } from "./rows";
 import { fullDateTime, timeOfDay } from "./time";
 
@@ -13,16 +21,43 @@ export interface MessageItemProps {
   lastOfRun: boolean;
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
+  /** This message's body is being edited. */
+  editing?: boolean;
+  /** The viewer may delete others' messages (room owner or admin). */
+  canModerate?: boolean;
+  onEdit?: (message: DisplayMessage) => void;
+  /** Saves an edit; rejects with a sentence to show when it failed. */
+  onSaveEdit?: (message: DisplayMessage, body: string) => Promise<void>;
+  onCancelEdit?: () => void;
+  onDelete?: (message: DisplayMessage) => void;
+  onShowHistory?: (message: DisplayMessage) => void;
 }
 
-export const MessageItem = memo(function MessageItem({ message, firstOfRun, lastOfRun, onRetry, onDiscard }: MessageItemProps) {
+export const MessageItem = memo(function MessageItem({
+  message,
+  firstOfRun,
+  lastOfRun,
+  onRetry,
+  onDiscard,
+  editing = false,
+  canModerate = false,
+  onEdit,
+  onSaveEdit,
+  onCancelEdit,
+  onDelete,
+  onShowHistory,
+}: MessageItemProps) {
   const classes = [
     "message",
     message.mine ? "message--mine" : "message--theirs",
     firstOfRun ? "message--first" : "",
     lastOfRun ? "message--last" : "",
     message.status !== "sent" ? `message--${message.status}` : "",
+    message.deleted ? "message--deleted" : "",
   ].join(" ");
+  const stored = message.status === "sent" && message.id !== null && !message.deleted;
+  const canEdit = stored && message.mine && onEdit !== undefined;
+  const canDelete = stored && (message.mine || canModerate) && onDelete !== undefined;
 
   return (
     <div
@@ -31,8 +66,10 @@ export const MessageItem = memo(function MessageItem({ message, firstOfRun, last
       data-row-key={message.key}
       data-seq={message.seq ?? undefined}
       data-client-id={message.clientId ?? undefined}
+      data-message-id={message.id ?? undefined}
       data-status={message.status}
       data-mine={message.mine ? "true" : "false"}
+      data-deleted={message.deleted ? "true" : undefined}
     >
       {!message.mine ? (
         <div className="message__gutter">
@@ -51,9 +88,31 @@ export const MessageItem = memo(function MessageItem({ message, firstOfRun, last
           </div>
         ) : null}
         <div className="message__line">
-          <div className="message__bubble">
-            <p className="message__body" data-testid="message-body">{message.body}</p>
-          </div>
+          {editing && onSaveEdit && onCancelEdit ? (
+            <MessageEditor message={message} onSave={onSaveEdit} onCancel={onCancelEdit} />
+          ) : (
+            <div className="message__bubble">
+              {message.deleted ? (
+                <p className="message__body message__tombstone" data-testid="message-tombstone">
+                  message deleted
+                </p>
+              ) : (
+                <p className="message__body" data-testid="message-body">{message.body}</p>
+              )}
+            </div>
+          )}
+          {message.editedAt && !message.deleted ? (
+            <button
+              type="button"
+              className="link-button message__edited"
+              title={`Edited ${fullDateTime(message.editedAt)}: view the edit history`}
+              aria-label={`(edited) ${fullDateTime(message.editedAt)}, view edit history`}
+              onClick={() => onShowHistory?.(message)}
+              data-testid="message-edited"
+            >
+              (edited)
+            </button>
+          ) : null}
           <span className="message__meta">
             {message.status === "sent" ? (
               <time dateTime={message.at} title={fullDateTime(message.at)} data-testid="message-time">
@@ -65,6 +124,22 @@ export const MessageItem = memo(function MessageItem({ message, firstOfRun, last
               </span>
             )}
           </span>
+          {(canEdit || canDelete) && !editing ? (
+            <div className="message__actions" data-testid="message-actions">
+              {canEdit ? (
+                <button type="button" className="icon-button message__action" aria-label="Edit message" title="Edit"
+                  onClick={() => onEdit?.(message)} data-testid="message-edit">
+                  <PencilIcon aria-hidden="true" />
+                </button>
+              ) : null}
+              {canDelete ? (
+                <button type="button" className="icon-button message__action" aria-label="Delete message" title="Delete"
+                  onClick={() => onDelete?.(message)} data-testid="message-delete">
+                  <TrashIcon aria-hidden="true" />
+                </button>
+              ) : null}
+            </div>
+          ) : null}
         </div>
         {message.status === "failed" && message.clientId ? (
           <div className="message__failure" role="alert" data-testid="message-failure">
@@ -81,3 +156,89 @@ export const MessageItem = memo(function MessageItem({ message, firstOfRun, last
     </div>
   );
 });
+
+/** The body being edited in place: Enter saves, Shift+Enter is a new line, Escape cancels. */
+function MessageEditor({
+  message,
+  onSave,
+  onCancel,
+}: {
+  message: DisplayMessage;
+  onSave: (message: DisplayMessage, body: string) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [text, setText] = useState(message.body);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const input = useRef<HTMLTextAreaElement>(null);
+
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+  }, []);
+
+  useLayoutEffect(() => {
+    const el = input.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, 200)}px`;
+  }, [text]);
+
+  async function save() {
+    const check = checkDraft(text);
+    if (!check.ok) {
+      setError(check.message);
+      return;
+    }
+    if (check.body === message.body) {
+      onCancel(); // the same text: nothing to change
+      return;
+    }
+    setBusy(true);
+    try {
+      await onSave(message, check.body);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : "The edit failed.");
+      setBusy(false);
+    }
+  }
+
+  function keyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      onCancel();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      if (!busy) void save();
+    }
+  }
+
+  const errorId = `edit-error-${message.key}`;
+  return (
+    <div className="message-editor" data-testid="message-editor">
+      <textarea
+        ref={input}
+        className="message-editor__input"
+        value={text}
+        rows={1}
+        aria-label="Edit message"
+        aria-invalid={error ? true : undefined}
+        aria-describedby={errorId}
+        onChange={(e) => {
+          setText(e.target.value);
+          setError(null);
+        }}
+        onKeyDown={keyDown}
+        data-testid="message-editor-input"
+      />
+      <div className="message-editor__meta">
+        <span id={errorId} className="message-editor__error" role="alert" data-testid="message-editor-error">{error ?? ""}</span>
+        <span className="message-editor__hint">
+          <kbd>Enter</kbd> to save · <kbd>Esc</kbd> to cancel
+        </span>
+      </div>
+    </div>
+  );
+}

@@ -17,7 +17,7 @@ import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import type { Timeline } from "@web/state/timeline";
 import { ArrowDownIcon } from "@web/ui/icons";
 import { MessageItem } from "./MessageItem";
-import type { Row } from "./rows";
+import type { DisplayMessage, Row } from "./rows";
 
 /** Within this many pixels of the bottom counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 80;
@@ -31,9 +31,32 @@ export interface MessageListProps {
   onLoadOlder: () => void;
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
+  /** Row key of the message being edited, if any. */
+  editingKey?: string | null;
+  /** The viewer may delete anyone's messages (room owner or admin). */
+  canModerate?: boolean;
+  onEdit?: (message: DisplayMessage) => void;
+  onSaveEdit?: (message: DisplayMessage, body: string) => Promise<void>;
+  onCancelEdit?: () => void;
+  onDelete?: (message: DisplayMessage) => void;
+  onShowHistory?: (message: DisplayMessage) => void;
 }
 
-export function MessageList({ rows, timeline, roomName, onLoadOlder, onRetry, onDiscard }: MessageListProps) {
+export function MessageList({
+  rows,
+  timeline,
+  roomName,
+  onLoadOlder,
+  onRetry,
+  onDiscard,
+  editingKey = null,
+  canModerate = false,
+  onEdit,
+  onSaveEdit,
+  onCancelEdit,
+  onDelete,
+  onShowHistory,
+}: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   // Geometry as of the last render, to tell a prepend from an append.
   const before = useRef({ scrollTop: 0, atBottom: true, firstKey: "", firstBottom: 0, lastKey: "", count: 0 });
@@ -139,6 +162,13 @@ export function MessageList({ rows, timeline, roomName, onLoadOlder, onRetry, on
                   lastOfRun={row.lastOfRun}
                   onRetry={onRetry}
                   onDiscard={onDiscard}
+                  editing={row.key === editingKey && !row.message.deleted}
+                  canModerate={canModerate}
+                  onEdit={onEdit}
+                  onSaveEdit={onSaveEdit}
+                  onCancelEdit={onCancelEdit}
+                  onDelete={onDelete}
+                  onShowHistory={onShowHistory}
                 />
               );
           }

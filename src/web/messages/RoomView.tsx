@@ -9,8 +9,11 @@ import { roomTitle } from "@web/state/rooms";
 import { EMPTY_TIMELINE } from "@web/state/timeline";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { Composer } from "./Composer";
+import { DeleteMessageDialog } from "./DeleteMessageDialog";
+import { EditHistoryDialog } from "./EditHistoryDialog";
 import { MessageList } from "./MessageList";
-import { buildRows, displayMessages } from "./rows";
+import { TypingLine } from "./TypingLine";
+import { buildRows, displayMessages, type DisplayMessage } from "./rows";
 
 export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const chat = useChatClient();
@@ -39,6 +42,47 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const retry = useCallback((clientId: string) => chat.retry(clientId), [chat]);
   const discard = useCallback((clientId: string) => chat.discard(clientId), [chat]);
   const send = useCallback((body: string) => chat.send(room.id, body), [chat, room.id]);
+  const typing = useCallback((state: "start" | "stop") => chat.typing(room.id, state), [chat, room.id]);
+
+  // Editing and deleting: which message is edited in place, which dialog is open.
+  const [editingKey, setEditingKey] = useState<string | null>(null);
+  const [deleting, setDeleting] = useState<DisplayMessage | null>(null);
+  const [historyOf, setHistoryOf] = useState<DisplayMessage | null>(null);
+  const [composerFocus, setComposerFocus] = useState(0);
+  const canModerate = room.role === "owner" || room.role === "admin";
+  const startEdit = useCallback((message: DisplayMessage) => setEditingKey(message.key), []);
+  const endEdit = useCallback(() => {
+    setEditingKey(null);
+    setComposerFocus((n) => n + 1);
+  }, []);
+  const saveEdit = useCallback(
+    async (message: DisplayMessage, body: string) => {
+      if (message.id === null) return;
+      await chat.editMessage(room.id, message.id, body);
+      endEdit();
+    },
+    [chat, room.id, endEdit],
+  );
+  const confirmDelete = useCallback(
+    async (message: DisplayMessage) => {
+      if (message.id !== null) await chat.deleteMessage(room.id, message.id);
+    },
+    [chat, room.id],
+  );
+  const closeDelete = useCallback(() => {
+    setDeleting(null);
+    setComposerFocus((n) => n + 1);
+  }, []);
+  const editLast = useCallback((): boolean => {
+    for (let i = rows.length - 1; i >= 0; i -= 1) {
+      const row = rows[i]!;
+      if (row.kind === "message" && row.message.mine && row.message.status === "sent" && row.message.id !== null && !row.message.deleted) {
+        setEditingKey(row.key);
+        return true;
+      }
+    }
+    return false;
+  }, [rows]);
 
   const title = roomTitle(room);
   const placeholder = room.kind === "direct" ? `Message ${title}` : `Message #${title}`;
@@ -59,8 +103,19 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
         onLoadOlder={loadOlder}
         onRetry={retry}
         onDiscard={discard}
+        editingKey={editingKey}
+        canModerate={canModerate}
+        onEdit={startEdit}
+        onSaveEdit={saveEdit}
+        onCancelEdit={endEdit}
+        onDelete={setDeleting}
+        onShowHistory={setHistoryOf}
       />
-      <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} />
+      <TypingLine room={room} />
+      <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} onEditLast={editLast} focusSignal={composerFocus}
+        onTyping={typing} />
+      {deleting ? <DeleteMessageDialog message={deleting} onConfirm={confirmDelete} onClose={closeDelete} /> : null}
+      {historyOf ? <EditHistoryDialog roomId={room.id} message={historyOf} onClose={() => setHistoryOf(null)} /> : null}
     </section>
   );
 }

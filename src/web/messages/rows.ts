@@ -11,6 +11,8 @@ import { dayKey, dayLabel } from "./time";
 /** A message as displayed: stored (seq set) or still in the outbox. */
 export interface DisplayMessage {
   readonly key: string;
+  /** The stored message's id; null while it is only in the outbox. */
+  readonly id: string | null;
   readonly seq: number | null;
   readonly clientId: string | null;
   readonly authorId: string;
@@ -22,6 +24,10 @@ export interface DisplayMessage {
   readonly mine: boolean;
   readonly status: "sent" | OutboxStatus;
   readonly error: string | null;
+  /** When it was last edited (shown as "(edited)"), or null. */
+  readonly editedAt: string | null;
+  /** Deleted for everyone: a tombstone with no text. */
+  readonly deleted: boolean;
 }
 
 export type Row =
@@ -49,6 +55,7 @@ export function displayMessages(
       // Keyed by clientId when there is one, so the pending row turns into the
       // stored row in place (React keeps the element; no flicker).
       key: m.clientId && m.author.id === me.id ? `c:${m.clientId}` : `m:${m.id}`,
+      id: m.id,
       seq: m.seq,
       clientId: m.clientId,
       authorId: m.author.id,
@@ -59,12 +66,15 @@ export function displayMessages(
       mine: m.author.id === me.id,
       status: "sent",
       error: null,
+      editedAt: m.editedAt ?? null,
+      deleted: Boolean(m.deletedAt),
     };
   });
   for (const entry of pending) {
     if (storedClientIds.has(entry.clientId)) continue;
     shown.push({
       key: `c:${entry.clientId}`,
+      id: null,
       seq: null,
       clientId: entry.clientId,
       authorId: me.id,
@@ -75,6 +85,8 @@ export function displayMessages(
       mine: true,
       status: entry.status,
       error: entry.error?.message ?? null,
+      editedAt: null,
+      deleted: false,
     });
   }
   return shown;

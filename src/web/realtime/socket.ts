@@ -21,6 +21,9 @@ import {
   ServerFrameSchema,
   type ClientCommand,
   type Message,
+  type Presence,
+  type PresenceUpdatedEvent,
+  type TypingUpdatedEvent,
   type RoomEvent,
   type Self,
   type ServerFrame,
@@ -67,8 +70,12 @@ const browserClock: Clock = {
 
 /** What the connection reports to the rest of the app. */
 export interface RealtimeHandlers {
-  /** The server accepted the socket (first frame). */
-  ready(user: Self): void;
+  /** The server accepted the socket (first frame); `presence`: the people who share a room with the user (absent: offline). */
+  ready(user: Self, presence?: Readonly<Record<string, Presence>>): void;
+  /** An ephemeral signal (no seq): someone typing, someone's presence. */
+  ephemeral?(event: TypingUpdatedEvent | PresenceUpdatedEvent): void;
+  /** The answer to `askPresence`: the asked users who share a room with us. */
+  presence?(presence: Readonly<Record<string, Presence>>): void;
   /** A room event (message.created, member.joined, member.left), in arrival order. */
   roomEvent(event: RoomEvent): void;
   /** A room event of a type this client does not know: its seq still counts as seen. */
@@ -222,6 +229,34 @@ export class RealtimeConnection {
    */
   markRead(roomId: string, seq: number): boolean {
     return this.command({ type: "room.read", id: this.nextId(), roomId, seq }, { kind: "read" });
+  }
+
+  /**
+   * Ephemeral signals, not tracked and never retried: a typing start/stop
+   * (sent without an id, so no ack comes back) or this tab's activity. Dropped
+   * when not connected: the next `ready` starts fresh.
+   */
+  typing(roomId: string, state: "start" | "stop"): void {
+    this.sendEphemeral({ type: "typing", roomId, state });
+  }
+
+  /** Reports this tab active or idle (presence.set); its ack matches no pending command and is ignored. */
+  setActivity(state: "active" | "idle"): void {
+    this.sendEphemeral({ type: "presence.set", id: this.nextId(), state });
+  }
+
+  /** Asks the presence of up to 1,000 users (presence.get); the answer goes to `handlers.presence`. */
+  askPresence(userIds: readonly string[]): void {
+    if (userIds.length > 0) this.sendEphemeral({ type: "presence.get", id: this.nextId(), userIds: userIds.slice(0, 1000) });
+  }
+
+  private sendEphemeral(frame: ClientCommand): void {
+    if (!this.socket || !this.isReady) return;
+    try {
+      this.socket.send(JSON.stringify(frame));
+    } catch {
+      // Closing: nothing to keep.
+    }
   }
 
   /** The browser's online/offline events: drop at once when the network goes, retry at once when it comes back. */
@@ -390,9 +425,15 @@ export class RealtimeConnection {
     const handlers = this.options.handlers;
     switch (frame.type) {
       case "ready":
-        this.becameReady(frame.user);
+        this.becameReady(frame.user, frame.presence);
+        return;
+      case "typing.updated":
+      case "presence.updated":
+        handlers.ephemeral?.(frame);
         return;
       case "ack":
+        // Only presence.get's ack carries `presence` (sent untracked: acked() ignores its id).
+        if (frame.presence) handlers.presence?.(frame.presence);
         this.acked(frame.id, frame.message, frame.rooms);
         return;
       case "error":
@@ -404,6 +445,8 @@ export class RealtimeConnection {
         handlers.roomEvent(frame);
         this.settle(frame.message.clientId);
         return;
+      case "message.edited":
+      case "message.deleted":
       case "member.joined":
       case "member.left":
         handlers.roomEvent(frame);
@@ -414,13 +457,13 @@ export class RealtimeConnection {
     }
   }
 
-  private becameReady(user: Self): void {
+  private becameReady(user: Self, presence: Readonly<Record<string, Presence>> | undefined): void {
     this.isReady = true;
     this.attempt = 0;
     this.retryAt = null;
     this.clearTimer("answerTimer");
     this.setState("connected");
-    this.options.handlers.ready(user);
+    this.options.handlers.ready(user, presence);
     for (const rooms of resumeBatches(this.options.resumeCursor())) {
       this.command({ type: "resume", id: this.nextId(), rooms }, { kind: "resume" });
     }
@@ -483,7 +526,7 @@ export class RealtimeConnection {
     }
   }
 
-  private command(frame: ClientCommand, pending: PendingCommand): boolean {
+  private command(frame: ClientCommand & { id: string }, pending: PendingCommand): boolean {
     if (!this.socket || !this.isReady) return false;
     try {
       this.socket.send(JSON.stringify(frame));

@@ -10,6 +10,7 @@ import { useChat, useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
 import { Dialog } from "@web/ui/Dialog";
 import { UserPicker } from "./UserPicker";
+import { PresenceDot } from "./PresenceDot";
 
 /** Whether the caller may add people to this room. */
 export function canAddMembers(room: Room): boolean {
@@ -72,6 +73,7 @@ export function MembersDialog({ room, startAdding, onClose }: { room: Room; star
             {(members ?? []).map((member) => (
               <li key={member.user.id} className="pick-list__item" data-testid="member-item" data-username={member.user.username}>
                 <Avatar id={member.user.id} name={member.user.displayName || member.user.username} size={32} />
+                <PresenceDot userId={member.user.id} />
                 <span className="pick-list__text">
                   <strong>
                     {member.user.displayName || member.user.username}

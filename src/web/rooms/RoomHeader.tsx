@@ -8,6 +8,9 @@ import { Avatar } from "@web/ui/Avatar";
 import { Dialog } from "@web/ui/Dialog";
 import { DoorIcon, HashIcon, LockIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
 import { MembersDialog, canAddMembers } from "./MembersDialog";
+import { BackToConversations, RoomActionsMenu, roomActions } from "./RoomActionsMenu";
+import { PresenceDot } from "./PresenceDot";
+import { OnlineCount } from "./OnlineCount";
 
 type OpenDialog = "members" | "add" | "leave" | null;
 
@@ -18,6 +21,8 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
   return (
     <header className="room-header">
       <div className="room-header__title">
+        {/* Phones only (CSS): one pane at a time, so a way back to the list. */}
+        <BackToConversations />
         <span className="room-header__icon">
           {room.kind === "direct" ? (
             <Avatar id={room.peer?.id ?? room.id} name={title} size={32} />
@@ -31,7 +36,9 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
           <h1 data-testid="room-title"><bdi>{title}</bdi></h1>
           {room.kind === "direct" && room.peer ? (
             // Always shown for a conversation: the display name can be anyone's, the @username is unique.
-            <p className="room-header__topic room-header__handle" data-testid="room-peer-handle">@{room.peer.username}</p>
+            <p className="room-header__topic room-header__handle">
+              <PresenceDot userId={room.peer.id} /> <span data-testid="room-peer-handle">@{room.peer.username}</span>
+            </p>
           ) : room.topic ? (
             <p className="room-header__topic" data-testid="room-topic" title={room.topic}>
               <bdi>{room.topic}</bdi>
@@ -41,6 +48,7 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
       </div>
       {room.kind !== "direct" ? (
         <div className="room-header__actions">
+          <OnlineCount room={room} />
           <button type="button" className="chip" onClick={() => setDialog("members")} data-testid="member-count"
             title="Members" aria-label={`${room.memberCount} members`}>
             <UsersIcon /> {room.memberCount}
@@ -55,6 +63,8 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
           </button>
         </div>
       ) : null}
+      {/* Phones only (CSS): the actions above, folded into a menu. */}
+      {room.kind !== "direct" ? <RoomActionsMenu actions={roomActions(room, setDialog)} /> : null}
       {dialog === "members" || dialog === "add" ? (
         <MembersDialog room={room} startAdding={dialog === "add"} onClose={() => setDialog(null)} />
       ) : null}

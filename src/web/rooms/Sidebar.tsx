@@ -14,6 +14,7 @@ import { sidebarTime } from "@web/messages/time";
 import { BrowseRoomsDialog } from "./BrowseRoomsDialog";
 import { CreateRoomDialog } from "./CreateRoomDialog";
 import { NewDirectDialog } from "./NewDirectDialog";
+import { PresenceDot } from "./PresenceDot";
 
 type OpenDialog = "create" | "browse" | "direct" | null;
 
@@ -134,7 +135,10 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
       >
         <span className="room-item__icon">
           {room.kind === "direct" ? (
-            <Avatar id={room.peer?.id ?? room.id} name={title} size={28} />
+            <>
+              <Avatar id={room.peer?.id ?? room.id} name={title} size={28} />
+              {room.peer ? <PresenceDot userId={room.peer.id} /> : null}
+            </>
           ) : room.kind === "private" ? (
             <LockIcon />
           ) : (

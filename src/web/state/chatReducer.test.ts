@@ -192,3 +192,85 @@ describe("chatReducer: timelines and reads", () => {
     expect(state.rooms.r1!.room.unreadCount).toBe(0);
   });
 });
+
+describe("chatReducer: edits and deletions", () => {
+  const edited = (m: Message, seq: number, body: string, at: string): RoomEvent => ({
+    type: "message.edited",
+    roomId: m.roomId,
+    seq,
+    message: { ...m, body, editedAt: at, deletedAt: null },
+  });
+  const deleted = (m: Message, seq: number, at: string, by = "them"): RoomEvent => ({
+    type: "message.deleted",
+    roomId: m.roomId,
+    seq,
+    messageId: m.id,
+    deletedBy: by,
+    message: { ...m, body: "", deletedAt: at },
+  });
+  /** A room with an open timeline holding messages 2 and 3 (by "them"), read up to 1. */
+  function withTimeline(): ChatState {
+    const m2 = message("r1", 2);
+    const m3 = message("r1", 3);
+    return run(
+      signedIn(room("r1", 3, { lastReadSeq: 1, unreadCount: 2, lastMessage: m3 })),
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: [m2, m3], hasMore: false },
+    );
+  }
+
+  it("an edit replaces the message in place, by its own seq, once, and updates the preview", () => {
+    const m3 = message("r1", 3);
+    const event = edited(m3, 4, "new text", "2025-01-03T00:00:00.000Z");
+    const state = run(withTimeline(), { type: "room.event", event }, { type: "room.event", event });
+    const t = state.timelines.r1!;
+    expect(t.messages.map((m) => [m.seq, m.body])).toEqual([[2, "message 2"], [3, "new text"]]);
+    expect(t.messages[1]!.editedAt).toBe("2025-01-03T00:00:00.000Z");
+    const r1 = state.rooms.r1!;
+    expect(r1.room.lastMessage?.body).toBe("new text");
+    expect(r1.room.lastSeq).toBe(4);
+    expect(r1.cursor.floor).toBe(4);
+    // An edit is not a new message: nothing more is unread.
+    expect(r1.room.unreadCount).toBe(2);
+  });
+
+  it("a deletion leaves a tombstone in place, drops it from the unread count, and blanks the preview", () => {
+    const m3 = message("r1", 3);
+    const event = deleted(m3, 4, "2025-01-03T00:00:00.000Z");
+    const state = run(withTimeline(), { type: "room.event", event }, { type: "room.event", event });
+    const t = state.timelines.r1!;
+    expect(t.messages).toHaveLength(2);
+    expect(t.messages[1]).toMatchObject({ id: m3.id, seq: 3, body: "", deletedAt: "2025-01-03T00:00:00.000Z" });
+    expect(state.rooms.r1!.room.lastMessage).toMatchObject({ id: m3.id, body: "" });
+    expect(state.rooms.r1!.room.unreadCount).toBe(1);
+  });
+
+  it("an older copy (a history page or an answer from before the edit or deletion) does not bring the text back", () => {
+    const m3 = message("r1", 3);
+    let state = run(withTimeline(), { type: "room.event", event: edited(m3, 4, "v2", "2025-01-03T00:00:00.000Z") });
+    state = run(state, { type: "message.acked", message: m3 });
+    expect(state.timelines.r1!.messages[1]!.body).toBe("v2");
+    state = run(state, { type: "room.event", event: deleted(m3, 5, "2025-01-04T00:00:00.000Z") });
+    state = run(
+      state,
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: [{ ...m3, body: "v2", editedAt: "2025-01-03T00:00:00.000Z" }], hasMore: false },
+      { type: "room.event", event: edited(m3, 4, "v2", "2025-01-03T00:00:00.000Z") },
+    );
+    expect(state.timelines.r1!.messages[1]).toMatchObject({ body: "", deletedAt: "2025-01-04T00:00:00.000Z" });
+  });
+
+  it("events for a message outside the timeline only move the cursor (and the preview when it is that message)", () => {
+    const old = message("r1", 1);
+    const state = run(withTimeline(), { type: "room.event", event: deleted(old, 4, "2025-01-03T00:00:00.000Z") });
+    expect(state.timelines.r1!.messages.map((m) => m.seq)).toEqual([2, 3]);
+    expect(state.rooms.r1!.cursor.floor).toBe(4);
+    expect(state.rooms.r1!.room.lastMessage?.body).toBe("message 3");
+    // Read already: the unread count does not move.
+    expect(state.rooms.r1!.room.unreadCount).toBe(2);
+  });
+
+  it("deleting my own message does not change my unread count", () => {
+    const mine = message("r1", 3, "me");
+    const state = run(withTimeline(), { type: "room.event", event: deleted(mine, 4, "2025-01-03T00:00:00.000Z", "me") });
+    expect(state.rooms.r1!.room.unreadCount).toBe(2);
+  });
+});

@@ -12,7 +12,7 @@ import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
 import { admit, catchUp, cursorAt, type SeqCursor } from "./cursor";
 import { laterOf, withMessage, withSettingsFrom } from "./rooms";
-import { EMPTY_TIMELINE, countUnread, mergeMessages, type Timeline } from "./timeline";
+import { EMPTY_TIMELINE, countUnread, isOlderVersion, mergeMessages, type Timeline } from "./timeline";
 
 /** A room the user is a member of, with the cursor of the events applied to it. */
 export interface TrackedRoom {
@@ -176,6 +176,24 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
       if (mine) room = { ...room, lastReadSeq: Math.max(room.lastReadSeq, message.seq) };
       if (state.timelines[event.roomId]) {
         next = changeTimeline(next, event.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+      }
+      break;
+    }
+    case "message.edited":
+    case "message.deleted": {
+      // The message keeps its place (its own seq); only its state changes.
+      const message = event.message;
+      const preview = room.lastMessage;
+      if (preview && preview.id === message.id && !isOlderVersion(message, preview)) room = { ...room, lastMessage: message };
+      // A deleted message is not unread any more (the server's count skips it too).
+      if (event.type === "message.deleted" && message.author.id !== state.me?.id && message.seq > room.lastReadSeq) {
+        room = { ...room, unreadCount: Math.max(0, room.unreadCount - 1) };
+      }
+      if (state.timelines[event.roomId]) {
+        next = changeTimeline(next, event.roomId, (t) =>
+          // Only a message the timeline holds is updated: an older page brings the current state with it.
+          t.messages.some((m) => m.id === message.id) ? { ...t, messages: mergeMessages(t.messages, [message]) } : t,
+        );
       }
       break;
     }

@@ -63,7 +63,7 @@ export function roomTitle(room: Room): string {
 export function previewOf(room: Room, myUserId: string | null): string {
   const message = room.lastMessage;
   if (!message) return room.kind === "direct" ? "No messages yet" : room.topic || "No messages yet";
-  const firstLine = message.body.replace(/\s+/g, " ").trim();
+  const firstLine = message.deletedAt ? "message deleted" : message.body.replace(/\s+/g, " ").trim();
   if (message.author.id === myUserId) return `You: ${firstLine}`;
   if (room.kind === "direct") return firstLine;
   return `${message.author.displayName || message.author.username}: ${firstLine}`;

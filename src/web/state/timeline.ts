@@ -37,7 +37,7 @@ export function mergeMessages(current: readonly Message[], incoming: readonly Me
   let changed = false;
   for (const message of incoming) {
     const held = bySeq.get(message.seq);
-    if (held && sameMessage(held, message)) continue;
+    if (held && (sameMessage(held, message) || isOlderVersion(message, held))) continue;
     bySeq.set(message.seq, message);
     changed = true;
   }
@@ -46,7 +46,19 @@ export function mergeMessages(current: readonly Message[], incoming: readonly Me
 }
 
 function sameMessage(a: Message, b: Message): boolean {
-  return a.id === b.id && a.body === b.body && a.createdAt === b.createdAt;
+  return a.id === b.id && a.body === b.body && a.createdAt === b.createdAt && (a.editedAt ?? null) === (b.editedAt ?? null) && (a.deletedAt ?? null) === (b.deletedAt ?? null);
+}
+
+/**
+ * `incoming` is an earlier state of the same message than `held`: a page or
+ * an answer that left the server before an edit or deletion the client has
+ * applied since. It must not bring back the old text.
+ */
+export function isOlderVersion(incoming: Message, held: Message): boolean {
+  if (incoming.id !== held.id) return false;
+  if (held.deletedAt) return !incoming.deletedAt;
+  if (incoming.deletedAt) return false;
+  return (incoming.editedAt ?? "") < (held.editedAt ?? "");
 }
 
 /** The seq to ask `before` for the next older page, or null when nothing is held. */
@@ -54,9 +66,9 @@ export function olderCursor(timeline: Timeline): number | null {
   return timeline.messages[0]?.seq ?? null;
 }
 
-/** Messages by someone other than `userId` with seq above `afterSeq`. */
+/** Messages by someone other than `userId` with seq above `afterSeq`, deleted ones left out. */
 export function countUnread(messages: readonly Message[], afterSeq: number, userId: string): number {
   let count = 0;
-  for (const message of messages) if (message.seq > afterSeq && message.author.id !== userId) count += 1;
+  for (const message of messages) if (message.seq > afterSeq && message.author.id !== userId && !message.deletedAt) count += 1;
   return count;
 }

@@ -32,3 +32,7 @@ export const UserPlusIcon = (p: SVGProps<SVGSVGElement>) => (
   <Icon d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM19 8v6M22 11h-6" {...p} />
 );
 export const DoorIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M13 4h6v16h-6M3 12h11M10 8l4 4-4 4" {...p} />;
+export const PencilIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M12 20h9M16.5 3.5a2.1 2.1 0 0 1 3 3L7 19l-4 1 1-4z" {...p} />;
+export const TrashIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6" {...p} />
+);

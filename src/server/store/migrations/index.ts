@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import type { StoreDialect } from "../dialect.js";
 import { initial } from "./0001_initial.js";
 import { insertOrder } from "./0002_insert_order.js";
+import { editsDeletions } from "./0003_edits_deletions.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -13,6 +14,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     "0001_initial": initial(dialect),
     "0002_insert_order": insertOrder(dialect),
+    "0003_edits_deletions": editsDeletions,
   };
   return { getMigrations: async () => migrations };
 }

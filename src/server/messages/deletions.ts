@@ -1,0 +1,71 @@
+import type { Deps, Actor } from "../deps.js";
+import type { Message } from "@shared/protocol/entities.js";
+import type { RoomEvent } from "@shared/protocol/frames.js";
+import { nowIso } from "../store/ids.js";
+import { forbidden } from "../errors.js";
+import { requireMember } from "../rooms/access.js";
+import { appendRoomEvent } from "../events/log.js";
+import type { RoomWriter } from "../events/writer.js";
+import { requireLiveMessage } from "./queries.js";
+
+/**
+ * Deleting messages for everyone. A deletion is a room event
+ * (`message.deleted`, the room's next seq, same transaction) and it erases
+ * the text everywhere it is stored: the message row keeps its place as a
+ * tombstone (body "", `deleted_at`), its earlier versions are deleted, and
+ * the stored frames of its `message.created` and `message.edited` events
+ * are rewritten in place, with the tombstone and their own seqs, so that a
+ * `resume` from before the deletion replays the same seqs without the text.
+ * The HTTP route and the socket's `message.delete` both call `delete`.
+ */
+export class MessageDeletionService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly writer: RoomWriter,
+  ) {}
+
+  /**
+   * Deletes a message: its author may, and so may the room's owner or an
+   * admin, any message of the room.
+   * @returns the tombstone (`body` "", `deletedAt` set)
+   * @throws AppError not_found (no room or not visible; no such message in the room; deleted already),
+   *   forbidden (public room not joined; neither the author nor an owner or admin)
+   */
+  delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
+    return this.writer.submit(async (trx) => {
+      // Check, then do: the writer has no savepoints.
+      const { member } = await requireMember(trx, actor.userId, roomId);
+      await this.deps.store.dialect.lockRoom(trx, roomId);
+      const current = await requireLiveMessage(trx, roomId, messageId);
+      const moderator = member.role === "owner" || member.role === "admin";
+      if (current.author.id !== actor.userId && !moderator) {
+        throw forbidden("Only the author, the room's owner or an admin may delete a message.");
+      }
+      const editSeqs = (
+        await trx.selectFrom("message_edits").select("seq").where("message_id", "=", messageId).where("room_id", "=", roomId).execute()
+      ).map((r) => Number(r.seq));
+
+      const at = nowIso();
+      const tombstone: Message = { ...current, body: "", deletedAt: at };
+      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+        type: "message.deleted" as const,
+        roomId,
+        seq,
+        messageId,
+        deletedBy: actor.userId,
+        message: tombstone,
+      }));
+      await trx.updateTable("messages").set({ body: "", deleted_at: at }).where("id", "=", messageId).execute();
+      await trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).execute();
+      // The log keeps every seq (resume has no gaps), but none of them may carry the text any more.
+      const rewrites: RoomEvent[] = [
+        { type: "message.created", roomId, seq: current.seq, message: tombstone },
+        ...editSeqs.map((seq): RoomEvent => ({ type: "message.edited", roomId, seq, message: tombstone })),
+      ];
+      for (const event of rewrites) {
+        await trx.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", roomId).where("seq", "=", event.seq).execute();
+      }
+      return { result: tombstone, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
+    });
+  }
+}
