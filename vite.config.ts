@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 import { fileURLToPath } from "node:url";
 
@@ -9,9 +9,26 @@ import { fileURLToPath } from "node:url";
  * on port 3000, so the browser sees one origin (the session cookie and the
  * WebSocket's Origin check both depend on that).
  */
+/**
+ * The emoji picker's data (emojibase-data's en/compact.json, a lazy chunk)
+ * without the skin-tone variants the picker does not offer: 546 → 273 KB
+ * before gzip. Runs before Vite's JSON plugin, on that one file.
+ */
+function emojiWithoutSkins(): Plugin {
+  return {
+    name: "parley-emoji-without-skins",
+    enforce: "pre",
+    transform(code, id) {
+      if (!/[\\/]emojibase-data[\\/]en[\\/]compact\.json$/.test(id)) return null;
+      const data = JSON.parse(code) as { skins?: unknown }[];
+      return { code: JSON.stringify(data.map(({ skins: _skins, ...emoji }) => emoji)), map: null };
+    },
+  };
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL("./src/web", import.meta.url)),
-  plugins: [react()],
+  plugins: [react(), emojiWithoutSkins()],
   resolve: {
     alias: {
       "@shared": fileURLToPath(new URL("./src/shared", import.meta.url)),

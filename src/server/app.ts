@@ -24,6 +24,7 @@ import { AppError } from "./errors.js";
 import { authRoutes } from "./auth/routes.js";
 import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
+import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
@@ -62,6 +63,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // A message is ≤ 4,000 chars; 64 KiB covers any valid body with room to spare.
     bodyLimit: MAX_FRAME_BYTES,
+    // A reaction's emoji is a path parameter: up to 32 UTF-16 units, each up to 9 characters
+    // percent-encoded (288); the default 100 would answer a long ZWJ sequence 404.
+    routerOptions: { maxParamLength: 512 },
     // A line per request drowns a busy node's log; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in contract v1's error shape.
@@ -87,6 +91,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(authRoutes, { services, config });
       await api.register(userRoutes, { services });
       await api.register(roomRoutes, { services, config });
+      await api.register(receiptRoutes, { services });
       await api.register(messageRoutes, { services, config });
       api.get(
         "/openapi.json",
@@ -140,6 +145,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
         // After the sockets closed: their pending presence and typing timers announce nothing now.
         services.presence.close();
         services.typing.close();
+        await services.receipts.close();
         await app.close();
         await services.writer.drain();
         await bus.close();

@@ -31,6 +31,7 @@ export const settings = {
   wsInvalidFramesPerMinute: { env: "PARLEY_WS_INVALID_FRAMES_PER_MINUTE", schema: z.coerce.number().int().positive().default(20), doc: "Malformed frames (not JSON, unknown command, bad fields, binary) a socket may send in a minute; past it the socket is closed (1008). Rate-limited frames do not count: ignoring rate_limited ends in 4429." },
   wsTypingPerSecond: { env: "PARLEY_WS_TYPING_PER_SECOND", schema: z.coerce.number().positive().default(5), doc: "Typing signals per second per socket, apart from the command limit (bursts of 2×); beyond that they are dropped silently. Fan-out is at most one start per user per room per second whatever this is." },
   typingTtlMs: { env: "PARLEY_TYPING_TTL_MS", schema: z.coerce.number().int().min(10).max(60_000).default(6_000), doc: "A typing indicator not refreshed for this long (ms) is stopped by the server; clients refresh it every few seconds." },
+  receiptsIntervalMs: { env: "PARLEY_RECEIPTS_INTERVAL_MS", schema: z.coerce.number().int().min(10).max(60_000).default(500), doc: "Read and delivery position changes are gathered per room and sent to its members as at most one `receipts.updated` frame per this many ms." },
   presenceOfflineGraceMs: { env: "PARLEY_PRESENCE_OFFLINE_GRACE_MS", schema: z.coerce.number().int().min(0).max(300_000).default(5_000), doc: "How long (ms) a user with no socket left stays announced online or away, so that a reload or reconnect does not flap offline and back." },
   wsSocketsPerUser: { env: "PARLEY_WS_SOCKETS_PER_USER", schema: z.coerce.number().int().positive().default(32), doc: "Open sockets per user (tabs, devices, bots); another upgrade is refused with 429." },
   wsSocketsPerAddress: { env: "PARLEY_WS_SOCKETS_PER_ADDRESS", schema: z.coerce.number().int().positive().default(256), doc: "Open sockets per client address; another upgrade is refused with 429." },
@@ -41,9 +42,10 @@ export const settings = {
   passwordHashQueue: { env: "PARLEY_PASSWORD_HASH_QUEUE", schema: z.coerce.number().int().min(0).default(64), doc: "Password hashes that may wait for a slot; past it login and signup answer 429." },
   roomsPerUser: { env: "PARLEY_ROOMS_PER_USER", schema: z.coerce.number().int().positive().default(2000), doc: "Rooms (direct ones included) one user may be a member of; joining, creating or being added past it is refused." },
   membersPerRoom: { env: "PARLEY_MEMBERS_PER_ROOM", schema: z.coerce.number().int().positive().default(10_000), doc: "Members one room may have." },
+  reactionsPerMessage: { env: "PARLEY_REACTIONS_PER_MESSAGE", schema: z.coerce.number().int().positive().default(50), doc: "Distinct emoji one message may carry; a new emoji past it is refused (409 limit_reached), while more people may still add one already there." },
   roomsCreatedPerHour: { env: "PARLEY_ROOMS_CREATED_PER_HOUR", schema: z.coerce.number().int().positive().default(60), doc: "Rooms and new direct conversations one user may create per hour." },
   memberAddsPerMinute: { env: "PARLEY_MEMBER_ADDS_PER_MINUTE", schema: z.coerce.number().int().positive().default(60), doc: "Members one user may add to rooms per minute." },
-  httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send, edit or delete over HTTP per minute, together (the socket has its own per-socket limit)." },
+  httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send, edit or delete, and reactions one user may add or remove, over HTTP per minute, together (the socket has its own per-socket limit)." },
   trustProxy: { env: "PARLEY_TRUST_PROXY", schema: z.string().default(""), doc: "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty = none (the peer address is the client)." },
   webDir: { env: "PARLEY_WEB_DIR", schema: z.string().optional(), doc: "Directory of the built web client. Default: dist/web next to the server." },
 } as const;
@@ -76,6 +78,8 @@ export interface Config {
   wsTypingPerSecond: number;
   /** A typing indicator's lifetime without a refresh, ms. */
   typingTtlMs: number;
+  /** Receipts: at most one receipts.updated frame per room per this many ms. */
+  receiptsIntervalMs: number;
   /** Offline is announced this long (ms) after a user's last socket closed. */
   presenceOfflineGraceMs: number;
   wsSocketsPerUser: number;
@@ -87,6 +91,8 @@ export interface Config {
   passwordHashQueue: number;
   roomsPerUser: number;
   membersPerRoom: number;
+  /** Distinct emoji one message may carry (reactions). */
+  reactionsPerMessage: number;
   roomsCreatedPerHour: number;
   memberAddsPerMinute: number;
   httpMessagesPerMinute: number;
@@ -178,6 +184,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     wsInvalidFramesPerMinute: v.wsInvalidFramesPerMinute,
     wsTypingPerSecond: v.wsTypingPerSecond,
     typingTtlMs: v.typingTtlMs,
+    receiptsIntervalMs: v.receiptsIntervalMs,
     presenceOfflineGraceMs: v.presenceOfflineGraceMs,
     wsSocketsPerUser: v.wsSocketsPerUser,
     wsSocketsPerAddress: v.wsSocketsPerAddress,
@@ -188,6 +195,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     passwordHashQueue: v.passwordHashQueue,
     roomsPerUser: v.roomsPerUser,
     membersPerRoom: v.membersPerRoom,
+    reactionsPerMessage: v.reactionsPerMessage,
     roomsCreatedPerHour: v.roomsCreatedPerHour,
     memberAddsPerMinute: v.memberAddsPerMinute,
     httpMessagesPerMinute: v.httpMessagesPerMinute,

@@ -4,10 +4,13 @@ import { RoomService } from "./rooms/service.js";
 import { MessageService } from "./messages/service.js";
 import { MessageEditService } from "./messages/edits.js";
 import { MessageDeletionService } from "./messages/deletions.js";
+import { ReactionService } from "./messages/reactions.js";
+import { ReplyService } from "./messages/replies.js";
 import { RoomWriter } from "./events/writer.js";
 import { UserService } from "./users/service.js";
 import { PresenceService } from "./presence/service.js";
 import { TypingService } from "./presence/typing.js";
+import { ReceiptService } from "./rooms/receipts.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -19,10 +22,16 @@ export interface Services {
   edits: MessageEditService;
   /** Deleting messages for everyone (messages/deletions.ts). */
   deletions: MessageDeletionService;
+  /** Emoji reactions: add and remove, each a seq'd room event (messages/reactions.ts). */
+  reactions: ReactionService;
+  /** Threads: a message's replies (messages/replies.ts; replies are sent by `messages.send`). */
+  replies: ReplyService;
   /** Ephemeral: who is online/away/offline (no seq, no writer). */
   presence: PresenceService;
   /** Ephemeral: who is typing where (no seq, no writer). */
   typing: TypingService;
+  /** Read and delivery positions, mark-all-read, batched receipts.updated (rooms/receipts.ts). */
+  receipts: ReceiptService;
   /** The group-commit queue behind every seq-taking write; drained at shutdown. */
   writer: RoomWriter;
 }
@@ -30,15 +39,19 @@ export interface Services {
 export function createServices(deps: Deps): Services {
   const { dialect } = deps.store;
   const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => dialect.durable(), deps.config.commitWindowMs, () => dialect.beforeCommit());
+  const rooms = new RoomService(deps, writer);
   return {
     auth: new AuthService(deps),
     users: new UserService(deps),
-    rooms: new RoomService(deps, writer),
+    rooms,
     messages: new MessageService(deps, writer),
     edits: new MessageEditService(deps, writer),
     deletions: new MessageDeletionService(deps, writer),
+    reactions: new ReactionService(deps, writer),
+    replies: new ReplyService(deps, writer),
     presence: new PresenceService(deps),
     typing: new TypingService(deps),
+    receipts: new ReceiptService(deps, rooms),
     writer,
   };
 }

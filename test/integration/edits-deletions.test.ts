@@ -61,7 +61,8 @@ describe("editing and deleting messages", () => {
     if (ev.type !== "message.edited") throw new Error("unreachable");
     expect(ev.message).toEqual(res.body.message);
     expect(ev.seq).toBeGreaterThan(m.seq);
-    expect(await byId(roomId, m.id)).toEqual(res.body.message);
+    // A history page adds the message's reactions, which answers and events leave out.
+    expect(await byId(roomId, m.id)).toEqual({ ...res.body.message, reactions: [] });
     // The room's seq moved for the edit (invariant 4).
     const room = await alice.get<{ room: { lastSeq: number } }>(`/rooms/${roomId}`);
     expect(room.body.room.lastSeq).toBe(ev.seq);

@@ -324,7 +324,7 @@ describe("the OpenAPI document tells the truth", () => {
     for (const op of operations()) {
       const security = operation(op).security ?? [];
       if (security.length > 0) {
-        const res = await send({ op, params: { roomId: "x", messageId: "x" }, as: null });
+        const res = await send({ op, params: { roomId: "x", messageId: "x", emoji: "👍" }, as: null });
         expect(res.status, op).toBe(401);
         expect(res.body).toMatchObject({ error: { code: "unauthenticated" } });
       }
@@ -342,7 +342,7 @@ describe("the OpenAPI document tells the truth", () => {
       const needsCsrf = security.some((r) => "session" in r && "csrf" in r);
       const cookieAlone = security.some((r) => "session" in r && !("csrf" in r));
       if (!needsCsrf && !cookieAlone) continue;
-      const res = await send({ op, params: { roomId: "x", messageId: "x" }, as: bob, csrf: false });
+      const res = await send({ op, params: { roomId: "x", messageId: "x", emoji: "👍" }, as: bob, csrf: false });
       if (needsCsrf) {
         expect(res.status, op).toBe(403);
         expect(res.body).toMatchObject({ error: { code: "forbidden", details: [{ path: "X-CSRF-Token" }] } });
@@ -390,6 +390,16 @@ describe("the OpenAPI document tells the truth", () => {
     const msg = { roomId: publicRoom, messageId: sentId };
     expect((await send({ op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: msg, body: { body: "hello, edited" }, as: bob })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: msg, as: alice })).status).toBe(200);
+    // Reactions: a new one 201, the same again 200, removing one not held 200, removing one held 200.
+    expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "👍" }, as: alice })).status).toBe(201);
+    expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "👍" }, as: alice })).status).toBe(200);
+    expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "🎉" }, as: bot })).status).toBe(201);
+    expect((await send({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "❤️" }, as: bob })).status).toBe(200);
+    expect((await send({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "🎉" }, as: bot })).status).toBe(200);
+    // Replies and threads (issue 9): a reply, a thread, history around a seq.
+    expect((await send({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "a reply", replyTo: sentId }, as: alice })).status).toBe(201);
+    expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: msg, query: { limit: "10", after: "0" }, as: bob })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { around: "2", limit: "4" }, as: bob })).status).toBe(200);
     const doomed = await send({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "to be deleted" }, as: bot });
     deletedMessage = (doomed.body as { message: { id: string } }).message.id;
     expect((await send({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: deletedMessage }, as: alice })).status).toBe(200);
@@ -399,6 +409,10 @@ describe("the OpenAPI document tells the truth", () => {
     directRoom = (direct.body as { room: { id: string } }).room.id;
     expect((await send({ op: "GET /api/v1/rooms", as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/read", params: { roomId: publicRoom }, body: { seq: 3 }, as: alice })).status).toBe(204);
+    // Receipts (issue 9): delivered positions, every member's positions, mark all read.
+    expect((await send({ op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: publicRoom }, body: { seq: 3 }, as: alice })).status).toBe(204);
+    expect((await send({ op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: publicRoom }, as: bob })).status).toBe(200);
+    expect((await send({ op: "POST /api/v1/rooms/read-all", as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: publicRoom }, as: bot })).status).toBe(204);
 
     const leaver = await signup(t.baseUrl, "leaver");
@@ -429,6 +443,8 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms", body: { name: " ", kind: "secret" }, as: bob },
       { op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: privateRoom }, body: {}, as: alice },
       { op: "POST /api/v1/rooms/{roomId}/read", params: { roomId: publicRoom }, body: { seq: -1 }, as: bob },
+      { op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: publicRoom }, body: { seq: "x" }, as: bob },
+      { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: LONG_ID }, as: bob },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "   " }, as: bob },
       { op: "POST /api/v1/rooms/{roomId}/join", params: { roomId: LONG_ID }, as: bob },
       { op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: LONG_ID }, as: bob },
@@ -444,10 +460,19 @@ describe("the OpenAPI document tells the truth", () => {
       expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
       expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
     }
+    for (const op of ["PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}"]) {
+      const params = { roomId: publicRoom, messageId: bobMessage, emoji: "👍" };
+      expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
+      expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
+    }
     const badMessageCalls: Call[] = [
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "\u200B" }, as: bob },
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: LONG_ID }, as: bob },
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: publicRoom, messageId: LONG_ID }, as: bob },
+      { op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "👍👍" }, as: bob }, // two emoji
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "a" }, as: bob },
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: publicRoom, messageId: bobMessage }, query: { limit: "0" }, as: bob },
+      { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { around: "3", after: "1" }, as: bob },
     ];
     for (const call of badMessageCalls) {
       const res = await send(call);
@@ -468,6 +493,8 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: missing }, body: { userId: carol.user.id }, as: alice },
       { op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: publicRoom }, body: { userId: "no-such-user" }, as: alice },
       { op: "POST /api/v1/rooms/{roomId}/read", params: { roomId: missing }, body: { seq: 1 }, as: carol },
+      { op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: privateRoom }, body: { seq: 1 }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/direct", body: { userId: "no-such-user" }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: missing }, body: { body: "hi" }, as: carol },
@@ -475,6 +502,10 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: deletedMessage }, body: { body: "hi" }, as: bob }, // deleted
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
+      { op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: deletedMessage, emoji: "👍" }, as: bob }, // deleted
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: privateRoom, messageId: bobMessage, emoji: "👍" }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
+      { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi", replyTo: deletedMessage }, as: bob }, // reply to a deleted message
     ];
     for (const call of notFound) {
       const res = await send(call);
@@ -485,11 +516,16 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: directRoom }, as: alice }, // a direct room cannot be left
       { op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: publicRoom }, body: { userId: carol.user.id }, as: bob }, // not owner
       { op: "POST /api/v1/rooms/{roomId}/read", params: { roomId: publicRoom }, body: { seq: 1 }, as: carol }, // public, not joined
+      { op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: publicRoom }, body: { seq: 1 }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: publicRoom }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi" }, as: carol },
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "not yours" }, as: alice }, // not the author
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, as: carol }, // public, not joined
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: { roomId: publicRoom, messageId: bobMessage }, as: carol },
+      { op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "👍" }, as: carol }, // public, not joined
+      { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "👍" }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: publicRoom, messageId: bobMessage }, as: carol },
     ];
     for (const call of forbidden) {
       const res = await send(call);
@@ -513,7 +549,7 @@ describe("the OpenAPI document tells the truth", () => {
   });
 
   it("bounds on how much may exist answer a documented 409 limit_reached", async () => {
-    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2 });
+    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2, reactionsPerMessage: 1 });
     const base = t;
     t = small;
     try {
@@ -529,6 +565,13 @@ describe("the OpenAPI document tells the truth", () => {
       expect((await send({ op: "POST /api/v1/direct", body: { userId: b!.user.id }, as: a! })).status).toBe(409);
       expect((await send({ op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: bRoom }, body: { userId: c!.user.id }, as: b! })).status).toBe(201);
       expect((await send({ op: "POST /api/v1/rooms/{roomId}/members", params: { roomId: bRoom }, body: { userId: d!.user.id }, as: b! })).status).toBe(409);
+      // A message carries at most reactionsPerMessage (here 1) distinct emoji.
+      const said = await send({ op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: bRoom }, body: { body: "react" }, as: b! });
+      const reacted = { roomId: bRoom, messageId: (said.body as { message: { id: string } }).message.id };
+      expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...reacted, emoji: "👍" }, as: b! })).status).toBe(201);
+      const tooMany = await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...reacted, emoji: "🎉" }, as: c! });
+      expect(tooMany.status).toBe(409);
+      expect(tooMany.body).toMatchObject({ error: { code: "limit_reached" } });
     } finally {
       t = base;
       await small.destroy();
@@ -571,6 +614,9 @@ describe("the OpenAPI document tells the truth", () => {
       // Edits and deletions share the HTTP message budget.
       await until429({ op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: aRoom, messageId: "any" }, body: { body: "hi" }, as: a });
       await until429({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: aRoom, messageId: "any" }, as: a });
+      // So do reactions.
+      await until429({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
+      await until429({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
     } finally {
       t = base;
       await limited.destroy();
@@ -583,7 +629,7 @@ describe("the OpenAPI document tells the truth", () => {
     holder.ws.pause();
     const stopping = t.server.close();
     try {
-      const answers = await Promise.all(operations().map((op) => send({ op, params: { roomId: publicRoom, messageId: "x" }, as: alice })));
+      const answers = await Promise.all(operations().map((op) => send({ op, params: { roomId: publicRoom, messageId: "x", emoji: "👍" }, as: alice })));
       for (const res of answers) {
         expect(res.status).toBe(503);
         expect(res.body).toMatchObject({ error: { code: "unavailable" } });

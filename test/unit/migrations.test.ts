@@ -69,3 +69,36 @@ describe("migration 0002: messages and events in insertion order", () => {
     }
   });
 });
+
+describe("migration 0005: replies", () => {
+  it("gives messages stored before it no reply and a count of 0, and indexes replies by root", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-migrate-"));
+    const file = path.join(dir, "parley.db");
+    try {
+      const old = openSqlite(file, { synchronous: "normal" });
+      const { error } = await new Migrator({ db: old.db, provider: migrationProvider(old.dialect) }).migrateTo("0003_edits_deletions");
+      expect(error).toBeUndefined();
+      old.raw.prepare("insert into users (id, username, username_key, email, email_key, display_name, password_hash, created_at) values ('u1', 'Ann', 'ann', 'a@x.org', 'a@x.org', 'Ann', 'h', ?)").run(at(0));
+      old.raw.prepare("insert into rooms (id, kind, name, created_by, created_at, last_seq, last_activity_at) values ('r1', 'public', 'r1', 'u1', ?, 1, ?)").run(at(0), at(1));
+      old.raw.prepare("insert into messages (room_id, seq, id, author_id, body, client_id, created_at) values ('r1', 1, 'm1', 'u1', 'before replies', null, ?)").run(at(1));
+      await old.close();
+
+      const store = await openStore(`sqlite:${file}`, { sqliteSynchronous: "normal" });
+      try {
+        const row = await store.db.selectFrom("messages").select(["reply_to_id", "reply_count", "last_reply_at", "body"]).where("id", "=", "m1").executeTakeFirstOrThrow();
+        expect(row).toEqual({ reply_to_id: null, reply_count: 0, last_reply_at: null, body: "before replies" });
+      } finally {
+        await store.close();
+      }
+      const raw = new BetterSqlite3(file);
+      try {
+        const indexes = raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'messages'").pluck().all();
+        expect(indexes).toContain("messages_reply_to");
+      } finally {
+        raw.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,8 @@ import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { requireLiveMessage } from "./queries.js";
+import { clearMentions } from "./mentions.js";
+import { scrubRootPreviews } from "./replies.js";
 
 /**
  * Deleting messages for everyone. A deletion is a room event
@@ -46,7 +48,10 @@ export class MessageDeletionService {
       ).map((r) => Number(r.seq));
 
       const at = nowIso();
-      const tombstone: Message = { ...current, body: "", deletedAt: at };
+      // A tombstone mentions nobody: its text, and so its mentions, are gone.
+      const { mentions: previousMentions, ...kept } = current;
+      // Nor does it quote its root's text, if a reply.
+      const tombstone: Message = { ...kept, body: "", deletedAt: at, ...(kept.replyTo ? { replyTo: { ...kept.replyTo, preview: "" } } : {}) };
       const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "message.deleted" as const,
         roomId,
@@ -55,8 +60,11 @@ export class MessageDeletionService {
         deletedBy: actor.userId,
         message: tombstone,
       }));
-      await trx.updateTable("messages").set({ body: "", deleted_at: at }).where("id", "=", messageId).execute();
+      await trx.updateTable("messages").set({ body: "", deleted_at: at, mentions: null }).where("id", "=", messageId).execute();
+      if (previousMentions) await clearMentions(trx, roomId, current.seq);
       await trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).execute();
+      // Reactions go with the message (their reaction.* events stay in the log: they carry no text).
+      await trx.deleteFrom("reactions").where("message_id", "=", messageId).execute();
       // The log keeps every seq (resume has no gaps), but none of them may carry the text any more.
       const rewrites: RoomEvent[] = [
         { type: "message.created", roomId, seq: current.seq, message: tombstone },
@@ -65,6 +73,8 @@ export class MessageDeletionService {
       for (const event of rewrites) {
         await trx.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", roomId).where("seq", "=", event.seq).execute();
       }
+      // A thread's root: its replies' stored events quote its text.
+      if ((current.replyCount ?? 0) > 0) await scrubRootPreviews(trx, roomId, messageId);
       return { result: tombstone, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
     });
   }

@@ -8,6 +8,7 @@ import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { requireLiveMessage, requireMessage } from "./queries.js";
+import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 
 /**
  * Editing messages, with history. An edit is a room event: it takes the
@@ -39,9 +40,12 @@ export class MessageEditService {
       const current = await requireLiveMessage(trx, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };
+      // The new text's mentions replace the old ones (an edit may add or remove a mention).
+      const mentions = await resolveMentions(trx, roomId, actor.userId, body);
 
       const at = nowIso();
-      const edited: Message = { ...current, body, editedAt: at };
+      const { mentions: previousMentions, ...rest } = current;
+      const edited: Message = { ...rest, body, editedAt: at, ...(mentions ? { mentions } : {}) };
       const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({ type: "message.edited" as const, roomId, seq, message: edited }));
       await trx
         .insertInto("message_edits")
@@ -54,7 +58,12 @@ export class MessageEditService {
           replaced_at: at,
         })
         .execute();
-      await trx.updateTable("messages").set({ body, edited_at: at }).where("id", "=", messageId).execute();
+      await trx.updateTable("messages").set({ body, edited_at: at, mentions: mentionsColumn(mentions) }).where("id", "=", messageId).execute();
+      // Only when either version could mention someone: a plain edit of a plain message does no extra work.
+      if (previousMentions || mentions) {
+        await clearMentions(trx, roomId, current.seq);
+        if (mentions) await storeMentions(trx, { id: messageId, roomId, seq: current.seq, authorId: actor.userId }, mentions);
+      }
       return { result: edited, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
     });
   }

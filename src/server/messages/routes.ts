@@ -6,9 +6,12 @@ import {
   MessageEditsResponseSchema,
   MessageParamsSchema,
   MessageResponseSchema,
+  RepliesQuerySchema,
+  RepliesResponseSchema,
   RoomParamsSchema,
   SendMessageRequestSchema,
 } from "@shared/protocol/http.js";
+import { ReactionParamsSchema, ReactionsResponseSchema } from "@shared/protocol/reactions.js";
 import type { Services } from "../services.js";
 import type { Config } from "../config.js";
 import { actorOf, authenticate } from "../http/identity.js";
@@ -35,7 +38,7 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
     "/rooms/:roomId/messages",
     { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
     async (request, reply) => {
-      const message = await services.messages.send(actorOf(request), request.params.roomId, request.body.body, request.body.clientId ?? null);
+      const message = await services.messages.send(actorOf(request), request.params.roomId, request.body.body, request.body.clientId ?? null, request.body.replyTo ?? null);
       return reply.code(201).send({ message });
     },
   );
@@ -62,5 +65,34 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
     "/rooms/:roomId/messages/:messageId/edits",
     { schema: { tags, summary: "Earlier versions of a message, oldest first", params: MessageParamsSchema, response: { 200: MessageEditsResponseSchema, ...errorResponses(403, 404) } }, onRequest: onRequestAuth },
     async (request) => ({ edits: await services.edits.history(actorOf(request), request.params.roomId, request.params.messageId) }),
+  );
+
+  // Reactions: the emoji is the last path segment, percent-encoded, so that PUT is an idempotent
+  // add and DELETE its undo on the same URL, with no body (and one reaction per emoji per user
+  // is the URL's identity). Both share the HTTP write budget: each change takes a seq.
+  app.put(
+    "/rooms/:roomId/messages/:messageId/reactions/:emoji",
+    { schema: { tags, summary: "React with an emoji (reaction.added goes live); 200 if you already had", params: ReactionParamsSchema, response: { 200: ReactionsResponseSchema, 201: ReactionsResponseSchema, ...errorResponses(403, 404, 409, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
+    async (request, reply) => {
+      const { roomId, messageId, emoji } = request.params;
+      const change = await services.reactions.add(actorOf(request), roomId, messageId, emoji);
+      return reply.code(change.changed ? 201 : 200).send({ messageId, reactions: change.reactions });
+    },
+  );
+
+  app.delete(
+    "/rooms/:roomId/messages/:messageId/reactions/:emoji",
+    { schema: { tags, summary: "Take back your emoji reaction (reaction.removed goes live); 200 also if you had none", params: ReactionParamsSchema, response: { 200: ReactionsResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
+    async (request) => {
+      const { roomId, messageId, emoji } = request.params;
+      const change = await services.reactions.remove(actorOf(request), roomId, messageId, emoji);
+      return { messageId, reactions: change.reactions };
+    },
+  );
+
+  app.get(
+    "/rooms/:roomId/messages/:messageId/replies",
+    { schema: { tags, summary: "A thread: its root and a page of replies, ascending seq", params: MessageParamsSchema, querystring: RepliesQuerySchema, response: { 200: RepliesResponseSchema, ...errorResponses(403, 404) } }, onRequest: onRequestAuth },
+    async (request) => services.replies.thread(actorOf(request), request.params.roomId, request.params.messageId, request.query),
   );
 };

@@ -7,6 +7,9 @@ import { requireMember, requireSender } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { findByClientId, historyPage, storeMessage } from "./queries.js";
+import { withReactions } from "./reactions.js";
+import { recordReply, resolveReplyRoot } from "./replies.js";
+import { mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 
 /**
  * Sending and reading messages. A send is stored, with its room's next seq,
@@ -22,10 +25,14 @@ export class MessageService {
   /**
    * Stores a message and publishes `message.created` to the room. `body` is
    * already trimmed and within limits (the shared schema did that).
+   * `replyTo`: the id of a message of the room this one answers (a reply to
+   * a reply joins the root's thread); the root's reply count and last reply
+   * time move in the same transaction. Without it, no extra query.
    * @returns the stored message; for a repeated clientId, the one stored first
-   * @throws AppError not_found (no room, or private and not a member), forbidden (not a member)
+   * @throws AppError not_found (no room, or private and not a member; replyTo unknown in this room, or deleted),
+   *   forbidden (not a member)
    */
-  send(actor: Actor, roomId: string, body: string, clientId: string | null): Promise<Message> {
+  send(actor: Actor, roomId: string, body: string, clientId: string | null, replyTo: string | null = null): Promise<Message> {
     return this.writer.submit(async (trx) => {
       const { author } = await requireSender(trx, actor.userId, roomId);
       await this.deps.store.dialect.lockRoom(trx, roomId);
@@ -33,6 +40,10 @@ export class MessageService {
         const earlier = await findByClientId(trx, roomId, actor.userId, clientId);
         if (earlier) return { result: earlier, publish: [] };
       }
+      // Replies: one lookup of the message replied to (and its root), only when there is one.
+      const root = replyTo === null ? null : await resolveReplyRoot(trx, roomId, replyTo);
+      // Mentions: a body without "@" costs one `includes`; with one, a query among the room's members.
+      const mentions = await resolveMentions(trx, roomId, actor.userId, body);
       const at = nowIso();
       const id = newId();
       const created = await appendRoomEvent(trx, roomId, at, (seq) => ({
@@ -49,9 +60,15 @@ export class MessageService {
           createdAt: at,
           editedAt: null,
           deletedAt: null,
+          replyTo: root,
+          replyCount: 0,
+          lastReplyAt: null,
+          ...(mentions ? { mentions } : {}),
         },
       }), id);
-      await storeMessage(trx, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at });
+      await storeMessage(trx, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions) });
+      if (root) await recordReply(trx, root.id, at);
+      if (mentions) await storeMentions(trx, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {
         result: created.event.message,
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],
@@ -66,10 +83,13 @@ export class MessageService {
   async history(
     actor: Actor,
     roomId: string,
-    page: { before?: number | undefined; after?: number | undefined; limit?: number | undefined },
+    page: { before?: number | undefined; after?: number | undefined; around?: number | undefined; limit?: number | undefined },
   ): Promise<HistoryResponse> {
     await requireMember(this.deps.store.db, actor.userId, roomId);
     // Up to the durable head: a message whose batch waits for its fsync is not shown yet (RoomWriter.readableSeq).
-    return historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE, upTo: this.writer.readableSeq(roomId) });
+    const upTo = this.writer.readableSeq(roomId);
+    const found = await historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE, upTo });
+    // Each message with its reactions: one more query for the page.
+    return { ...found, messages: await withReactions(this.deps.store.db, found.messages, upTo) };
   }
 }

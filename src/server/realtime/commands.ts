@@ -107,7 +107,7 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
-      const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId);
+      const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId, cmd.replyTo ?? null);
       return { type: "ack", id: cmd.id, message };
     }
     case "resume": {
@@ -136,9 +136,22 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       const message = await services.deletions.delete(conn.actor, cmd.roomId, cmd.messageId);
       return { type: "ack", id: cmd.id, message };
     }
+    case "reaction.add": {
+      const { reactions } = await services.reactions.add(conn.actor, cmd.roomId, cmd.messageId, cmd.emoji);
+      return { type: "ack", id: cmd.id, reactions };
+    }
+    case "reaction.remove": {
+      const { reactions } = await services.reactions.remove(conn.actor, cmd.roomId, cmd.messageId, cmd.emoji);
+      return { type: "ack", id: cmd.id, reactions };
+    }
     case "room.read": {
       const lastReadSeq = await services.rooms.markRead(conn.actor, cmd.roomId, cmd.seq);
       return { type: "ack", id: cmd.id, lastReadSeq };
+    }
+    case "room.delivered": {
+      // Batched by clients, frequent: acked only when the client asked (gave an id).
+      const lastDeliveredSeq = await services.receipts.markDelivered(conn.actor, cmd.roomId, cmd.seq);
+      return cmd.id === undefined ? null : { type: "ack", id: cmd.id, lastDeliveredSeq };
     }
     case "ping":
       return { type: "ack", id: cmd.id };

@@ -26,6 +26,9 @@ export class RoomService {
     private readonly writer: RoomWriter,
   ) {}
 
+  /** Told when a member's read position moved (room, user, new seq): the receipts aggregator (rooms/receipts.ts). */
+  onRead: ((roomId: string, userId: string, seq: number) => void) | null = null;
+
   private get db() {
     return this.deps.store.db;
   }
@@ -232,6 +235,7 @@ export class RoomService {
       .execute();
     const event: RoomReadEvent = { type: "room.read", roomId, lastReadSeq: target };
     this.deps.bus.publish({ kind: "user", userId: actor.userId, frame: JSON.stringify(event) });
+    this.onRead?.(roomId, actor.userId, target);
     return target;
   }
 

@@ -71,6 +71,21 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
           )
           .select((sub) => sub.fn.countAll<number>().as("n"))
           .as("unread"),
+        // Mentions of me after the read position (0007), counted like unread: at most UNREAD_CAP rows of one
+        // range of the message_mentions primary key (user_id, room_id, seq). Deleted messages have no rows.
+        eb
+          .selectFrom(
+            eb
+              .selectFrom("message_mentions")
+              .select("message_mentions.seq")
+              .where("message_mentions.user_id", "=", userId)
+              .whereRef("message_mentions.room_id", "=", "mine.room_id")
+              .whereRef("message_mentions.seq", ">", "mine.last_read_seq")
+              .limit(UNREAD_CAP)
+              .as("mention_rows"),
+          )
+          .select((sub) => sub.fn.countAll<number>().as("n"))
+          .as("mentioned"),
         "lm.id as lm_id",
         "lm.seq as lm_seq",
         "lm.body as lm_body",
@@ -138,6 +153,7 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
       lastMessage,
       lastReadSeq: member ? Number(r.last_read_seq) : 0,
       unreadCount: member ? Number(r.unread ?? 0) : 0,
+      mentionCount: member ? Number(r.mentioned ?? 0) : 0,
     };
   });
 }

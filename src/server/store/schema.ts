@@ -57,6 +57,8 @@ export interface RoomMembersTable {
   role: "owner" | "admin" | "member";
   joined_at: string;
   last_read_seq: number;
+  /** 0006: the highest seq the member's client reported received (receipts). */
+  last_delivered_seq: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -72,6 +74,26 @@ export interface MessagesTable {
   edited_at: Generated<string | null>;
   /** Added by 0003; null until deleted. */
   deleted_at: Generated<string | null>;
+  /** Added by 0005: the thread's root for a reply (never a reply itself), else null. */
+  reply_to_id: Generated<string | null>;
+  /** Added by 0005: on a root, how many replies it has had (deleted ones stay as tombstones, and count). */
+  reply_count: Generated<number>;
+  /** Added by 0005: on a root, when its latest reply was posted; null before the first. */
+  last_reply_at: Generated<string | null>;
+  /** Added by 0007: the message's mentions as JSON `{userIds, room, here}`, null when it mentions nobody. */
+  mentions: Generated<string | null>;
+}
+
+/**
+ * Who a message mentions (0007): one row per mentioned user (never the
+ * author), keyed (user_id, room_id, seq) for the per-user mention counts.
+ */
+export interface MessageMentionsTable {
+  user_id: string;
+  room_id: string;
+  /** The mentioning message's seq. */
+  seq: number;
+  message_id: string;
 }
 
 /**
@@ -88,6 +110,25 @@ export interface MessageEditsTable {
   /** When this text was written (the message's creation, or the edit before). */
   created_at: string;
   replaced_at: string;
+}
+
+/**
+ * Reactions (0004): one row per (message, emoji, user), so one person
+ * reacts once per emoji. `room_id` for lookups by room (and its cascade);
+ * `seq` is the room seq of the reaction.added event that made the row:
+ * it orders a message's reactions, and a history page shows only those up
+ * to its durable head. Removing a reaction deletes its row (the log keeps
+ * the reaction.removed event); deleting the message deletes them all.
+ */
+export interface ReactionsTable {
+  message_id: string;
+  emoji: string;
+  user_id: string;
+  room_id: string;
+  seq: number;
+  /** The seq of the reaction that put this emoji on the message (its group's first, shared by the group's rows): the emoji's place. */
+  group_seq: number;
+  created_at: string;
 }
 
 /**
@@ -115,6 +156,8 @@ export interface Database {
   room_members: RoomMembersTable;
   messages: MessagesTable;
   message_edits: MessageEditsTable;
+  message_mentions: MessageMentionsTable;
+  reactions: ReactionsTable;
   room_events: RoomEventsTable;
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ReactionSchema } from "./reactions.js";
 
 /**
  * The entities every answer and event is built from (contract v1 shapes,
@@ -33,6 +34,38 @@ export type RoomKind = z.infer<typeof RoomKindSchema>;
 export const MemberRoleSchema = z.enum(["owner", "admin", "member"]).meta({ id: "MemberRole" });
 export type MemberRole = z.infer<typeof MemberRoleSchema>;
 
+/** Longest reply preview, in characters: a longer root text is cut there and ends in "…". */
+export const REPLY_PREVIEW_CHARS = 100;
+
+/**
+ * What a reply shows of the message it answers (ext): its author and the
+ * start of its text. Once that message is deleted, `deleted` is true and
+ * `preview` is "" (the text is gone everywhere, stored events included).
+ */
+export const ReplyToSchema = z.object({
+  id: z.string(),
+  seq: z.number().int().positive(),
+  author: AuthorSchema,
+  /** The first REPLY_PREVIEW_CHARS characters of its text, "…" appended when cut. */
+  preview: z.string(),
+  deleted: z.boolean(),
+}).meta({ id: "ReplyTo" });
+export type ReplyTo = z.infer<typeof ReplyToSchema>;
+
+/**
+ * Whom a message mentions (ext): `userIds` are the room members named as
+ * `@username` (case-insensitive; at most 50 names are looked up per
+ * message); `room` / `here` are `@room` (everyone in the room) and `@here`
+ * (everyone online in it), which count only when the author is an owner or
+ * admin of the room (from anyone else they are plain text).
+ */
+export const MentionsSchema = z.object({
+  userIds: z.array(z.string()),
+  room: z.boolean(),
+  here: z.boolean(),
+}).meta({ id: "Mentions" });
+export type Mentions = z.infer<typeof MentionsSchema>;
+
 /** A message as stored: `seq` is its room's seq of the event that created it. */
 export const MessageSchema = z.object({
   id: z.string(),
@@ -53,6 +86,25 @@ export const MessageSchema = z.object({
    * tombstone whose `body` is "". Absent as for `editedAt`: read it as null.
    */
   deletedAt: TimeSchema.nullable().optional(),
+  /**
+   * The message this one replies to (ext): always a thread's root, since
+   * threads are one level. Null or absent (events stored before replies
+   * existed) for a message that is no reply.
+   */
+  replyTo: ReplyToSchema.nullable().optional(),
+  /** On a thread's root (ext): how many replies it has had, deleted ones included. Absent: 0. */
+  replyCount: z.number().int().nonnegative().optional(),
+  /** On a thread's root (ext): when its latest reply was posted, or null. Absent: null. */
+  lastReplyAt: TimeSchema.nullable().optional(),
+  /** Whom the message mentions (ext). Absent when it mentions nobody (and in events stored before mentions existed). */
+  mentions: MentionsSchema.optional(),
+  /**
+   * Reactions (ext), per emoji in the order first used: `{emoji, count,
+   * userIds}`. History pages always carry it (`[]` for none); events and
+   * answers to a send, an edit or a deletion leave it out: `reaction.added`
+   * and `reaction.removed` keep it current (a deleted message has none).
+   */
+  reactions: z.array(ReactionSchema).optional(),
 }).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
 
@@ -95,6 +147,11 @@ export const RoomSchema = z.object({
   lastReadSeq: z.number().int().nonnegative(),
   /** Messages by others after lastReadSeq. */
   unreadCount: z.number().int().nonnegative(),
+  /**
+   * Messages after lastReadSeq that mention the caller by name, or through
+   * an owner's or admin's `@room` (ext); capped like unreadCount. Absent: 0.
+   */
+  mentionCount: z.number().int().nonnegative().optional(),
 }).meta({ id: "Room" });
 export type Room = z.infer<typeof RoomSchema>;
 

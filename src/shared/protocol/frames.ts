@@ -3,6 +3,7 @@ import { ClientIdSchema, MessageBodySchema } from "./http.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
 import { idText } from "./text.js";
+import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
 
 /**
  * WebSocket frames at /ws (contract v1): JSON text frames of at most 64 KiB.
@@ -22,6 +23,8 @@ export const MessageSendCommandSchema = z.object({
   body: MessageBodySchema,
   /** Idempotency key: a retried send with the same clientId is stored once. */
   clientId: ClientIdSchema,
+  /** Reply to this message of the room (ext); a reply to a reply joins the root's thread. */
+  replyTo: idText({ label: "replyTo", max: 64 }).optional(),
 });
 
 export const ResumeCommandSchema = z.object({
@@ -38,6 +41,18 @@ export const RoomReadCommandSchema = z.object({
   id: CommandId,
   roomId: RoomId,
   /** Everything up to and including this seq has been read. */
+  seq: z.number().int().nonnegative(),
+});
+
+/**
+ * Receipts (ext): everything up to and including `seq` reached this client.
+ * Sent batched (one per room after a burst of events, not one per event);
+ * `id` optional like `typing`: without it there is no ack.
+ */
+export const RoomDeliveredCommandSchema = z.object({
+  type: z.literal("room.delivered"),
+  id: CommandId.optional(),
+  roomId: RoomId,
   seq: z.number().int().nonnegative(),
 });
 
@@ -97,8 +112,11 @@ export const ClientCommandSchema = z.discriminatedUnion("type", [
   MessageSendCommandSchema,
   ResumeCommandSchema,
   RoomReadCommandSchema,
+  RoomDeliveredCommandSchema,
   MessageEditCommandSchema,
   MessageDeleteCommandSchema,
+  ReactionAddCommandSchema,
+  ReactionRemoveCommandSchema,
   PingCommandSchema,
   TypingCommandSchema,
   PresenceSetCommandSchema,
@@ -139,8 +157,12 @@ export const AckFrameSchema = z.object({
   gone: z.array(z.string()).optional(),
   /** room.read: the read position now stored. */
   lastReadSeq: z.number().int().nonnegative().optional(),
+  /** room.delivered: the delivered position now stored. */
+  lastDeliveredSeq: z.number().int().nonnegative().optional(),
   /** presence.get: the asked users who share a room with the caller, by id. */
   presence: z.record(z.string(), PresenceSchema).optional(),
+  /** reaction.add, reaction.remove: the message's reactions as they now are. */
+  reactions: z.array(ReactionSchema).optional(),
 });
 
 export const ErrorFrameSchema = z.object({
@@ -201,6 +223,8 @@ export const RoomEventSchema = z.discriminatedUnion("type", [
   MessageCreatedEventSchema,
   MessageEditedEventSchema,
   MessageDeletedEventSchema,
+  ReactionAddedEventSchema,
+  ReactionRemovedEventSchema,
   MemberJoinedEventSchema,
   MemberLeftEventSchema,
 ]);
@@ -214,6 +238,20 @@ export const RoomReadEventSchema = z.object({
 });
 
 export type RoomReadEvent = z.infer<typeof RoomReadEventSchema>;
+
+/**
+ * Ephemeral, no seq (receipts): read and delivered positions that moved in a
+ * room since the last such frame, by user id; at most one per room per
+ * `receiptsIntervalMs`, to every member's sockets (the movers' own included).
+ * A read implies delivery: show max(delivered, read).
+ */
+export const ReceiptsUpdatedEventSchema = z.object({
+  type: z.literal("receipts.updated"),
+  roomId: z.string(),
+  reads: z.record(z.string(), z.number().int().nonnegative()),
+  delivered: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type ReceiptsUpdatedEvent = z.infer<typeof ReceiptsUpdatedEventSchema>;
 
 /** Ephemeral, no seq: a member started or stopped typing (to the room's other members; a stop also on expiry or disconnect). */
 export const TypingUpdatedEventSchema = z.object({
@@ -238,9 +276,12 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
   MessageCreatedEventSchema,
   MessageEditedEventSchema,
   MessageDeletedEventSchema,
+  ReactionAddedEventSchema,
+  ReactionRemovedEventSchema,
   MemberJoinedEventSchema,
   MemberLeftEventSchema,
   RoomReadEventSchema,
+  ReceiptsUpdatedEventSchema,
   TypingUpdatedEventSchema,
   PresenceUpdatedEventSchema,
 ]);

@@ -102,23 +102,29 @@ export const HistoryQuerySchema = z
     before: z.coerce.number().int().positive().optional(),
     after: z.coerce.number().int().nonnegative().optional(),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    /** (ext) The page containing this seq: about half the page before it, the rest from it on. */
+    around: z.coerce.number().int().positive().optional(),
   })
-  .refine((q) => q.before === undefined || q.after === undefined, {
-    message: "Give before or after, not both.",
+  .refine((q) => [q.before, q.after, q.around].filter((v) => v !== undefined).length <= 1, {
+    message: "Give at most one of before, after and around.",
   });
 export type HistoryQuery = z.infer<typeof HistoryQuerySchema>;
 
 export const HistoryResponseSchema = z.object({
   /** Ascending seq. */
   messages: z.array(MessageSchema),
-  /** More messages exist beyond this page in the direction asked. */
+  /** More messages exist beyond this page in the direction asked (for `around`: older ones). */
   hasMore: z.boolean(),
+  /** Only for `around` (ext): newer messages exist after this page. */
+  hasMoreAfter: z.boolean().optional(),
 }).meta({ id: "HistoryResponse" });
 export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
 
 export const SendMessageRequestSchema = z.object({
   body: MessageBodySchema,
   clientId: ClientIdSchema.optional(),
+  /** Reply to this message of the room (ext); a reply to a reply joins the root's thread. */
+  replyTo: idText({ label: "replyTo", max: 64 }).optional(),
 }).meta({ id: "SendMessage" });
 export const MessageResponseSchema = z.object({ message: MessageSchema }).meta({ id: "MessageResponse" });
 
@@ -133,3 +139,33 @@ export const MessageEditsResponseSchema = z.object({ edits: z.array(MessageVersi
 export type MessageEditsResponse = z.infer<typeof MessageEditsResponseSchema>;
 
 export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkRead" });
+
+/** POST /rooms/:roomId/delivered (receipts): everything up to and including `seq` reached one of the caller's devices. */
+export const MarkDeliveredRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkDelivered" });
+/** Positions by user id (receipts): the highest seq each member has read, or received. */
+const PositionsSchema = z.record(z.string(), z.number().int().nonnegative());
+/**
+ * GET /rooms/:roomId/receipts: every member's read and delivered position.
+ * A read implies delivery: a client shows max(delivered, read) as delivered.
+ */
+export const ReceiptsResponseSchema = z.object({ reads: PositionsSchema, delivered: PositionsSchema }).meta({ id: "ReceiptsResponse" });
+export type ReceiptsResponse = z.infer<typeof ReceiptsResponseSchema>;
+/** POST /rooms/read-all: the rooms whose read position moved, with the position now stored (others are left out). */
+export const ReadAllResponseSchema = z.object({ rooms: PositionsSchema }).meta({ id: "ReadAllResponse" });
+export type ReadAllResponse = z.infer<typeof ReadAllResponseSchema>;
+
+/** GET …/messages/:messageId/replies: `after` is a seq (replies after it), limit ≤ 100, default 50. */
+export const RepliesQuerySchema = z.object({
+  after: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+});
+export type RepliesQuery = z.infer<typeof RepliesQuerySchema>;
+
+/** A thread (ext): its root (with replyCount, lastReplyAt) and a page of its replies, ascending seq. */
+export const RepliesResponseSchema = z.object({
+  root: MessageSchema,
+  replies: z.array(MessageSchema),
+  /** More replies exist after this page. */
+  hasMore: z.boolean(),
+}).meta({ id: "RepliesResponse" });
+export type RepliesResponse = z.infer<typeof RepliesResponseSchema>;

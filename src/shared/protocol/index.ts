@@ -5,3 +5,4 @@ export * from "./errors.js";
 export * from "./entities.js";
 export * from "./http.js";
 export * from "./frames.js";
+export * from "./reactions.js";

@@ -9,16 +9,23 @@
 import type { z } from "zod";
 import {
   ErrorBodySchema,
+  ReactionsResponseSchema,
+  type Reaction,
   HistoryResponseSchema,
   MemberResponseSchema,
   MembersResponseSchema,
   MessageEditsResponseSchema,
   MessageResponseSchema,
+  RepliesResponseSchema,
+  type RepliesResponse,
+  ReadAllResponseSchema,
+  ReceiptsResponseSchema,
   RoomResponseSchema,
   RoomsResponseSchema,
   SessionResponseSchema,
   UsersResponseSchema,
   type CreateRoomRequest,
+  type ReceiptsResponse,
   type ErrorDetail,
   type HistoryResponse,
   type LoginRequest,
@@ -52,7 +59,7 @@ export class ApiError extends Error {
   }
 }
 
-type Method = "GET" | "POST" | "PATCH" | "DELETE";
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 interface RequestOptions<S extends z.ZodType | null> {
   body?: unknown;
@@ -264,6 +271,24 @@ export class ParleyApi {
     ).message;
   }
 
+  /**
+   * Adds (`on`) or takes back the caller's `emoji` reaction: PUT or DELETE
+   * on the emoji's URL, both idempotent. Resolves with the message's
+   * reactions as they now are.
+   */
+  async setReaction(roomId: string, messageId: string, emoji: string, on: boolean): Promise<Reaction[]> {
+    const path = `/rooms/${enc(roomId)}/messages/${enc(messageId)}/reactions/${enc(emoji)}`;
+    return (await this.transport.request(on ? "PUT" : "DELETE", path, { schema: ReactionsResponseSchema })).reactions;
+  }
+
+  /** A thread: its root and a page of replies after seq `after`, ascending. */
+  async replies(roomId: string, messageId: string, page: { after?: number; limit?: number } = {}): Promise<RepliesResponse> {
+    return this.transport.request("GET", `/rooms/${enc(roomId)}/messages/${enc(messageId)}/replies`, {
+      query: { after: page.after, limit: page.limit },
+      schema: RepliesResponseSchema,
+    });
+  }
+
   /** Earlier versions of a message, oldest first. */
   async messageEdits(roomId: string, messageId: string): Promise<MessageVersion[]> {
     return (
@@ -275,6 +300,16 @@ export class ParleyApi {
 
   async markRead(roomId: string, seq: number): Promise<void> {
     await this.transport.request("POST", `/rooms/${enc(roomId)}/read`, { body: { seq }, schema: null });
+  }
+
+  /** Every member's read and delivered position in a room (receipts). */
+  async receipts(roomId: string): Promise<ReceiptsResponse> {
+    return this.transport.request("GET", `/rooms/${enc(roomId)}/receipts`, { schema: ReceiptsResponseSchema });
+  }
+
+  /** Marks every room read; answers the rooms that moved with their new read position. */
+  async readAll(): Promise<Record<string, number>> {
+    return (await this.transport.request("POST", "/rooms/read-all", { schema: ReadAllResponseSchema })).rooms;
   }
 
   private remember(session: SessionResponse): SessionResponse {

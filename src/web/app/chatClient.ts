@@ -9,10 +9,11 @@
 import type { CreateRoomRequest, Member, MessageVersion, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
 import { ApiError, type ParleyApi } from "@web/api/http";
 import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
-import { DEFAULT_PAGE_SIZE } from "@shared/protocol/index.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@shared/protocol/index.js";
 import { resumeCursor } from "@web/state/chatReducer";
 import { ChatStore } from "@web/state/store";
 import { EphemeralStore } from "@web/presence/ephemeral";
+import { ReceiptsStore } from "@web/state/receipts";
 import { watchActivity } from "@web/presence/activity";
 
 export interface ChatClientOptions {
@@ -28,13 +29,22 @@ export type SessionEndReason = "logout" | "expired";
 
 /** Delay before fetching a room that events mention but the client does not track yet. */
 const ORPHAN_FETCH_DELAY_MS = 300;
+/** Jumping to a quoted message fetches at most this many older pages (50 messages each) to reach it. */
+const REVEAL_MAX_PAGES = 20;
 /** Delay before refreshing a room's settings after membership events (coalesces bursts). */
 const ROOM_REFRESH_DELAY_MS = 400;
+/** Delivery receipts are batched: at most one `room.delivered` per room per this many ms, with the highest seq. */
+const DELIVERED_BATCH_MS = 300;
 
 export class ChatClient {
   readonly store = new ChatStore();
   /** Typing and presence: ephemeral, replaced by each `ready`. */
   readonly ephemeral = new EphemeralStore();
+  /** Members' read and delivered positions of the rooms opened (receipts). */
+  readonly receipts = new ReceiptsStore();
+  /** Highest seq received per room not yet reported as delivered; flushed by one timer. */
+  private readonly pendingDelivered = new Map<string, number>();
+  private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
   /** This tab's activity as last reported (a new socket starts active on the server). */
   private activity: "active" | "idle" = "active";
   private stopWatchingActivity: (() => void) | null = null;
@@ -85,6 +95,10 @@ export class ChatClient {
     for (const timer of this.roomFetches.values()) clearTimeout(timer);
     this.roomFetches.clear();
     this.sentReads.clear();
+    this.receipts.reset();
+    this.pendingDelivered.clear();
+    if (this.deliveredTimer !== null) clearTimeout(this.deliveredTimer);
+    this.deliveredTimer = null;
     this.store.dispatch({ type: "session.ended" });
   }
 
@@ -157,6 +171,8 @@ export class ChatClient {
       if (generation !== this.generation) return; // answer for a session that has ended
       this.store.dispatch({ type: "history.loaded", roomId, page: "latest", messages: page.messages, hasMore: page.hasMore });
       for (const message of page.messages) this.connection?.settle(message.clientId);
+      const newest = page.messages[page.messages.length - 1];
+      if (newest) this.noteDelivered(roomId, newest.seq);
     } catch (error) {
       if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
     }
@@ -224,8 +240,8 @@ export class ChatClient {
   // ---- messages ----
 
   /** Queues a message; it shows as pending until the server has it. */
-  send(roomId: string, body: string): void {
-    this.connection?.send(roomId, body);
+  send(roomId: string, body: string, replyTo?: string): void {
+    this.connection?.send(roomId, body, replyTo);
   }
 
   retry(clientId: string): void {
@@ -252,20 +268,77 @@ export class ChatClient {
     this.store.dispatch({ type: "message.acked", message });
   }
 
+  /**
+   * Adds (`on`) or takes back my `emoji` reaction over HTTP. The answer is
+   * not applied: the `reaction.added` / `reaction.removed` event, which
+   * reaches my sockets too, updates the message (one update path for mine
+   * and others'). Adding one I have, or removing one I do not, changes nothing.
+   * @throws ApiError (validation_failed, not_found, limit_reached, rate_limited, network_error…)
+   */
+  async setReaction(roomId: string, messageId: string, emoji: string, on: boolean): Promise<void> {
+    await this.api.setReaction(roomId, messageId, emoji, on);
+  }
+
   /** Earlier versions of a message, oldest first. @throws ApiError */
   messageEdits(roomId: string, messageId: string): Promise<MessageVersion[]> {
     return this.api.messageEdits(roomId, messageId);
   }
 
   /**
-   * The open room is on screen: move the read position to its newest event.
-   * Over the socket when connected, else over HTTP; each seq is sent once.
+   * Loads a thread (its root and replies) into `threads[rootId]`; with
+   * `more`, the next page after the replies held. Live replies join it on
+   * their own (chatReducer). Errors land in the thread's `error`.
    */
-  markRead(roomId: string): void {
+  async loadThread(roomId: string, rootId: string, more = false): Promise<void> {
+    const held = this.store.getState().threads[rootId];
+    if (held?.loading) return;
+    const after = more ? held?.replies[held.replies.length - 1]?.seq : undefined;
+    const generation = this.generation;
+    this.store.dispatch({ type: "thread.loading", roomId, rootId });
+    try {
+      const page = await this.api.replies(roomId, rootId, after === undefined ? { limit: MAX_PAGE_SIZE } : { after, limit: MAX_PAGE_SIZE });
+      if (generation !== this.generation) return;
+      this.store.dispatch({ type: "thread.loaded", roomId, rootId, root: page.root, replies: page.replies, hasMore: page.hasMore });
+    } catch (error) {
+      if (generation === this.generation) this.store.dispatch({ type: "thread.failed", roomId, rootId, error: messageOf(error) });
+    }
+  }
+
+  /**
+   * Makes the message of seq `seq` part of the room's timeline, fetching
+   * older pages until it is (at most `REVEAL_MAX_PAGES` pages, so a jump to
+   * a very old message costs a bounded number of requests).
+   * @returns whether the timeline now reaches back to `seq`
+   */
+  async revealSeq(roomId: string, seq: number): Promise<boolean> {
+    let fetched = 0;
+    for (;;) {
+      const timeline = this.store.getState().timelines[roomId];
+      const first = timeline?.messages[0]?.seq;
+      if (!timeline || !timeline.loaded) return false;
+      if (first !== undefined && first <= seq) return true;
+      if (!timeline.hasOlder || fetched >= REVEAL_MAX_PAGES) return false;
+      if (timeline.loading !== null) {
+        // A page is on its way already (scrolling): wait for it rather than ask twice.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      fetched += 1;
+      await this.loadOlder(roomId);
+    }
+  }
+
+  /**
+   * Messages of the room are on screen in a focused, visible tab (see
+   * state/readTracking.ts): move the read position to `upTo` (default: the
+   * room's newest event). Over the socket when connected, else over HTTP;
+   * each seq is sent once.
+   */
+  markRead(roomId: string, upTo?: number): void {
     const held = this.store.getState().rooms[roomId];
     if (!held) return;
-    const seq = held.room.lastSeq;
-    if (seq <= held.room.lastReadSeq && held.room.unreadCount === 0) return;
+    const seq = Math.min(upTo ?? held.room.lastSeq, held.room.lastSeq);
+    if (seq <= held.room.lastReadSeq && (held.room.unreadCount === 0 || seq < held.room.lastSeq)) return;
     if ((this.sentReads.get(roomId) ?? -1) >= seq) return;
     this.sentReads.set(roomId, seq);
     this.store.dispatch({ type: "room.readMoved", roomId, lastReadSeq: seq });
@@ -274,6 +347,41 @@ export class ChatClient {
       this.sentReads.delete(roomId);
       console.warn("Marking read failed", error);
     });
+  }
+
+  /**
+   * "Mark all as read": one HTTP call; every room that moved is cleared here
+   * at once, and on my other tabs by the `room.read` events it causes.
+   * @throws ApiError
+   */
+  async readAll(): Promise<void> {
+    const moved = await this.api.readAll();
+    for (const [roomId, lastReadSeq] of Object.entries(moved)) this.store.dispatch({ type: "room.readMoved", roomId, lastReadSeq });
+  }
+
+  /** Loads a room's receipts (every member's positions) and its members' names, when it is opened. */
+  async loadReceipts(roomId: string): Promise<void> {
+    const generation = this.generation;
+    try {
+      const [positions, members] = await Promise.all([this.api.receipts(roomId), this.api.members(roomId)]);
+      if (generation !== this.generation) return;
+      const names: Record<string, string> = {};
+      for (const m of members) names[m.user.id] = m.user.displayName || m.user.username;
+      this.receipts.load(roomId, positions.reads, positions.delivered, names);
+    } catch (error) {
+      console.warn("Loading receipts failed", roomId, error);
+    }
+  }
+
+  /** Records that events up to `seq` reached this device; reported batched (room.delivered). */
+  private noteDelivered(roomId: string, seq: number): void {
+    if ((this.pendingDelivered.get(roomId) ?? -1) >= seq) return;
+    this.pendingDelivered.set(roomId, seq);
+    this.deliveredTimer ??= setTimeout(() => {
+      this.deliveredTimer = null;
+      for (const [id, s] of this.pendingDelivered) this.connection?.delivered(id, s);
+      this.pendingDelivered.clear();
+    }, DELIVERED_BATCH_MS);
   }
 
   /** Tells the room's other members that we started or stopped typing (ephemeral; dropped when offline). */
@@ -329,6 +437,7 @@ export class ChatClient {
         presence: (presence) => this.ephemeral.merge(presence),
         unknownRoomEvent: (roomId, seq) => store.dispatch({ type: "room.eventSkipped", roomId, seq }),
         roomRead: (roomId, lastReadSeq) => store.dispatch({ type: "room.readMoved", roomId, lastReadSeq }),
+        receipts: (event) => this.receipts.apply(event),
         resumed: (rooms) => store.dispatch({ type: "rooms.resumed", rooms }),
         messageAcked: (message) => store.dispatch({ type: "message.acked", message }),
         statusChanged: (connection) => store.dispatch({ type: "connection.changed", connection }),
@@ -342,6 +451,8 @@ export class ChatClient {
     // Their message is here: they are done typing it (the server's stop may follow).
     if (event.type === "message.created") this.ephemeral.clearTyping(event.roomId, event.message.author.id);
     const state = this.store.getState();
+    // Someone else's message reached this device: its sender will see it delivered.
+    if (event.type === "message.created" && event.message.author.id !== state.me?.id) this.noteDelivered(event.roomId, event.seq);
     const known = Boolean(state.rooms[event.roomId]);
     const aboutMe = event.type === "member.left" && event.userId === state.me?.id;
     if (!known && aboutMe) return; // we left; nothing to fetch

@@ -6,9 +6,10 @@
  * offline too: the message waits in the outbox.
  */
 import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { SendIcon } from "@web/ui/icons";
+import { CloseIcon, SendIcon } from "@web/ui/icons";
 import { checkDraft, draftCounter } from "./draft";
 import { useTypingSignal } from "./typingSignal";
+import { useMentionAutocomplete } from "./MentionAutocomplete";
 
 /** Unsent drafts per room, kept while the page lives so switching rooms loses nothing. */
 const drafts = new Map<string, string>();
@@ -26,13 +27,22 @@ export interface ComposerProps {
   focusSignal?: number;
   /** Typing started or stopped (throttled; see typingSignal.ts). */
   onTyping?: (state: "start" | "stop") => void;
+  /** The room's member count (refetches the mention list when it changes). */
+  memberCount?: number;
+  /** The viewer is an owner or admin: `@room` and `@here` are offered. */
+  canMentionEveryone?: boolean;
+  /** The message being replied to (its author and the start of its text), shown above the input. */
+  replyingTo?: { author: string; preview: string } | null;
+  /** The reply bar's close button, or Escape: send a plain message again. */
+  onCancelReply?: () => void;
 }
 
-export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal = 0, onTyping }: ComposerProps) {
+export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal = 0, onTyping, memberCount = 0, canMentionEveryone = false, replyingTo = null, onCancelReply }: ComposerProps) {
   const typing = useTypingSignal(onTyping);
   const [text, setText] = useState(() => drafts.get(roomId) ?? "");
   const [refusal, setRefusal] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
+  const mention = useMentionAutocomplete({ roomId, memberCount, canMentionEveryone, text, input, setText: change });
   const counter = draftCounter(text);
   const tooLong = counter?.over ?? false;
   // Over the limit is said as soon as it happens; "empty" only when trying to send.
@@ -48,7 +58,7 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
 
   useLayoutEffect(() => {
     input.current?.focus();
-  }, [roomId, focusSignal]);
+  }, [roomId, focusSignal, replyingTo]);
 
   function change(value: string) {
     setText(value);
@@ -74,6 +84,13 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
   }
 
   function keyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    // An open mention list takes the arrows, Enter, Tab and Escape first.
+    if (mention.keyDown(event)) return;
+    if (event.key === "Escape" && replyingTo && onCancelReply) {
+      event.preventDefault();
+      onCancelReply();
+      return;
+    }
     // As in Slack: the up arrow in an empty composer edits your last message.
     if (event.key === "ArrowUp" && text === "" && !event.nativeEvent.isComposing && onEditLast?.()) {
       event.preventDefault();
@@ -86,6 +103,19 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
 
   return (
     <form className={reason ? "composer composer--refused" : "composer"} onSubmit={submit} data-testid="composer">
+      {mention.listbox}
+      {replyingTo ? (
+        <div className="composer__reply" data-testid="composer-reply">
+          <span className="composer__reply-text">
+            Replying to <bdi className="composer__reply-author">{replyingTo.author}</bdi>:{" "}
+            <span className="composer__reply-preview">{replyingTo.preview}</span>
+          </span>
+          <button type="button" className="icon-button" aria-label="Cancel reply" title="Cancel reply (Esc)" onClick={onCancelReply}
+            data-testid="composer-reply-cancel">
+            <CloseIcon aria-hidden="true" />
+          </button>
+        </div>
+      ) : null}
       <div className="composer__box">
         <textarea
           ref={input}
@@ -96,7 +126,12 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
           aria-label={placeholder}
           aria-invalid={reason ? true : undefined}
           aria-describedby="composer-reason"
-          onChange={(e) => change(e.target.value)}
+          {...mention.comboboxProps}
+          onChange={(e) => {
+            change(e.target.value);
+            mention.changed(e.target.selectionStart);
+          }}
+          onSelect={(e) => mention.changed(e.currentTarget.selectionStart)}
           onKeyDown={keyDown}
           onBlur={() => typing.stopped()}
           data-testid="composer-input"

@@ -10,8 +10,14 @@
  */
 import { memo, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
-import { PencilIcon, TrashIcon } from "@web/ui/icons";
+import { PencilIcon, ReplyIcon, TrashIcon } from "@web/ui/icons";
+import type { ReplyTo } from "@shared/protocol/index.js";
+import { ReplyQuote } from "./ReplyQuote";
+import { useChat } from "@web/state/useChat";
 import { checkDraft } from "./draft";
+import { MessageReactions } from "./Reactions";
+import { ReceiptMark } from "./ReceiptMark";
+import { mentionParts } from "./mentionText";
 import type { DisplayMessage } from "./rows";
 import { fullDateTime, timeOfDay } from "./time";
 
@@ -31,6 +37,14 @@ export interface MessageItemProps {
   onCancelEdit?: () => void;
   onDelete?: (message: DisplayMessage) => void;
   onShowHistory?: (message: DisplayMessage) => void;
+  /** The room, for the reply quote (which quotes the timeline's copy of the root when it holds one). */
+  roomId?: string;
+  /** Reply to this message (the composer quotes it). */
+  onReply?: (message: DisplayMessage) => void;
+  /** The reply quote was activated: show the original. */
+  onJump?: (replyTo: ReplyTo) => void;
+  /** Open this root's thread. */
+  onOpenThread?: (message: DisplayMessage) => void;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -46,6 +60,10 @@ export const MessageItem = memo(function MessageItem({
   onCancelEdit,
   onDelete,
   onShowHistory,
+  roomId,
+  onReply,
+  onJump,
+  onOpenThread,
 }: MessageItemProps) {
   const classes = [
     "message",
@@ -54,10 +72,13 @@ export const MessageItem = memo(function MessageItem({
     lastOfRun ? "message--last" : "",
     message.status !== "sent" ? `message--${message.status}` : "",
     message.deleted ? "message--deleted" : "",
+    message.mentionsMe ? "message--mention" : "",
   ].join(" ");
+  const myUsername = useChat((s) => s.me?.username ?? "");
   const stored = message.status === "sent" && message.id !== null && !message.deleted;
   const canEdit = stored && message.mine && onEdit !== undefined;
   const canDelete = stored && (message.mine || canModerate) && onDelete !== undefined;
+  const canReply = stored && onReply !== undefined;
 
   return (
     <div
@@ -70,6 +91,7 @@ export const MessageItem = memo(function MessageItem({
       data-status={message.status}
       data-mine={message.mine ? "true" : "false"}
       data-deleted={message.deleted ? "true" : undefined}
+      data-mentions-me={message.mentionsMe ? "true" : undefined}
     >
       {!message.mine ? (
         <div className="message__gutter">
@@ -87,6 +109,7 @@ export const MessageItem = memo(function MessageItem({
             ) : null}
           </div>
         ) : null}
+        {message.replyTo && roomId ? <ReplyQuote roomId={roomId} replyTo={message.replyTo} onJump={onJump} /> : null}
         <div className="message__line">
           {editing && onSaveEdit && onCancelEdit ? (
             <MessageEditor message={message} onSave={onSaveEdit} onCancel={onCancelEdit} />
@@ -97,7 +120,21 @@ export const MessageItem = memo(function MessageItem({
                   message deleted
                 </p>
               ) : (
-                <p className="message__body" data-testid="message-body">{message.body}</p>
+                <>
+                  {message.mentionsMe ? (
+                    // Not color only: the highlight says in words why it is there.
+                    <span className="message__mention-tag" data-testid="message-mention-tag">@ Mentions you</span>
+                  ) : null}
+                  <p className="message__body" data-testid="message-body">
+                    {mentionParts(message.body, myUsername, message.mentions).map((part, i) =>
+                      part.kind === "mention" ? (
+                        <span key={i} className="mention" data-testid="message-mention">{part.text}</span>
+                      ) : (
+                        part.text
+                      ),
+                    )}
+                  </p>
+                </>
               )}
             </div>
           )}
@@ -123,9 +160,16 @@ export const MessageItem = memo(function MessageItem({
                 sending…
               </span>
             )}
+            {message.status === "sent" && message.mine && message.seq !== null && !message.deleted ? <ReceiptMark seq={message.seq} /> : null}
           </span>
-          {(canEdit || canDelete) && !editing ? (
+          {(canEdit || canDelete || canReply) && !editing ? (
             <div className="message__actions" data-testid="message-actions">
+              {canReply ? (
+                <button type="button" className="icon-button message__action" aria-label="Reply" title="Reply"
+                  onClick={() => onReply?.(message)} data-testid="message-reply">
+                  <ReplyIcon aria-hidden="true" />
+                </button>
+              ) : null}
               {canEdit ? (
                 <button type="button" className="icon-button message__action" aria-label="Edit message" title="Edit"
                   onClick={() => onEdit?.(message)} data-testid="message-edit">
@@ -141,6 +185,18 @@ export const MessageItem = memo(function MessageItem({
             </div>
           ) : null}
         </div>
+        <MessageReactions message={message} />
+        {message.replyCount && message.id !== null && onOpenThread ? (
+          <button type="button" className="link-button thread-link" onClick={() => onOpenThread(message)} data-testid="thread-link"
+            title="Open the thread">
+            <span data-testid="thread-count">{replyCountText(message.replyCount)}</span>
+            {message.lastReplyAt ? (
+              <span className="thread-link__last">
+                {" "}· last reply <time dateTime={message.lastReplyAt} data-testid="thread-last-reply">{timeOfDay(message.lastReplyAt)}</time>
+              </span>
+            ) : null}
+          </button>
+        ) : null}
         {message.status === "failed" && message.clientId ? (
           <div className="message__failure" role="alert" data-testid="message-failure">
             <span>Not sent: {message.error ?? "the server refused it."}</span>
@@ -156,6 +212,11 @@ export const MessageItem = memo(function MessageItem({
     </div>
   );
 });
+
+/** "1 reply", "3 replies". */
+export function replyCountText(count: number): string {
+  return count === 1 ? "1 reply" : `${count} replies`;
+}
 
 /** The body being edited in place: Enter saves, Shift+Enter is a new line, Escape cancels. */
 function MessageEditor({

@@ -15,6 +15,7 @@
  */
 import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import type { Timeline } from "@web/state/timeline";
+import type { ReplyTo } from "@shared/protocol/index.js";
 import { ArrowDownIcon } from "@web/ui/icons";
 import { MessageItem } from "./MessageItem";
 import type { DisplayMessage, Row } from "./rows";
@@ -40,6 +41,11 @@ export interface MessageListProps {
   onCancelEdit?: () => void;
   onDelete?: (message: DisplayMessage) => void;
   onShowHistory?: (message: DisplayMessage) => void;
+  /** Replies and threads (MessageItem). */
+  roomId?: string;
+  onReply?: (message: DisplayMessage) => void;
+  onJump?: (replyTo: ReplyTo) => void;
+  onOpenThread?: (message: DisplayMessage) => void;
 }
 
 export function MessageList({
@@ -56,6 +62,10 @@ export function MessageList({
   onCancelEdit,
   onDelete,
   onShowHistory,
+  roomId,
+  onReply,
+  onJump,
+  onOpenThread,
 }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
   // Geometry as of the last render, to tell a prepend from an append.
@@ -150,7 +160,7 @@ export function MessageList({
             case "unread":
               return (
                 <div key={row.key} className="divider divider--unread" role="separator" data-testid="unread-divider">
-                  <span>New</span>
+                  <span>New messages</span>
                 </div>
               );
             case "message":
@@ -169,6 +179,10 @@ export function MessageList({
                   onCancelEdit={onCancelEdit}
                   onDelete={onDelete}
                   onShowHistory={onShowHistory}
+                  roomId={roomId}
+                  onReply={onReply}
+                  onJump={onJump}
+                  onOpenThread={onOpenThread}
                 />
               );
           }

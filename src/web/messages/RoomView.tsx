@@ -1,17 +1,23 @@
 /**
  * The open room: header, messages (stored and pending), composer. Marks the
- * room read while it is open and the page is visible, as messages arrive.
+ * room read only as far as messages are actually on screen in a visible,
+ * focused tab (state/readTracking.ts), never merely because it was opened.
  */
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { Room } from "@shared/protocol/index.js";
 import { RoomHeader } from "@web/rooms/RoomHeader";
 import { roomTitle } from "@web/state/rooms";
 import { EMPTY_TIMELINE } from "@web/state/timeline";
+import { ReadTracker, documentAttention, seqToMarkRead } from "@web/state/readTracking";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { Composer } from "./Composer";
 import { DeleteMessageDialog } from "./DeleteMessageDialog";
 import { EditHistoryDialog } from "./EditHistoryDialog";
 import { MessageList } from "./MessageList";
+import { ReactionsProvider } from "./Reactions";
+import { ThreadPanel } from "./ThreadPanel";
+import { quoteOf } from "./ReplyQuote";
+import type { ReplyTo } from "@shared/protocol/index.js";
 import { TypingLine } from "./TypingLine";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
 
@@ -34,14 +40,71 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
     return buildRows(displayMessages(timeline.messages, pending, me), unreadAfterSeq);
   }, [me, outbox, room.id, timeline.messages, unreadAfterSeq]);
 
+  // Read tracking: the rows on screen, checked against the tab's attention (visible and focused).
+  const viewRef = useRef<HTMLElement>(null);
+  const tracker = useRef<ReadTracker | null>(null);
+  const roomRef = useRef(room);
+  roomRef.current = room;
   useEffect(() => {
-    if (pageVisible && timeline.loaded && (room.lastSeq > room.lastReadSeq || room.unreadCount > 0)) chat.markRead(room.id);
-  }, [chat, room.id, room.lastSeq, room.lastReadSeq, room.unreadCount, pageVisible, timeline.loaded]);
+    const el = viewRef.current;
+    if (!el || typeof IntersectionObserver === "undefined") return;
+    const t = new ReadTracker(el, (seqs) => {
+      const r = roomRef.current;
+      const seq = seqToMarkRead(seqs, { lastSeq: r.lastSeq, lastReadSeq: r.lastReadSeq, lastMessageSeq: r.lastMessage?.seq ?? null }, documentAttention(document));
+      if (seq !== null) chat.markRead(r.id, seq);
+    });
+    tracker.current = t;
+    return () => {
+      t.disconnect();
+      tracker.current = null;
+    };
+  }, [chat, room.id]);
+  useEffect(() => {
+    tracker.current?.scan();
+    tracker.current?.poke();
+  }, [rows, room.lastSeq, room.lastReadSeq, pageVisible]);
+  useEffect(() => {
+    void chat.loadReceipts(room.id);
+  }, [chat, room.id]);
 
   const loadOlder = useCallback(() => void chat.loadOlder(room.id), [chat, room.id]);
   const retry = useCallback((clientId: string) => chat.retry(clientId), [chat]);
   const discard = useCallback((clientId: string) => chat.discard(clientId), [chat]);
-  const send = useCallback((body: string) => chat.send(room.id, body), [chat, room.id]);
+  // Replies and threads: the message the composer replies to, the open thread.
+  const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null);
+  const [threadRootId, setThreadRootId] = useState<string | null>(null);
+  const send = useCallback(
+    (body: string) => {
+      chat.send(room.id, body, replyingTo?.id ?? undefined);
+      setReplyingTo(null);
+    },
+    [chat, room.id, replyingTo],
+  );
+  const startReply = useCallback((message: DisplayMessage) => setReplyingTo(message), []);
+  const cancelReply = useCallback(() => setReplyingTo(null), []);
+  const openThread = useCallback((message: DisplayMessage) => setThreadRootId(message.id), []);
+  const closeThread = useCallback(() => {
+    setThreadRootId(null);
+    setComposerFocus((n) => n + 1);
+  }, []);
+  // A quote was activated: bring the original into the list (older pages, bounded), scroll to it, flash it.
+  const showMessage = useCallback(
+    async (messageId: string, seq: number) => {
+      const reached = await chat.revealSeq(room.id, seq);
+      // After the pages rendered (the list keeps its place when a page is prepended).
+      await new Promise((resolve) => requestAnimationFrame(() => resolve(null)));
+      const el = viewRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(messageId)}"]`);
+      if (!reached || !el) {
+        setThreadRootId(messageId); // too far back to load here: its thread shows it
+        return;
+      }
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("message--highlight");
+      window.setTimeout(() => el.classList.remove("message--highlight"), 2000);
+    },
+    [chat, room.id],
+  );
+  const jump = useCallback((replyTo: ReplyTo) => void showMessage(replyTo.id, replyTo.seq), [showMessage]);
   const typing = useCallback((state: "start" | "stop") => chat.typing(room.id, state), [chat, room.id]);
 
   // Editing and deleting: which message is edited in place, which dialog is open.
@@ -86,9 +149,11 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
 
   const title = roomTitle(room);
   const placeholder = room.kind === "direct" ? `Message ${title}` : `Message #${title}`;
+  // Reactors' names come from the member list: fetched only once some message has reactions.
+  const hasReactions = useMemo(() => timeline.messages.some((m) => (m.reactions?.length ?? 0) > 0), [timeline.messages]);
 
   return (
-    <section className="room-view" data-testid="room-view" data-room-id={room.id}>
+    <section className={threadRootId ? "room-view room-view--thread-open" : "room-view"} data-testid="room-view" data-room-id={room.id} ref={viewRef}>
       <RoomHeader room={room} onLeft={onLeft} />
       {disconnected ? (
         <div className="offline-banner" role="status" data-testid="offline-banner">
@@ -96,6 +161,7 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
           connection is back.
         </div>
       ) : null}
+      <ReactionsProvider room={room} hasReactions={hasReactions}>
       <MessageList
         rows={rows}
         timeline={timeline}
@@ -110,10 +176,21 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
         onCancelEdit={endEdit}
         onDelete={setDeleting}
         onShowHistory={setHistoryOf}
+        roomId={room.id}
+        onReply={startReply}
+        onJump={jump}
+        onOpenThread={openThread}
       />
+      </ReactionsProvider>
       <TypingLine room={room} />
       <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} onEditLast={editLast} focusSignal={composerFocus}
-        onTyping={typing} />
+        onTyping={typing} memberCount={room.memberCount} canMentionEveryone={canModerate}
+        replyingTo={replyingTo ? { author: replyingTo.authorName, preview: replyingTo.deleted ? "message deleted" : quoteOf(replyingTo.body) } : null}
+        onCancelReply={cancelReply} />
+      {threadRootId ? (
+        <ThreadPanel key={threadRootId} roomId={room.id} rootId={threadRootId} onClose={closeThread}
+          onShowOriginal={(id, seq) => void showMessage(id, seq)} />
+      ) : null}
       {deleting ? <DeleteMessageDialog message={deleting} onConfirm={confirmDelete} onClose={closeDelete} /> : null}
       {historyOf ? <EditHistoryDialog roomId={room.id} message={historyOf} onClose={() => setHistoryOf(null)} /> : null}
     </section>

@@ -4,7 +4,7 @@
  * messages marked as the first or last of a run by the same author (the
  * author's name is shown once per run, as in every chat client).
  */
-import type { Message, Self } from "@shared/protocol/index.js";
+import type { Mentions, Message, Reaction, ReplyTo, Self } from "@shared/protocol/index.js";
 import type { OutboxEntry, OutboxStatus } from "@web/realtime/outbox";
 import { dayKey, dayLabel } from "./time";
 
@@ -28,6 +28,17 @@ export interface DisplayMessage {
   readonly editedAt: string | null;
   /** Deleted for everyone: a tombstone with no text. */
   readonly deleted: boolean;
+  /** Its reactions, per emoji (absent: none). */
+  readonly reactions?: readonly Reaction[];
+  /** Someone else's message that mentions me (by @username, @room or @here): highlighted. */
+  readonly mentionsMe?: boolean;
+  /** Whom it mentions, to mark `@me`, `@room` and `@here` in the text. */
+  readonly mentions?: Mentions;
+  /** The thread root this message replies to, shown as a quote (ReplyQuote). */
+  readonly replyTo?: ReplyTo;
+  /** A thread root: how many replies it has and when the last came (the thread link). */
+  readonly replyCount?: number;
+  readonly lastReplyAt?: string | null;
 }
 
 export type Row =
@@ -68,6 +79,15 @@ export function displayMessages(
       error: null,
       editedAt: m.editedAt ?? null,
       deleted: Boolean(m.deletedAt),
+      ...(m.reactions?.length && !m.deletedAt ? { reactions: m.reactions } : {}),
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+      ...(m.replyCount ? { replyCount: m.replyCount, lastReplyAt: m.lastReplyAt ?? null } : {}),
+      ...(m.mentions && !m.deletedAt
+        ? {
+            mentions: m.mentions,
+            mentionsMe: m.author.id !== me.id && (m.mentions.room || m.mentions.here || m.mentions.userIds.includes(me.id)),
+          }
+        : {}),
     };
   });
   for (const entry of pending) {

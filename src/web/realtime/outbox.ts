@@ -26,6 +26,8 @@ export interface OutboxEntry {
   readonly body: string;
   /** When the user pressed send (ISO), shown until the server's time replaces it. */
   readonly composedAt: string;
+  /** The id of the message this one replies to, if a reply. */
+  readonly replyTo?: string;
   readonly status: OutboxStatus;
   /** Correlation id of the send command in flight, when status is "sending". */
   readonly commandId: string | null;
@@ -42,7 +44,7 @@ export const EMPTY_OUTBOX: Outbox = [];
 /** Adds a freshly composed message at the end of the outbox. */
 export function enqueue(
   outbox: Outbox,
-  draft: { clientId: string; roomId: string; body: string; composedAt: string },
+  draft: { clientId: string; roomId: string; body: string; composedAt: string; replyTo?: string },
 ): Outbox {
   if (outbox.some((e) => e.clientId === draft.clientId)) return outbox;
   return [...outbox, { ...draft, status: "queued", commandId: null, error: null, attempts: 0 }];

@@ -23,6 +23,7 @@ import {
   type Message,
   type Presence,
   type PresenceUpdatedEvent,
+  type ReceiptsUpdatedEvent,
   type TypingUpdatedEvent,
   type RoomEvent,
   type Self,
@@ -82,6 +83,8 @@ export interface RealtimeHandlers {
   unknownRoomEvent(roomId: string, seq: number): void;
   /** The user's read position moved on another of their sockets. */
   roomRead(roomId: string, lastReadSeq: number): void;
+  /** Members' read/delivered positions moved in a room (batched, ephemeral). */
+  receipts?(event: ReceiptsUpdatedEvent): void;
   /** A resume finished: everything up to these seqs has been delivered. */
   resumed(rooms: Readonly<Record<string, number>>): void;
   /** The server stored one of our messages (ack of message.send). */
@@ -195,11 +198,10 @@ export class RealtimeConnection {
    * Queues a message for `roomId` and sends it as soon as the socket allows.
    * Returns its clientId, created here once and kept for every resend.
    */
-  send(roomId: string, body: string): string {
+  send(roomId: string, body: string, replyTo?: string): string {
     const clientId = this.options.newClientId?.() ?? crypto.randomUUID();
-    this.setOutbox(
-      outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt: new Date(this.clock.now()).toISOString() }),
-    );
+    const composedAt = new Date(this.clock.now()).toISOString();
+    this.setOutbox(outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt, ...(replyTo ? { replyTo } : {}) }));
     this.flushOutbox();
     return clientId;
   }
@@ -238,6 +240,11 @@ export class RealtimeConnection {
    */
   typing(roomId: string, state: "start" | "stop"): void {
     this.sendEphemeral({ type: "typing", roomId, state });
+  }
+
+  /** Says the room's events up to `seq` reached this device (room.delivered without an id: no ack); dropped when offline. */
+  delivered(roomId: string, seq: number): void {
+    this.sendEphemeral({ type: "room.delivered", roomId, seq });
   }
 
   /** Reports this tab active or idle (presence.set); its ack matches no pending command and is ignored. */
@@ -447,12 +454,17 @@ export class RealtimeConnection {
         return;
       case "message.edited":
       case "message.deleted":
+      case "reaction.added":
+      case "reaction.removed":
       case "member.joined":
       case "member.left":
         handlers.roomEvent(frame);
         return;
       case "room.read":
         handlers.roomRead(frame.roomId, frame.lastReadSeq);
+        return;
+      case "receipts.updated":
+        handlers.receipts?.(frame);
         return;
     }
   }
@@ -518,7 +530,7 @@ export class RealtimeConnection {
     for (const entry of outboxRules.sendable(this.box)) {
       const id = this.nextId();
       const sent = this.command(
-        { type: "message.send", id, roomId: entry.roomId, body: entry.body, clientId: entry.clientId },
+        { type: "message.send", id, roomId: entry.roomId, body: entry.body, clientId: entry.clientId, ...(entry.replyTo ? { replyTo: entry.replyTo } : {}) },
         { kind: "send", clientId: entry.clientId },
       );
       if (!sent) return;

@@ -3,7 +3,7 @@
  * first, with preview and unread badge), the ways to find or start a
  * conversation, the connection status and the account menu.
  */
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import type { Room } from "@shared/protocol/index.js";
 import { ConnectionStatus } from "@web/realtime/ConnectionStatus";
 import { byRecentActivity, previewOf, roomTitle } from "@web/state/rooms";
@@ -11,6 +11,7 @@ import { useChat, useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
 import { CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon } from "@web/ui/icons";
 import { sidebarTime } from "@web/messages/time";
+import { pageTitle, unreadTotal } from "@web/state/pageTitle";
 import { BrowseRoomsDialog } from "./BrowseRoomsDialog";
 import { CreateRoomDialog } from "./CreateRoomDialog";
 import { NewDirectDialog } from "./NewDirectDialog";
@@ -30,6 +31,20 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
     return { rooms: all.filter((r) => r.kind !== "direct"), directs: all.filter((r) => r.kind === "direct") };
   }, [tracked]);
 
+  // The unread total in the page title, "(3) Parley" (the open room counts as read, as in the list).
+  const total = useMemo(
+    () => unreadTotal(Object.values(tracked).map((t) => (t.room.id === activeRoomId ? { unreadCount: 0 } : t.room))),
+    [tracked, activeRoomId],
+  );
+  useEffect(() => {
+    document.title = pageTitle(total);
+  }, [total]);
+  const [readAllError, setReadAllError] = useState<string | null>(null);
+  const readAll = () => {
+    setReadAllError(null);
+    chat.readAll().catch(() => setReadAllError("Could not mark everything as read. Try again."));
+  };
+
   const opened = (room: Room) => {
     setDialog(null);
     onOpenRoom(room.id);
@@ -46,6 +61,14 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
       </header>
 
       <nav className="sidebar__scroll" aria-label="Conversations">
+        {total > 0 ? (
+          <div className="sidebar__read-all">
+            <button type="button" className="link-button" data-testid="mark-all-read" onClick={readAll}>
+              Mark all as read
+            </button>
+          </div>
+        ) : null}
+        {readAllError ? <p className="form__error" role="alert">{readAllError}</p> : null}
         <section className="sidebar__section">
           <div className="sidebar__section-head">
             <h2>Rooms</h2>
@@ -120,6 +143,7 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
   // conversation shows it whenever it differs from the name (impersonation, TR 36 §2).
   const handle = room.kind === "direct" && room.peer && room.peer.username !== title ? room.peer.username : null;
   const unread = active ? 0 : room.unreadCount;
+  const mentioned = active ? 0 : (room.mentionCount ?? 0);
   const classes = ["room-item", active ? "room-item--active" : "", unread > 0 ? "room-item--unread" : ""].join(" ");
   return (
     <li>
@@ -154,6 +178,13 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
           </span>
           <span className="room-item__bottom">
             <span className="room-item__preview" data-testid="room-preview">{previewOf(room, myId)}</span>
+            {mentioned > 0 ? (
+              // "@" + count, and a label in words (not color only).
+              <span className="badge badge--mention" data-testid="mention-badge"
+                aria-label={`${mentioned > 99 ? "99+" : mentioned} ${mentioned === 1 ? "mention" : "mentions"}`}>
+                @{mentioned > 99 ? "99+" : mentioned}
+              </span>
+            ) : null}
             {unread > 0 ? (
               <span className="badge" data-testid="unread-badge" aria-label={`${unread} unread`}>
                 {unread > 99 ? "99+" : unread}

@@ -274,3 +274,79 @@ describe("chatReducer: edits and deletions", () => {
     expect(state.rooms.r1!.room.unreadCount).toBe(2);
   });
 });
+
+describe("chatReducer: reactions", () => {
+  const reacted = (seq: number, messageSeq: number, emoji: string, userId: string, added = true): ChatAction => ({
+    type: "room.event",
+    event: { type: added ? "reaction.added" : "reaction.removed", roomId: "r1", seq, messageId: `r1-${messageSeq}`, emoji, userId },
+  });
+  const withPage = (...messages: Message[]): ChatState =>
+    run(signedIn(room("r1", 10)), { type: "history.loaded", roomId: "r1", page: "latest", messages, hasMore: false });
+  const reactionsOf = (state: ChatState, seq: number) => state.timelines.r1!.messages.find((m) => m.seq === seq)?.reactions;
+
+  it("counts per emoji and who reacted, in order; a new emoji goes last; removing the last reactor drops the emoji", () => {
+    let state = withPage({ ...message("r1", 5), reactions: [] });
+    state = run(state, reacted(11, 5, "👍", "ada"), reacted(12, 5, "🎉", "me"), reacted(13, 5, "👍", "bob"));
+    expect(reactionsOf(state, 5)).toEqual([
+      { emoji: "👍", count: 2, userIds: ["ada", "bob"] },
+      { emoji: "🎉", count: 1, userIds: ["me"] },
+    ]);
+    state = run(state, reacted(14, 5, "👍", "ada", false), reacted(15, 5, "🎉", "me", false));
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "👍", count: 1, userIds: ["bob"] }]);
+    expect(state.rooms.r1!.room.lastSeq).toBe(15);
+    // Reactions are not messages: nothing unread.
+    expect(state.rooms.r1!.room.unreadCount).toBe(0);
+  });
+
+  it("toggling twice leaves nothing; an event applied twice (a replay) counts once", () => {
+    let state = withPage({ ...message("r1", 5), reactions: [] });
+    state = run(state, reacted(11, 5, "❤️", "ada"), reacted(11, 5, "❤️", "ada"));
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "❤️", count: 1, userIds: ["ada"] }]);
+    state = run(state, reacted(12, 5, "❤️", "ada", false), reacted(12, 5, "❤️", "ada", false));
+    expect(reactionsOf(state, 5)).toEqual([]);
+  });
+
+  it("a reaction to a live message (no reactions field yet) starts its list", () => {
+    let state = run(signedIn(room("r1", 4)), { type: "history.loaded", roomId: "r1", page: "latest", messages: [], hasMore: false });
+    state = run(state, { type: "room.event", event: created("r1", 5) }, reacted(6, 5, "😂", "me"));
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "😂", count: 1, userIds: ["me"] }]);
+  });
+
+  it("an edit keeps the reactions; a deletion clears them, and a reaction event after it changes nothing", () => {
+    let state = withPage({ ...message("r1", 5), reactions: [{ emoji: "👍", count: 1, userIds: ["ada"] }] });
+    const edited: Message = { ...message("r1", 5), body: "changed", editedAt: "2025-01-03T00:00:00.000Z" };
+    state = run(state, { type: "room.event", event: { type: "message.edited", roomId: "r1", seq: 11, message: edited } });
+    expect(state.timelines.r1!.messages[0]!.body).toBe("changed");
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "👍", count: 1, userIds: ["ada"] }]);
+    // The edit's HTTP answer (no reactions field) keeps them too.
+    state = run(state, { type: "message.acked", message: { ...edited, editedAt: "2025-01-03T00:00:01.000Z" } });
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "👍", count: 1, userIds: ["ada"] }]);
+
+    const tombstone: Message = { ...message("r1", 5), body: "", deletedAt: "2025-01-04T00:00:00.000Z" };
+    state = run(state, { type: "room.event", event: { type: "message.deleted", roomId: "r1", seq: 12, messageId: "r1-5", deletedBy: "them", message: tombstone } });
+    expect(reactionsOf(state, 5)).toEqual([]);
+    const before = state.timelines.r1;
+    state = run(state, reacted(13, 5, "🎉", "bob"));
+    expect(state.timelines.r1).toBe(before);
+  });
+
+  it("a page's copy of a held message does not overwrite the reactions events keep; a message not held takes the page's", () => {
+    let state = withPage({ ...message("r1", 5), reactions: [] });
+    state = run(state, reacted(11, 5, "👍", "ada"));
+    // A page that left the server before that event: its copy has no reactions.
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "latest", messages: [{ ...message("r1", 5), reactions: [] }, { ...message("r1", 7), reactions: [{ emoji: "😮", count: 1, userIds: ["bob"] }] }], hasMore: false });
+    expect(reactionsOf(state, 5)).toEqual([{ emoji: "👍", count: 1, userIds: ["ada"] }]);
+    expect(reactionsOf(state, 7)).toEqual([{ emoji: "😮", count: 1, userIds: ["bob"] }]);
+    // A page newer than the cursor, then the replay of what it already holds: the same state (last write wins per emoji and user).
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "older", messages: [{ ...message("r1", 3), reactions: [{ emoji: "🎉", count: 1, userIds: ["ada"] }] }], hasMore: false });
+    state = run(state, reacted(12, 3, "🎉", "ada"), reacted(13, 3, "🎉", "ada", false), reacted(14, 3, "🎉", "ada"));
+    expect(reactionsOf(state, 3)).toEqual([{ emoji: "🎉", count: 1, userIds: ["ada"] }]);
+  });
+
+  it("an event about a message outside the timeline only moves the cursor", () => {
+    const state = withPage({ ...message("r1", 5), reactions: [] });
+    const after = run(state, reacted(11, 2, "👍", "ada"));
+    expect(after.timelines.r1).toBe(state.timelines.r1);
+    expect(resumeCursor(after)).toEqual({ r1: 11 });
+  });
+});

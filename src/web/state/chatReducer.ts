@@ -11,8 +11,10 @@ import type { Outbox } from "@web/realtime/outbox";
 import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
 import { admit, catchUp, cursorAt, type SeqCursor } from "./cursor";
-import { laterOf, withMessage, withSettingsFrom } from "./rooms";
+import { countsAsMention, laterOf, withMentionDelta, withMessage, withSettingsFrom } from "./rooms";
 import { EMPTY_TIMELINE, countUnread, isOlderVersion, mergeMessages, type Timeline } from "./timeline";
+import { withReactionEvent } from "./reactions";
+import { bumpRootIn, emptyThread, markQuotesDeleted, threadLoaded, threadWithChange, threadWithReply, type ThreadState } from "./threads";
 
 /** A room the user is a member of, with the cursor of the events applied to it. */
 export interface TrackedRoom {
@@ -28,6 +30,8 @@ export interface ChatState {
   readonly roomsLoaded: boolean;
   /** Timelines of the rooms opened so far, by room id. */
   readonly timelines: Readonly<Record<string, Timeline>>;
+  /** Threads opened so far, by their root's message id (threads.ts). */
+  readonly threads: Readonly<Record<string, ThreadState>>;
   /**
    * Events for rooms not tracked yet (a room just joined whose HTTP answer is
    * still on its way, a direct room someone just opened with us), replayed
@@ -54,6 +58,9 @@ export type ChatAction =
   | { type: "history.loading"; roomId: string; page: "latest" | "older" }
   | { type: "history.loaded"; roomId: string; page: "latest" | "older"; messages: readonly Message[]; hasMore: boolean }
   | { type: "history.failed"; roomId: string; error: string }
+  | { type: "thread.loading"; roomId: string; rootId: string }
+  | { type: "thread.loaded"; roomId: string; rootId: string; root: Message; replies: readonly Message[]; hasMore: boolean }
+  | { type: "thread.failed"; roomId: string; rootId: string; error: string }
   | { type: "message.acked"; message: Message }
   | { type: "outbox.changed"; outbox: Outbox }
   | { type: "connection.changed"; connection: ConnectionSnapshot }
@@ -68,6 +75,7 @@ export const INITIAL_CHAT_STATE: ChatState = {
   rooms: {},
   roomsLoaded: false,
   timelines: {},
+  threads: {},
   orphans: {},
   outbox: EMPTY_OUTBOX,
   connection: { state: "offline", attempt: 0, retryAt: null, networkDown: false },
@@ -110,6 +118,12 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       }));
     case "history.failed":
       return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: null, error: action.error }));
+    case "thread.loading":
+      return changeThread(state, action.roomId, action.rootId, (t) => ({ ...t, loading: true, error: null }));
+    case "thread.loaded":
+      return changeThread(state, action.roomId, action.rootId, (t) => threadLoaded(t, action.root, action.replies, action.hasMore));
+    case "thread.failed":
+      return changeThread(state, action.roomId, action.rootId, (t) => ({ ...t, loading: false, error: action.error }));
     case "message.acked":
       return acked(state, action.message);
     case "outbox.changed":
@@ -155,7 +169,9 @@ function removeRoom(state: ChatState, roomId: string): ChatState {
   const { [roomId]: _room, ...rooms } = state.rooms;
   const { [roomId]: _timeline, ...timelines } = state.timelines;
   const { [roomId]: _orphans, ...orphans } = state.orphans;
-  return { ...state, rooms, timelines, orphans, activeRoomId: state.activeRoomId === roomId ? null : state.activeRoomId };
+  // Threads of a room left go with it.
+  const threads = Object.fromEntries(Object.entries(state.threads).filter(([, t]) => t.roomId !== roomId));
+  return { ...state, rooms, timelines, threads, orphans, activeRoomId: state.activeRoomId === roomId ? null : state.activeRoomId };
 }
 
 function applyEvent(state: ChatState, event: RoomEvent): ChatState {
@@ -171,12 +187,20 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
       const message = event.message;
       const mine = message.author.id === state.me?.id;
       const seen = state.activeRoomId === event.roomId && state.pageVisible;
-      room = withMessage(room, message, !mine && !seen && message.seq > room.lastReadSeq);
+      const unread = !mine && !seen && message.seq > room.lastReadSeq;
+      room = withMessage(room, message, unread);
+      // Mentions of me count like unread messages: only above the read position, not while looking.
+      if (unread && countsAsMention(message, state.me?.id)) room = withMentionDelta(room, 1);
       // Sending is reading: the server moves the sender's read position too.
       if (mine) room = { ...room, lastReadSeq: Math.max(room.lastReadSeq, message.seq) };
       if (state.timelines[event.roomId]) {
-        next = changeTimeline(next, event.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+        // A reply counts on its root, when the timeline holds it (threads.ts: never twice).
+        next = changeTimeline(next, event.roomId, (t) => {
+          const messages = bumpRootIn(mergeMessages(t.messages, [message]), message);
+          return messages === t.messages ? t : { ...t, messages };
+        });
       }
+      next = withReplyInThread(next, message);
       break;
     }
     case "message.edited":
@@ -185,6 +209,11 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
       const message = event.message;
       const preview = room.lastMessage;
       if (preview && preview.id === message.id && !isOlderVersion(message, preview)) room = { ...room, lastMessage: message };
+      // An edit may add or remove a mention of me, and a deletion removes it: known when the timeline holds the copy before.
+      const before = state.timelines[event.roomId]?.messages.find((m) => m.id === message.id);
+      if (before && !isOlderVersion(message, before) && message.seq > room.lastReadSeq) {
+        room = withMentionDelta(room, Number(countsAsMention(message, state.me?.id)) - Number(countsAsMention(before, state.me?.id)));
+      }
       // A deleted message is not unread any more (the server's count skips it too).
       if (event.type === "message.deleted" && message.author.id !== state.me?.id && message.seq > room.lastReadSeq) {
         room = { ...room, unreadCount: Math.max(0, room.unreadCount - 1) };
@@ -194,9 +223,25 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
           // Only a message the timeline holds is updated: an older page brings the current state with it.
           t.messages.some((m) => m.id === message.id) ? { ...t, messages: mergeMessages(t.messages, [message]) } : t,
         );
+        // A deleted root: the quotes of its replies lose its text too.
+        if (event.type === "message.deleted") {
+          next = changeTimeline(next, event.roomId, (t) => {
+            const messages = markQuotesDeleted(t.messages, message.id);
+            return messages === t.messages ? t : { ...t, messages };
+          });
+        }
       }
+      next = withChangeInThreads(next, message);
       break;
     }
+    case "reaction.added":
+    case "reaction.removed":
+      // Only a message the timeline holds changes: a page brings the reactions of the others (reactions.ts).
+      next = changeTimeline(next, event.roomId, (t) => {
+        const messages = withReactionEvent(t.messages, event);
+        return messages === t.messages ? t : { ...t, messages };
+      });
+      break;
     case "member.joined":
       room = {
         ...room,
@@ -243,15 +288,19 @@ function readMoved(state: ChatState, roomId: string, lastReadSeq: number): ChatS
   const room = held.room;
   const timeline = state.timelines[roomId];
   let unreadCount: number;
+  let mentionCount = room.mentionCount;
   if (room.lastMessage === null || lastReadSeq >= room.lastMessage.seq) {
     unreadCount = 0;
+    mentionCount = 0;
   } else if (timeline && state.me && (timeline.messages[0]?.seq ?? Infinity) <= lastReadSeq + 1) {
     // The timeline holds every message after the read position: count exactly.
     unreadCount = countUnread(timeline.messages, lastReadSeq, state.me.id);
+    const me = state.me.id;
+    mentionCount = timeline.messages.filter((m) => m.seq > lastReadSeq && countsAsMention(m, me)).length;
   } else {
     unreadCount = room.unreadCount;
   }
-  return { ...state, rooms: { ...state.rooms, [roomId]: { ...held, room: { ...room, lastReadSeq, unreadCount } } } };
+  return { ...state, rooms: { ...state.rooms, [roomId]: { ...held, room: { ...room, lastReadSeq, unreadCount, mentionCount } } } };
 }
 
 /**
@@ -260,8 +309,37 @@ function readMoved(state: ChatState, roomId: string, lastReadSeq: number): ChatS
  * seq, so the timeline holds it once) and keeps the preview current.
  */
 function acked(state: ChatState, message: Message): ChatState {
-  if (!state.timelines[message.roomId]) return state;
-  return changeTimeline(state, message.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+  // Our own reply shows in its open thread at once; the root is counted by the reply's event.
+  const withThread = message.replyTo ? withReplyInThread(state, message) : withChangeInThreads(state, message);
+  if (!withThread.timelines[message.roomId]) return withThread;
+  return changeTimeline(withThread, message.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+}
+
+/** A reply joins its thread, when that thread was opened. */
+function withReplyInThread(state: ChatState, message: Message): ChatState {
+  const rootId = message.replyTo?.id;
+  const thread = rootId ? state.threads[rootId] : undefined;
+  if (!rootId || !thread) return state;
+  const next = threadWithReply(thread, message);
+  return next === thread ? state : { ...state, threads: { ...state.threads, [rootId]: next } };
+}
+
+/** An edit or deletion reaches the opened threads that hold the message (as root or reply). */
+function withChangeInThreads(state: ChatState, message: Message): ChatState {
+  let threads = state.threads;
+  for (const [rootId, thread] of Object.entries(state.threads)) {
+    if (thread.roomId !== message.roomId) continue;
+    const next = threadWithChange(thread, message);
+    if (next !== thread) threads = { ...threads, [rootId]: next };
+  }
+  return threads === state.threads ? state : { ...state, threads };
+}
+
+function changeThread(state: ChatState, roomId: string, rootId: string, change: (t: ThreadState) => ThreadState): ChatState {
+  const current = state.threads[rootId] ?? emptyThread(roomId);
+  const next = change(current);
+  if (next === current) return state;
+  return { ...state, threads: { ...state.threads, [rootId]: next } };
 }
 
 function changeTimeline(state: ChatState, roomId: string, change: (t: Timeline) => Timeline): ChatState {

@@ -50,7 +50,25 @@ export function withSettingsFrom(held: Room, fresh: Room): Room {
     // Read elsewhere since: the server's count is the better one.
     lastReadSeq: freshRead ? fresh.lastReadSeq : held.lastReadSeq,
     unreadCount: freshRead ? fresh.unreadCount : held.unreadCount,
+    mentionCount: freshRead ? fresh.mentionCount : held.mentionCount,
   };
+}
+
+/**
+ * Whether a message counts in `userId`'s mention count, as the server counts
+ * it: named by `@username`, or an owner's or admin's `@room`; never one's
+ * own message. (`@here` highlights the message but is not counted: who was
+ * online is not stored.)
+ */
+export function countsAsMention(message: Message, userId: string | null | undefined): boolean {
+  if (!userId || !message.mentions || message.author.id === userId || message.deletedAt) return false;
+  return message.mentions.room || message.mentions.userIds.includes(userId);
+}
+
+/** Adds `delta` (±1) to a room's mention count, never below 0. */
+export function withMentionDelta(room: Room, delta: number): Room {
+  if (delta === 0) return room;
+  return { ...room, mentionCount: Math.max(0, (room.mentionCount ?? 0) + delta) };
 }
 
 /** Display label of a room: "#name" style rooms vs. a person for direct rooms. */

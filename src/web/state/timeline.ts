@@ -4,6 +4,7 @@
  * with older pages.
  */
 import type { Message } from "@shared/protocol/index.js";
+import { withHeldReactions } from "./reactions";
 
 export interface Timeline {
   /** Ascending by seq, one entry per seq. */
@@ -22,7 +23,8 @@ export const EMPTY_TIMELINE: Timeline = { messages: [], loaded: false, hasOlder:
 
 /**
  * Merges messages into an ascending list by seq; a seq already present is
- * kept once (the newer copy wins, so a later fetch can correct an older one).
+ * kept once (the newer copy wins, so a later fetch can correct an older one;
+ * its reactions are the held ones, which events keep current: reactions.ts).
  * Returns `current` itself when nothing changed, so React can skip renders.
  */
 export function mergeMessages(current: readonly Message[], incoming: readonly Message[]): readonly Message[] {
@@ -38,7 +40,7 @@ export function mergeMessages(current: readonly Message[], incoming: readonly Me
   for (const message of incoming) {
     const held = bySeq.get(message.seq);
     if (held && (sameMessage(held, message) || isOlderVersion(message, held))) continue;
-    bySeq.set(message.seq, message);
+    bySeq.set(message.seq, held ? withHeldReactions(held, message) : message);
     changed = true;
   }
   if (!changed) return current;

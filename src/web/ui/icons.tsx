@@ -36,3 +36,6 @@ export const PencilIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M12 20h9M16.5
 export const TrashIcon = (p: SVGProps<SVGSVGElement>) => (
   <Icon d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6" {...p} />
 );
+// Replies and threads (issue 9).
+export const ReplyIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M9 17 4 12l5-5M4 12h11a5 5 0 0 1 5 5v2" {...p} />;
+export const CloseIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M18 6 6 18M6 6l12 12" {...p} />;

@@ -3,6 +3,10 @@ import type { StoreDialect } from "../dialect.js";
 import { initial } from "./0001_initial.js";
 import { insertOrder } from "./0002_insert_order.js";
 import { editsDeletions } from "./0003_edits_deletions.js";
+import { reactions } from "./0004_reactions.js";
+import { replies } from "./0005_replies.js";
+import { receipts } from "./0006_receipts.js";
+import { mentions } from "./0007_mentions.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -15,6 +19,10 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0001_initial": initial(dialect),
     "0002_insert_order": insertOrder(dialect),
     "0003_edits_deletions": editsDeletions,
+    "0004_reactions": reactions,
+    "0005_replies": replies,
+    "0006_receipts": receipts,
+    "0007_mentions": mentions,
   };
   return { getMigrations: async () => migrations };
 }

@@ -1,0 +1,129 @@
+/**
+ * Replies and threads in the browser, with two people: Bob replies to Ada's
+ * message from its actions, and both see the quote; Ada sees the reply
+ * count appear live, opens the thread panel, which lists the original and
+ * the reply, and replies there; Bob, whose page holds only the newest
+ * messages, activates the quote of that reply and the original is loaded,
+ * scrolled to and highlighted. The page with the thread panel open passes
+ * the accessibility check.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ChatPage, eventually, twoPeople, type TwoPeople, unique } from "./chat-page.js";
+import { expectNoSeriousA11yViolations } from "./axe.js";
+import { signupBot } from "../test/support/client.js";
+
+describe("replies and threads in the browser", () => {
+  let people: TwoPeople;
+  let ada: ChatPage;
+  let bob: ChatPage;
+  const roomName = `threads-${unique()}`.slice(0, 40);
+  const results = path.resolve(import.meta.dirname, "../test-results");
+
+  beforeAll(async () => {
+    people = await twoPeople();
+    ({ ada, bob } = people);
+    await ada.createRoom(roomName);
+    await bob.joinPublicRoom(roomName);
+    fs.mkdirSync(results, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await people?.close();
+  });
+
+  it("a reply from the message actions quotes the original; the other person sees the quote and the count live", async () => {
+    await ada.send("Where shall we meet on Friday?");
+    const original = await bob.waitForMessage("Where shall we meet on Friday?");
+    await original.hover();
+    await original.getByRole("button", { name: "Reply" }).click();
+    const bar = bob.byTestId("composer-reply");
+    await bar.waitFor();
+    expect(await bar.innerText()).toContain("Where shall we meet on Friday?");
+    await bob.send("At the library, at noon");
+    expect(await bob.byTestId("composer-reply").count()).toBe(0);
+
+    // Bob's reply carries the quote of Ada's message.
+    const bobsReply = await bob.waitForMessage("At the library, at noon");
+    await eventually("Bob's reply shows the quote", async () => (await bobsReply.getByTestId("reply-quote-text").count()) === 1);
+    expect(await bobsReply.getByTestId("reply-quote-text").innerText()).toBe("Where shall we meet on Friday?");
+
+    // Ada sees the reply with its quote, and her message's count, live.
+    const adasCopy = await ada.waitForMessage("At the library, at noon");
+    expect(await adasCopy.getByTestId("reply-quote-text").innerText()).toBe("Where shall we meet on Friday?");
+    const adasOriginal = ada.messagesWithBody("Where shall we meet on Friday?");
+    await eventually("the count shows on Ada's message", async () => (await adasOriginal.getByTestId("thread-count").count()) === 1);
+    expect(await adasOriginal.getByTestId("thread-count").innerText()).toBe("1 reply");
+    expect(await adasOriginal.getByTestId("thread-last-reply").count()).toBe(1);
+  });
+
+  it("the thread panel lists the original and its replies, replying there works, and the other person's count follows", async () => {
+    const adasOriginal = ada.messagesWithBody("Where shall we meet on Friday?");
+    await adasOriginal.getByTestId("thread-link").click();
+    const panel = ada.page.getByRole("complementary", { name: "Thread" });
+    await panel.waitFor();
+    await eventually("the panel lists the reply", async () => (await panel.getByTestId("thread-message").count()) === 1);
+    expect(await panel.getByTestId("thread-root").getByTestId("thread-message-body").innerText()).toBe("Where shall we meet on Friday?");
+    expect(await panel.getByTestId("thread-message-body").allInnerTexts()).toContain("At the library, at noon");
+
+    await panel.getByRole("textbox", { name: "Reply in thread" }).fill("Perfect, see you there");
+    await panel.getByRole("textbox", { name: "Reply in thread" }).press("Enter");
+    await eventually("the panel shows Ada's reply", async () =>
+      (await panel.locator('[data-testid="thread-message"]:not([data-status])').filter({ hasText: "Perfect, see you there" }).count()) === 1,
+    );
+    // Bob, who has the original on screen, sees its count move to 2 live.
+    const bobsOriginal = bob.messagesWithBody("Where shall we meet on Friday?");
+    await eventually("Bob sees 2 replies", async () => (await bobsOriginal.getByTestId("thread-count").innerText().catch(() => "")) === "2 replies");
+
+    await expectNoSeriousA11yViolations(ada.page);
+    await ada.page.screenshot({ path: path.join(results, "thread-panel.png") });
+    // Phone width: the panel takes the whole screen.
+    await ada.page.setViewportSize({ width: 390, height: 800 });
+    const box = await panel.boundingBox();
+    expect(box?.width).toBe(390);
+    await ada.page.screenshot({ path: path.join(results, "thread-panel-phone.png") });
+    await ada.page.setViewportSize({ width: 1280, height: 800 });
+
+    await panel.getByRole("button", { name: "Close thread" }).click();
+    await eventually("the panel closed", async () => (await ada.byTestId("thread-panel").count()) === 0);
+  });
+
+  it("the quote jumps to the original after scrolling away, loading older messages when it is not loaded", async () => {
+    // Sixty messages from someone else push the original out of the newest page.
+    const roomId = await ada.openRoomId();
+    const cleo = await signupBot(people.server.baseUrl, "cleo");
+    expect((await cleo.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    for (let i = 0; i < 60; i++) expect((await cleo.post(`/rooms/${roomId}/messages`, { body: `filler ${i}` })).status).toBe(201);
+    await bob.waitForMessage("filler 59");
+
+    // Bob reloads: only the newest messages are loaded, the original is not among them.
+    await bob.page.reload();
+    await bob.waitUntilConnected();
+    await bob.waitForOpenRoom(roomName);
+    await bob.waitForMessage("filler 59");
+    expect(await bob.messagesWithBody("Where shall we meet on Friday?").count()).toBe(0);
+
+    // Ada replies to the original once more, from its thread.
+    await ada.messagesWithBody("Where shall we meet on Friday?").getByTestId("thread-link").click();
+    const panel = ada.page.getByRole("complementary", { name: "Thread" });
+    await panel.getByRole("textbox", { name: "Reply in thread" }).fill("Bring the tickets");
+    await panel.getByRole("button", { name: "Send reply" }).click();
+
+    const latest = await bob.waitForMessage("Bring the tickets");
+    await latest.getByTestId("reply-quote").click();
+    const original = bob.messagesWithBody("Where shall we meet on Friday?");
+    await original.first().waitFor();
+    await eventually("the original is highlighted", async () => (await original.first().getAttribute("class"))?.includes("message--highlight") ?? false);
+    // It is on screen: inside the list's visible box.
+    const list = await bob.byTestId("message-list").boundingBox();
+    const found = await original.first().boundingBox();
+    expect(list && found).toBeTruthy();
+    expect(found!.y).toBeGreaterThanOrEqual(list!.y - 1);
+    expect(found!.y + found!.height).toBeLessThanOrEqual(list!.y + list!.height + 1);
+    expect(await original.getByTestId("thread-count").innerText()).toBe("3 replies");
+    await bob.page.screenshot({ path: path.join(results, "reply-jump.png") });
+    expect(ada.pageErrors).toEqual([]);
+    expect(bob.pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,193 @@
+import type { Kysely } from "kysely";
+import type { Deps, Actor } from "../deps.js";
+import type { Database } from "../store/schema.js";
+import type { Message } from "@shared/protocol/entities.js";
+import type { Reaction } from "@shared/protocol/reactions.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
+import { AppError } from "../errors.js";
+import { nowIso } from "../store/ids.js";
+import { requireMember } from "../rooms/access.js";
+import { appendRoomEvent } from "../events/log.js";
+import type { RoomWriter } from "../events/writer.js";
+import { requireLiveMessage } from "./queries.js";
+
+/**
+ * Emoji reactions. Adding or removing one is a room event
+ * (`reaction.added` / `reaction.removed`, the room's next seq, in the
+ * transaction that writes the row), so live sockets and `resume` deliver
+ * it exactly once, in order (DESIGN.md invariant 4). Both are idempotent:
+ * adding a reaction one already has, or removing one not there, changes
+ * nothing and takes no seq. The HTTP routes (PUT and DELETE
+ * …/reactions/:emoji) and the socket's `reaction.add` / `reaction.remove`
+ * call `add` and `remove`. History pages carry each message's reactions
+ * through `withReactions`: one query per page, not one per message.
+ */
+
+/** What an add or a remove did, and the message's reactions after it. */
+export interface ReactionChange {
+  /** False when there was nothing to do (already there / not there): no event, no seq. */
+  changed: boolean;
+  reactions: Reaction[];
+}
+
+export class ReactionService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly writer: RoomWriter,
+  ) {}
+
+  /**
+   * The caller reacts to a live message with `emoji` (already validated by
+   * the shared EmojiSchema) and `reaction.added` goes to the room.
+   * @throws AppError not_found (no room or not visible; no such message in the room; deleted),
+   *   forbidden (public room not joined), limit_reached (the message has reactionsPerMessage
+   *   distinct emoji and this is a new one)
+   */
+  add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
+    return this.writer.submit<ReactionChange>(async (trx) => {
+      // Check, then do: the writer has no savepoints.
+      await requireMember(trx, actor.userId, roomId);
+      await this.deps.store.dialect.lockRoom(trx, roomId);
+      await requireLiveMessage(trx, roomId, messageId);
+      if (await holds(trx, messageId, emoji, actor.userId)) {
+        return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
+      }
+      // The emoji's group on the message: joining it keeps its place; a new one must fit the bound.
+      const group = await groupOf(trx, messageId, emoji);
+      if (group === null) await requireEmojiSlot(trx, messageId, this.deps.config.reactionsPerMessage);
+
+      const at = nowIso();
+      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+        type: "reaction.added" as const,
+        roomId,
+        seq,
+        messageId,
+        emoji,
+        userId: actor.userId,
+      }));
+      await trx
+        .insertInto("reactions")
+        .values({ message_id: messageId, emoji, user_id: actor.userId, room_id: roomId, seq: appended.seq, group_seq: group ?? appended.seq, created_at: at })
+        .execute();
+      return {
+        result: { changed: true, reactions: await reactionsOf(trx, messageId) },
+        publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
+      };
+    });
+  }
+
+  /**
+   * Takes back the caller's `emoji` reaction and `reaction.removed` goes
+   * to the room. Only one's own reaction can be removed: the key includes
+   * the caller.
+   * @throws AppError not_found (no room or not visible; no such message in the room; deleted),
+   *   forbidden (public room not joined)
+   */
+  remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
+    return this.writer.submit<ReactionChange>(async (trx) => {
+      await requireMember(trx, actor.userId, roomId);
+      await this.deps.store.dialect.lockRoom(trx, roomId);
+      await requireLiveMessage(trx, roomId, messageId);
+      if (!(await holds(trx, messageId, emoji, actor.userId))) {
+        return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
+      }
+
+      const at = nowIso();
+      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+        type: "reaction.removed" as const,
+        roomId,
+        seq,
+        messageId,
+        emoji,
+        userId: actor.userId,
+      }));
+      await trx
+        .deleteFrom("reactions")
+        .where("message_id", "=", messageId)
+        .where("emoji", "=", emoji)
+        .where("user_id", "=", actor.userId)
+        .execute();
+      return {
+        result: { changed: true, reactions: await reactionsOf(trx, messageId) },
+        publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
+      };
+    });
+  }
+}
+
+async function holds(trx: Kysely<Database>, messageId: string, emoji: string, userId: string): Promise<boolean> {
+  const row = await trx
+    .selectFrom("reactions")
+    .select("seq")
+    .where("message_id", "=", messageId)
+    .where("emoji", "=", emoji)
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The group_seq of `emoji` on the message (where it sorts), or null when nobody holds it: a prefix lookup of the key. */
+async function groupOf(trx: Kysely<Database>, messageId: string, emoji: string): Promise<number | null> {
+  const row = await trx.selectFrom("reactions").select("group_seq").where("message_id", "=", messageId).where("emoji", "=", emoji).limit(1).executeTakeFirst();
+  return row === undefined ? null : Number(row.group_seq);
+}
+
+/**
+ * Refuses one more emoji on a message that already carries `limit`
+ * distinct ones (reactionsPerMessage, DESIGN.md invariant 7: a message's
+ * reactions, and the page that shows them, stay bounded). Only for an
+ * emoji not on the message yet: joining an existing one is always fine.
+ * The count stops at the bound. Call in the write transaction, after
+ * lockRoom, before writing.
+ * @throws AppError limit_reached (409)
+ */
+async function requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit: number): Promise<void> {
+  const row = await trx
+    .selectFrom(trx.selectFrom("reactions").select("emoji").distinct().where("message_id", "=", messageId).limit(limit).as("emoji_kinds"))
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .executeTakeFirstOrThrow();
+  if (Number(row.n) < limit) return;
+  throw new AppError(ErrorCode.LimitReached, `This message has ${limit} different reactions, the most a message may have; react with one of those.`, {
+    details: [{ path: "params.emoji", message: `${limit} distinct emoji; the limit (reactionsPerMessage) is ${limit}.` }],
+  });
+}
+
+/** One message's reactions as they are in `trx` (the answer to an add or a remove). */
+async function reactionsOf(trx: Kysely<Database>, messageId: string): Promise<Reaction[]> {
+  return (await reactionsByMessage(trx, [messageId])).get(messageId) ?? [];
+}
+
+/**
+ * The reactions of many messages in one query, grouped per message and
+ * emoji: emoji in the order they were put on the message (group_seq; an
+ * emoji keeps its place while anyone holds it), users in the order they
+ * reacted: the order `withReaction` gives a client that applies the events. `upTo`: leave out reactions whose event
+ * is past the durable head (RoomWriter.readableSeq), like the page itself.
+ */
+async function reactionsByMessage(db: Kysely<Database>, messageIds: readonly string[], upTo?: number): Promise<Map<string, Reaction[]>> {
+  const byMessage = new Map<string, Reaction[]>();
+  if (messageIds.length === 0) return byMessage;
+  let query = db.selectFrom("reactions").select(["message_id", "emoji", "user_id"]).where("message_id", "in", messageIds);
+  if (upTo !== undefined && Number.isFinite(upTo)) query = query.where("seq", "<=", upTo);
+  const rows = await query.orderBy("group_seq", "asc").orderBy("seq", "asc").execute();
+  for (const row of rows) {
+    let list = byMessage.get(row.message_id);
+    if (!list) byMessage.set(row.message_id, (list = []));
+    let reaction = list.find((r) => r.emoji === row.emoji);
+    if (!reaction) list.push((reaction = { emoji: row.emoji, count: 0, userIds: [] }));
+    reaction.userIds.push(row.user_id);
+    reaction.count += 1;
+  }
+  return byMessage;
+}
+
+/**
+ * `messages` (one history page of a room) with their reactions: `[]` for
+ * a message without any, and always for a deleted one. One query for the
+ * whole page, whatever its size.
+ */
+export async function withReactions(db: Kysely<Database>, messages: readonly Message[], upTo?: number): Promise<Message[]> {
+  const live = messages.filter((m) => !m.deletedAt).map((m) => m.id);
+  const byMessage = await reactionsByMessage(db, live, upTo);
+  return messages.map((m) => ({ ...m, reactions: byMessage.get(m.id) ?? [] }));
+}

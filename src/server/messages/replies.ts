@@ -1,0 +1,113 @@
+import type { Kysely } from "kysely";
+import type { Deps, Actor } from "../deps.js";
+import type { Database } from "../store/schema.js";
+import type { ReplyTo } from "@shared/protocol/entities.js";
+import type { RoomEvent } from "@shared/protocol/frames.js";
+import type { RepliesResponse } from "@shared/protocol/http.js";
+import { DEFAULT_PAGE_SIZE } from "@shared/protocol/limits.js";
+import { notFound } from "../errors.js";
+import { prepared } from "../store/prepared.js";
+import { requireMember } from "../rooms/access.js";
+import type { RoomWriter } from "../events/writer.js";
+import { replyPreview, requireLiveMessage, requireMessage, selectMessages, toMessages } from "./queries.js";
+
+/**
+ * Replies and threads. A reply is a message with `reply_to_id`: sent by
+ * `MessageService.send` with `replyTo`, in the same transaction, taking the
+ * room's next seq as any message does (its `message.created` carries
+ * `replyTo`, so clients bump the root's count from it: the root's counters
+ * take no seq of their own). Threads are one level: a reply to a reply is
+ * stored against the root, as Slack does. The root keeps `reply_count` and
+ * `last_reply_at`, updated in the reply's transaction. `ReplyService.thread`
+ * serves a thread over HTTP.
+ */
+export class ReplyService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly writer: RoomWriter,
+  ) {}
+
+  /**
+   * A thread: its root (deleted or not) and a page of replies with seq
+   * after `after`, ascending, at most `limit` (default 50, ≤ 100). The id of
+   * a reply stands for its thread. Up to the room's durable head.
+   * @throws AppError not_found (no room or not visible; no such message in the room), forbidden (public room not joined)
+   */
+  async thread(actor: Actor, roomId: string, messageId: string, page: { after?: number | undefined; limit?: number | undefined }): Promise<RepliesResponse> {
+    const db = this.deps.store.db;
+    await requireMember(db, actor.userId, roomId);
+    const target = await requireMessage(db, roomId, messageId);
+    const root = target.replyTo ? await requireMessage(db, roomId, target.replyTo.id) : target;
+    const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    const rows = await selectMessages(db)
+      .where("messages.room_id", "=", roomId)
+      .where("messages.reply_to_id", "=", root.id)
+      .where("messages.seq", ">", page.after ?? 0)
+      .where("messages.seq", "<=", this.writer.readableSeq(roomId))
+      .orderBy("messages.seq", "asc")
+      .limit(limit + 1)
+      .execute();
+    return { root, replies: await toMessages(db, rows.slice(0, limit)), hasMore: rows.length > limit };
+  }
+}
+
+/**
+ * The send path's check for a reply (one query: the message replied to,
+ * joined with its own root): what the reply will carry as `replyTo`, always
+ * the thread's root.
+ * @throws AppError not_found (no such message in the room; it, or its thread's root, is deleted)
+ */
+export async function resolveReplyRoot(db: Kysely<Database>, roomId: string, messageId: string): Promise<ReplyTo> {
+  const target = await requireLiveMessage(db, roomId, messageId);
+  if (target.replyTo) {
+    if (target.replyTo.deleted) throw notFound("This thread's first message was deleted.");
+    return target.replyTo;
+  }
+  return { id: target.id, seq: target.seq, author: target.author, preview: replyPreview(target.body), deleted: false };
+}
+
+const bumpReplies = prepared<{ rootId: string; at: string }, never>((db, p) =>
+  db
+    .updateTable("messages")
+    .set((eb) => ({ reply_count: eb("reply_count", "+", 1), last_reply_at: p.at }))
+    .where("id", "=", p.rootId),
+);
+
+/** Counts a new reply on its root (one prepared UPDATE), in the reply's transaction. */
+export async function recordReply(db: Kysely<Database>, rootId: string, at: string): Promise<void> {
+  await bumpReplies(db, { rootId, at });
+}
+
+/**
+ * When a root is deleted, its text must leave the stored events of its
+ * replies too (their `replyTo.preview`): rewrites, in place and with their
+ * own seqs, the `message.created` and `message.edited` frames of every
+ * reply, with `preview` "" and `deleted` true. Call in the deletion's
+ * transaction, only for a root that has replies. Costs one read of the
+ * replies' ids, one of their edits, one of the frames, and one write per frame.
+ */
+export async function scrubRootPreviews(db: Kysely<Database>, roomId: string, rootId: string): Promise<void> {
+  const replies = await db.selectFrom("messages").select(["id", "seq"]).where("room_id", "=", roomId).where("reply_to_id", "=", rootId).execute();
+  const seqs = replies.map((r) => Number(r.seq));
+  // SQLite binds at most 32,766 parameters: read in chunks.
+  for (let i = 0; i < replies.length; i += 500) {
+    const ids = replies.slice(i, i + 500).map((r) => r.id);
+    const edits = await db.selectFrom("message_edits").select("seq").where("room_id", "=", roomId).where("message_id", "in", ids).execute();
+    seqs.push(...edits.map((e) => Number(e.seq)));
+  }
+  for (let i = 0; i < seqs.length; i += 500) {
+    const frames = await db
+      .selectFrom("room_events")
+      .select(["seq", "frame"])
+      .where("room_id", "=", roomId)
+      .where("seq", "in", seqs.slice(i, i + 500))
+      .execute();
+    for (const row of frames) {
+      const event = JSON.parse(row.frame) as RoomEvent;
+      if (event.type !== "message.created" && event.type !== "message.edited") continue;
+      if (!event.message.replyTo) continue;
+      event.message.replyTo = { ...event.message.replyTo, preview: "", deleted: true };
+      await db.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", roomId).where("seq", "=", row.seq).execute();
+    }
+  }
+}

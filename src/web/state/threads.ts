@@ -1,0 +1,84 @@
+/**
+ * Replies and threads in the client state: pure rules, unit-tested.
+ *
+ * A reply's `message.created` carries `replyTo` (its thread's root), so the
+ * root's count and last reply time are bumped from it: the server sends no
+ * event of its own for the root's counters. A copy of the root fetched after
+ * the reply was stored already counts it; the bump therefore only applies to
+ * a reply newer than the root's `lastReplyAt`, so no reply is counted twice.
+ */
+import type { Message } from "@shared/protocol/index.js";
+import { mergeMessages } from "./timeline";
+
+/** An open (or once opened) thread: its root and the replies loaded so far, ascending by seq. */
+export interface ThreadState {
+  readonly roomId: string;
+  /** The root as last fetched (the timeline's copy, when it holds one, is newer). */
+  readonly root: Message | null;
+  readonly replies: readonly Message[];
+  readonly loaded: boolean;
+  /** More replies exist after the last one here. */
+  readonly hasMore: boolean;
+  readonly loading: boolean;
+  readonly error: string | null;
+}
+
+export const emptyThread = (roomId: string): ThreadState => ({ roomId, root: null, replies: [], loaded: false, hasMore: false, loading: false, error: null });
+
+/** `root` with `reply` counted, or `root` itself when the reply is not newer than its last one. */
+export function countReply(root: Message, reply: Message): Message {
+  if ((root.lastReplyAt ?? "") >= reply.createdAt) return root;
+  return { ...root, replyCount: (root.replyCount ?? 0) + 1, lastReplyAt: reply.createdAt };
+}
+
+/** Bumps the root of `reply` in a list of messages, if the list holds it; returns `messages` itself otherwise. */
+export function bumpRootIn(messages: readonly Message[], reply: Message): readonly Message[] {
+  const rootId = reply.replyTo?.id;
+  if (!rootId) return messages;
+  let changed = false;
+  const next = messages.map((m) => {
+    if (m.id !== rootId) return m;
+    const bumped = countReply(m, reply);
+    if (bumped !== m) changed = true;
+    return bumped;
+  });
+  return changed ? next : messages;
+}
+
+/** Replies in `messages` that quote `rootId` now say it was deleted (its text is gone). */
+export function markQuotesDeleted(messages: readonly Message[], rootId: string): readonly Message[] {
+  let changed = false;
+  const next = messages.map((m) => {
+    if (m.replyTo?.id !== rootId || m.replyTo.deleted) return m;
+    changed = true;
+    return { ...m, replyTo: { ...m.replyTo, preview: "", deleted: true } };
+  });
+  return changed ? next : messages;
+}
+
+/** A thread after a page of its replies arrived (the first page also brings the root). */
+export function threadLoaded(thread: ThreadState, root: Message, replies: readonly Message[], hasMore: boolean): ThreadState {
+  return { ...thread, root, replies: mergeMessages(thread.replies, replies), loaded: true, hasMore, loading: false, error: null };
+}
+
+/** A new reply (live event or our own ack) joins its thread; the thread's root copy counts it. */
+export function threadWithReply(thread: ThreadState, reply: Message): ThreadState {
+  const replies = mergeMessages(thread.replies, [reply]);
+  const root = thread.root ? countReply(thread.root, reply) : null;
+  return replies === thread.replies && root === thread.root ? thread : { ...thread, replies, root };
+}
+
+/** An edit or deletion of the root or of a reply held by the thread. */
+export function threadWithChange(thread: ThreadState, message: Message): ThreadState {
+  let { root, replies } = thread;
+  if (root && root.id === message.id) root = { ...message, replyCount: Math.max(root.replyCount ?? 0, message.replyCount ?? 0), lastReplyAt: laterTime(root.lastReplyAt, message.lastReplyAt) };
+  if (replies.some((m) => m.id === message.id)) replies = mergeMessages(replies, [message]);
+  if (message.deletedAt && root && root.id === message.id) replies = markQuotesDeleted(replies, message.id);
+  return root === thread.root && replies === thread.replies ? thread : { ...thread, root, replies };
+}
+
+function laterTime(a: string | null | undefined, b: string | null | undefined): string | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return a > b ? a : b;
+}

@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../support/server.js";
+import { SocketClient, createRoom, signup, signupBot, unique, type Caller } from "../support/client.js";
+import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
+import type { HistoryResponse, RepliesResponse } from "@shared/protocol/http.js";
+import type { Message } from "@shared/protocol/entities.js";
+
+/**
+ * Replies and threads over a real server, on both transports: a reply's
+ * quote of its root, one-level threads, the root's counters in history and
+ * live, the replies endpoint, refusals that store nothing, membership,
+ * resume, and history `around` a seq.
+ */
+describe("replies and threads", () => {
+  let t: TestServer;
+  let alice: Caller; // owner of the rooms (cookie)
+  let bob: Caller; // a member (Bearer)
+  let carol: Caller; // in no room
+  let roomId: string; // public
+  let privateRoom: string;
+  let otherRoom: string;
+
+  const send = async (as: Caller, room: string, body: string, replyTo?: string): Promise<Message> => {
+    const res = await as.post<{ message: Message }>(`/rooms/${room}/messages`, { body, clientId: `c-${unique()}`, ...(replyTo ? { replyTo } : {}) });
+    expect(res.status).toBe(201);
+    return res.body.message;
+  };
+  const thread = (as: Caller, room: string, messageId: string, query = "") =>
+    as.get<RepliesResponse>(`/rooms/${room}/messages/${messageId}/replies${query}`);
+  const history = async (as: Caller, room: string, query = "?limit=100"): Promise<HistoryResponse> => {
+    const res = await as.get<HistoryResponse>(`/rooms/${room}/messages${query}`);
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const byId = async (room: string, id: string): Promise<Message | undefined> => (await history(alice, room)).messages.find((m) => m.id === id);
+  const lastSeq = async (room: string): Promise<number> => (await alice.get<{ room: { lastSeq: number } }>(`/rooms/${room}`)).body.room.lastSeq;
+  const messageCount = async (room: string): Promise<number> => {
+    const row = await t.server.store.db.selectFrom("messages").select((eb) => eb.fn.countAll<number>().as("n")).where("room_id", "=", room).executeTakeFirstOrThrow();
+    return Number(row.n);
+  };
+
+  beforeAll(async () => {
+    t = await startTestServer();
+    [alice, carol] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "carol")]);
+    bob = await signupBot(t.baseUrl, "bob");
+    roomId = await createRoom(alice, "public");
+    privateRoom = await createRoom(alice, "private");
+    otherRoom = await createRoom(alice, "public");
+    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    expect((await alice.post(`/rooms/${privateRoom}/members`, { userId: bob.user.id })).status).toBe(201);
+  });
+  afterAll(() => t.destroy());
+
+  it("a reply over HTTP carries the root's author and the first 100 characters; another member sees it live, and the root's counters", async () => {
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const long = `${"a".repeat(60)} ${"b".repeat(60)}`;
+    const root = await send(alice, roomId, long);
+    expect(root).toMatchObject({ replyTo: null, replyCount: 0, lastReplyAt: null });
+    const reply = await send(bob, roomId, "answer", root.id);
+    expect(reply.replyTo).toEqual({ id: root.id, seq: root.seq, author: root.author, preview: `${"a".repeat(60)} ${"b".repeat(39)}…`, deleted: false });
+
+    const ev = await b.waitFor((f) => f.type === "message.created" && f.message.id === reply.id);
+    if (ev.type !== "message.created") throw new Error("unreachable");
+    expect(ev.message).toEqual(reply);
+    const seenRoot = await byId(roomId, root.id);
+    expect(seenRoot).toMatchObject({ replyCount: 1, lastReplyAt: reply.createdAt, replyTo: null });
+    // (Other features may add fields that a send's answer leaves out: compare what the send said.)
+    expect(await byId(roomId, reply.id)).toMatchObject(reply);
+    expect(b.invalid).toEqual([]);
+    await b.close();
+  });
+
+  it("a reply over the WebSocket is acked with its quote and reaches everyone; a short root is quoted whole", async () => {
+    const a = await SocketClient.connect(t.wsUrl, alice);
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const root = await send(alice, roomId, "short root");
+    const ack = (await b.command({ type: "message.send", roomId, body: "ws answer", clientId: `w-${unique()}`, replyTo: root.id })) as AckFrame;
+    expect(ack.type).toBe("ack");
+    expect(ack.message!.replyTo).toEqual({ id: root.id, seq: root.seq, author: root.author, preview: "short root", deleted: false });
+    const ev = await a.waitFor((f) => f.type === "message.created" && f.message.id === ack.message!.id);
+    expect(ev).toMatchObject({ message: ack.message });
+    // A retry with the same clientId is the same reply, counted once.
+    const again = (await b.command({ type: "message.send", roomId, body: "ws answer", clientId: ack.message!.clientId, replyTo: root.id })) as AckFrame;
+    expect(again.message).toEqual(ack.message);
+    expect(await byId(roomId, root.id)).toMatchObject({ replyCount: 1 });
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("a reply to a reply attaches to the root (threads are one level)", async () => {
+    const root = await send(alice, roomId, "root of a thread");
+    const first = await send(bob, roomId, "first reply", root.id);
+    const second = await send(alice, roomId, "reply to the reply", first.id);
+    expect(second.replyTo).toMatchObject({ id: root.id, seq: root.seq, preview: "root of a thread" });
+    expect(await byId(roomId, root.id)).toMatchObject({ replyCount: 2, lastReplyAt: second.createdAt });
+    expect(await byId(roomId, first.id)).toMatchObject({ replyCount: 0, lastReplyAt: null });
+    // The thread of a reply is its root's thread.
+    const viaReply = await thread(bob, roomId, first.id);
+    expect(viaReply.status).toBe(200);
+    expect(viaReply.body.root.id).toBe(root.id);
+    expect(viaReply.body.replies.map((m) => m.id)).toEqual([first.id, second.id]);
+  });
+
+  it("the replies endpoint lists the root and its replies in seq order, paging with after and limit", async () => {
+    const root = await send(alice, roomId, "paged thread");
+    const replies: Message[] = [];
+    for (let i = 0; i < 5; i++) {
+      replies.push(await send(i % 2 ? alice : bob, roomId, `reply ${i}`, root.id));
+      await send(bob, roomId, `noise ${i}`); // not in the thread
+    }
+    const first = await thread(bob, roomId, root.id, "?limit=2");
+    expect(first.status).toBe(200);
+    expect(first.body.root).toMatchObject({ id: root.id, replyCount: 5, lastReplyAt: replies[4]!.createdAt });
+    expect(first.body.replies.map((m) => m.body)).toEqual(["reply 0", "reply 1"]);
+    expect(first.body.hasMore).toBe(true);
+    const next = await thread(bob, roomId, root.id, `?limit=2&after=${first.body.replies[1]!.seq}`);
+    expect(next.body.replies.map((m) => m.body)).toEqual(["reply 2", "reply 3"]);
+    const last = await thread(bob, roomId, root.id, `?after=${next.body.replies[1]!.seq}`);
+    expect(last.body.replies.map((m) => m.body)).toEqual(["reply 4"]);
+    expect(last.body.hasMore).toBe(false);
+    expect([...first.body.replies, ...next.body.replies, ...last.body.replies]).toMatchObject(replies);
+    // A message nobody answered is a thread of one.
+    const lone = await send(alice, roomId, "lonely");
+    expect((await thread(alice, roomId, lone.id)).body).toMatchObject({ root: lone, replies: [], hasMore: false });
+    // Bad input: a stable code.
+    const bad = await thread(alice, roomId, root.id, "?limit=0");
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: "validation_failed" } });
+  });
+
+  it("a reply to a deleted, unknown or other room's message is refused 404 over both transports, and nothing is stored", async () => {
+    const gone = await send(alice, roomId, "to be deleted");
+    expect((await alice.request("DELETE", `/rooms/${roomId}/messages/${gone.id}`)).status).toBe(200);
+    const elsewhere = await send(alice, otherRoom, "in another room");
+    const root = await send(alice, roomId, "live root");
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const beforeSeq = await lastSeq(roomId);
+    const beforeCount = await messageCount(roomId);
+    for (const target of [gone.id, "no-such-message", elsewhere.id]) {
+      const res = await bob.post<{ error: { code: string } }>(`/rooms/${roomId}/messages`, { body: "nope", replyTo: target });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe("not_found");
+      const err = (await b.command({ type: "message.send", roomId, body: "nope", clientId: `x-${unique()}`, replyTo: target })) as ErrorFrame;
+      expect(err).toMatchObject({ type: "error", code: "not_found" });
+    }
+    // A bad replyTo is a validation error, and the socket stays open.
+    const invalid = (await b.command({ type: "message.send", roomId, body: "nope", clientId: `x-${unique()}`, replyTo: "x".repeat(65) })) as ErrorFrame;
+    expect(invalid).toMatchObject({ type: "error", code: "validation_failed" });
+    expect(await lastSeq(roomId)).toBe(beforeSeq);
+    expect(await messageCount(roomId)).toBe(beforeCount);
+    expect(await byId(roomId, gone.id)).toMatchObject({ replyCount: 0 });
+    // Still usable: a good reply goes through on the same socket.
+    const ok = (await b.command({ type: "message.send", roomId, body: "yes", clientId: `y-${unique()}`, replyTo: root.id })) as AckFrame;
+    expect(ok.type).toBe("ack");
+    expect(b.closeInfo).toBeNull();
+    // A reply whose root was deleted since cannot be answered either: the thread's root is gone.
+    const inThread = await send(bob, roomId, "reply in doomed thread", root.id);
+    expect((await alice.request("DELETE", `/rooms/${roomId}/messages/${root.id}`)).status).toBe(200);
+    expect((await bob.post(`/rooms/${roomId}/messages`, { body: "late", replyTo: inThread.id })).status).toBe(404);
+    await b.close();
+  });
+
+  it("deleting a root shows 'deleted' in its replies' quotes and erases its text from their stored events", async () => {
+    const secret = `root-secret-${unique()}`;
+    const room = await createRoom(alice, "private");
+    expect((await alice.post(`/rooms/${room}/members`, { userId: bob.user.id })).status).toBe(201);
+    const start = await lastSeq(room);
+    const root = await send(alice, room, secret);
+    const reply = await send(bob, room, "a reply", root.id);
+    expect((await bob.request("PATCH", `/rooms/${room}/messages/${reply.id}`, { body: "an edited reply" })).status).toBe(200);
+    expect((await alice.request("DELETE", `/rooms/${room}/messages/${root.id}`)).status).toBe(200);
+    expect(await byId(room, reply.id)).toMatchObject({ body: "an edited reply", replyTo: { id: root.id, preview: "", deleted: true } });
+    const t1 = await thread(bob, room, root.id);
+    expect(t1.body.root).toMatchObject({ body: "", replyCount: 1 });
+    expect(t1.body.replies.map((m) => m.id)).toEqual([reply.id]);
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    await b.command({ type: "resume", rooms: { [room]: start } });
+    expect(JSON.stringify(b.frames)).not.toContain(secret);
+    const frames = await t.server.store.db.selectFrom("room_events").select("frame").where("room_id", "=", room).execute();
+    expect(frames.map((f) => f.frame).join("\n")).not.toContain(secret);
+    await b.close();
+  });
+
+  it("non-members cannot reply nor read a thread: 404 for a private room, 403 for a public one", async () => {
+    const priv = await send(alice, privateRoom, "private root");
+    const pub = await send(alice, roomId, "public root");
+    const c = await SocketClient.connect(t.wsUrl, carol);
+    const before = await messageCount(privateRoom);
+    expect((await carol.post(`/rooms/${privateRoom}/messages`, { body: "hi", replyTo: priv.id })).status).toBe(404);
+    expect((await carol.post(`/rooms/${roomId}/messages`, { body: "hi", replyTo: pub.id })).status).toBe(403);
+    expect((await thread(carol, privateRoom, priv.id)).status).toBe(404);
+    expect((await thread(carol, roomId, pub.id)).status).toBe(403);
+    expect(await c.command({ type: "message.send", roomId: privateRoom, body: "hi", clientId: "c1", replyTo: priv.id })).toMatchObject({ code: "not_found" });
+    expect(await c.command({ type: "message.send", roomId, body: "hi", clientId: "c2", replyTo: pub.id })).toMatchObject({ code: "forbidden" });
+    expect(await messageCount(privateRoom)).toBe(before);
+    expect(await byId(privateRoom, priv.id)).toMatchObject({ replyCount: 0 });
+    // Unauthenticated.
+    const anon = await fetch(`${t.baseUrl}/api/v1/rooms/${roomId}/messages/${pub.id}/replies`);
+    expect(anon.status).toBe(401);
+    await c.close();
+  });
+
+  it("resume replays a reply with its replyTo, once, in seq order", async () => {
+    const room = await createRoom(alice, "private");
+    expect((await alice.post(`/rooms/${room}/members`, { userId: bob.user.id })).status).toBe(201);
+    const start = await lastSeq(room);
+    const root = await send(alice, room, "resume root");
+    const a = await SocketClient.connect(t.wsUrl, alice);
+    const ack = (await a.command({ type: "message.send", roomId: room, body: "resume reply", clientId: "rr-1", replyTo: root.id })) as AckFrame;
+    await a.close();
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const done = (await b.command({ type: "resume", rooms: { [room]: start } })) as AckFrame;
+    const replayed = b.frames.filter((f): f is Extract<ServerFrame, { type: "message.created" }> => f.type === "message.created" && f.roomId === room);
+    expect(replayed.map((f) => f.seq)).toEqual([start + 1, start + 2]);
+    expect(replayed[1]!.message).toEqual(ack.message);
+    expect(replayed[1]!.message.replyTo).toMatchObject({ id: root.id, seq: root.seq, preview: "resume root", deleted: false });
+    expect(done.rooms).toEqual({ [room]: start + 2 });
+    expect(b.invalid).toEqual([]);
+    await b.close();
+  });
+
+  it("history around= returns the page containing the seq, with hasMore both ways", async () => {
+    const room = await createRoom(alice, "public");
+    const sent: Message[] = [];
+    for (let i = 0; i < 30; i++) sent.push(await send(alice, room, `m${i}`));
+    const target = sent[12]!;
+    const page = await history(alice, room, `?around=${target.seq}&limit=10`);
+    expect(page.messages.map((m) => m.body)).toEqual(["m7", "m8", "m9", "m10", "m11", "m12", "m13", "m14", "m15", "m16"]);
+    expect(page.hasMore).toBe(true);
+    expect(page.hasMoreAfter).toBe(true);
+    const seqs = page.messages.map((m) => m.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    // Near the start and the end.
+    const head = await history(alice, room, `?around=${sent[1]!.seq}&limit=10`);
+    expect(head.messages[0]!.body).toBe("m0");
+    expect(head.messages.map((m) => m.body)).toContain("m1");
+    expect(head.hasMore).toBe(false);
+    const tail = await history(alice, room, `?around=${sent[29]!.seq}&limit=10`);
+    expect(tail.messages.at(-1)!.body).toBe("m29");
+    expect(tail.hasMoreAfter).toBe(false);
+    // One cursor at a time.
+    const both = await alice.get<{ error: { code: string } }>(`/rooms/${room}/messages?around=3&before=9`);
+    expect(both.status).toBe(400);
+    expect(both.body.error.code).toBe("validation_failed");
+    // Members only.
+    expect((await carol.get(`/rooms/${privateRoom}/messages?around=1`)).status).toBe(404);
+  });
+});
