@@ -112,6 +112,11 @@ describe("public rooms in the browser", () => {
     await dialog.locator(`[data-testid="user-result"][data-username="${bob.username}"]`).getByTestId("user-pick").click();
     await dialog.getByTestId("member-added").waitFor();
     await ada.page.keyboard.press("Escape");
+    // Closing gives focus back to the control that opened the dialog (WAI-ARIA dialog pattern).
+    await dialog.waitFor({ state: "detached" });
+    await eventually("focus is back on the add-member button", () =>
+      ada.byTestId("add-member").evaluate((el) => el === document.activeElement),
+    );
 
     // Bob was not in the room: it appears in his sidebar by itself.
     await bob.roomItem(secret).waitFor({ timeout: 10_000 });

@@ -18,8 +18,14 @@ export function Dialog({ title, onClose, children, testId, wide }: DialogProps) 
 
   useEffect(() => {
     const dialog = ref.current;
+    // Where focus goes back to on close (WAI-ARIA APG dialog pattern): the browser's own restore does not
+    // run here, because React removes the element before this effect's cleanup closes it.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    return () => {
+      dialog?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
 
   return (
