@@ -120,6 +120,8 @@ describe("the web client on a phone", () => {
     await phone.getByTestId("create-room-submit").tap();
     await phone.locator('[data-testid="room-view"] [data-testid="room-title"]', { hasText: roomName }).waitFor();
     expect(await phone.evaluate(() => window.location.hash)).toMatch(/^#\/rooms\//);
+    // Opening a room on a touch screen does not raise the on-screen keyboard: the composer waits for a tap.
+    expect(await phone.getByTestId("composer-input").evaluate((el) => el === document.activeElement)).toBe(false);
 
     // Bob, at a desktop, joins and writes a sentence; the phone writes a long unbroken string.
     await bob.joinPublicRoom(roomName);
@@ -292,6 +294,8 @@ describe("the web client on a phone", () => {
 
   it("keeps both panes side by side on a desktop (1280 × 800)", async () => {
     await bob.openRoom(roomName);
+    // With a mouse, opening a room puts the cursor in the composer, ready to type.
+    await eventually("the desktop composer has focus", () => bob.byTestId("composer-input").evaluate((el) => el === document.activeElement));
     const sidebar = await boxOf(bob.byTestId("sidebar"));
     const view = await boxOf(bob.byTestId("room-view"));
     expect(sidebar.x).toBe(0);

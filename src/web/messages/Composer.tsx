@@ -56,7 +56,13 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
     el.style.height = `${Math.min(el.scrollHeight, MAX_INPUT_HEIGHT)}px`;
   }, [text]);
 
+  const focusedRoom = useRef<string | null>(null);
   useLayoutEffect(() => {
+    const opened = focusedRoom.current !== roomId;
+    focusedRoom.current = roomId;
+    // Opening a room on a touch screen would raise the on-screen keyboard over the conversation the person
+    // came to read; there the composer takes focus when they tap it (or start an edit or a reply).
+    if (opened && !window.matchMedia("(pointer: fine)").matches) return;
     input.current?.focus();
   }, [roomId, focusSignal, replyingTo]);
 
