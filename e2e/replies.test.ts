@@ -4,11 +4,13 @@
  * count appear live, opens the thread panel, which lists the original and
  * the reply, and replies there; Bob, whose page holds only the newest
  * messages, activates the quote of that reply and the original is loaded,
- * scrolled to and highlighted. The page with the thread panel open passes
- * the accessibility check.
+ * scrolled to and highlighted. With the panel open, reactions to the
+ * original and to a reply show there live, whoever reacts and from where.
+ * The page with the thread panel open passes the accessibility check.
  */
 import fs from "node:fs";
 import path from "node:path";
+import type { Locator } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChatPage, eventually, twoPeople, type TwoPeople, unique } from "./chat-page.js";
 import { expectNoSeriousA11yViolations } from "./axe.js";
@@ -87,6 +89,52 @@ describe("replies and threads in the browser", () => {
 
     await panel.getByRole("button", { name: "Close thread" }).click();
     await eventually("the panel closed", async () => (await ada.byTestId("thread-panel").count()) === 0);
+  });
+
+  it("with the thread panel open, reactions show there live: Bob's on the reply from the conversation, Ada's on the original from the panel", async () => {
+    const chip = (message: Locator, emoji: string): Locator => message.locator(`[data-testid="reaction"][data-emoji="${emoji}"]`);
+    /** The count and pressed state of one reaction button, read in one go (it may be replaced between two reads). */
+    const chipState = async (message: Locator, emoji: string) => {
+      const [state] = await chip(message, emoji).evaluateAll((buttons) =>
+        buttons.map((b) => ({ count: b.getAttribute("data-count"), pressed: b.getAttribute("aria-pressed") })),
+      );
+      return state ?? null;
+    };
+    /** Hovers `message` until its quick reactions show, then clicks `emoji` there. */
+    const react = async (message: Locator, emoji: string) => {
+      await message.hover();
+      const bar = message.getByTestId("reaction-bar").first();
+      await eventually("the quick reactions show on hover", async () => (await bar.evaluate((el) => getComputedStyle(el).opacity)) === "1");
+      await bar.getByRole("button", { name: `React with ${emoji}` }).click();
+    };
+
+    await ada.messagesWithBody("Where shall we meet on Friday?").getByTestId("thread-link").click();
+    const panel = ada.page.getByRole("complementary", { name: "Thread" });
+    const panelReply = panel.getByTestId("thread-message").filter({ hasText: "At the library, at noon" });
+    await panelReply.waitFor();
+    expect(await chip(panelReply, "👍").count()).toBe(0);
+
+    // Bob reacts to the reply in his conversation; Ada's open panel shows it without a reload.
+    await react(bob.messagesWithBody("At the library, at noon"), "👍");
+    await eventually("Ada's panel shows Bob's reaction on the reply", async () => (await chipState(panelReply, "👍"))?.count === "1");
+    expect(await chipState(panelReply, "👍")).toEqual({ count: "1", pressed: "false" });
+
+    // Ada reacts to the original from the panel: the panel and Bob's conversation both show it.
+    const panelRoot = panel.getByTestId("thread-root");
+    await react(panelRoot, "🎉");
+    await eventually("Ada's panel shows her reaction on the original", async () => (await chipState(panelRoot, "🎉"))?.pressed === "true");
+    const bobsOriginal = bob.messagesWithBody("Where shall we meet on Friday?");
+    await eventually("Bob sees Ada's reaction on the original", async () => (await chipState(bobsOriginal, "🎉"))?.count === "1");
+
+    // Bob takes his back: it leaves Ada's panel live too.
+    await chip(bob.messagesWithBody("At the library, at noon"), "👍").click();
+    await eventually("the reaction leaves Ada's panel", async () => (await chip(panelReply, "👍").count()) === 0);
+    await expectNoSeriousA11yViolations(ada.page);
+
+    await panel.getByRole("button", { name: "Close thread" }).click();
+    await eventually("the panel closed", async () => (await ada.byTestId("thread-panel").count()) === 0);
+    expect(ada.pageErrors).toEqual([]);
+    expect(bob.pageErrors).toEqual([]);
   });
 
   it("the quote jumps to the original after scrolling away, loading older messages when it is not loaded", async () => {

@@ -127,6 +127,49 @@ describe("replies and threads", () => {
     expect(bad.body).toMatchObject({ error: { code: "validation_failed" } });
   });
 
+  it("the replies endpoint carries reactions on the root and on each reply, as history does", async () => {
+    const react = async (as: Caller, messageId: string, emoji: string, method: "PUT" | "DELETE" = "PUT") => {
+      const res = await as.request(method, `/rooms/${roomId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+      expect(res.status).toBe(method === "PUT" ? 201 : 200);
+    };
+    const root = await send(alice, roomId, "react to the thread");
+    const liked = await send(bob, roomId, "liked reply", root.id);
+    const plain = await send(alice, roomId, "reply nobody reacts to", root.id);
+    const undone = await send(bob, roomId, "reaction taken back", root.id);
+    const gone = await send(bob, roomId, "reacted, then deleted", root.id);
+    await react(alice, root.id, "👍");
+    await react(bob, root.id, "👍");
+    await react(bob, root.id, "🎉");
+    await react(alice, liked.id, "❤️");
+    await react(alice, undone.id, "😮");
+    await react(alice, undone.id, "😮", "DELETE");
+    await react(alice, gone.id, "👍");
+    expect((await bob.request("DELETE", `/rooms/${roomId}/messages/${gone.id}`)).status).toBe(200);
+
+    const res = await thread(bob, roomId, root.id);
+    expect(res.status).toBe(200);
+    expect(res.body.root.reactions).toEqual([
+      { emoji: "👍", count: 2, userIds: [alice.user.id, bob.user.id] },
+      { emoji: "🎉", count: 1, userIds: [bob.user.id] },
+    ]);
+    const reactionsById = Object.fromEntries(res.body.replies.map((m) => [m.id, m.reactions]));
+    expect(reactionsById).toEqual({
+      [liked.id]: [{ emoji: "❤️", count: 1, userIds: [alice.user.id] }],
+      [plain.id]: [],
+      [undone.id]: [],
+      [gone.id]: [], // a deleted message has none
+    });
+    // The same reactions as a history page shows for the same messages.
+    const page = await history(bob, roomId);
+    for (const m of [res.body.root, ...res.body.replies]) expect(page.messages.find((h) => h.id === m.id)?.reactions).toEqual(m.reactions);
+    // A later page of the thread carries them too; so does the thread opened through a reply's id.
+    const later = await thread(bob, roomId, root.id, `?after=${liked.seq}&limit=1`);
+    expect(later.body.replies).toMatchObject([{ id: plain.id, reactions: [] }]);
+    const viaReply = await thread(alice, roomId, liked.id, "?limit=1");
+    expect(viaReply.body.root.reactions).toEqual(res.body.root.reactions);
+    expect(viaReply.body.replies).toMatchObject([{ id: liked.id, reactions: reactionsById[liked.id] }]);
+  });
+
   it("a reply to a deleted, unknown or other room's message is refused 404 over both transports, and nothing is stored", async () => {
     const gone = await send(alice, roomId, "to be deleted");
     expect((await alice.request("DELETE", `/rooms/${roomId}/messages/${gone.id}`)).status).toBe(200);

@@ -10,6 +10,7 @@ import { prepared } from "../store/prepared.js";
 import { requireMember } from "../rooms/access.js";
 import type { RoomWriter } from "../events/writer.js";
 import { replyPreview, requireLiveMessage, requireMessage, selectMessages, toMessages } from "./queries.js";
+import { withReactions } from "./reactions.js";
 
 /**
  * Replies and threads. A reply is a message with `reply_to_id`: sent by
@@ -30,7 +31,9 @@ export class ReplyService {
   /**
    * A thread: its root (deleted or not) and a page of replies with seq
    * after `after`, ascending, at most `limit` (default 50, ≤ 100). The id of
-   * a reply stands for its thread. Up to the room's durable head.
+   * a reply stands for its thread. Up to the room's durable head. The root
+   * and every reply carry `reactions`, as on a history page (`[]` for none,
+   * and for a deleted message).
    * @throws AppError not_found (no room or not visible; no such message in the room), forbidden (public room not joined)
    */
   async thread(actor: Actor, roomId: string, messageId: string, page: { after?: number | undefined; limit?: number | undefined }): Promise<RepliesResponse> {
@@ -39,15 +42,20 @@ export class ReplyService {
     const target = await requireMessage(db, roomId, messageId);
     const root = target.replyTo ? await requireMessage(db, roomId, target.replyTo.id) : target;
     const limit = page.limit ?? DEFAULT_PAGE_SIZE;
+    // One head for the page and its reactions: a reaction whose batch still waits for its fsync shows in neither.
+    const upTo = this.writer.readableSeq(roomId);
     const rows = await selectMessages(db)
       .where("messages.room_id", "=", roomId)
       .where("messages.reply_to_id", "=", root.id)
       .where("messages.seq", ">", page.after ?? 0)
-      .where("messages.seq", "<=", this.writer.readableSeq(roomId))
+      .where("messages.seq", "<=", upTo)
       .orderBy("messages.seq", "asc")
       .limit(limit + 1)
       .execute();
-    return { root, replies: await toMessages(db, rows.slice(0, limit)), hasMore: rows.length > limit };
+    const replies = await toMessages(db, rows.slice(0, limit));
+    // The root and the replies' reactions in one query, as a history page does (withReactions).
+    const [withRoot, ...rest] = await withReactions(db, [root, ...replies], upTo);
+    return { root: withRoot ?? root, replies: rest, hasMore: rows.length > limit };
   }
 }
 

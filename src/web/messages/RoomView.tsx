@@ -149,8 +149,12 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
 
   const title = roomTitle(room);
   const placeholder = room.kind === "direct" ? `Message ${title}` : `Message #${title}`;
-  // Reactors' names come from the member list: fetched only once some message has reactions.
-  const hasReactions = useMemo(() => timeline.messages.some((m) => (m.reactions?.length ?? 0) > 0), [timeline.messages]);
+  // Reactors' names come from the member list: fetched only once some message has reactions (the open thread's included).
+  const thread = useChat((s) => (threadRootId ? s.threads[threadRootId] : undefined));
+  const hasReactions = useMemo(
+    () => [...timeline.messages, ...(thread?.root ? [thread.root] : []), ...(thread?.replies ?? [])].some((m) => (m.reactions?.length ?? 0) > 0),
+    [timeline.messages, thread?.root, thread?.replies],
+  );
 
   return (
     <section className={threadRootId ? "room-view room-view--thread-open" : "room-view"} data-testid="room-view" data-room-id={room.id} ref={viewRef}>
@@ -181,16 +185,17 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
         onJump={jump}
         onOpenThread={openThread}
       />
+      {/* The thread panel is a portal into <body>; it still takes this provider's context for its reactions. */}
+      {threadRootId ? (
+        <ThreadPanel key={threadRootId} roomId={room.id} rootId={threadRootId} onClose={closeThread}
+          onShowOriginal={(id, seq) => void showMessage(id, seq)} />
+      ) : null}
       </ReactionsProvider>
       <TypingLine room={room} />
       <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} onEditLast={editLast} focusSignal={composerFocus}
         onTyping={typing} memberCount={room.memberCount} canMentionEveryone={canModerate}
         replyingTo={replyingTo ? { author: replyingTo.authorName, preview: replyingTo.deleted ? "message deleted" : quoteOf(replyingTo.body) } : null}
         onCancelReply={cancelReply} />
-      {threadRootId ? (
-        <ThreadPanel key={threadRootId} roomId={room.id} rootId={threadRootId} onClose={closeThread}
-          onShowOriginal={(id, seq) => void showMessage(id, seq)} />
-      ) : null}
       {deleting ? <DeleteMessageDialog message={deleting} onConfirm={confirmDelete} onClose={closeDelete} /> : null}
       {historyOf ? <EditHistoryDialog roomId={room.id} message={historyOf} onClose={() => setHistoryOf(null)} /> : null}
     </section>

@@ -6,6 +6,10 @@
  * (a portal into <body>) so that it is not nested in the main landmark.
  * Escape or the close button closes it. Replies arrive live: the reducer
  * adds each `message.created` whose `replyTo` is this root (state/threads.ts).
+ * The root and each reply show their reactions and the quick-reaction bar,
+ * as in the conversation (Reactions.tsx, through RoomView's
+ * ReactionsProvider, which React passes through the portal); `reaction.*`
+ * events update the thread's copies live (state/threads.ts).
  * Text is React text nodes, never HTML.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
@@ -15,6 +19,8 @@ import { useChat, useChatClient } from "@web/state/useChat";
 import { CloseIcon, SendIcon } from "@web/ui/icons";
 import { checkDraft } from "./draft";
 import { replyCountText } from "./MessageItem";
+import { MessageReactions } from "./Reactions";
+import type { DisplayMessage } from "./rows";
 import { fullDateTime, timeOfDay } from "./time";
 
 export interface ThreadPanelProps {
@@ -171,8 +177,36 @@ export function ThreadPanel({ roomId, rootId, onClose, onShowOriginal }: ThreadP
   return createPortal(panel, document.body);
 }
 
+/**
+ * What MessageReactions needs of a stored message (rows.ts builds the same
+ * for the conversation): its id, that it is stored, deleted or not, and
+ * its reactions.
+ */
+function reactionsView(message: Message, meId: string | undefined): DisplayMessage {
+  return {
+    key: `m:${message.id}`,
+    id: message.id,
+    seq: message.seq,
+    clientId: message.clientId,
+    authorId: message.author.id,
+    authorName: message.author.displayName || message.author.username,
+    authorUsername: message.author.username,
+    body: message.body,
+    at: message.createdAt,
+    mine: message.author.id === meId,
+    status: "sent",
+    error: null,
+    editedAt: message.editedAt ?? null,
+    deleted: Boolean(message.deletedAt),
+    ...(message.reactions?.length && !message.deletedAt ? { reactions: message.reactions } : {}),
+  };
+}
+
 function ThreadMessage({ message, root = false, children }: { message: Message; root?: boolean; children?: ReactNode }) {
   const author = message.author.displayName || message.author.username;
+  const meId = useChat((s) => s.me?.id);
+  // A new object only when the message changes, so the memoized MessageReactions skips other re-renders.
+  const forReactions = useMemo(() => reactionsView(message, meId), [message, meId]);
   return (
     <div className={root ? "thread-message thread-message--root" : "thread-message"} data-testid={root ? "thread-root" : "thread-message"}
       data-message-id={message.id} data-deleted={message.deletedAt ? "true" : undefined}>
@@ -188,6 +222,7 @@ function ThreadMessage({ message, root = false, children }: { message: Message; 
       ) : (
         <p className="thread-message__body" data-testid="thread-message-body">{message.body}</p>
       )}
+      <MessageReactions message={forReactions} />
       {children}
     </div>
   );

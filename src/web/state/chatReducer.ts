@@ -6,7 +6,7 @@
  * rules (apply each room event once by seq, keep previews and unread counts
  * current, merge pages) are unit-tested without a browser.
  */
-import type { Message, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import type { Message, ReactionAddedEvent, ReactionRemovedEvent, Room, RoomEvent, Self } from "@shared/protocol/index.js";
 import type { Outbox } from "@web/realtime/outbox";
 import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
@@ -14,7 +14,7 @@ import { admit, catchUp, cursorAt, type SeqCursor } from "./cursor";
 import { countsAsMention, laterOf, withMentionDelta, withMessage, withSettingsFrom } from "./rooms";
 import { EMPTY_TIMELINE, countUnread, isOlderVersion, mergeMessages, type Timeline } from "./timeline";
 import { withReactionEvent } from "./reactions";
-import { bumpRootIn, emptyThread, markQuotesDeleted, threadLoaded, threadWithChange, threadWithReply, type ThreadState } from "./threads";
+import { bumpRootIn, emptyThread, markQuotesDeleted, threadLoaded, threadWithChange, threadWithReaction, threadWithReply, type ThreadState } from "./threads";
 
 /** A room the user is a member of, with the cursor of the events applied to it. */
 export interface TrackedRoom {
@@ -241,6 +241,8 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
         const messages = withReactionEvent(t.messages, event);
         return messages === t.messages ? t : { ...t, messages };
       });
+      // The opened threads hold their own copies of the root and replies: they change too (threads.ts).
+      next = withReactionInThreads(next, event);
       break;
     case "member.joined":
       room = {
@@ -330,6 +332,16 @@ function withChangeInThreads(state: ChatState, message: Message): ChatState {
   for (const [rootId, thread] of Object.entries(state.threads)) {
     if (thread.roomId !== message.roomId) continue;
     const next = threadWithChange(thread, message);
+    if (next !== thread) threads = { ...threads, [rootId]: next };
+  }
+  return threads === state.threads ? state : { ...state, threads };
+}
+
+/** A reaction event reaches the opened threads that hold its message (as root or reply). */
+function withReactionInThreads(state: ChatState, event: ReactionAddedEvent | ReactionRemovedEvent): ChatState {
+  let threads = state.threads;
+  for (const [rootId, thread] of Object.entries(state.threads)) {
+    const next = threadWithReaction(thread, event);
     if (next !== thread) threads = { ...threads, [rootId]: next };
   }
   return threads === state.threads ? state : { ...state, threads };

@@ -129,6 +129,81 @@ describe("threads", () => {
   });
 });
 
+describe("reactions in threads", () => {
+  const reacted = (seq: number, messageId: string, emoji: string, userId: string, on = true, roomId = "r1"): ChatAction => ({
+    type: "room.event",
+    event: { type: on ? "reaction.added" : "reaction.removed", roomId, seq, messageId, emoji, userId },
+  });
+  /** A room r1 with a root m1, its replies m2 and m4, an unrelated m3, and two opened threads (m1's, m3's). */
+  function withThreads(): ChatState {
+    const root = msg(1, { replyCount: 2, lastReplyAt: at(4), reactions: [] });
+    const other = msg(3, { reactions: [] });
+    const replies = [reply(2, root, { reactions: [] }), reply(4, root, { reactions: [] })];
+    return run(
+      withTimeline(root, replies[0]!, other, replies[1]!),
+      { type: "thread.loaded", roomId: "r1", rootId: "m1", root, replies, hasMore: false },
+      { type: "thread.loaded", roomId: "r1", rootId: "m3", root: other, replies: [], hasMore: false },
+    );
+  }
+  const reactionsIn = (state: ChatState, rootId: string, id: string) => {
+    const thread = state.threads[rootId]!;
+    return (thread.root?.id === id ? thread.root : thread.replies.find((m) => m.id === id))?.reactions;
+  };
+
+  it("an added reaction shows on the thread's root and replies; another user joins the same emoji", () => {
+    const state = run(withThreads(), reacted(5, "m1", "👍", "them"), reacted(6, "m1", "👍", "me"), reacted(7, "m4", "🎉", "me"));
+    expect(reactionsIn(state, "m1", "m1")).toEqual([{ emoji: "👍", count: 2, userIds: ["them", "me"] }]);
+    expect(reactionsIn(state, "m1", "m4")).toEqual([{ emoji: "🎉", count: 1, userIds: ["me"] }]);
+    expect(reactionsIn(state, "m1", "m2")).toEqual([]);
+  });
+
+  it("a removed reaction leaves the thread; taken back by everyone, the emoji is gone", () => {
+    let state = run(withThreads(), reacted(5, "m2", "👍", "them"), reacted(6, "m2", "👍", "me"), reacted(7, "m2", "❤️", "me"));
+    state = run(state, reacted(8, "m2", "👍", "them", false));
+    expect(reactionsIn(state, "m1", "m2")).toEqual([
+      { emoji: "👍", count: 1, userIds: ["me"] },
+      { emoji: "❤️", count: 1, userIds: ["me"] },
+    ]);
+    state = run(state, reacted(9, "m2", "👍", "me", false), reacted(10, "m2", "❤️", "me", false));
+    expect(reactionsIn(state, "m1", "m2")).toEqual([]);
+  });
+
+  it("toggled on and off, the root is back to no reactions; a replayed event changes nothing", () => {
+    const on = reacted(5, "m1", "😮", "me");
+    let state = run(withThreads(), on);
+    const afterAdd = state;
+    expect(reactionsIn(state, "m1", "m1")).toEqual([{ emoji: "😮", count: 1, userIds: ["me"] }]);
+    state = run(state, on); // the same seq again: the room's cursor drops it
+    expect(state).toBe(afterAdd);
+    state = run(state, reacted(6, "m1", "😮", "me", false));
+    expect(reactionsIn(state, "m1", "m1")).toEqual([]);
+    // The timeline's copy followed the same events.
+    expect(held(state, "m1").reactions).toEqual([]);
+  });
+
+  it("a reaction leaves the threads that do not hold its message untouched (same objects)", () => {
+    const before = withThreads();
+    const state = run(before, reacted(5, "m3", "👍", "them"));
+    expect(reactionsIn(state, "m3", "m3")).toEqual([{ emoji: "👍", count: 1, userIds: ["them"] }]);
+    expect(state.threads.m1).toBe(before.threads.m1);
+    // Another room's event, whatever its message id, changes no thread of r1.
+    const elsewhere = run(state, { type: "rooms.loaded", rooms: [room("r1", 5), room("r2", 0)] }, reacted(1, "m1", "👍", "them", true, "r2"));
+    expect(elsewhere.threads).toEqual(state.threads);
+  });
+
+  it("an edit of the root, and a reloaded page of the thread, keep the reactions the events gave", () => {
+    let state = run(withThreads(), reacted(5, "m1", "👍", "them"), reacted(6, "m2", "❤️", "me"));
+    const root = state.threads.m1!.root!;
+    const edited = { ...msg(1, { replyCount: 2, lastReplyAt: at(4) }), body: "changed", editedAt: at(7) }; // an event's copy: no reactions
+    state = run(state, { type: "room.event", event: { type: "message.edited", roomId: "r1", seq: 7, message: edited } });
+    expect(state.threads.m1!.root).toMatchObject({ body: "changed", reactions: root.reactions });
+    // A page fetched before those events lands late: the held reactions win.
+    state = run(state, { type: "thread.loaded", roomId: "r1", rootId: "m1", root: { ...edited, reactions: [] }, replies: [reply(2, msg(1), { reactions: [] })], hasMore: false });
+    expect(reactionsIn(state, "m1", "m1")).toEqual([{ emoji: "👍", count: 1, userIds: ["them"] }]);
+    expect(reactionsIn(state, "m1", "m2")).toEqual([{ emoji: "❤️", count: 1, userIds: ["me"] }]);
+  });
+});
+
 describe("threads.ts rules", () => {
   it("countReply counts only a reply newer than the last one", () => {
     const root = msg(1, { replyCount: 2, lastReplyAt: at(5) });

@@ -7,7 +7,8 @@
  * the reply was stored already counts it; the bump therefore only applies to
  * a reply newer than the root's `lastReplyAt`, so no reply is counted twice.
  */
-import type { Message } from "@shared/protocol/index.js";
+import type { Message, ReactionAddedEvent, ReactionRemovedEvent } from "@shared/protocol/index.js";
+import { withHeldReactions, withReactionEvent } from "./reactions";
 import { mergeMessages } from "./timeline";
 
 /** An open (or once opened) thread: its root and the replies loaded so far, ascending by seq. */
@@ -58,7 +59,9 @@ export function markQuotesDeleted(messages: readonly Message[], rootId: string):
 
 /** A thread after a page of its replies arrived (the first page also brings the root). */
 export function threadLoaded(thread: ThreadState, root: Message, replies: readonly Message[], hasMore: boolean): ThreadState {
-  return { ...thread, root, replies: mergeMessages(thread.replies, replies), loaded: true, hasMore, loading: false, error: null };
+  // A root held already keeps its reactions: the events applied to it since are as new as the page (reactions.ts).
+  const held = thread.root?.id === root.id ? thread.root : null;
+  return { ...thread, root: held ? withHeldReactions(held, root) : root, replies: mergeMessages(thread.replies, replies), loaded: true, hasMore, loading: false, error: null };
 }
 
 /** A new reply (live event or our own ack) joins its thread; the thread's root copy counts it. */
@@ -71,9 +74,24 @@ export function threadWithReply(thread: ThreadState, reply: Message): ThreadStat
 /** An edit or deletion of the root or of a reply held by the thread. */
 export function threadWithChange(thread: ThreadState, message: Message): ThreadState {
   let { root, replies } = thread;
-  if (root && root.id === message.id) root = { ...message, replyCount: Math.max(root.replyCount ?? 0, message.replyCount ?? 0), lastReplyAt: laterTime(root.lastReplyAt, message.lastReplyAt) };
+  // An event's copy carries no reactions: the held ones stay (reactions.ts), so an edit of the root keeps them.
+  if (root && root.id === message.id) root = { ...withHeldReactions(root, message), replyCount: Math.max(root.replyCount ?? 0, message.replyCount ?? 0), lastReplyAt: laterTime(root.lastReplyAt, message.lastReplyAt) };
   if (replies.some((m) => m.id === message.id)) replies = mergeMessages(replies, [message]);
   if (message.deletedAt && root && root.id === message.id) replies = markQuotesDeleted(replies, message.id);
+  return root === thread.root && replies === thread.replies ? thread : { ...thread, root, replies };
+}
+
+/**
+ * A `reaction.added` / `reaction.removed` applied to the thread's root or
+ * reply it is about, with the timeline's rule (set semantics, nothing for a
+ * deleted message: reactions.ts). Returns `thread` itself when the event is
+ * about a message it does not hold, so the other threads do not re-render.
+ */
+export function threadWithReaction(thread: ThreadState, event: ReactionAddedEvent | ReactionRemovedEvent): ThreadState {
+  if (event.roomId !== thread.roomId) return thread;
+  let { root, replies } = thread;
+  if (root && root.id === event.messageId) root = withReactionEvent([root], event)[0] ?? root;
+  replies = withReactionEvent(replies, event);
   return root === thread.root && replies === thread.replies ? thread : { ...thread, root, replies };
 }
 
