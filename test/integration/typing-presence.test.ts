@@ -288,3 +288,39 @@ describe("presence", () => {
     expect((await pingBarrier(s)).filter((f) => f.type === "presence.updated")).toEqual([]);
   });
 });
+
+describe("presence last seen across a restart", () => {
+  let srv: TestServer;
+  afterAll(async () => {
+    await srv.destroy();
+  });
+
+  it("a co-member's ready and presence.get still report the user offline with the same lastSeenAt", async () => {
+    srv = await startTestServer({ presenceOfflineGraceMs: 20 });
+    const ada = await signup(srv.baseUrl, "ada");
+    const bob = await signup(srv.baseUrl, "bob");
+    const room = await createRoom(ada);
+    await join(bob, room);
+    const a = await SocketClient.connect(srv.wsUrl, ada);
+    const b = await SocketClient.connect(srv.wsUrl, bob);
+    await a.waitFor(isPresence(bob.user.id, "online"));
+    await b.close();
+    // The offline announcement is sent only after its last-seen time is written: no waiting for the write.
+    const offline = await a.waitFor<PresenceUpdatedEvent>(isPresence(bob.user.id, "offline"));
+    expect(offline.lastSeenAt).not.toBeNull();
+    await a.close();
+
+    srv = await srv.restart();
+    // The cookie was issued on the old port: the new node's URL is the allowed Origin now.
+    const a2 = await SocketClient.connect(srv.wsUrl, ada, { origin: srv.baseUrl });
+    try {
+      const ready = a2.frames[0]!;
+      expect(ready.type).toBe("ready");
+      expect(ready.type === "ready" && ready.presence?.[bob.user.id]).toEqual({ status: "offline", lastSeenAt: offline.lastSeenAt });
+      const ack = await a2.command({ type: "presence.get", userIds: [bob.user.id] });
+      expect(ack).toMatchObject({ type: "ack", presence: { [bob.user.id]: { status: "offline", lastSeenAt: offline.lastSeenAt } } });
+    } finally {
+      await a2.close();
+    }
+  });
+});

@@ -102,3 +102,39 @@ describe("migration 0005: replies", () => {
     }
   });
 });
+
+describe("migration 0008: last seen", () => {
+  it("adds a nullable users.last_seen_at to a database made by 0007, null for the users already there", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-migrate-"));
+    const file = path.join(dir, "parley.db");
+    try {
+      const old = openSqlite(file, { synchronous: "normal" });
+      const { error } = await new Migrator({ db: old.db, provider: migrationProvider(old.dialect) }).migrateTo("0007_mentions");
+      expect(error).toBeUndefined();
+      const columnsBefore = old.raw.prepare("select name from pragma_table_info('users')").pluck().all();
+      expect(columnsBefore).not.toContain("last_seen_at");
+      old.raw.prepare("insert into users (id, username, username_key, email, email_key, display_name, password_hash, created_at) values ('u1', 'Ann', 'ann', 'a@x.org', 'a@x.org', 'Ann', 'h', ?)").run(at(0));
+      await old.close();
+
+      const store = await openStore(`sqlite:${file}`, { sqliteSynchronous: "normal" });
+      try {
+        const before = await store.db.selectFrom("users").select(["id", "username", "last_seen_at"]).where("id", "=", "u1").executeTakeFirstOrThrow();
+        expect(before).toEqual({ id: "u1", username: "Ann", last_seen_at: null });
+        await store.db.updateTable("users").set({ last_seen_at: at(5) }).where("id", "=", "u1").execute();
+        const after = await store.db.selectFrom("users").select("last_seen_at").where("id", "=", "u1").executeTakeFirstOrThrow();
+        expect(after.last_seen_at).toBe(at(5));
+      } finally {
+        await store.close();
+      }
+      const raw = new BetterSqlite3(file);
+      try {
+        const column = raw.prepare("select type, \"notnull\" from pragma_table_info('users') where name = 'last_seen_at'").get();
+        expect(column).toEqual({ type: "TEXT", notnull: 0 });
+      } finally {
+        raw.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -19,6 +19,13 @@ const MIN_ANNOUNCE_INTERVAL_MS = 1_000;
  * `presenceOfflineGraceMs` without a socket (a reload or a reconnect says
  * nothing), and online↔away at most once a second per user. Each user has
  * at most one pending announcement, which reads the state when it runs.
+ *
+ * Last seen: the in-memory store knows when a user's last socket closed on
+ * this node since it started; each announced offline also writes it to
+ * `users.last_seen_at` (one UPDATE per offline transition, never per
+ * message or heartbeat), and the answers for offline users (`ready`,
+ * `presence.get`) fall back to that column, read in the same query as the
+ * co-members, so a restart does not forget it.
  */
 export class PresenceService {
   /** What the co-members were last told, and when (epoch ms); absent = offline. */
@@ -63,10 +70,18 @@ export class PresenceService {
    * away, or known offline with a last-seen time (one query). For `ready`.
    */
   async snapshotFor(userId: string): Promise<Record<string, Presence>> {
+    const rows = await this.db
+      .selectFrom("room_members as m")
+      .innerJoin("users as u", "u.id", "m.user_id")
+      .select(["m.user_id", "u.last_seen_at"])
+      .distinct()
+      .where("m.room_id", "in", (eb) => eb.selectFrom("room_members as mine").select("mine.room_id").where("mine.user_id", "=", userId))
+      .where("m.user_id", "!=", userId)
+      .execute();
     const out: Record<string, Presence> = {};
-    for (const id of await this.coMembers(userId)) {
-      const p = this.current(id);
-      if (p.status !== "offline" || p.lastSeenAt !== null) out[id] = p;
+    for (const r of rows) {
+      const p = this.current(r.user_id, r.last_seen_at);
+      if (p.status !== "offline" || p.lastSeenAt !== null) out[r.user_id] = p;
     }
     return out;
   }
@@ -81,12 +96,13 @@ export class PresenceService {
     if (wanted.length === 0) return out;
     const rows = await this.db
       .selectFrom("room_members as m")
-      .select("m.user_id")
+      .innerJoin("users as u", "u.id", "m.user_id")
+      .select(["m.user_id", "u.last_seen_at"])
       .distinct()
       .where("m.user_id", "in", wanted)
       .where("m.room_id", "in", (eb) => eb.selectFrom("room_members as mine").select("mine.room_id").where("mine.user_id", "=", callerId))
       .execute();
-    for (const r of rows) out[r.user_id] = this.current(r.user_id);
+    for (const r of rows) out[r.user_id] = this.current(r.user_id, r.last_seen_at);
     return out;
   }
 
@@ -96,10 +112,16 @@ export class PresenceService {
     this.pending.clear();
   }
 
-  private current(userId: string): Presence {
+  /**
+   * The user's presence now. `storedLastSeen` is `users.last_seen_at` when the
+   * caller read it: used only when this node's memory has no last-seen time
+   * (a restart), since the memory is at least as recent as what it wrote.
+   */
+  private current(userId: string, storedLastSeen: string | null = null): Presence {
     const status = this.store.status(userId);
-    const seen = status === "offline" ? this.store.lastSeen(userId) : null;
-    return { status, lastSeenAt: seen === null ? null : new Date(seen).toISOString() };
+    if (status !== "offline") return { status, lastSeenAt: null };
+    const seen = this.store.lastSeen(userId);
+    return { status, lastSeenAt: seen === null ? storedLastSeen : new Date(seen).toISOString() };
   }
 
   private changed(userId: string): void {
@@ -130,12 +152,32 @@ export class PresenceService {
     }
     const event: PresenceUpdatedEvent = { type: "presence.updated", userId, ...p };
     const frame = JSON.stringify(event);
-    this.coMembers(userId).then(
-      (userIds) => {
-        if (userIds.length > 0) this.bus.publish({ kind: "users", userIds, frame });
-      },
-      (err: unknown) => this.log.warn({ err, userId }, "presence announcement failed"),
-    );
+    const announce = (): void => {
+      this.coMembers(userId).then(
+        (userIds) => {
+          if (userIds.length > 0) this.bus.publish({ kind: "users", userIds, frame });
+        },
+        (err: unknown) => this.log.warn({ err, userId }, "presence announcement failed"),
+      );
+    };
+    // An offline is persisted before it is announced: whoever is told "offline" can rely on a restart still knowing lastSeenAt.
+    if (p.status === "offline" && p.lastSeenAt !== null) void this.persistLastSeen(userId, p.lastSeenAt).then(announce);
+    else announce();
+  }
+
+  /**
+   * Writes `users.last_seen_at` (one UPDATE). A failure is logged, not
+   * thrown: the announcement still goes out, and this node's memory still
+   * answers until it restarts.
+   */
+  private persistLastSeen(userId: string, lastSeenAt: string): Promise<void> {
+    // Started inside a `then`: a synchronous throw while building the query is logged like a failed write.
+    return Promise.resolve()
+      .then(() => this.db.updateTable("users").set({ last_seen_at: lastSeenAt }).where("id", "=", userId).execute())
+      .then(
+        () => undefined,
+        (err: unknown) => this.log.warn({ err, userId }, "presence last-seen write failed"),
+      );
   }
 
   /** Users who share at least one room with `userId` (not `userId`): one query however many rooms. */

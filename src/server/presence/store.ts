@@ -26,7 +26,7 @@ export interface PresenceStore {
 /** The one-node PresenceStore: a map of users to their sockets' activity. Memory: O(open sockets + users seen). */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly sockets = new Map<string, Map<string, Activity>>();
-  /** Kept in memory only (lost on restart): users.last_seen_at is not persisted. */
+  /** Since this node started; PresenceService also writes it to users.last_seen_at on each announced offline, and reads that after a restart. */
   private readonly seen = new Map<string, number>();
 
   connect(userId: string, connId: string): PresenceStatus {

@@ -16,6 +16,8 @@ export interface UsersTable {
   display_name: string;
   password_hash: string;
   created_at: string;
+  /** When the user's last socket closed, written when presence announces them offline; null if never (0008). */
+  last_seen_at: Generated<string | null>;
 }
 
 export interface SessionsTable {

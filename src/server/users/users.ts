@@ -12,7 +12,7 @@ export const toUser = (row: Pick<Selectable<UsersTable>, "id" | "username" | "di
   createdAt: row.created_at,
 });
 
-export const toSelf = (row: Selectable<UsersTable>): Self => ({ ...toUser(row), email: row.email });
+export const toSelf = (row: Pick<Selectable<UsersTable>, "id" | "username" | "display_name" | "created_at" | "email">): Self => ({ ...toUser(row), email: row.email });
 
 export const userColumns = ["id", "username", "display_name", "created_at"] as const;
 

@@ -7,6 +7,7 @@ import { reactions } from "./0004_reactions.js";
 import { replies } from "./0005_replies.js";
 import { receipts } from "./0006_receipts.js";
 import { mentions } from "./0007_mentions.js";
+import { lastSeen } from "./0008_last_seen.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -23,6 +24,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0005_replies": replies,
     "0006_receipts": receipts,
     "0007_mentions": mentions,
+    "0008_last_seen": lastSeen,
   };
   return { getMigrations: async () => migrations };
 }
