@@ -84,9 +84,11 @@ describe("editing and deleting messages in the browser", () => {
 
   it("Ada deletes after confirming; Bob sees the tombstone live, and the owner may delete Bob's message", async () => {
     await ada.send("Oops, wrong room");
-    await bob.waitForMessage("Oops, wrong room");
+    // The seq from Bob's copy: it only exists once stored, while Ada's own copy may still be waiting for its ack.
+    const seq = await (await bob.waitForMessage("Oops, wrong room")).getAttribute("data-seq");
+    expect(seq).toMatch(/^\d+$/);
     const doomed = await ada.waitForMessage("Oops, wrong room");
-    const seq = await doomed.getAttribute("data-seq");
+    await eventually("Ada's copy is acked", async () => (await doomed.getAttribute("data-status")) === "sent");
     await doomed.hover();
     await doomed.getByRole("button", { name: "Delete message" }).click();
     const confirm = ada.byTestId("delete-message-dialog");
