@@ -105,10 +105,14 @@ describe("read and delivery receipts", () => {
       const outsiderWs = await SocketClient.connect(slow.wsUrl, outsider);
       local.push(ownerWs, outsiderWs);
 
+      const started = performance.now();
       await Promise.all(readers.map((r) => r.post(`/rooms/${room}/read`, { seq: last })));
+      // Reads spread over k intervals may show in k + 1 frames: on a machine too busy to answer 20 reads within one
+      // interval the bound grows with it, so it holds however slow the machine; an unbatched server sends 20.
+      const intervalsSpanned = Math.floor((performance.now() - started) / 2_000);
       const frames = await receiptsUntil(ownerWs, room, "reads", (m) => readers.every((r) => m[r.user.id] === last));
       expect(frames.length).toBeGreaterThanOrEqual(1);
-      expect(frames.length).toBeLessThanOrEqual(2);
+      expect(frames.length).toBeLessThanOrEqual(2 + intervalsSpanned);
       // The bus hands a frame to every socket at once: behind the owner's last one, the outsider has none.
       const seen = await pingBarrier(outsiderWs);
       expect(seen.filter((f) => f.type === "receipts.updated")).toEqual([]);
