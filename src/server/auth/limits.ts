@@ -26,16 +26,24 @@ import { addressKey } from "../http/client-address.js";
 /** Keys the account limiter remembers; an LRU past it forgets the oldest (~100 bytes each). */
 const ACCOUNT_KEYS_CACHED = 50_000;
 
-function perAddress(max: number, timeWindowMs: number, message: string): RateLimitOptions {
+/**
+ * Route rate-limit options whose refusal is contract v1's 429
+ * `rate_limited` with `message` and Retry-After in seconds; `more` sets the
+ * key, hook or cache. Shared by the per-address limits here and the
+ * per-user ones (rooms/rate-limits.ts).
+ */
+export function rateLimitOptions(max: number, timeWindowMs: number, message: string, more: RateLimitOptions): RateLimitOptions {
   return {
     max,
     timeWindow: timeWindowMs,
-    hook: "onRequest",
-    keyGenerator: (request) => addressKey(request.ip),
     errorResponseBuilder: (_request, context) =>
       new AppError(ErrorCode.RateLimited, message, { retryAfter: Math.ceil(context.ttl / 1000) }),
+    ...more,
   };
 }
+
+const perAddress = (max: number, timeWindowMs: number, message: string): RateLimitOptions =>
+  rateLimitOptions(max, timeWindowMs, message, { hook: "onRequest", keyGenerator: (request) => addressKey(request.ip) });
 
 /** Route `config.rateLimit` of POST /auth/login: `loginAttemptsPerMinutePerAddress` per client address. */
 export const loginAddressLimit = (config: Config): RateLimitOptions =>

@@ -3,10 +3,9 @@ import type { Message } from "@shared/protocol/entities.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
 import { nowIso } from "../store/ids.js";
 import { forbidden } from "../errors.js";
-import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { requireLiveMessage } from "./queries.js";
+import { lockLiveMessage, rewriteStoredEvent } from "./queries.js";
 import { clearMentions } from "./mentions.js";
 import { scrubRootPreviews } from "./replies.js";
 
@@ -35,10 +34,7 @@ export class MessageDeletionService {
    */
   delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
     return this.writer.submit(async (trx) => {
-      // Check, then do: the writer has no savepoints.
-      const { member } = await requireMember(trx, actor.userId, roomId);
-      await this.deps.store.dialect.lockRoom(trx, roomId);
-      const current = await requireLiveMessage(trx, roomId, messageId);
+      const { member, message: current } = await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
       const moderator = member.role === "owner" || member.role === "admin";
       if (current.author.id !== actor.userId && !moderator) {
         throw forbidden("Only the author, the room's owner or an admin may delete a message.");
@@ -71,7 +67,7 @@ export class MessageDeletionService {
         ...editSeqs.map((seq): RoomEvent => ({ type: "message.edited", roomId, seq, message: tombstone })),
       ];
       for (const event of rewrites) {
-        await trx.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", roomId).where("seq", "=", event.seq).execute();
+        await rewriteStoredEvent(trx, event);
       }
       // A thread's root: its replies' stored events quote its text.
       if ((current.replyCount ?? 0) > 0) await scrubRootPreviews(trx, roomId, messageId);

@@ -7,7 +7,7 @@ import { forbidden } from "../errors.js";
 import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { requireLiveMessage, requireMessage } from "./queries.js";
+import { lockLiveMessage, requireMessage } from "./queries.js";
 import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 
 /**
@@ -34,10 +34,7 @@ export class MessageEditService {
    */
   edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
     return this.writer.submit(async (trx) => {
-      // Check, then do: the writer has no savepoints.
-      await requireMember(trx, actor.userId, roomId);
-      await this.deps.store.dialect.lockRoom(trx, roomId);
-      const current = await requireLiveMessage(trx, roomId, messageId);
+      const { message: current } = await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };
       // The new text's mentions replace the old ones (an edit may add or remove a mention).

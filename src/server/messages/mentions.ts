@@ -87,11 +87,8 @@ export function pickMentioned(tokens: MentionToken[], memberIdByName: ReadonlyMa
   return ids;
 }
 
-/** The mentions of a message that mentions nobody. */
-export const NO_MENTIONS: Mentions = { userIds: [], room: false, here: false };
-
 /** Whether a Mentions value mentions anyone (so it is stored and carried). */
-export const mentionsAnyone = (m: Mentions): boolean => m.userIds.length > 0 || m.room || m.here;
+const mentionsAnyone = (m: Mentions): boolean => m.userIds.length > 0 || m.room || m.here;
 
 /**
  * Resolves a body's mentions among the room's members, in the caller's

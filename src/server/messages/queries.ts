@@ -2,6 +2,9 @@ import type { Insertable, Kysely } from "kysely";
 import type { Database, MessagesTable } from "../store/schema.js";
 import { prepared } from "../store/prepared.js";
 import { notFound } from "../errors.js";
+import type { RoomEvent } from "@shared/protocol/frames.js";
+import type { StoreDialect } from "../store/dialect.js";
+import { requireMember, type MemberRow } from "../rooms/access.js";
 import { REPLY_PREVIEW_CHARS, type Mentions, type Message, type ReplyTo } from "@shared/protocol/entities.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
@@ -191,14 +194,43 @@ const messageByIdQuery = prepared<{ roomId: string; messageId: string }, Message
 );
 
 /**
- * A message of `roomId` that is not deleted: what editing (and, later,
- * reactions and replies) may act on. Membership is the caller's check.
+ * A message of `roomId` that is not deleted: what edits, deletions,
+ * reactions and replies may act on. Membership is the caller's check
+ * (lockLiveMessage does both).
  * @throws AppError not_found (no such message in the room, or deleted)
  */
 export async function requireLiveMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
   const message = await requireMessage(db, roomId, messageId);
   if (message.deletedAt) throw notFound("This message was deleted.");
   return message;
+}
+
+/**
+ * The shared start of every write to an existing message (edit, delete,
+ * reaction add/remove), in the writer's transaction: the caller's
+ * membership (DESIGN.md invariant 2), then the room's lock, then the
+ * message, live. Check, then do: the writer has no savepoints.
+ * @throws AppError as requireMember and requireLiveMessage
+ */
+export async function lockLiveMessage(
+  dialect: Pick<StoreDialect, "lockRoom">,
+  trx: Kysely<Database>,
+  userId: string,
+  roomId: string,
+  messageId: string,
+): Promise<{ member: MemberRow; message: Message }> {
+  const { member } = await requireMember(trx, userId, roomId);
+  await dialect.lockRoom(trx, roomId);
+  return { member, message: await requireLiveMessage(trx, roomId, messageId) };
+}
+
+/**
+ * Replaces the stored frame of one room event in place, keeping its seq (a
+ * deletion scrubbing text out of the log: resume replays the same seqs).
+ * The caller's transaction.
+ */
+export async function rewriteStoredEvent(db: Kysely<Database>, event: RoomEvent): Promise<void> {
+  await db.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", event.roomId).where("seq", "=", event.seq).execute();
 }
 
 /** The message an earlier send with this clientId stored, if any. */

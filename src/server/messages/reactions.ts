@@ -6,10 +6,10 @@ import type { Reaction } from "@shared/protocol/reactions.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
 import { nowIso } from "../store/ids.js";
-import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { requireLiveMessage } from "./queries.js";
+import { lockLiveMessage } from "./queries.js";
+import { countUpTo } from "../rooms/limits.js";
 
 /**
  * Emoji reactions. Adding or removing one is a room event
@@ -45,10 +45,7 @@ export class ReactionService {
    */
   add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
     return this.writer.submit<ReactionChange>(async (trx) => {
-      // Check, then do: the writer has no savepoints.
-      await requireMember(trx, actor.userId, roomId);
-      await this.deps.store.dialect.lockRoom(trx, roomId);
-      await requireLiveMessage(trx, roomId, messageId);
+      await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
       if (await holds(trx, messageId, emoji, actor.userId)) {
         return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
       }
@@ -85,9 +82,7 @@ export class ReactionService {
    */
   remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
     return this.writer.submit<ReactionChange>(async (trx) => {
-      await requireMember(trx, actor.userId, roomId);
-      await this.deps.store.dialect.lockRoom(trx, roomId);
-      await requireLiveMessage(trx, roomId, messageId);
+      await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
       if (!(await holds(trx, messageId, emoji, actor.userId))) {
         return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
       }
@@ -142,11 +137,8 @@ async function groupOf(trx: Kysely<Database>, messageId: string, emoji: string):
  * @throws AppError limit_reached (409)
  */
 async function requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit: number): Promise<void> {
-  const row = await trx
-    .selectFrom(trx.selectFrom("reactions").select("emoji").distinct().where("message_id", "=", messageId).limit(limit).as("emoji_kinds"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  if (Number(row.n) < limit) return;
+  const kinds = await countUpTo(trx, trx.selectFrom("reactions").select("emoji").distinct().where("message_id", "=", messageId), limit);
+  if (kinds < limit) return;
   throw new AppError(ErrorCode.LimitReached, `This message has ${limit} different reactions, the most a message may have; react with one of those.`, {
     details: [{ path: "params.emoji", message: `${limit} distinct emoji; the limit (reactionsPerMessage) is ${limit}.` }],
   });

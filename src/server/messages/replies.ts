@@ -9,7 +9,7 @@ import { notFound } from "../errors.js";
 import { prepared } from "../store/prepared.js";
 import { requireMember } from "../rooms/access.js";
 import type { RoomWriter } from "../events/writer.js";
-import { replyPreview, requireLiveMessage, requireMessage, selectMessages, toMessages } from "./queries.js";
+import { replyPreview, requireLiveMessage, requireMessage, rewriteStoredEvent, selectMessages, toMessages } from "./queries.js";
 import { withReactions } from "./reactions.js";
 
 /**
@@ -115,7 +115,7 @@ export async function scrubRootPreviews(db: Kysely<Database>, roomId: string, ro
       if (event.type !== "message.created" && event.type !== "message.edited") continue;
       if (!event.message.replyTo) continue;
       event.message.replyTo = { ...event.message.replyTo, preview: "", deleted: true };
-      await db.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", roomId).where("seq", "=", row.seq).execute();
+      await rewriteStoredEvent(db, event);
     }
   }
 }

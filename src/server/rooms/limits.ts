@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { Kysely, SelectQueryBuilder } from "kysely";
 import type { Database } from "../store/schema.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
@@ -17,23 +17,30 @@ import { AppError } from "../errors.js";
 /** Whose bound a refusal names: the caller, or the person named in the body (a member to add, a DM's peer). */
 export type Who = "caller" | "body.userId";
 
-/** Memberships of `userId`, counted up to `cap`. */
-async function roomsOf(trx: Kysely<Database>, userId: string, cap: number): Promise<number> {
+/**
+ * How many rows `rows` yields, counting at most `cap` of them (a LIMIT in
+ * a subquery: the cost stops at the bound). Shared by every bound that
+ * counts stored rows (here, and reactionsPerMessage).
+ */
+export async function countUpTo(
+  trx: Kysely<Database>,
+  rows: SelectQueryBuilder<Database, keyof Database, object>,
+  cap: number,
+): Promise<number> {
   const row = await trx
-    .selectFrom(trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId).limit(cap).as("memberships"))
+    .selectFrom(rows.limit(cap).as("capped"))
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
+/** Memberships of `userId`, counted up to `cap`. */
+const roomsOf = (trx: Kysely<Database>, userId: string, cap: number): Promise<number> =>
+  countUpTo(trx, trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId), cap);
+
 /** Members of `roomId`, counted up to `cap`. */
-async function membersOf(trx: Kysely<Database>, roomId: string, cap: number): Promise<number> {
-  const row = await trx
-    .selectFrom(trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId).limit(cap).as("members"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
+const membersOf = (trx: Kysely<Database>, roomId: string, cap: number): Promise<number> =>
+  countUpTo(trx, trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId), cap);
 
 /**
  * Refuses when `userId` already is in `limit` rooms (so one more would pass

@@ -1,7 +1,6 @@
 import type { FastifyRequest } from "fastify";
 import type { RateLimitOptions } from "@fastify/rate-limit";
-import { ErrorCode } from "@shared/protocol/errors.js";
-import { AppError } from "../errors.js";
+import { rateLimitOptions } from "../auth/limits.js";
 import type { Config } from "../config.js";
 import { actorOf } from "../http/identity.js";
 
@@ -21,15 +20,11 @@ import { actorOf } from "../http/identity.js";
 /** Users each limiter remembers; an LRU past it forgets the least recent (~100 bytes each). */
 const USER_KEYS_CACHED = 50_000;
 
-function perUser(max: number, timeWindowMs: number, message: string): RateLimitOptions {
-  return {
-    max,
-    timeWindow: timeWindowMs,
+const perUser = (max: number, timeWindowMs: number, message: string): RateLimitOptions =>
+  rateLimitOptions(max, timeWindowMs, message, {
     keyGenerator: (request: FastifyRequest) => actorOf(request).userId,
     cache: USER_KEYS_CACHED,
-    errorResponseBuilder: (_request, context) => new AppError(ErrorCode.RateLimited, message, { retryAfter: Math.ceil(context.ttl / 1000) }),
-  };
-}
+  });
 
 /**
  * `roomsCreatedPerHour` per user, for POST /rooms and POST /direct: give
