@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoryPresenceStore } from "@server/presence/store.js";
 import { PresenceService } from "@server/presence/service.js";
-import { TYPING_FANOUT_INTERVAL_MS, TypingBudget, TypingService, isTypingFrame, type TypingSocket } from "@server/presence/typing.js";
+import { TYPING_FANOUT_INTERVAL_MS, TypingService, isTypingFrame, type TypingSocket } from "@server/presence/typing.js";
+import { TypingBudget } from "@server/realtime/rate-limit.js";
 import type { Clock } from "@server/presence/clock.js";
 import type { Bus, BusEnvelope } from "@server/bus/bus.js";
 import type { Deps } from "@server/deps.js";
@@ -76,6 +77,7 @@ describe("MemoryPresenceStore (most present wins)", () => {
 /** A stand-in database: co-members of anyone are "peer". */
 function fakeDeps(bus: Bus, config: Partial<Config>): Pick<Deps, "store" | "bus" | "log" | "config"> {
   const chain = {
+    innerJoin: () => chain,
     select: () => chain,
     distinct: () => chain,
     where: () => chain,

@@ -70,14 +70,7 @@ export class PresenceService {
    * away, or known offline with a last-seen time (one query). For `ready`.
    */
   async snapshotFor(userId: string): Promise<Record<string, Presence>> {
-    const rows = await this.db
-      .selectFrom("room_members as m")
-      .innerJoin("users as u", "u.id", "m.user_id")
-      .select(["m.user_id", "u.last_seen_at"])
-      .distinct()
-      .where("m.room_id", "in", (eb) => eb.selectFrom("room_members as mine").select("mine.room_id").where("mine.user_id", "=", userId))
-      .where("m.user_id", "!=", userId)
-      .execute();
+    const rows = await this.coMembers(userId).execute();
     const out: Record<string, Presence> = {};
     for (const r of rows) {
       const p = this.current(r.user_id, r.last_seen_at);
@@ -94,14 +87,7 @@ export class PresenceService {
     const wanted = [...new Set(userIds)].filter((id) => id !== callerId);
     const out: Record<string, Presence> = {};
     if (wanted.length === 0) return out;
-    const rows = await this.db
-      .selectFrom("room_members as m")
-      .innerJoin("users as u", "u.id", "m.user_id")
-      .select(["m.user_id", "u.last_seen_at"])
-      .distinct()
-      .where("m.user_id", "in", wanted)
-      .where("m.room_id", "in", (eb) => eb.selectFrom("room_members as mine").select("mine.room_id").where("mine.user_id", "=", callerId))
-      .execute();
+    const rows = await this.coMembers(callerId).where("m.user_id", "in", wanted).execute();
     for (const r of rows) out[r.user_id] = this.current(r.user_id, r.last_seen_at);
     return out;
   }
@@ -153,9 +139,9 @@ export class PresenceService {
     const event: PresenceUpdatedEvent = { type: "presence.updated", userId, ...p };
     const frame = JSON.stringify(event);
     const announce = (): void => {
-      this.coMembers(userId).then(
-        (userIds) => {
-          if (userIds.length > 0) this.bus.publish({ kind: "users", userIds, frame });
+      this.coMembers(userId).execute().then(
+        (rows) => {
+          if (rows.length > 0) this.bus.publish({ kind: "users", userIds: rows.map((r) => r.user_id), frame });
         },
         (err: unknown) => this.log.warn({ err, userId }, "presence announcement failed"),
       );
@@ -180,15 +166,18 @@ export class PresenceService {
       );
   }
 
-  /** Users who share at least one room with `userId` (not `userId`): one query however many rooms. */
-  private async coMembers(userId: string): Promise<string[]> {
-    const rows = await this.db
+  /**
+   * Users who share at least one room with `userId` (not `userId`), each once
+   * with their stored last-seen time: one query however many rooms. The one
+   * co-member query behind `ready`, `presence.get` and announcements.
+   */
+  private coMembers(userId: string) {
+    return this.db
       .selectFrom("room_members as m")
-      .select("m.user_id")
+      .innerJoin("users as u", "u.id", "m.user_id")
+      .select(["m.user_id", "u.last_seen_at"])
       .distinct()
       .where("m.room_id", "in", (eb) => eb.selectFrom("room_members as mine").select("mine.room_id").where("mine.user_id", "=", userId))
-      .where("m.user_id", "!=", userId)
-      .execute();
-    return rows.map((r) => r.user_id);
+      .where("m.user_id", "!=", userId);
   }
 }

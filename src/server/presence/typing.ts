@@ -100,6 +100,12 @@ export class TypingService {
     }
   }
 
+  /** `userId` left `roomId` (or was removed): a typing indicator of theirs there stops now, not at its TTL. */
+  left(roomId: string, userId: string): void {
+    const t = this.typists.get(keyOf(roomId, userId));
+    if (t?.typing) this.stop(t);
+  }
+
   /** Entries held (typing now or throttled): for tests and metrics. */
   get size(): number {
     return this.typists.size;
@@ -182,36 +188,4 @@ const TYPING_PREFIX = Buffer.from('{"type":"typing",');
  */
 export function isTypingFrame(head: Buffer, bytes: number): boolean {
   return bytes <= TYPING_FRAME_MAX_BYTES && head.length >= TYPING_PREFIX.length && head.compare(TYPING_PREFIX, 0, TYPING_PREFIX.length, 0, TYPING_PREFIX.length) === 0;
-}
-
-/**
- * A socket's own budget for typing frames, apart from its command limit so
- * that typing never throttles sends: `perSecond` sustained, bursts of 2×.
- * Past it typing frames are dropped unparsed and unanswered (they are
- * ephemeral, and the client repeats them). Bytes are bounded by
- * TYPING_FRAME_MAX_BYTES a frame. `now` is in ms, injectable for tests.
- */
-export class TypingBudget {
-  private tokens: number;
-  private last: number;
-  private readonly capacity: number;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.capacity = Math.max(2 * perSecond, 1);
-    this.tokens = this.capacity;
-    this.last = now();
-  }
-
-  /** Takes one frame's token; false: drop the frame. */
-  take(): boolean {
-    const now = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }

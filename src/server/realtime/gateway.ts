@@ -12,13 +12,13 @@ import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError } from "../errors.js";
 import { Connection } from "./connection.js";
 import { CommandRejected, parseCommand, peekCommandId, runCommand } from "./commands.js";
-import { CommandRateLimit, InvalidFrameLimit } from "./rate-limit.js";
+import { CommandRateLimit, InvalidFrameLimit, TypingBudget } from "./rate-limit.js";
 import { getSelf } from "../users/users.js";
 import { frameText } from "./wire.js";
 import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 import { addressKey, clientAddressOf } from "../http/client-address.js";
-import { TypingBudget, isTypingFrame } from "../presence/typing.js";
+import { isTypingFrame } from "../presence/typing.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -273,12 +273,14 @@ export class Gateway {
    */
   private onFrame(conn: Connection, intake: Intake, data: RawData, isBinary: boolean): void {
     if (!conn.isOpen) return;
-    if (!isBinary && isTypingFrame(headOf(data), rawLength(data))) {
+    const bytes = rawLength(data);
+    const head = headOf(data);
+    if (!isBinary && isTypingFrame(head, bytes)) {
       // Its own budget, not the command limit; over it, or before ready, dropped unanswered (ephemeral).
       if (intake.typing.take() && !intake.early) this.runFrame(conn, intake, data, "typing");
       return;
     }
-    const verdict = intake.limit.take(rawLength(data));
+    const verdict = intake.limit.take(bytes);
     if (verdict === "flood") {
       conn.close(CloseCode.Flooding);
       return;
@@ -287,7 +289,7 @@ export class Gateway {
       // Not parsed: refusing must cost less than the frame did to send. The id is peeked from the
       // frame's head so that a client can tell which command to retry. Not counted as invalid:
       // a client that ignores rate_limited is closed by the flood verdict (4429) instead.
-      this.sendError(conn, peekCommandId(headOf(data)), new AppError(ErrorCode.RateLimited, "Too many commands or bytes; slow down.", { retryAfter: 1 }));
+      this.sendError(conn, peekCommandId(head), new AppError(ErrorCode.RateLimited, "Too many commands or bytes; slow down.", { retryAfter: 1 }));
       return;
     }
     if (isBinary) {
@@ -355,13 +357,9 @@ export class Gateway {
         for (const missed of this.starting.values()) missed.push(e);
         this.routeRoomEvent(e);
         return;
-      case "user": {
-        const conns = this.byUser.get(e.userId);
-        if (!conns) return;
-        const wire = frameText(e.frame);
-        for (const conn of conns) conn.enqueue(wire);
+      case "user":
+        this.toUsers([e.userId], e.frame);
         return;
-      }
       case "room.ephemeral": {
         // Typing: to the room's subscribed sockets but the typist's; framed once; no seq, so no cursor.
         const conns = this.byRoom.get(e.roomId);
@@ -370,22 +368,26 @@ export class Gateway {
         for (const conn of conns) if (conn.userId !== e.exceptUserId) conn.enqueue(wire);
         return;
       }
-      case "users": {
+      case "users":
         // Presence: one frame for the sockets on this node of each named user.
-        let wire: Buffer | null = null;
-        for (const userId of e.userIds) {
-          const conns = this.byUser.get(userId);
-          if (!conns) continue;
-          wire ??= frameText(e.frame);
-          for (const conn of conns) conn.enqueue(wire);
-        }
+        this.toUsers(e.userIds, e.frame);
         return;
-      }
       case "credential.ended":
         for (const conn of this.byUser.get(e.userId) ?? []) {
           if (conn.actor.credentialHash === e.credentialHash) conn.close(CloseCode.Unauthorized);
         }
         return;
+    }
+  }
+
+  /** Every socket on this node of each of `userIds`; framed once, and only if one of them is here. */
+  private toUsers(userIds: readonly string[], frame: string): void {
+    let wire: Buffer | null = null;
+    for (const userId of userIds) {
+      const conns = this.byUser.get(userId);
+      if (!conns) continue;
+      wire ??= frameText(frame);
+      for (const conn of conns) conn.enqueue(wire);
     }
   }
 
@@ -409,6 +411,8 @@ export class Gateway {
         // Their own member.left (e.seq) is the last event of the room they get, on every path.
         if (only === undefined || conn === only) conn.unsubscribe(e.roomId, e.seq);
       }
+      // Whoever left is no longer typing there, for the members who stay.
+      if (only === undefined) this.services.typing.left(e.roomId, userId);
     }
   }
 

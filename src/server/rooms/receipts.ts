@@ -5,6 +5,7 @@ import type { ReceiptsUpdatedEvent, RoomReadEvent } from "@shared/protocol/frame
 import type { ReadAllResponse, ReceiptsResponse } from "@shared/protocol/http.js";
 import type { RoomService } from "./service.js";
 import { requireMember } from "./access.js";
+import { systemClock, type Clock } from "../presence/clock.js";
 
 /** Positions that moved in one room since its last receipts.updated frame, by user id. */
 interface Pending {
@@ -40,29 +41,19 @@ export class ReceiptService {
   /** Delivered positions acked but not yet stored (room → user → seq); `writing`: the batch being stored now. */
   private unwritten = new Map<string, Map<string, number>>();
   private writing = new Map<string, Map<string, number>>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timer: unknown = null;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     deps: Pick<Deps, "store" | "bus" | "config" | "log">,
-    private readonly rooms: RoomService,
+    rooms: RoomService,
+    private readonly clock: Clock = systemClock,
   ) {
     this.db = deps.store.db;
     this.bus = deps.bus;
     this.log = deps.log;
     this.intervalMs = deps.config.receiptsIntervalMs;
     rooms.onRead = (roomId, userId, seq) => this.note(roomId, "reads", userId, seq);
-  }
-
-  /**
-   * Marks `roomId` read up to `seq` (clamped to the room's head; never moves
-   * back). The caller's other sockets hear `room.read`; the room's members
-   * hear it in the next `receipts.updated`.
-   * @returns the read position now stored
-   * @throws AppError not_found, forbidden (not a member)
-   */
-  markRead(actor: Actor, roomId: string, seq: number): Promise<number> {
-    return this.rooms.markRead(actor, roomId, seq);
   }
 
   /**
@@ -142,14 +133,9 @@ export class ReceiptService {
     return { reads, delivered };
   }
 
-  /** Rooms with changes waiting for the next frame: for tests and metrics. */
-  get pendingRooms(): number {
-    return this.pending.size;
-  }
-
   /** Stores and sends what is pending now and stops the timer (shutdown: before the store closes). */
   async close(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     await this.flush();
   }
@@ -169,11 +155,10 @@ export class ReceiptService {
     const map = p[kind];
     if ((map.get(userId) ?? -1) < seq) map.set(userId, seq);
     if (this.timer === null) {
-      this.timer = setTimeout(() => {
+      this.timer = this.clock.setTimeout(() => {
         this.timer = null;
         void this.flush();
       }, this.intervalMs);
-      this.timer.unref?.();
     }
   }
 
