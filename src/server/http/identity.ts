@@ -12,7 +12,8 @@ declare module "fastify" {
   }
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** Methods that change nothing, so need no CSRF token (the OpenAPI document says the same). */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * The onRequest hook of every authenticated route (before body parsing and validation, so an anonymous caller learns nothing about its input): resolves the actor from the

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ErrorBodySchema, errorStatus, type ErrorCode } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { SESSION_COOKIE } from "../auth/credentials.js";
+import { SAFE_METHODS } from "./identity.js";
 
 /**
  * The OpenAPI description of the HTTP API (served at /api/v1/openapi.json),
@@ -37,8 +38,6 @@ export const API_PREFIX = "/api/v1";
 /** An HTTP status that some error code maps to (see `errorStatus`). */
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
 
-/** Methods that change nothing, so need no CSRF token (identity.ts agrees). */
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Methods whose body Fastify parses: they can answer 400 (bad JSON) and 413 (too large). */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
