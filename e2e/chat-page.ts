@@ -190,13 +190,18 @@ export interface TwoPeople {
   close(): Promise<void>;
 }
 
-export async function twoPeople(): Promise<TwoPeople> {
+/** With `room`, Ada also creates that public room and Bob joins it. */
+export async function twoPeople(options: { room?: string } = {}): Promise<TwoPeople> {
   const server = await startTestServer();
   const browser = await launchBrowser();
   const ada = await ChatPage.open(browser, server.baseUrl);
   const bob = await ChatPage.open(browser, server.baseUrl);
   await ada.signUp("ada");
   await bob.signUp("bob");
+  if (options.room !== undefined) {
+    await ada.createRoom(options.room);
+    await bob.joinPublicRoom(options.room);
+  }
   return {
     server,
     browser,

@@ -18,10 +18,8 @@ describe("editing and deleting messages in the browser", () => {
   const roomName = `edits-${unique()}`.slice(0, 40);
 
   beforeAll(async () => {
-    people = await twoPeople();
+    people = await twoPeople({ room: roomName });
     ({ ada, bob } = people);
-    await ada.createRoom(roomName);
-    await bob.joinPublicRoom(roomName);
   });
 
   afterAll(async () => {

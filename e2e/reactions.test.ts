@@ -30,10 +30,8 @@ describe("reactions in the browser", () => {
   };
 
   beforeAll(async () => {
-    people = await twoPeople();
+    people = await twoPeople({ room: roomName });
     ({ ada, bob } = people);
-    await ada.createRoom(roomName);
-    await bob.joinPublicRoom(roomName);
     fs.mkdirSync(results, { recursive: true });
   });
 

@@ -24,10 +24,8 @@ describe("replies and threads in the browser", () => {
   const results = path.resolve(import.meta.dirname, "../test-results");
 
   beforeAll(async () => {
-    people = await twoPeople();
+    people = await twoPeople({ room: roomName });
     ({ ada, bob } = people);
-    await ada.createRoom(roomName);
-    await bob.joinPublicRoom(roomName);
     fs.mkdirSync(results, { recursive: true });
   });
 

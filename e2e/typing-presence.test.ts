@@ -22,7 +22,8 @@ describe("typing and presence in the browser", () => {
 
   beforeAll(async () => {
     // A short grace: Bob's closed page is announced offline soon (the default waits 5 s for a reload).
-    server = await startTestServer({ presenceOfflineGraceMs: 200 });
+    // A long typing TTL: Bob's indicator cannot expire before a slow machine shows it; only his send clears it.
+    server = await startTestServer({ presenceOfflineGraceMs: 200, typingTtlMs: 60_000 });
     browser = await launchBrowser();
     ada = await ChatPage.open(browser, server.baseUrl);
     bob = await ChatPage.open(browser, server.baseUrl);

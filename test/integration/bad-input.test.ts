@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { SocketClient, createRoom, signup, type Caller } from "../support/client.js";
+import { soloRoom } from "../support/fixtures.js";
 import type { ErrorFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse } from "@shared/protocol/http.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
@@ -14,17 +15,12 @@ describe("bad input over the WebSocket", () => {
   let alice: Caller;
   let roomId: string;
   let s: SocketClient;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    alice = await signup(t.baseUrl, "alice");
-    roomId = await createRoom(alice, "public");
-    s = await SocketClient.connect(t.wsUrl, alice);
+    ({ t, alice, roomId, s, close } = await soloRoom());
   });
-  afterAll(async () => {
-    await s.close();
-    await t.destroy();
-  });
+  afterAll(() => close());
 
   const stillAlive = async () => {
     expect(await s.command({ type: "ping" })).toMatchObject({ type: "ack" });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, signup, signupBot, unique, type Caller } from "../support/client.js";
+import { SocketClient, createRoom, signup, postMessage, signupBot, unique, type Caller } from "../support/client.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse, MessageEditsResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -19,11 +19,7 @@ describe("editing and deleting messages", () => {
   let roomId: string; // public
   let privateRoom: string;
 
-  const send = async (as: Caller, room: string, body: string): Promise<Message> => {
-    const res = await as.post<{ message: Message }>(`/rooms/${room}/messages`, { body, clientId: `c-${unique()}` });
-    expect(res.status).toBe(201);
-    return res.body.message;
-  };
+  const send = (as: Caller, room: string, body: string): Promise<Message> => postMessage(as, room, body);
   const patch = (as: Caller, room: string, messageId: string, body: unknown) =>
     as.request<{ message: Message }>("PATCH", `/rooms/${room}/messages/${messageId}`, body);
   const del = (as: Caller, room: string, messageId: string) => as.request<{ message: Message }>("DELETE", `/rooms/${room}/messages/${messageId}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, signup, signupBot, unique, type Caller } from "../support/client.js";
+import { SocketClient, createRoom, postMessage, signup, signupBot, type Caller } from "../support/client.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -21,11 +21,7 @@ describe("reactions", () => {
   let roomId: string; // public
   let privateRoom: string;
 
-  const send = async (as: Caller, room: string, body: string): Promise<Message> => {
-    const res = await as.post<{ message: Message }>(`/rooms/${room}/messages`, { body, clientId: `c-${unique()}` });
-    expect(res.status).toBe(201);
-    return res.body.message;
-  };
+  const send = (as: Caller, room: string, body: string): Promise<Message> => postMessage(as, room, body);
   const path = (room: string, messageId: string, emoji: string) => `/rooms/${room}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`;
   const put = (as: Caller, room: string, messageId: string, emoji: string) => as.request<ReactionsResponse>("PUT", path(room, messageId, emoji));
   const del = (as: Caller, room: string, messageId: string, emoji: string) => as.request<ReactionsResponse>("DELETE", path(room, messageId, emoji));

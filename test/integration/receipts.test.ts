@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { Caller, SocketClient, createRoom, signup } from "../support/client.js";
+import { Caller, SocketClient, createRoom, signup, socketPool } from "../support/client.js";
 import type { ReceiptsUpdatedEvent, ServerFrame } from "@shared/protocol/frames.js";
 import type { ReadAllResponse, ReceiptsResponse } from "@shared/protocol/http.js";
 import type { Room } from "@shared/protocol/entities.js";
@@ -54,18 +54,13 @@ async function receiptsUntil(
 
 describe("read and delivery receipts", () => {
   let srv: TestServer;
-  const sockets: SocketClient[] = [];
-  const connect = async (c: Caller) => {
-    const s = await SocketClient.connect(srv.wsUrl, c);
-    sockets.push(s);
-    return s;
-  };
+  const { connect, closeAll } = socketPool(() => srv.wsUrl);
 
   beforeAll(async () => {
     srv = await startTestServer({ receiptsIntervalMs: 20 });
   });
   afterAll(async () => {
-    for (const s of sockets) await s.close();
+    await closeAll();
     await srv.destroy();
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, signup, signupBot, unique, type Caller } from "../support/client.js";
+import { SocketClient, createRoom, signup, postMessage, signupBot, unique, type Caller } from "../support/client.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse, RepliesResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -20,11 +20,8 @@ describe("replies and threads", () => {
   let privateRoom: string;
   let otherRoom: string;
 
-  const send = async (as: Caller, room: string, body: string, replyTo?: string): Promise<Message> => {
-    const res = await as.post<{ message: Message }>(`/rooms/${room}/messages`, { body, clientId: `c-${unique()}`, ...(replyTo ? { replyTo } : {}) });
-    expect(res.status).toBe(201);
-    return res.body.message;
-  };
+  const send = (as: Caller, room: string, body: string, replyTo?: string): Promise<Message> =>
+    postMessage(as, room, body, replyTo ? { replyTo } : {});
   const thread = (as: Caller, room: string, messageId: string, query = "") =>
     as.get<RepliesResponse>(`/rooms/${room}/messages/${messageId}/replies${query}`);
   const history = async (as: Caller, room: string, query = "?limit=100"): Promise<HistoryResponse> => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { Caller, PASSWORD, SocketClient, createRoom, signup, unique } from "../support/client.js";
+import { Caller, PASSWORD, createRoom, signup, unique, type SocketClient } from "../support/client.js";
+import { soloRoom } from "../support/fixtures.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
 import type { ErrorFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse } from "@shared/protocol/http.js";
@@ -111,21 +112,15 @@ describe("text input over HTTP", () => {
 });
 
 describe("text input over the WebSocket", () => {
-  let t: TestServer;
   let alice: Caller;
   let roomId: string;
   let s: SocketClient;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    alice = await signup(t.baseUrl, "alice");
-    roomId = await createRoom(alice, "public");
-    s = await SocketClient.connect(t.wsUrl, alice);
+    ({ alice, roomId, s, close } = await soloRoom());
   });
-  afterAll(async () => {
-    await s.close();
-    await t.destroy();
-  });
+  afterAll(() => close());
 
   const bodies = async () => (await alice.get<HistoryResponse>(`/rooms/${roomId}/messages`)).body.messages.map((m) => m.body);
 

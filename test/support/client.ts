@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { ServerFrameSchema, type ServerFrame, type AckFrame, type ErrorFrame } from "@shared/protocol/frames.js";
-import type { Self } from "@shared/protocol/entities.js";
+import type { Message, Self } from "@shared/protocol/entities.js";
 import type { SessionResponse } from "@shared/protocol/http.js";
 
 /**
@@ -92,6 +92,13 @@ export async function createRoom(caller: Caller, kind: "public" | "private" = "p
   const res = await caller.post<{ room: { id: string } }>("/rooms", { name: `${name} ${unique()}`, kind });
   if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.room.id;
+}
+
+/** Posts a message over HTTP (a fresh clientId; `extra` adds fields such as `replyTo`) and returns it; fails unless 201. */
+export async function postMessage(caller: Caller, roomId: string, body: string, extra: Record<string, unknown> = {}): Promise<Message> {
+  const res = await caller.post<{ message: Message }>(`/rooms/${roomId}/messages`, { body, clientId: `c-${unique()}`, ...extra });
+  if (res.status !== 201) throw new Error(`post message failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.message;
 }
 
 /** A WebSocket test client: every server frame is validated against the protocol schema and logged. */
@@ -194,4 +201,22 @@ export class SocketClient {
   whenClosed(): Promise<{ code: number; reason: string }> {
     return this.closed;
   }
+}
+
+/**
+ * The sockets a describe block opens: `connect` opens one (to the node `wsUrl()`
+ * names when called) and keeps it; `closeAll`, in afterAll, closes them all.
+ */
+export function socketPool(wsUrl: () => string): { connect: (caller: Caller) => Promise<SocketClient>; closeAll: () => Promise<void> } {
+  const sockets: SocketClient[] = [];
+  return {
+    connect: async (caller) => {
+      const s = await SocketClient.connect(wsUrl(), caller);
+      sockets.push(s);
+      return s;
+    },
+    closeAll: async () => {
+      for (const s of sockets.splice(0)) await s.close();
+    },
+  };
 }

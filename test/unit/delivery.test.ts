@@ -145,6 +145,11 @@ const wired = (frames: Map<number, string>) => new Map([...frames].map(([seq, f]
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
+/** Turns the event loop until `test` holds, however slow the machine (the test's timeout is the safety net). */
+const until = async (test: () => boolean) => {
+  while (!test()) await new Promise((r) => setTimeout(r, 1));
+};
+
 describe("Connection delivery", () => {
   it("sends live events in order once, dropping repeats, in one corked write per turn", async () => {
     const frames = wired(await append(3));
@@ -236,7 +241,7 @@ describe("Connection delivery", () => {
     const conn = started(s, 64 * 1024);
     conn.subscribe("r", 0);
     const resumed = conn.resume("r", 0);
-    await settle();
+    await until(() => s.socket.writableNeedDrain);
     // The catch-up waits for the reader, partway through.
     const before = s.seqs().length;
     expect(before).toBeGreaterThan(0);
@@ -266,7 +271,8 @@ describe("Connection delivery", () => {
     conn.subscribe("r", 0);
     const resumed = conn.resume("r", 0);
     let peak = 0;
-    for (let i = 0; i < 20; i++) {
+    // At least 20 turns, and on until the catch-up waits for the reader, however slow the machine.
+    for (let i = 0; i < 20 || !s.socket.writableNeedDrain; i++) {
       await new Promise((r) => setImmediate(r));
       peak = Math.max(peak, conn.bufferedBytes);
     }
@@ -284,7 +290,7 @@ describe("Connection delivery", () => {
     const conn = started(s, 64 * 1024);
     conn.subscribe("r", 0);
     void conn.resume("r", 0);
-    await settle();
+    await until(() => s.socket.writableNeedDrain);
     const live = frameText(JSON.stringify({ type: "member.left", roomId: "r", seq: 401, userId: "y".repeat(8000) }));
     for (let seq = 401; seq < 420 && conn.isOpen; seq++) conn.deliver("r", seq, live);
     expect(conn.isOpen).toBe(false);
@@ -301,7 +307,7 @@ describe("Connection delivery", () => {
     conn.subscribe("r", 0);
     conn.subscribe("r2", 0);
     const both = Promise.all([conn.resume("r", 0), conn.resume("r2", 0)]);
-    await settle();
+    await until(() => s.socket.writableNeedDrain);
     const rooms = () => s.sent().map((f) => (JSON.parse(f) as { roomId: string }).roomId);
     // r2 waits while r's catch-up waits for the reader.
     expect(rooms().length).toBeGreaterThan(0);

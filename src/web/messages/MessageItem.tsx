@@ -21,14 +21,10 @@ import { mentionParts } from "./mentionText";
 import type { DisplayMessage } from "./rows";
 import { fullDateTime, timeOfDay } from "./time";
 
-export interface MessageItemProps {
-  message: DisplayMessage;
-  firstOfRun: boolean;
-  lastOfRun: boolean;
+/** What a message's actions do: MessageList takes them and hands them to each MessageItem. */
+export interface MessageActions {
   onRetry: (clientId: string) => void;
   onDiscard: (clientId: string) => void;
-  /** This message's body is being edited. */
-  editing?: boolean;
   /** The viewer may delete others' messages (room owner or admin). */
   canModerate?: boolean;
   onEdit?: (message: DisplayMessage) => void;
@@ -45,6 +41,14 @@ export interface MessageItemProps {
   onJump?: (replyTo: ReplyTo) => void;
   /** Open this root's thread. */
   onOpenThread?: (message: DisplayMessage) => void;
+}
+
+export interface MessageItemProps extends MessageActions {
+  message: DisplayMessage;
+  firstOfRun: boolean;
+  lastOfRun: boolean;
+  /** This message's body is being edited. */
+  editing?: boolean;
 }
 
 export const MessageItem = memo(function MessageItem({

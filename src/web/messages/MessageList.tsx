@@ -15,37 +15,23 @@
  */
 import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import type { Timeline } from "@web/state/timeline";
-import type { ReplyTo } from "@shared/protocol/index.js";
 import { ArrowDownIcon } from "@web/ui/icons";
-import { MessageItem } from "./MessageItem";
-import type { DisplayMessage, Row } from "./rows";
+import { MessageItem, type MessageActions } from "./MessageItem";
+import type { Row } from "./rows";
 
 /** Within this many pixels of the bottom counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 80;
 /** Within this many pixels of the top, the previous page is fetched. */
 const TOP_PREFETCH_PX = 240;
 
-export interface MessageListProps {
+/** The message actions are passed through to each MessageItem. */
+export interface MessageListProps extends MessageActions {
   rows: readonly Row[];
   timeline: Timeline;
   roomName: string;
   onLoadOlder: () => void;
-  onRetry: (clientId: string) => void;
-  onDiscard: (clientId: string) => void;
   /** Row key of the message being edited, if any. */
   editingKey?: string | null;
-  /** The viewer may delete anyone's messages (room owner or admin). */
-  canModerate?: boolean;
-  onEdit?: (message: DisplayMessage) => void;
-  onSaveEdit?: (message: DisplayMessage, body: string) => Promise<void>;
-  onCancelEdit?: () => void;
-  onDelete?: (message: DisplayMessage) => void;
-  onShowHistory?: (message: DisplayMessage) => void;
-  /** Replies and threads (MessageItem). */
-  roomId?: string;
-  onReply?: (message: DisplayMessage) => void;
-  onJump?: (replyTo: ReplyTo) => void;
-  onOpenThread?: (message: DisplayMessage) => void;
 }
 
 export function MessageList({

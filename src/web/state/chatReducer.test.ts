@@ -1,27 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Message, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import type { Message, Room, RoomEvent } from "@shared/protocol/index.js";
 import { INITIAL_CHAT_STATE, chatReducer, resumeCursor, type ChatAction, type ChatState } from "./chatReducer";
-
-const me: Self = { id: "me", username: "me", displayName: "Me", createdAt: "2025-01-01T00:00:00Z", email: "me@x.io" };
-
-function room(id: string, lastSeq: number, overrides: Partial<Room> = {}): Room {
-  return {
-    id,
-    kind: "public",
-    name: id,
-    topic: "",
-    createdAt: "2025-01-01T00:00:00Z",
-    lastSeq,
-    lastActivityAt: "2025-01-01T00:00:00Z",
-    memberCount: 2,
-    role: "member",
-    peer: null,
-    lastMessage: null,
-    lastReadSeq: lastSeq,
-    unreadCount: 0,
-    ...overrides,
-  };
-}
+import { me, room } from "./testFixtures";
 
 function message(roomId: string, seq: number, authorId = "them", clientId: string | null = null): Message {
   return {

@@ -1,27 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { Message, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import type { Message, RoomEvent } from "@shared/protocol/index.js";
 import { INITIAL_CHAT_STATE, chatReducer, type ChatAction, type ChatState } from "./chatReducer";
 import { countReply, markQuotesDeleted } from "./threads";
+import { me, room } from "./testFixtures";
 
 /** Replies and threads in the reducer: root counters from reply events, once; threads kept live. */
-
-const me: Self = { id: "me", username: "me", displayName: "Me", createdAt: "2025-01-01T00:00:00Z", email: "me@x.io" };
-
-const room = (id: string, lastSeq: number): Room => ({
-  id,
-  kind: "public",
-  name: id,
-  topic: "",
-  createdAt: "2025-01-01T00:00:00Z",
-  lastSeq,
-  lastActivityAt: "2025-01-01T00:00:00Z",
-  memberCount: 2,
-  role: "member",
-  peer: null,
-  lastMessage: null,
-  lastReadSeq: lastSeq,
-  unreadCount: 0,
-});
 
 const at = (minute: number) => new Date(Date.UTC(2025, 0, 2, 0, minute)).toISOString();
 
