@@ -100,6 +100,28 @@ export function cpuTimeUs(pid: number): number | null {
 }
 
 /**
+ * CPU time (user + system) of a process split into its main thread (tid =
+ * pid: the event loop of a Node server) and all its other threads (libuv's
+ * thread pool, where Parley's fsyncs run; worker threads such as the WAL
+ * checkpointer; V8's GC and compiler helpers), in microseconds, from
+ * /proc/<pid>/task/<pid>/stat and /proc/<pid>/stat. `otherUs` is the
+ * process total minus the main thread, so threads that exited are
+ * included. Tick resolution (see `cpuTimeUs`). Null when the process is gone.
+ */
+export function threadCpuUs(pid: number): { mainUs: number; otherUs: number; totalUs: number } | null {
+  const total = cpuTimeUs(pid);
+  if (total === null) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const main = ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+    return { mainUs: main, otherUs: Math.max(0, total - main), totalUs: total };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * CPU time all processes of the machine spent busy (user, nice, system,
  * irq, softirq, steal; summed over cores), in microseconds, from /proc/stat.
  * Minus the harness's own processes it gives the background load: other

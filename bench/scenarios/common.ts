@@ -2,6 +2,7 @@ import type { LatencySummary } from "../lib/hist.js";
 import type { MachineInfo } from "../lib/proc.js";
 import type { TargetName } from "../lib/types.js";
 import type { ConnectResult, StepTotals } from "../loadgen/coordinator.js";
+import type { ParleyBreakdown } from "../lib/send-breakdown.js";
 
 /** Result shapes written to bench/results/<date>-<scenario>.json. */
 
@@ -41,6 +42,12 @@ export interface MessagingStep extends StepTotals {
   /** How long the harness waited for a quiet machine before the step, and how many times the step ran (a noisy one is repeated; the quietest is kept). */
   quietWaitMs: number;
   attempts: number;
+  /**
+   * Parley only: where a message's time goes, per message sent, from the
+   * server's own send-path metrics and per-thread CPU (bench/lib/send-breakdown.ts);
+   * null when there was nothing to divide by or the CPU could not be read.
+   */
+  parleyBreakdown?: ParleyBreakdown | null;
   /** socket.io only: CPU of the redis-server process (not pinned by the harness) per delivery. */
   redisCpuUsPerDelivery?: number | null;
   pass: boolean;

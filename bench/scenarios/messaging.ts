@@ -1,5 +1,7 @@
 import { LoadGenerator } from "../loadgen/coordinator.js";
-import { cpuTimeUs, diskBusyMs, machineBusyUs, memoryOf, pidsByName, setProcessNice, sleep } from "../lib/proc.js";
+import { cpuTimeUs, diskBusyMs, machineBusyUs, memoryOf, pidsByName, setProcessNice, sleep, threadCpuUs } from "../lib/proc.js";
+import { scrapeMetrics } from "../lib/prom-text.js";
+import { sendBreakdown } from "../lib/send-breakdown.js";
 import { waitForQuiet } from "../lib/noise.js";
 import { loadCoreOf, serverCoreOf, type BenchContext, type MessagingSpec, type Prepared, type Target } from "../targets/types.js";
 import { coreSpeedMs } from "../lib/speed.js";
@@ -95,7 +97,7 @@ async function runStep(ctx: BenchContext, live: Live, i: number, ours: number[],
   for (let attempt = 0; attempt <= ctx.quiet.retries; attempt++) {
     const quiet = await waitForQuiet(ours, ctx.quiet, ctx.log);
     const speed = { serverCoreMs: coreSpeedMs(serverCoreOf(ctx)), loadCoreMs: coreSpeedMs(loadCoreOf(ctx)) };
-    const s = await measureStep(gen, pid, target.name === "socketio", ++live.wireStep, offered, perSendOf(opts), opts);
+    const s = await measureStep(gen, pid, { withRedis: target.name === "socketio", metricsUrl: live.prepared!.server.metricsUrl ?? null }, ++live.wireStep, offered, perSendOf(opts), opts);
     s.step = i + 1;
     s.quietWaitMs = quiet.waitedMs;
     s.attempts = attempt + 1;
@@ -178,9 +180,25 @@ export async function runMessaging(ctx: BenchContext, targets: Target[], opts: M
   return lives.map((l) => l.run);
 }
 
-/** One measured step at `offered` deliveries/s, with the server's CPU and memory and the machine's background load. */
-async function measureStep(gen: LoadGenerator, pid: number, withRedis: boolean, stepNo: number, offered: number, perSend: number, opts: MessagingOptions): Promise<MessagingStep> {
+/**
+ * One measured step at `offered` deliveries/s, with the server's CPU and
+ * memory and the machine's background load; with `metricsUrl` (Parley),
+ * also the per-stage breakdown from its metrics scraped before and after.
+ */
+async function measureStep(
+  gen: LoadGenerator,
+  pid: number,
+  target: { withRedis: boolean; metricsUrl: string | null },
+  stepNo: number,
+  offered: number,
+  perSend: number,
+  opts: MessagingOptions,
+): Promise<MessagingStep> {
+  const { withRedis, metricsUrl } = target;
   const sendsPerSecond = offered / perSend;
+  // Scraped outside the CPU readings, so the scrapes' own cost is not charged to the step.
+  const metrics0 = metricsUrl ? await scrapeMetrics(metricsUrl) : null;
+  const threads0 = metricsUrl ? threadCpuUs(pid) : null;
   const cpu0 = cpuTimeUs(pid) ?? 0;
   const redis0 = withRedis ? redisCpu() : null;
   const busy0 = machineBusyUs();
@@ -198,6 +216,7 @@ async function measureStep(gen: LoadGenerator, pid: number, withRedis: boolean, 
     },
   });
   const cpuUs = (cpuTimeUs(pid) ?? 0) - cpu0;
+  const threads1 = metricsUrl ? threadCpuUs(pid) : null;
   const redis1 = redis0 !== null ? redisCpu() : null;
   const busy1 = machineBusyUs();
   const disk1 = diskBusyMs();
@@ -205,6 +224,7 @@ async function measureStep(gen: LoadGenerator, pid: number, withRedis: boolean, 
   const ours = cpuUs + totals.loadgenCpuUs + self.user + self.system + (redis0 !== null && redis1 !== null ? redis1 - redis0 : 0);
   const backgroundCpuPct = busy0 !== null && busy1 !== null ? Math.max(0, Math.round((busy1 - busy0 - ours) / (Date.now() - wall0) / 10)) : null;
   const mem = memoryOf(pid);
+  const metrics1 = metricsUrl ? await scrapeMetrics(metricsUrl) : null;
   const lost = Math.max(0, totals.expected - totals.delivered);
   const flags: string[] = [];
   if (lost > 0) flags.push(`lost ${lost}`);
@@ -236,6 +256,9 @@ async function measureStep(gen: LoadGenerator, pid: number, withRedis: boolean, 
     pass: flags.length === 0,
     flags,
   };
+  if (metricsUrl) {
+    step.parleyBreakdown = sendBreakdown({ before: metrics0, after: metrics1 }, { before: threads0, after: threads1 }, totals.sends);
+  }
   if (redis0 !== null && redis1 !== null) {
     step.redisCpuUsPerDelivery = totals.delivered > 0 ? Math.round(((redis1 - redis0) / totals.delivered) * 100) / 100 : null;
   }

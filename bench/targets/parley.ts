@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ClientSpec } from "../lib/types.js";
 import { cachedFixture, copyFixture, sourceHash } from "../lib/cache.js";
+import { freePort } from "../lib/proc.js";
 import { startServerProcess, type BenchContext, type MessagingSpec, type Prepared, type ServerHandle, type Target } from "./types.js";
 import { SEED_SOURCES, seedParley, type SeedMeta } from "./parley-seed.js";
 import { accountsFixture } from "./parley-accounts.js";
@@ -36,14 +37,27 @@ export const PARLEY_BENCH_ENV: Record<string, string> = {
 /** BENCH_PARLEY_NODE_ARGS: extra node flags for Parley, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (written at its graceful exit). */
 export const parleyNodeArgs = (): string[] => process.env.BENCH_PARLEY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 
-export function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number } = {}): Promise<ServerHandle> {
-  return startServerProcess(ctx, {
+/**
+ * Starts Parley on `dataDir`. `metrics: true` also opens its metrics
+ * listener on a free loopback port (`metricsUrl` of the handle), which the
+ * messaging scenarios scrape before and after each step for the per-stage
+ * breakdown; the other scenarios leave it off, as the default is.
+ */
+export async function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number; metrics?: boolean } = {}): Promise<ServerHandle> {
+  const metricsPort = opts.metrics ? await freePort() : null;
+  const server = await startServerProcess(ctx, {
     name: "parley",
     args: (port) => [...parleyNodeArgs(), ctx.parleyMain, "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir],
-    env: { ...PARLEY_BENCH_ENV, ...ctx.parleyEnv },
+    env: {
+      ...PARLEY_BENCH_ENV,
+      ...ctx.parleyEnv,
+      ...(metricsPort !== null ? { PARLEY_METRICS_PORT: String(metricsPort), PARLEY_METRICS_HOST: "127.0.0.1" } : {}),
+    },
     healthPath: "/healthz",
     timeoutMs: opts.timeoutMs ?? 60_000,
   });
+  if (metricsPort !== null) server.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  return server;
 }
 
 export const parleyWsUrl = (server: ServerHandle): string => `ws://127.0.0.1:${server.port}/ws`;
@@ -83,7 +97,7 @@ export const parley: Target = {
   async messaging(ctx: BenchContext, spec: MessagingSpec): Promise<Prepared> {
     const fixture = await accountsFixture(ctx, spec.clients, spec.roomSize);
     const t0 = Date.now();
-    const server = await startParley(ctx, fixture.dataDir);
+    const server = await startParley(ctx, fixture.dataDir, { metrics: true });
     const groups = spec.use === "direct" ? fixture.meta.directs : fixture.meta.rooms;
     const tokens = fixture.meta.users.map((u) => u.token);
     return { server, clients: specsFor(server, tokens, groups), setup: { ...fixture.setup, startMs: Date.now() - t0 } };

@@ -41,6 +41,8 @@ export interface ServerHandle {
   port: number;
   child: ChildProcess;
   logFile: string;
+  /** Parley with its metrics listener on: where to scrape `GET /metrics` (the send path's stage histograms). */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 

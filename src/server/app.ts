@@ -26,6 +26,8 @@ import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
+import { createMetrics, registerOpenSocketsGauge, type Metrics } from "./metrics/registry.js";
+import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
 export interface ParleyServer {
@@ -35,7 +37,19 @@ export interface ParleyServer {
   store: Store;
   config: Config;
   log: Logger;
-  /** Starts listening; resolves with the base URL (http://host:port). */
+  /** The node's metrics (the same object as `Deps["metrics"]`); registry null when metrics are off. */
+  metrics: Metrics;
+  /**
+   * Where the metrics listener serves, `http://host:port/metrics` with the
+   * port actually bound (so `metricsPort: 0` can be scraped); null before
+   * `listen` resolved, after `close`, and when metrics are off.
+   */
+  readonly metricsUrl: string | null;
+  /**
+   * Starts listening; resolves with the base URL (http://host:port). With a
+   * metrics port configured, it first starts the separate metrics listener
+   * (see `metricsUrl`), so a taken metrics port stops the start.
+   */
   listen(): Promise<string>;
   /**
    * Graceful stop: refuse new sockets and requests, close sockets with 1001
@@ -54,7 +68,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   const log = opts.logger ?? pino({ level: config.logLevel });
   const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
   const bus = opts.bus ?? new MemoryBus();
-  const deps: Deps = { config, store, bus, log };
+  // Metrics only when a metrics port is set: otherwise nothing is collected at all.
+  const metrics = createMetrics({ enabled: config.metricsPort !== null });
+  const deps: Deps = { config, store, bus, log, metrics };
   const services = createServices(deps);
 
   const app = Fastify({
@@ -102,6 +118,12 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     { prefix: "/api/v1" },
   );
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
+  // Metrics are served only by their own listener. Without this route the SPA fallback
+  // would answer a scraper pointed at the public port with index.html and a 200.
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: "No route GET /metrics." } };
+    return reply.code(404).send(body);
+  });
 
   const webDir = config.webDir ?? defaultWebDir();
   const hasWeb = fs.existsSync(path.join(webDir, "index.html"));
@@ -122,7 +144,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
 
   const gateway = new Gateway(deps, services, (header) => app.parseCookie(header));
   gateway.attach(app.server);
+  registerOpenSocketsGauge(metrics, () => gateway.size);
 
+  let metricsListener: MetricsListener | null = null;
   let closed: Promise<void> | null = null;
   return {
     app,
@@ -131,8 +155,21 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     store,
     config,
     log,
+    metrics,
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
+    },
     async listen() {
-      await app.listen({ port: config.port, host: config.host });
+      if (metrics.registry && config.metricsPort !== null) {
+        metricsListener = await startMetricsListener(metrics.registry, { host: config.metricsHost, port: config.metricsPort });
+      }
+      try {
+        await app.listen({ port: config.port, host: config.host });
+      } catch (err) {
+        await metricsListener?.close();
+        metricsListener = null;
+        throw err;
+      }
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -141,15 +178,22 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     close() {
       closed ??= (async () => {
         closing = true;
-        await gateway.close();
-        // After the sockets closed: their pending presence and typing timers announce nothing now.
-        services.presence.close();
-        services.typing.close();
-        await services.receipts.close();
-        await app.close();
-        await services.writer.drain();
-        await bus.close();
-        await store.close();
+        try {
+          await gateway.close();
+          // After the sockets closed: their pending presence and typing timers announce nothing now.
+          services.presence.close();
+          services.typing.close();
+          await services.receipts.close();
+          await app.close();
+          await services.writer.drain();
+          await bus.close();
+          await store.close();
+        } finally {
+          // Last, so the node can be scraped while it drains; even after a failed step, so its port is freed.
+          const listener = metricsListener;
+          metricsListener = null;
+          await listener?.close();
+        }
       })();
       return closed;
     },

@@ -22,7 +22,7 @@ export const settings = {
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
   sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
-  commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer waits for more sends to commit together (ms); trades up to that much latency for fewer transactions and fsyncs. 0 = commit at the end of the event-loop turn." },
+  commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer may wait for a second write to commit with (ms): only while writes arrive at least every two windows on average, and never past the second write. Trades up to that much latency for fewer transactions and fsyncs. 0 = always commit at the end of the event-loop turn." },
   wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, held live events, catch-up batches); past it the socket is closed (4408) and resumes by seq later. Times wsSocketsPerUser, it bounds one account." },
   wsStallTimeoutMs: { env: "PARLEY_WS_STALL_TIMEOUT_MS", schema: z.coerce.number().int().min(1000).default(60_000), doc: "A socket with unsent data that reads none of it for this long is closed (4408); a pong is not reading." },
   wsHeartbeatMs: { env: "PARLEY_WS_HEARTBEAT_MS", schema: z.coerce.number().int().min(1000).default(30_000), doc: "How often each socket is pinged (one that answered no ping since the last is cut) and its session or token re-checked (gone or expired: 4401)." },
@@ -48,6 +48,8 @@ export const settings = {
   httpMessagesPerMinute: { env: "PARLEY_HTTP_MESSAGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(600), doc: "Messages one user may send, edit or delete, and reactions one user may add or remove, over HTTP per minute, together (the socket has its own per-socket limit)." },
   trustProxy: { env: "PARLEY_TRUST_PROXY", schema: z.string().default(""), doc: "Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty = none (the peer address is the client)." },
   webDir: { env: "PARLEY_WEB_DIR", schema: z.string().optional(), doc: "Directory of the built web client. Default: dist/web next to the server." },
+  metricsPort: { env: "PARLEY_METRICS_PORT", schema: z.coerce.number().int().min(0).max(65535).optional(), doc: "TCP port of a separate listener serving Prometheus metrics at GET /metrics (0 = any free port). Unset = no metrics: nothing is collected, and the public port never serves them." },
+  metricsHost: { env: "PARLEY_METRICS_HOST", schema: z.string().min(1).default("127.0.0.1"), doc: "Address the metrics listener binds to; loopback by default, so only the machine (or a scraper you let in) reads it." },
 } as const;
 
 type Settings = typeof settings;
@@ -99,6 +101,10 @@ export interface Config {
   /** Addresses or CIDR ranges of trusted reverse proxies (proxy-addr syntax); empty = trust none. */
   trustProxy: string[];
   webDir: string | undefined;
+  /** Port of the separate metrics listener (GET /metrics); null = metrics off; 0 = any free port. */
+  metricsPort: number | null;
+  /** Address the metrics listener binds to. */
+  metricsHost: string;
   /** True when publicUrl is https: cookies get the Secure flag. */
   secureCookies: boolean;
 }
@@ -201,6 +207,8 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     httpMessagesPerMinute: v.httpMessagesPerMinute,
     trustProxy: parseTrustedProxies(v.trustProxy),
     webDir: v.webDir,
+    metricsPort: v.metricsPort ?? null,
+    metricsHost: v.metricsHost,
     secureCookies: publicUrl.startsWith("https:"),
   };
 }

@@ -2,13 +2,20 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Store } from "./store/store.js";
 import type { Bus } from "./bus/bus.js";
+import type { Metrics } from "./metrics/registry.js";
 
-/** What every service is built from: configuration, database, bus, log. */
+/** What every service is built from: configuration, database, bus, log, metrics. */
 export interface Deps {
   config: Config;
   store: Store;
   bus: Bus;
   log: Logger;
+  /**
+   * The node's metrics: `metrics.sendPath` takes the send path's stage
+   * timings (ms); `metrics.registry` is null when metrics are off, and
+   * `sendPath` is then a no-op.
+   */
+  metrics: Metrics;
 }
 
 /**

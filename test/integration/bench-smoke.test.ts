@@ -51,6 +51,9 @@ describe("benchmark harness (smoke)", () => {
       expect(step.latency.count).toBe(step.delivered);
       expect(step.latency.p50).toBeGreaterThan(0);
       expect(step.serverCpuUsPerDelivery).toBeGreaterThan(0);
+      // The per-stage breakdown's pipeline: Parley's metrics listener scraped around the step, CPU split by thread.
+      expect(step.parleyBreakdown?.metricsScraped, "Parley's /metrics scraped (dist/ older than the metrics listener? npm run build)").toBe(true);
+      expect(step.parleyBreakdown?.totalCpuUs).toBeGreaterThan(0);
     } finally {
       ctx.cleanup();
     }

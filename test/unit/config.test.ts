@@ -73,6 +73,29 @@ describe("loadConfig", () => {
     );
   });
 
+  describe("metrics", () => {
+    it("are off unless a metrics port is set, and bind loopback by default", () => {
+      const c = loadConfig();
+      expect(c.metricsPort).toBeNull();
+      expect(c.metricsHost).toBe("127.0.0.1");
+      // An empty variable is unset, as for every setting.
+      expect(loadConfig({ env: { PARLEY_METRICS_PORT: "" } }).metricsPort).toBeNull();
+    });
+
+    it("take the port (0 = any free port) and the address from flags or the environment", () => {
+      expect(loadConfig({ env: { PARLEY_METRICS_PORT: "9464" } }).metricsPort).toBe(9464);
+      expect(loadConfig({ env: { PARLEY_METRICS_PORT: "0" } }).metricsPort).toBe(0);
+      const c = loadConfig({ argv: ["--metrics-port", "9100", "--metrics-host", "10.0.0.5"], env: { PARLEY_METRICS_PORT: "9464", PARLEY_METRICS_HOST: "::1" } });
+      expect(c.metricsPort).toBe(9100);
+      expect(c.metricsHost).toBe("10.0.0.5");
+      expect(loadConfig({ env: { PARLEY_METRICS_HOST: "::1" } }).metricsHost).toBe("::1");
+    });
+
+    it.each(["metrics", "-1", "65536", "94.5"])("refuses a bad metrics port: %j", (value) => {
+      expect(() => loadConfig({ env: { PARLEY_METRICS_PORT: value } })).toThrow(/metricsPort \(--metrics-port \/ PARLEY_METRICS_PORT\)/);
+    });
+  });
+
   it("documents every setting in --help", () => {
     const help = configHelp();
     for (const flag of ["--port", "--host", "--data-dir", "--public-url", "--allowed-origins", "--log-level", "PARLEY_DATABASE_URL"]) {

@@ -1,0 +1,161 @@
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { noSendPathObserver, type SendPathObserver, type SendStage } from "./send-path.js";
+
+/**
+ * One node's Prometheus metrics: its own prom-client `Registry` (never the
+ * process-wide default one: tests run many nodes in one process, and each
+ * must count only its own sends), Node's default metrics (event-loop lag,
+ * GC, heap, CPU) and the send path's histograms. Served by the separate
+ * metrics listener (listener.ts), never by the public one.
+ */
+
+/** What a node measures: `Deps["metrics"]`. */
+export interface Metrics {
+  /** The node's registry; null when metrics are off (nothing is collected then). */
+  registry: Registry | null;
+  /** Where the send path reports its stages; `noSendPathObserver` when metrics are off. */
+  sendPath: SendPathObserver;
+}
+
+/** Metrics off: no registry, nothing collected, the send path's reports cost a call to an empty function. */
+export const noMetrics: Metrics = { registry: null, sendPath: noSendPathObserver };
+
+/** Every stage, so that each labelled child exists (and is exported as 0) from the start. */
+const STAGES: readonly SendStage[] = ["intake", "work", "commit", "publish", "flush"];
+
+/**
+ * Buckets (seconds) for event-loop stages: 1-2-5 steps from 1 µs to 100 ms.
+ * A stage is a few µs (a frame's parse) to a few ms (a large batch's commit);
+ * past 100 ms is a stall, and +Inf counts it.
+ */
+export const STAGE_BUCKETS_SECONDS: readonly number[] = decades(1e-6, 1e-1);
+
+/**
+ * Buckets (seconds) for waits that include the disk or the commit window:
+ * 10 µs to 5 s. An fsync is ~0.5 ms at the median with a tail of 5–35 ms
+ * under load on the benchmark machine (docs/benchmarks.md), and far worse
+ * on a busy disk.
+ */
+export const WAIT_BUCKETS_SECONDS: readonly number[] = decades(1e-5, 5);
+
+/** Buckets for works per group commit: powers of two, 1 to 4,096. */
+export const BATCH_SIZE_BUCKETS: readonly number[] = Array.from({ length: 13 }, (_, i) => 2 ** i);
+
+/** 1, 2, 5 × each power of ten from `from` up to `to` (inclusive), rounded so the labels print short. */
+function decades(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let p = from; p <= to * 1.0001; p *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((p * m).toPrecision(3));
+      if (v <= to * 1.0001) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * The send path's reports as prom-client histograms in `registry`. Reports
+ * arrive in ms (`performance.now()` differences) and are stored in seconds,
+ * the Prometheus base unit. The labelled children are made once here, so an
+ * observation costs prom-client's own bookkeeping and nothing more.
+ */
+export class PrometheusSendPathObserver implements SendPathObserver {
+  private readonly stages: Record<SendStage, Histogram.Internal<"stage">>;
+  private readonly batchSize: Histogram;
+  private readonly queue: Histogram;
+  private readonly run: Histogram;
+  private readonly fsync: Histogram;
+  private readonly fanoutLatency: Histogram;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    const stage = new Histogram({
+      name: "parley_send_stage_seconds",
+      help: "Event-loop time of each send-path stage (intake per frame, work per message, commit/publish per group commit, flush per turn), seconds.",
+      labelNames: ["stage"] as const,
+      buckets: [...STAGE_BUCKETS_SECONDS],
+      registers,
+    });
+    // Zeroed so every stage is exported from the first scrape: a rate over a series that appears mid-way is wrong.
+    for (const s of STAGES) stage.zero({ stage: s });
+    this.stages = Object.fromEntries(STAGES.map((s) => [s, stage.labels(s)])) as Record<SendStage, Histogram.Internal<"stage">>;
+    this.batchSize = new Histogram({
+      name: "parley_group_commit_size",
+      help: "Writes (works) per group commit.",
+      buckets: [...BATCH_SIZE_BUCKETS],
+      registers,
+    });
+    this.queue = new Histogram({
+      name: "parley_group_commit_queue_seconds",
+      help: "How long a group commit's oldest write waited for the batch to start, seconds.",
+      buckets: [...WAIT_BUCKETS_SECONDS],
+      registers,
+    });
+    this.run = new Histogram({
+      name: "parley_group_commit_run_seconds",
+      help: "How long a group commit ran on the event loop (its works and its commit), seconds.",
+      buckets: [...STAGE_BUCKETS_SECONDS],
+      registers,
+    });
+    this.fsync = new Histogram({
+      name: "parley_fsync_seconds",
+      help: "How long a group commit's fsync of the WAL took (off the event loop, in the thread pool), seconds.",
+      buckets: [...WAIT_BUCKETS_SECONDS],
+      registers,
+    });
+    this.fanoutLatency = new Histogram({
+      name: "parley_fanout_seconds",
+      help: "A room event from the end of its commit until its frames were handed to the sockets, seconds.",
+      buckets: [...WAIT_BUCKETS_SECONDS],
+      registers,
+    });
+  }
+
+  /** Records `ms` of event-loop time in `stage`. */
+  stage(stage: SendStage, ms: number): void {
+    this.stages[stage].observe(ms / 1000);
+  }
+
+  /** Records one durable group commit: its size, and its queue, run and fsync times (ms). */
+  batch(b: { size: number; queueMs: number; runMs: number; fsyncMs: number }): void {
+    this.batchSize.observe(b.size);
+    this.queue.observe(b.queueMs / 1000);
+    this.run.observe(b.runMs / 1000);
+    this.fsync.observe(b.fsyncMs / 1000);
+  }
+
+  /** Records one room event's commit → sockets latency (ms). */
+  fanout(ms: number): void {
+    this.fanoutLatency.observe(ms / 1000);
+  }
+}
+
+/**
+ * A node's metrics. `enabled: false` (no metrics port configured) gives
+ * `noMetrics`: no registry and no default collectors, whose event-loop
+ * delay monitor and GC observer would otherwise run for the life of the
+ * process.
+ */
+export function createMetrics(opts: { enabled: boolean }): Metrics {
+  if (!opts.enabled) return noMetrics;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return { registry, sendPath: new PrometheusSendPathObserver(registry) };
+}
+
+/**
+ * Adds `parley_open_sockets`, read from `count` at each scrape (not kept up
+ * to date on every open and close, so the socket code needs no calls).
+ * Does nothing when metrics are off.
+ */
+export function registerOpenSocketsGauge(metrics: Metrics, count: () => number): void {
+  if (!metrics.registry) return;
+  new Gauge({
+    name: "parley_open_sockets",
+    help: "Open WebSocket connections, not counting those already closing.",
+    registers: [metrics.registry],
+    collect() {
+      this.set(count());
+    },
+  });
+}
