@@ -38,7 +38,12 @@ export interface Services {
 
 export function createServices(deps: Deps): Services {
   const { dialect } = deps.store;
-  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => dialect.durable(), deps.config.commitWindowMs, () => dialect.beforeCommit());
+  const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => dialect.durable(), {
+    commitWindowMs: deps.config.commitWindowMs,
+    beforeCommit: () => dialect.beforeCommit(),
+    sync: deps.store.sync,
+    observer: deps.metrics.sendPath,
+  });
   const rooms = new RoomService(deps, writer);
   return {
     auth: new AuthService(deps),

@@ -28,10 +28,10 @@ describe("SQLite WAL checkpointer", () => {
     }
   }, 120_000);
 
-  it("restarts the WAL under writes that never pause, so it stays about one interval long", async () => {
+  it("restarts the WAL under writes that never pause, so it stays about the restart size", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-restart-"));
     const file = path.join(dir, "t.db");
-    const store = openSqlite(file, { synchronous: "normal", checkpointIntervalMs: 100 });
+    const store = openSqlite(file, { synchronous: "normal", checkpointIntervalMs: 100, walRestartBytes: 256 * 1024 });
     try {
       store.raw.exec("create table t (body text)");
       const insert = store.raw.prepare("insert into t (body) values (?)");
@@ -56,6 +56,33 @@ describe("SQLite WAL checkpointer", () => {
       // Without restarts the WAL would hold everything written (plus frame headers); with them,
       // it is as long as the most written between two restarts, about written / held.
       expect(fs.statSync(`${file}-wal`).size).toBeLessThan(written / 3);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("never holds the writer while the WAL is below the restart size", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-norestart-"));
+    const file = path.join(dir, "t.db");
+    const store = openSqlite(file, { synchronous: "normal", checkpointIntervalMs: 20, walRestartBytes: 64 * 1024 * 1024 });
+    try {
+      store.raw.exec("create table t (body text)");
+      const insert = store.raw.prepare("insert into t (body) values (?)");
+      const row = "x".repeat(1000);
+      // Many checkpoint intervals' worth of batches, 4 MB in all: far below the restart size.
+      const intervals = { start: performance.now() };
+      let held = 0;
+      let batches = 0;
+      while (batches < 200 || performance.now() - intervals.start < 10 * 20) {
+        if (store.dialect.beforeCommit()) held++;
+        store.raw.transaction(() => {
+          for (let i = 0; i < 20; i++) insert.run(row);
+        })();
+        batches++;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      expect(held).toBe(0);
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { EventEmitter } from "node:events";
 import { frameText, frameTexts } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { appendRoomEvent, durableRoomEvents, readRoomEvents } from "@server/events/log.js";
+import { runSteps } from "@server/store/steps.js";
 import { historyPage } from "@server/messages/queries.js";
 import { RoomWriter } from "@server/events/writer.js";
 import { MemoryBus } from "@server/bus/memory.js";
@@ -109,7 +110,7 @@ function countTransactions(): { count: number } {
 async function append(n: number): Promise<Map<number, string>> {
   const frames = new Map<number, string>();
   for (let i = 0; i < n; i++) {
-    const e = await appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `x${seq}` }));
+    const e = await runSteps(store.db, appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `x${seq}` })));
     frames.set(e.seq, e.frame);
   }
   return frames;
@@ -264,7 +265,7 @@ describe("Connection delivery", () => {
   it("a catch-up to a socket that reads nothing holds no more than the socket's bound", async () => {
     // ~4 KB frames, as 4,000-character messages are.
     const big = "x".repeat(4000);
-    for (let i = 0; i < 300; i++) await appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `${big}${seq}` }));
+    for (let i = 0; i < 300; i++) await runSteps(store.db, appendRoomEvent(store.db, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `${big}${seq}` })));
     const bound = 64 * 1024;
     const s = fakeSocket({ stuck: true });
     const conn = started(s, bound);
@@ -301,7 +302,7 @@ describe("Connection delivery", () => {
     const at = nowIso();
     await store.db.insertInto("rooms").values({ id: "r2", kind: "public", name: "r2", topic: "", direct_key: null, created_by: "u", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
     await append(1000);
-    for (let i = 0; i < 200; i++) await appendRoomEvent(store.db, "r2", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r2", seq, userId: `z${seq}` }));
+    for (let i = 0; i < 200; i++) await runSteps(store.db, appendRoomEvent(store.db, "r2", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r2", seq, userId: `z${seq}` })));
     const s = fakeSocket({ stuck: true });
     const conn = started(s, 64 * 1024);
     conn.subscribe("r", 0);
@@ -346,7 +347,7 @@ describe("RoomWriter group commit", () => {
     const writer = new RoomWriter(store.db, bus, log, async () => undefined);
     const work = (i: number) =>
       writer.submit(async (trx) => {
-        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `w${i}` }));
+        const e = await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: `w${i}` })));
         // Nothing is published before the batch commits.
         expect(published).toHaveLength(0);
         return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
@@ -365,7 +366,7 @@ describe("RoomWriter group commit", () => {
     let answered = false;
     const done = writer
       .submit(async (trx) => {
-        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "d" }));
+        const e = await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "d" })));
         return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
       })
       .then((seq) => {
@@ -387,7 +388,7 @@ describe("RoomWriter group commit", () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, () => new Promise<void>((r) => (makeDurable = r)));
     const append = (userId: string) =>
       writer.submit(async (trx) => {
-        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId }));
+        const e = await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId })));
         return { result: e.seq, publish: [{ kind: "room", roomId: "r", seq: e.seq, frame: e.frame }] };
       });
     const first = append("a");
@@ -415,7 +416,7 @@ describe("RoomWriter group commit", () => {
     const transactions = countTransactions();
     const work = () =>
       writer.submit(async (trx) => {
-        const e = await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "q" }));
+        const e = await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "q" })));
         return { result: e.seq, publish: [] };
       });
     const first = work();
@@ -435,25 +436,40 @@ describe("RoomWriter group commit", () => {
 
   it("with a commit window, sends a few ms apart commit in one transaction", async () => {
     // A window far longer than the gap, so that a slow or busy machine still lands both in it.
-    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 1_000);
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, { commitWindowMs: 1_000 });
     const transactions = countTransactions();
     const work = () =>
-      writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "w" }))).seq, publish: [] }));
+      writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "w" })))).seq, publish: [] }));
+    // The first write teaches the writer that writes come often; it commits alone.
+    expect(await work()).toBe(1);
     const first = work();
     await new Promise((r) => setTimeout(r, 5));
     const second = work();
-    expect(await Promise.all([first, second])).toEqual([1, 2]);
-    expect(transactions.count).toBe(1);
+    expect(await Promise.all([first, second])).toEqual([2, 3]);
+    expect(transactions.count).toBe(2);
+  });
+
+  it("with a commit window, a write after a quiet spell commits at once, and one that finds company stops waiting", async () => {
+    // A window longer than the test's timeout: waiting it out would fail the test.
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, { commitWindowMs: 60_000 });
+    const transactions = countTransactions();
+    const work = () =>
+      writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "q" })))).seq, publish: [] }));
+    // The first ever: no rate known, so nothing to wait for.
+    expect(await work()).toBe(1);
+    // Now writes come often: the next one waits for company, which arrives in the same turn.
+    expect(await Promise.all([work(), work()])).toEqual([2, 3]);
+    expect(transactions.count).toBe(2);
   });
 
   it("holds a batch while the store asks it to wait, and what arrives meanwhile joins it", async () => {
     let release!: () => void;
     let asks = 0;
     const beforeCommit = () => (++asks === 1 ? new Promise<void>((r) => (release = r)) : null);
-    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, 0, beforeCommit);
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, { beforeCommit });
     const transactions = countTransactions();
     const work = () =>
-      writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "h" }))).seq, publish: [] }));
+      writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "h" })))).seq, publish: [] }));
     const first = work();
     await settle();
     const second = work();
@@ -466,7 +482,7 @@ describe("RoomWriter group commit", () => {
 
   it("fails only the work that threw an AppError; the others commit", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
-    const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
+    const ok = () => writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" })))).seq, publish: [] }));
     const bad = () => writer.submit<number>(async () => {
       throw new AppError(ErrorCode.Forbidden, "no");
     });
@@ -478,9 +494,9 @@ describe("RoomWriter group commit", () => {
 
   it("rolls back a batch hit by an unexpected error and retries its works one by one", async () => {
     const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined);
-    const ok = () => writer.submit(async (trx) => ({ result: (await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" }))).seq, publish: [] }));
+    const ok = () => writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "x" })))).seq, publish: [] }));
     const broken = () => writer.submit<number>(async (trx) => {
-      await appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "y" }));
+      await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "y" })));
       throw new Error("disk on fire");
     });
     const results = await Promise.allSettled([ok(), broken(), ok()]);

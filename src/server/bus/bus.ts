@@ -16,6 +16,12 @@ export interface RoomEnvelope {
   addUserIds?: string[];
   /** Users whose sockets stop receiving this room after this event (they left). */
   removeUserIds?: string[];
+  /**
+   * performance.now() (ms, this process's clock) when the writer committed
+   * the event, for the fan-out latency metric; set by the publishing node
+   * only, meaningless on another.
+   */
+  committedAt?: number;
 }
 
 /** An ephemeral frame for every socket of one user (no seq). */

@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from "kysely";
 import type { Database, RoomEventsTable } from "../store/schema.js";
 import { prepared } from "../store/prepared.js";
+import { rows, type Steps } from "../store/steps.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
 
 /**
@@ -38,28 +39,29 @@ const insertEvent = prepared<Insertable<RoomEventsTable>, never>((db, p) =>
 );
 
 /**
- * Takes the room's next seq and stores the event `build(seq)`. Call inside
+ * Takes the room's next seq and stores the event `build(seq)`, as steps
+ * (store/steps.ts: `runSteps(trx, appendRoomEvent(trx, …))` from async code). Call inside
  * a transaction. Seqs start at 1 and have no gaps: the increment and the
  * insert commit or roll back together.
  * @throws Error when the room does not exist (a bug: callers check first).
  */
-export async function appendRoomEvent<E extends RoomEvent>(
+export function* appendRoomEvent<E extends RoomEvent>(
   trx: Kysely<Database>,
   roomId: string,
   at: string,
   build: (seq: number) => E,
   /** A message created by this event becomes the room's latest, in the same statement. */
   lastMessageId?: string,
-): Promise<AppendedEvent<E>> {
+): Steps<AppendedEvent<E>> {
   const [row] =
     lastMessageId === undefined
-      ? await bumpSeq(trx, { roomId, at })
-      : await bumpSeqWithMessage(trx, { roomId, at, lastMessageId });
+      ? yield* rows(bumpSeq.query(trx, { roomId, at }))
+      : yield* rows(bumpSeqWithMessage.query(trx, { roomId, at, lastMessageId }));
   if (!row) throw new Error(`appendRoomEvent: no room ${roomId}`);
   const seq = Number(row.last_seq);
   const event = build(seq);
   const frame = JSON.stringify(event);
-  await insertEvent(trx, { room_id: roomId, seq, type: event.type, frame, created_at: at });
+  yield* rows(insertEvent.query(trx, { room_id: roomId, seq, type: event.type, frame, created_at: at }));
   return { roomId, seq, event, frame };
 }
 

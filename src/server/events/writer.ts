@@ -3,14 +3,50 @@ import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 import type { Bus, BusEnvelope } from "../bus/bus.js";
 import { AppError } from "../errors.js";
+import { noSendPathObserver, type SendPathObserver } from "../metrics/send-path.js";
+import { runSteps, runStepsSync, type Steps, type SyncSession } from "../store/steps.js";
 
-/** One unit of work: reads and writes in `trx`, returns a result and what to publish. */
-export type RoomWork<R> = (trx: Kysely<Database>) => Promise<{ result: R; publish: BusEnvelope[] }>;
+/** What a unit of work returns: its caller's result and the events to publish once durable. */
+export interface WorkOutcome<R> {
+  result: R;
+  publish: BusEnvelope[];
+}
 
-interface Pending {
-  work: RoomWork<unknown>;
+/** One unit of work: reads and writes in `trx`. */
+export type RoomWork<R> = (trx: Kysely<Database>) => Promise<WorkOutcome<R>>;
+
+/**
+ * One unit of work as steps (store/steps.ts): the same checks and writes,
+ * which SQLite runs synchronously. `db` compiles queries; it runs none.
+ */
+export type RoomSteps<R> = (db: Kysely<Database>) => Steps<WorkOutcome<R>>;
+
+type Pending = (
+  | { kind: "work"; work: RoomWork<unknown> }
+  | { kind: "steps"; steps: RoomSteps<unknown> }
+) & {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
+  /** performance.now() at submit (ms): the batch's queue wait is its oldest work's. */
+  at: number;
+};
+
+/** How a RoomWriter batches, syncs and reports; every field has a default. */
+export interface RoomWriterOptions {
+  /**
+   * How long the first write of an idle writer may wait for company, in ms
+   * (0, the default: never). It waits only while writes arrive at least
+   * every 2 windows on average, and stops waiting as soon as a second one
+   * comes: each batch pays a transaction and an fsync (~100 µs of CPU each
+   * here), but a window that gathers nobody only adds latency.
+   */
+  commitWindowMs?: number;
+  /** The store's `beforeCommit` (see StoreDialect): a batch starts after what it returns. */
+  beforeCommit?: () => Promise<void> | null;
+  /** SQLite's synchronous session (Store.sync): batches of steps run on it; null: always through Kysely. */
+  sync?: SyncSession | null;
+  /** Where the batch's stages are reported (metrics/send-path.ts). */
+  observer?: SendPathObserver;
 }
 
 type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: unknown };
@@ -34,6 +70,16 @@ type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: fal
 export class RoomWriter {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The commit window's timer while an idle writer waits for company. */
+  private windowTimer: NodeJS.Timeout | null = null;
+  /**
+   * Moving average of the time between submits (ms), and the last submit.
+   * The window is worth waiting only when company is likely within it: at
+   * 100 sends/s it would add its whole length to every message's latency
+   * and batch nothing.
+   */
+  private arrivalGapMs = Infinity;
+  private lastArrival = -Infinity;
   /** A batch is committing or waiting to be durable; new works wait and form the next batch. */
   private busy = false;
   /** Answers and events, in commit order, each after its batch is durable. */
@@ -45,27 +91,54 @@ export class RoomWriter {
    */
   private readonly undurable = new Map<string, number>();
 
+  private readonly commitWindowMs: number;
+  private readonly beforeCommit: () => Promise<void> | null;
+  private readonly sync: SyncSession | null;
+  private readonly observer: SendPathObserver;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly durable: () => Promise<void>,
-    /**
-     * How long the first write of an idle writer waits for company, in ms.
-     * Under paced load most sends would otherwise commit alone, each paying a
-     * whole transaction and fsync; 1 ms cut server CPU by a quarter on the
-     * DM and room-fanout benchmarks. 0 commits at the end of the turn.
-     */
-    private readonly commitWindowMs = 0,
-    /** The store's `beforeCommit` (see StoreDialect): a batch starts after what it returns. */
-    private readonly beforeCommit: () => Promise<void> | null = () => null,
-  ) {}
+    opts: RoomWriterOptions = {},
+  ) {
+    this.commitWindowMs = opts.commitWindowMs ?? 0;
+    this.beforeCommit = opts.beforeCommit ?? (() => null);
+    this.sync = opts.sync ?? null;
+    this.observer = opts.observer ?? noSendPathObserver;
+  }
 
+  /** Queues a work for the next group commit; resolves with its result once durable. */
   submit<R>(work: RoomWork<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ kind: "work", work, resolve: resolve as (v: unknown) => void, reject, at: this.arrived() });
       this.pump();
     });
+  }
+
+  /**
+   * Queues a work written as steps. A batch made only of steps runs
+   * synchronously on SQLite (no promise per statement); otherwise its steps
+   * are awaited one query at a time inside the batch's transaction.
+   */
+  submitSteps<R>(steps: RoomSteps<R>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ kind: "steps", steps: steps as RoomSteps<unknown>, resolve: resolve as (v: unknown) => void, reject, at: this.arrived() });
+      this.pump();
+    });
+  }
+
+  /** Notes an arrival in the moving average of gaps between submits; returns now (performance.now() ms). */
+  private arrived(): number {
+    const now = performance.now();
+    if (this.lastArrival > -Infinity) {
+      // Capped, so that one long quiet spell does not hide a burst that follows for long.
+      const gap = Math.min(now - this.lastArrival, 60_000);
+      this.arrivalGapMs = this.arrivalGapMs === Infinity ? gap : this.arrivalGapMs * 0.875 + gap * 0.125;
+    }
+    this.lastArrival = now;
+    return now;
   }
 
   /**
@@ -88,22 +161,34 @@ export class RoomWriter {
   }
 
   /**
-   * Starts the next batch unless one is in flight, after the commit window
-   * (or at the end of this turn), so that every command parsed meanwhile
-   * joins; while a batch waits for its fsync, arrivals queue up and commit
-   * together after it: the busier the server, the larger the batch, and at
-   * most one fsync is outstanding.
+   * Starts the next batch unless one is in flight: at the end of this turn
+   * (so that every command parsed in it joins), or, when writes come often
+   * enough to share one, once a second write arrives or the commit window
+   * ends, whichever is first. While a batch waits for its fsync, arrivals
+   * queue up and commit together after it: the busier the server, the
+   * larger the batch, and at most one fsync is outstanding.
    */
   private pump(): void {
-    if (this.busy || this.scheduled || this.queue.length === 0) return;
+    if (this.busy || this.queue.length === 0) return;
+    if (this.scheduled) {
+      // Waiting in the window, and company came: commit at the end of this turn instead.
+      if (this.windowTimer && this.queue.length >= 2) {
+        clearTimeout(this.windowTimer);
+        this.windowTimer = null;
+        setImmediate(this.start);
+      }
+      return;
+    }
     this.scheduled = true;
-    const start = () => {
-      this.scheduled = false;
-      void this.cycle();
-    };
-    if (this.commitWindowMs > 0) setTimeout(start, this.commitWindowMs);
-    else setImmediate(start);
+    if (this.commitWindowMs > 0 && this.arrivalGapMs <= 2 * this.commitWindowMs) this.windowTimer = setTimeout(this.start, this.commitWindowMs);
+    else setImmediate(this.start);
   }
+
+  private readonly start = (): void => {
+    this.scheduled = false;
+    this.windowTimer = null;
+    void this.cycle();
+  };
 
   private async cycle(): Promise<void> {
     if (this.busy) return;
@@ -114,7 +199,9 @@ export class RoomWriter {
       if (wait) await wait;
       const batch = this.queue;
       this.queue = [];
+      const started = performance.now();
       const outcomes = await this.commit(batch);
+      const committed = performance.now();
       for (const o of outcomes) {
         if (!o.ok) continue;
         for (const e of o.publish) if (e.kind === "room" && !this.undurable.has(e.roomId)) this.undurable.set(e.roomId, e.seq);
@@ -122,7 +209,12 @@ export class RoomWriter {
       const durable = outcomes.some((o) => o.ok) ? this.durable() : Promise.resolve();
       this.answering = this.answering.then(() =>
         durable.then(
-          () => this.answer(batch, outcomes),
+          () => {
+            const durableAt = performance.now();
+            this.answer(batch, outcomes, committed);
+            this.observer.stage("publish", performance.now() - durableAt);
+            this.observer.batch({ size: batch.length, queueMs: started - batch[0]!.at, runMs: committed - started, fsyncMs: durableAt - committed });
+          },
           (err: unknown) => {
             // Committed but maybe not on disk: fail the senders, who retry by clientId.
             this.log.error({ err }, "fsync after group commit failed");
@@ -139,8 +231,12 @@ export class RoomWriter {
     }
   }
 
-  private answer(batch: Pending[], outcomes: Outcome[]): void {
-    for (const o of outcomes) if (o.ok) for (const envelope of o.publish) this.bus.publish(envelope);
+  /** Publishes, then answers, in commit order; `committedAt` (performance.now() ms) rides along for the fan-out latency. */
+  private answer(batch: Pending[], outcomes: Outcome[], committedAt: number): void {
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      for (const envelope of o.publish) this.bus.publish(envelope.kind === "room" ? { ...envelope, committedAt } : envelope);
+    }
     outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.result) : batch[i]!.reject(o.err)));
   }
 
@@ -160,11 +256,20 @@ export class RoomWriter {
   }
 
   private async transaction(batch: Pending[]): Promise<Outcome[]> {
+    const sync = this.sync;
+    if (sync && batch.every((item) => item.kind === "steps")) {
+      // Synchronous from BEGIN to COMMIT, so no Kysely query can interleave. Only a Kysely
+      // transaction already open (receipts awaiting between statements) is in the way: then wait for it.
+      if (!sync.inTransaction()) return this.transactionSync(sync, batch);
+      return this.db.connection().execute(async () => this.transactionSync(sync, batch));
+    }
     const outcomes: Outcome[] = [];
     await this.db.transaction().execute(async (trx) => {
       for (const item of batch) {
+        const started = performance.now();
         try {
-          const { result, publish } = await item.work(trx);
+          const { result, publish } = item.kind === "work" ? await item.work(trx) : await runSteps(trx, item.steps(trx));
+          this.observer.stage("work", performance.now() - started);
           outcomes.push({ ok: true, result, publish });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;
@@ -172,6 +277,36 @@ export class RoomWriter {
         }
       }
     });
+    return outcomes;
+  }
+
+  /** The batch from BEGIN to COMMIT in one synchronous stretch; rolled back and thrown on an unexpected error. */
+  private transactionSync(sync: SyncSession, batch: Pending[]): Outcome[] {
+    const outcomes: Outcome[] = [];
+    let at = performance.now();
+    sync.begin();
+    let commitMs = performance.now() - at;
+    try {
+      for (const item of batch) {
+        if (item.kind !== "steps") throw new Error("transactionSync: a batch of steps only");
+        at = performance.now();
+        try {
+          const { result, publish } = runStepsSync(sync.run, item.steps(this.db));
+          this.observer.stage("work", performance.now() - at);
+          outcomes.push({ ok: true, result, publish });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          outcomes.push({ ok: false, err });
+        }
+      }
+      at = performance.now();
+      sync.commit();
+      commitMs += performance.now() - at;
+    } catch (err) {
+      sync.rollback();
+      throw err;
+    }
+    this.observer.stage("commit", commitMs);
     return outcomes;
   }
 }

@@ -8,6 +8,7 @@ import type { RoomWriter } from "../events/writer.js";
 import { lockLiveMessage, rewriteStoredEvent } from "./queries.js";
 import { clearMentions } from "./mentions.js";
 import { scrubRootPreviews } from "./replies.js";
+import { rows } from "../store/steps.js";
 
 /**
  * Deleting messages for everyone. A deletion is a room event
@@ -33,14 +34,16 @@ export class MessageDeletionService {
    *   forbidden (public room not joined; neither the author nor an owner or admin)
    */
   delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
-    return this.writer.submit(async (trx) => {
-      const { member, message: current } = await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
+    const dialect = this.deps.store.dialect;
+    // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
+    return this.writer.submitSteps(function* (trx) {
+      const { member, message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       const moderator = member.role === "owner" || member.role === "admin";
       if (current.author.id !== actor.userId && !moderator) {
         throw forbidden("Only the author, the room's owner or an admin may delete a message.");
       }
       const editSeqs = (
-        await trx.selectFrom("message_edits").select("seq").where("message_id", "=", messageId).where("room_id", "=", roomId).execute()
+        yield* rows(trx.selectFrom("message_edits").select("seq").where("message_id", "=", messageId).where("room_id", "=", roomId).compile())
       ).map((r) => Number(r.seq));
 
       const at = nowIso();
@@ -48,7 +51,7 @@ export class MessageDeletionService {
       const { mentions: previousMentions, ...kept } = current;
       // Nor does it quote its root's text, if a reply.
       const tombstone: Message = { ...kept, body: "", deletedAt: at, ...(kept.replyTo ? { replyTo: { ...kept.replyTo, preview: "" } } : {}) };
-      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+      const appended = yield* appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "message.deleted" as const,
         roomId,
         seq,
@@ -56,21 +59,21 @@ export class MessageDeletionService {
         deletedBy: actor.userId,
         message: tombstone,
       }));
-      await trx.updateTable("messages").set({ body: "", deleted_at: at, mentions: null }).where("id", "=", messageId).execute();
-      if (previousMentions) await clearMentions(trx, roomId, current.seq);
-      await trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).execute();
+      yield* rows(trx.updateTable("messages").set({ body: "", deleted_at: at, mentions: null }).where("id", "=", messageId).compile());
+      if (previousMentions) yield* clearMentions(trx, roomId, current.seq);
+      yield* rows(trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).compile());
       // Reactions go with the message (their reaction.* events stay in the log: they carry no text).
-      await trx.deleteFrom("reactions").where("message_id", "=", messageId).execute();
+      yield* rows(trx.deleteFrom("reactions").where("message_id", "=", messageId).compile());
       // The log keeps every seq (resume has no gaps), but none of them may carry the text any more.
       const rewrites: RoomEvent[] = [
         { type: "message.created", roomId, seq: current.seq, message: tombstone },
         ...editSeqs.map((seq): RoomEvent => ({ type: "message.edited", roomId, seq, message: tombstone })),
       ];
       for (const event of rewrites) {
-        await rewriteStoredEvent(trx, event);
+        yield* rewriteStoredEvent(trx, event);
       }
       // A thread's root: its replies' stored events quote its text.
-      if ((current.replyCount ?? 0) > 0) await scrubRootPreviews(trx, roomId, messageId);
+      if ((current.replyCount ?? 0) > 0) yield* scrubRootPreviews(trx, roomId, messageId);
       return { result: tombstone, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
     });
   }

@@ -9,6 +9,7 @@ import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { lockLiveMessage, requireMessage } from "./queries.js";
 import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
+import { rows } from "../store/steps.js";
 
 /**
  * Editing messages, with history. An edit is a room event: it takes the
@@ -33,18 +34,20 @@ export class MessageEditService {
    *   forbidden (public room not joined; not the author)
    */
   edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
-    return this.writer.submit(async (trx) => {
-      const { message: current } = await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
+    const dialect = this.deps.store.dialect;
+    // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
+    return this.writer.submitSteps(function* (trx) {
+      const { message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };
       // The new text's mentions replace the old ones (an edit may add or remove a mention).
-      const mentions = await resolveMentions(trx, roomId, actor.userId, body);
+      const mentions = yield* resolveMentions(trx, roomId, actor.userId, body);
 
       const at = nowIso();
       const { mentions: previousMentions, ...rest } = current;
       const edited: Message = { ...rest, body, editedAt: at, ...(mentions ? { mentions } : {}) };
-      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({ type: "message.edited" as const, roomId, seq, message: edited }));
-      await trx
+      const appended = yield* appendRoomEvent(trx, roomId, at, (seq) => ({ type: "message.edited" as const, roomId, seq, message: edited }));
+      yield* rows(trx
         .insertInto("message_edits")
         .values({
           room_id: roomId,
@@ -54,12 +57,12 @@ export class MessageEditService {
           created_at: current.editedAt ?? current.createdAt,
           replaced_at: at,
         })
-        .execute();
-      await trx.updateTable("messages").set({ body, edited_at: at, mentions: mentionsColumn(mentions) }).where("id", "=", messageId).execute();
+        .compile());
+      yield* rows(trx.updateTable("messages").set({ body, edited_at: at, mentions: mentionsColumn(mentions) }).where("id", "=", messageId).compile());
       // Only when either version could mention someone: a plain edit of a plain message does no extra work.
       if (previousMentions || mentions) {
-        await clearMentions(trx, roomId, current.seq);
-        if (mentions) await storeMentions(trx, { id: messageId, roomId, seq: current.seq, authorId: actor.userId }, mentions);
+        yield* clearMentions(trx, roomId, current.seq);
+        if (mentions) yield* storeMentions(trx, { id: messageId, roomId, seq: current.seq, authorId: actor.userId }, mentions);
       }
       return { result: edited, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
     });

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../store/schema.js";
 import type { MemberRole, Mentions } from "@shared/protocol/entities.js";
+import { rows, type Steps } from "../store/steps.js";
 
 /**
  * Mentions: `@username` of a room member, and `@room` / `@here` for the
@@ -97,12 +98,12 @@ const mentionsAnyone = (m: Mentions): boolean => m.userIds.length > 0 || m.room 
  * text). Zero queries when the body has no `@`.
  * @returns null when the body mentions nobody
  */
-export async function resolveMentions(
+export function* resolveMentions(
   db: Kysely<Database>,
   roomId: string,
   authorId: string,
   body: string,
-): Promise<Mentions | null> {
+): Steps<Mentions | null> {
   const parsed = parseMentions(body);
   if (!parsed) return null;
   let query = db
@@ -113,9 +114,9 @@ export async function resolveMentions(
   query = parsed.names.length > 0
     ? query.where((eb) => eb.or([eb("users.username_key", "in", parsed.names), eb("room_members.user_id", "=", authorId)]))
     : query.where("room_members.user_id", "=", authorId);
-  const rows = await query.execute();
-  const byName = new Map(rows.map((r) => [r.username_key, r.id]));
-  const role: MemberRole | undefined = rows.find((r) => r.id === authorId)?.role;
+  const members = yield* rows(query.compile());
+  const byName = new Map(members.map((r) => [r.username_key, r.id]));
+  const role: MemberRole | undefined = members.find((r) => r.id === authorId)?.role;
   const broadcaster = role === "owner" || role === "admin";
   const mentions: Mentions = {
     userIds: pickMentioned(parsed.tokens, byName),
@@ -132,13 +133,13 @@ export async function resolveMentions(
  * row (an insert from a select of the room's members), `@here` only the
  * named ones: who is online is ephemeral, per node, and not a stored fact.
  */
-export async function storeMentions(
+export function* storeMentions(
   db: Kysely<Database>,
   message: { id: string; roomId: string; seq: number; authorId: string },
   mentions: Mentions,
-): Promise<void> {
+): Steps<void> {
   if (mentions.room) {
-    await db
+    yield* rows(db
       .insertInto("message_mentions")
       .columns(["message_id", "user_id", "room_id", "seq"])
       .expression((eb) =>
@@ -154,20 +155,20 @@ export async function storeMentions(
           .where("room_members.room_id", "=", message.roomId)
           .where("room_members.user_id", "!=", message.authorId),
       )
-      .execute();
+      .compile());
     return;
   }
   const others = mentions.userIds.filter((id) => id !== message.authorId);
   if (others.length === 0) return;
-  await db
+  yield* rows(db
     .insertInto("message_mentions")
     .values(others.map((userId) => ({ message_id: message.id, user_id: userId, room_id: message.roomId, seq: message.seq })))
-    .execute();
+    .compile());
 }
 
 /** Removes a message's `message_mentions` rows (an edit recomputes them; a deletion drops them). */
-export async function clearMentions(db: Kysely<Database>, roomId: string, seq: number): Promise<void> {
-  await db.deleteFrom("message_mentions").where("room_id", "=", roomId).where("seq", "=", seq).execute();
+export function* clearMentions(db: Kysely<Database>, roomId: string, seq: number): Steps<void> {
+  yield* rows(db.deleteFrom("message_mentions").where("room_id", "=", roomId).where("seq", "=", seq).compile());
 }
 
 /** The stored column value of a message's mentions (null: none). */

@@ -1,10 +1,11 @@
 import type { Insertable, Kysely } from "kysely";
 import type { Database, MessagesTable } from "../store/schema.js";
 import { prepared } from "../store/prepared.js";
+import { rows, runSteps, type Steps } from "../store/steps.js";
 import { notFound } from "../errors.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
 import type { StoreDialect } from "../store/dialect.js";
-import { requireMember, type MemberRow } from "../rooms/access.js";
+import { membership, type MemberRow } from "../rooms/access.js";
 import { REPLY_PREVIEW_CHARS, type Mentions, type Message, type ReplyTo } from "@shared/protocol/entities.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
@@ -172,9 +173,9 @@ const insertMessage = prepared<Insertable<MessagesTable>, never>((db, p) =>
 );
 
 /** Stores a message row (its event is stored by appendRoomEvent); `reply_to_id`: its thread's root, if a reply. */
-export async function storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Promise<void> {
+export function* storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Steps<void> {
   // A prepared parameter must be a value: an absent reply_to_id is bound as null.
-  await insertMessage(db, { ...row, reply_to_id: row.reply_to_id ?? null, mentions: row.mentions ?? null });
+  yield* rows(insertMessage.query(db, { ...row, reply_to_id: row.reply_to_id ?? null, mentions: row.mentions ?? null }));
 }
 
 /**
@@ -182,8 +183,13 @@ export async function storeMessage(db: Kysely<Database>, row: Insertable<Message
  * not found: ids in a path never reach across rooms).
  * @throws AppError not_found
  */
-export async function requireMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
-  const [row] = await messageByIdQuery(db, { roomId, messageId });
+export function requireMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
+  return runSteps(db, messageById(db, roomId, messageId));
+}
+
+/** `requireMessage` as steps. @throws AppError not_found */
+export function* messageById(db: Kysely<Database>, roomId: string, messageId: string): Steps<Message> {
+  const [row] = yield* rows(messageByIdQuery.query(db, { roomId, messageId }));
   if (!row) throw notFound("No such message.");
   return toMessage(row);
 }
@@ -199,8 +205,13 @@ const messageByIdQuery = prepared<{ roomId: string; messageId: string }, Message
  * (lockLiveMessage does both).
  * @throws AppError not_found (no such message in the room, or deleted)
  */
-export async function requireLiveMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
-  const message = await requireMessage(db, roomId, messageId);
+export function requireLiveMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
+  return runSteps(db, liveMessageById(db, roomId, messageId));
+}
+
+/** `requireLiveMessage` as steps. @throws AppError not_found */
+export function* liveMessageById(db: Kysely<Database>, roomId: string, messageId: string): Steps<Message> {
+  const message = yield* messageById(db, roomId, messageId);
   if (message.deletedAt) throw notFound("This message was deleted.");
   return message;
 }
@@ -212,16 +223,17 @@ export async function requireLiveMessage(db: Kysely<Database>, roomId: string, m
  * message, live. Check, then do: the writer has no savepoints.
  * @throws AppError as requireMember and requireLiveMessage
  */
-export async function lockLiveMessage(
-  dialect: Pick<StoreDialect, "lockRoom">,
+export function* lockLiveMessage(
+  dialect: Pick<StoreDialect, "roomLock">,
   trx: Kysely<Database>,
   userId: string,
   roomId: string,
   messageId: string,
-): Promise<{ member: MemberRow; message: Message }> {
-  const { member } = await requireMember(trx, userId, roomId);
-  await dialect.lockRoom(trx, roomId);
-  return { member, message: await requireLiveMessage(trx, roomId, messageId) };
+): Steps<{ member: MemberRow; message: Message }> {
+  const { member } = yield* membership(trx, userId, roomId);
+  const lock = dialect.roomLock(trx, roomId);
+  if (lock) yield* rows(lock);
+  return { member, message: yield* liveMessageById(trx, roomId, messageId) };
 }
 
 /**
@@ -229,23 +241,43 @@ export async function lockLiveMessage(
  * deletion scrubbing text out of the log: resume replays the same seqs).
  * The caller's transaction.
  */
-export async function rewriteStoredEvent(db: Kysely<Database>, event: RoomEvent): Promise<void> {
-  await db.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", event.roomId).where("seq", "=", event.seq).execute();
+export function* rewriteStoredEvent(db: Kysely<Database>, event: RoomEvent): Steps<void> {
+  yield* rows(db.updateTable("room_events").set({ frame: JSON.stringify(event) }).where("room_id", "=", event.roomId).where("seq", "=", event.seq).compile());
 }
 
-/** The message an earlier send with this clientId stored, if any. */
-export async function findByClientId(
-  db: Kysely<Database>,
-  roomId: string,
-  authorId: string,
-  clientId: string,
-): Promise<Message | null> {
+/** The message an earlier send with this clientId stored, if any (steps of the send). */
+export function* findByClientId(db: Kysely<Database>, roomId: string, authorId: string, clientId: string): Steps<Message | null> {
   // The usual answer is "none": find the id alone first, join only on a hit.
-  const [hit] = await clientIdQuery(db, { roomId, authorId, clientId });
+  const [hit] = yield* rows(clientIdQuery.query(db, { roomId, authorId, clientId }));
   if (!hit) return null;
-  const [message] = await getMessagesByIds(db, [hit.id]);
-  return message ?? null;
+  // With its reply root joined, as the first send answered it.
+  return yield* messageById(db, roomId, hit.id);
 }
+
+/**
+ * The largest seq either dialect stores (PostgreSQL `integer`): stands in for
+ * "no bound" in the prepared page reads, and clamps a client's `before` or
+ * `after` so that an out-of-range number reads as "beyond every message".
+ */
+const SEQ_CEILING = 2_147_483_647;
+
+// Prepared: the history route's hot reads; building and compiling them with
+// Kysely per page cost ~15 % of the read (0.28 → 0.24 ms at p50). Each has ONE
+// upper bound on seq: given `seq <= upTo AND seq < before`, SQLite ranges
+// the (room_id, seq) key on one of them and filters the other, and picking
+// `upTo` scanned from the head down to `before` (37 ms at p50 for a random
+// page of a 1,000,000-message room, whenever a write awaited its fsync).
+const pageUpToQuery = prepared<{ roomId: string; atMost: number; limit: number }, MessageJoinRow>((db, p) =>
+  selectMessages(db).where("messages.room_id", "=", p.roomId).where("messages.seq", "<=", p.atMost).orderBy("messages.seq", "desc").limit(p.limit),
+);
+const pageAfterQuery = prepared<{ roomId: string; after: number; upTo: number; limit: number }, MessageJoinRow>((db, p) =>
+  selectMessages(db)
+    .where("messages.room_id", "=", p.roomId)
+    .where("messages.seq", ">", p.after)
+    .where("messages.seq", "<=", p.upTo)
+    .orderBy("messages.seq", "asc")
+    .limit(p.limit),
+);
 
 /**
  * One page of history, ascending seq. `before`: the page just older than
@@ -259,15 +291,12 @@ export async function historyPage(
   page: { before?: number | undefined; after?: number | undefined; around?: number | undefined; limit: number; upTo?: number },
 ): Promise<{ messages: Message[]; hasMore: boolean; hasMoreAfter?: boolean }> {
   if (page.around !== undefined) return aroundPage(db, roomId, page.around, page.limit, page.upTo);
-  let query = selectMessages(db).where("messages.room_id", "=", roomId);
-  if (page.upTo !== undefined && Number.isFinite(page.upTo)) query = query.where("messages.seq", "<=", page.upTo);
-  if (page.after !== undefined) {
-    query = query.where("messages.seq", ">", page.after).orderBy("messages.seq", "asc");
-  } else {
-    if (page.before !== undefined) query = query.where("messages.seq", "<", page.before);
-    query = query.orderBy("messages.seq", "desc");
-  }
-  const rows = await query.limit(page.limit + 1).execute();
+  const upTo = page.upTo !== undefined && Number.isFinite(page.upTo) ? Math.min(page.upTo, SEQ_CEILING) : SEQ_CEILING;
+  const limit = page.limit + 1;
+  const rows =
+    page.after !== undefined
+      ? await pageAfterQuery(db, { roomId, after: Math.min(page.after, SEQ_CEILING), upTo, limit })
+      : await pageUpToQuery(db, { roomId, atMost: page.before === undefined ? upTo : Math.min(page.before - 1, upTo), limit });
   const hasMore = rows.length > page.limit;
   const messages = await toMessages(db, rows.slice(0, page.limit));
   if (page.after === undefined) messages.reverse();

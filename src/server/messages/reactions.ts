@@ -10,6 +10,7 @@ import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { lockLiveMessage } from "./queries.js";
 import { countUpTo } from "../rooms/limits.js";
+import { runSteps } from "../store/steps.js";
 
 /**
  * Emoji reactions. Adding or removing one is a room event
@@ -45,7 +46,7 @@ export class ReactionService {
    */
   add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
     return this.writer.submit<ReactionChange>(async (trx) => {
-      await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
+      await runSteps(trx, lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId));
       if (await holds(trx, messageId, emoji, actor.userId)) {
         return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
       }
@@ -54,14 +55,14 @@ export class ReactionService {
       if (group === null) await requireEmojiSlot(trx, messageId, this.deps.config.reactionsPerMessage);
 
       const at = nowIso();
-      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+      const appended = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "reaction.added" as const,
         roomId,
         seq,
         messageId,
         emoji,
         userId: actor.userId,
-      }));
+      })));
       await trx
         .insertInto("reactions")
         .values({ message_id: messageId, emoji, user_id: actor.userId, room_id: roomId, seq: appended.seq, group_seq: group ?? appended.seq, created_at: at })
@@ -82,20 +83,20 @@ export class ReactionService {
    */
   remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
     return this.writer.submit<ReactionChange>(async (trx) => {
-      await lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId);
+      await runSteps(trx, lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId));
       if (!(await holds(trx, messageId, emoji, actor.userId))) {
         return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
       }
 
       const at = nowIso();
-      const appended = await appendRoomEvent(trx, roomId, at, (seq) => ({
+      const appended = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "reaction.removed" as const,
         roomId,
         seq,
         messageId,
         emoji,
         userId: actor.userId,
-      }));
+      })));
       await trx
         .deleteFrom("reactions")
         .where("message_id", "=", messageId)

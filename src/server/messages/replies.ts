@@ -7,9 +7,10 @@ import type { RepliesResponse } from "@shared/protocol/http.js";
 import { DEFAULT_PAGE_SIZE } from "@shared/protocol/limits.js";
 import { notFound } from "../errors.js";
 import { prepared } from "../store/prepared.js";
+import { rows, type Steps } from "../store/steps.js";
 import { requireMember } from "../rooms/access.js";
 import type { RoomWriter } from "../events/writer.js";
-import { replyPreview, requireLiveMessage, requireMessage, rewriteStoredEvent, selectMessages, toMessages } from "./queries.js";
+import { liveMessageById, replyPreview, requireMessage, rewriteStoredEvent, selectMessages, toMessages } from "./queries.js";
 import { withReactions } from "./reactions.js";
 
 /**
@@ -65,8 +66,8 @@ export class ReplyService {
  * the thread's root.
  * @throws AppError not_found (no such message in the room; it, or its thread's root, is deleted)
  */
-export async function resolveReplyRoot(db: Kysely<Database>, roomId: string, messageId: string): Promise<ReplyTo> {
-  const target = await requireLiveMessage(db, roomId, messageId);
+export function* resolveReplyRoot(db: Kysely<Database>, roomId: string, messageId: string): Steps<ReplyTo> {
+  const target = yield* liveMessageById(db, roomId, messageId);
   if (target.replyTo) {
     if (target.replyTo.deleted) throw notFound("This thread's first message was deleted.");
     return target.replyTo;
@@ -82,8 +83,8 @@ const bumpReplies = prepared<{ rootId: string; at: string }, never>((db, p) =>
 );
 
 /** Counts a new reply on its root (one prepared UPDATE), in the reply's transaction. */
-export async function recordReply(db: Kysely<Database>, rootId: string, at: string): Promise<void> {
-  await bumpReplies(db, { rootId, at });
+export function* recordReply(db: Kysely<Database>, rootId: string, at: string): Steps<void> {
+  yield* rows(bumpReplies.query(db, { rootId, at }));
 }
 
 /**
@@ -94,28 +95,30 @@ export async function recordReply(db: Kysely<Database>, rootId: string, at: stri
  * transaction, only for a root that has replies. Costs one read of the
  * replies' ids, one of their edits, one of the frames, and one write per frame.
  */
-export async function scrubRootPreviews(db: Kysely<Database>, roomId: string, rootId: string): Promise<void> {
-  const replies = await db.selectFrom("messages").select(["id", "seq"]).where("room_id", "=", roomId).where("reply_to_id", "=", rootId).execute();
+export function* scrubRootPreviews(db: Kysely<Database>, roomId: string, rootId: string): Steps<void> {
+  const replies = yield* rows(db.selectFrom("messages").select(["id", "seq"]).where("room_id", "=", roomId).where("reply_to_id", "=", rootId).compile());
   const seqs = replies.map((r) => Number(r.seq));
   // SQLite binds at most 32,766 parameters: read in chunks.
   for (let i = 0; i < replies.length; i += 500) {
     const ids = replies.slice(i, i + 500).map((r) => r.id);
-    const edits = await db.selectFrom("message_edits").select("seq").where("room_id", "=", roomId).where("message_id", "in", ids).execute();
+    const edits = yield* rows(db.selectFrom("message_edits").select("seq").where("room_id", "=", roomId).where("message_id", "in", ids).compile());
     seqs.push(...edits.map((e) => Number(e.seq)));
   }
   for (let i = 0; i < seqs.length; i += 500) {
-    const frames = await db
-      .selectFrom("room_events")
-      .select(["seq", "frame"])
-      .where("room_id", "=", roomId)
-      .where("seq", "in", seqs.slice(i, i + 500))
-      .execute();
+    const frames = yield* rows(
+      db
+        .selectFrom("room_events")
+        .select(["seq", "frame"])
+        .where("room_id", "=", roomId)
+        .where("seq", "in", seqs.slice(i, i + 500))
+        .compile(),
+    );
     for (const row of frames) {
       const event = JSON.parse(row.frame) as RoomEvent;
       if (event.type !== "message.created" && event.type !== "message.edited") continue;
       if (!event.message.replyTo) continue;
       event.message.replyTo = { ...event.message.replyTo, preview: "", deleted: true };
-      await rewriteStoredEvent(db, event);
+      yield* rewriteStoredEvent(db, event);
     }
   }
 }

@@ -19,6 +19,19 @@ import { errorResponses } from "../http/openapi.js";
 import { httpMessageLimit } from "../rooms/rate-limits.js";
 
 /**
+ * The history page's answer as JSON, written once. The default serializer
+ * (fastify-type-provider-zod) first re-parses the whole page with zod,
+ * copying every message, author and reaction: on a 50-message page that
+ * was ~0.1-0.2 ms of ~0.5 ms of work and 28 % of the garbage (scavenges per
+ * 5,000 pages: 77 with it, 55 without; issue 10's history benchmark). The page is built only by MessageService.history,
+ * whose type the route's schema already checks at compile time, from rows
+ * mapped field by field (toMessage, withReactions), so it carries no field
+ * the schema would strip. The schema stays for validation of requests and
+ * for the OpenAPI description.
+ */
+const historySerializer = (): ((data: unknown) => string) => (data) => JSON.stringify(data);
+
+/**
  * History, sending, editing and deleting over HTTP; the socket's
  * message.send, message.edit and message.delete call the same services.
  */
@@ -30,7 +43,11 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
 
   app.get(
     "/rooms/:roomId/messages",
-    { schema: { tags, summary: "A page of history, ascending seq", params: RoomParamsSchema, querystring: HistoryQuerySchema, response: { 200: HistoryResponseSchema, ...errorResponses(403, 404) } }, onRequest: onRequestAuth },
+    {
+      schema: { tags, summary: "A page of history, ascending seq", params: RoomParamsSchema, querystring: HistoryQuerySchema, response: { 200: HistoryResponseSchema, ...errorResponses(403, 404) } },
+      onRequest: onRequestAuth,
+      serializerCompiler: historySerializer,
+    },
     async (request) => services.messages.history(actorOf(request), request.params.roomId, request.query),
   );
 

@@ -6,6 +6,7 @@ import { newId, nowIso } from "../store/ids.js";
 import { requireMember, requireSender } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
+import { rows } from "../store/steps.js";
 import { findByClientId, historyPage, storeMessage } from "./queries.js";
 import { withReactions } from "./reactions.js";
 import { recordReply, resolveReplyRoot } from "./replies.js";
@@ -33,20 +34,23 @@ export class MessageService {
    *   forbidden (not a member)
    */
   send(actor: Actor, roomId: string, body: string, clientId: string | null, replyTo: string | null = null): Promise<Message> {
-    return this.writer.submit(async (trx) => {
-      const { author } = await requireSender(trx, actor.userId, roomId);
-      await this.deps.store.dialect.lockRoom(trx, roomId);
+    const dialect = this.deps.store.dialect;
+    // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
+    return this.writer.submitSteps(function* (db) {
+      const { author } = yield* requireSender(db, actor.userId, roomId);
+      const lock = dialect.roomLock(db, roomId);
+      if (lock) yield* rows(lock);
       if (clientId !== null) {
-        const earlier = await findByClientId(trx, roomId, actor.userId, clientId);
+        const earlier = yield* findByClientId(db, roomId, actor.userId, clientId);
         if (earlier) return { result: earlier, publish: [] };
       }
       // Replies: one lookup of the message replied to (and its root), only when there is one.
-      const root = replyTo === null ? null : await resolveReplyRoot(trx, roomId, replyTo);
+      const root = replyTo === null ? null : yield* resolveReplyRoot(db, roomId, replyTo);
       // Mentions: a body without "@" costs one `includes`; with one, a query among the room's members.
-      const mentions = await resolveMentions(trx, roomId, actor.userId, body);
+      const mentions = yield* resolveMentions(db, roomId, actor.userId, body);
       const at = nowIso();
       const id = newId();
-      const created = await appendRoomEvent(trx, roomId, at, (seq) => ({
+      const created = yield* appendRoomEvent(db, roomId, at, (seq) => ({
         type: "message.created" as const,
         roomId,
         seq,
@@ -66,9 +70,9 @@ export class MessageService {
           ...(mentions ? { mentions } : {}),
         },
       }), id);
-      await storeMessage(trx, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions) });
-      if (root) await recordReply(trx, root.id, at);
-      if (mentions) await storeMentions(trx, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
+      yield* storeMessage(db, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions) });
+      if (root) yield* recordReply(db, root.id, at);
+      if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {
         result: created.event.message,
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],

@@ -51,6 +51,9 @@ export function parseCommand(text: string): ClientCommand {
       }),
     );
   }
+  // The usual frame is a valid command: one schema pass. The finer answers below are for the rest.
+  const parsed = ClientCommandSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
   const id = idOf(json);
   const envelope = Envelope.safeParse(json);
   if (!envelope.success) {
@@ -69,9 +72,7 @@ export function parseCommand(text: string): ClientCommand {
       }),
     );
   }
-  const parsed = ClientCommandSchema.safeParse(json);
-  if (!parsed.success) throw new CommandRejected(id, validationError(parsed.error));
-  return parsed.data;
+  throw new CommandRejected(id, validationError(parsed.error));
 }
 
 /** Bytes of a frame's head that `peekCommandId` looks at. */

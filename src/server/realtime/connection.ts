@@ -186,9 +186,14 @@ export class Connection {
     this.queue = [];
     this.queuedBytes = 0;
     if (this.socket.destroyed) return;
-    this.socket.cork();
-    for (const wire of queue) this.socket.write(wire);
-    this.socket.uncork();
+    if (queue.length === 1) {
+      // The usual case under fan-out (one event per socket per turn): corking one buffer only adds work.
+      this.socket.write(queue[0]!);
+    } else {
+      this.socket.cork();
+      for (const wire of queue) this.socket.write(wire);
+      this.socket.uncork();
+    }
     if (this.socket.writableLength > 0) this.opts.onBacklog(this);
   }
 

@@ -85,6 +85,8 @@ export class Gateway {
   /** Sockets with frames queued this turn; flushed together at its end. */
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
+  /** When the room events routed this turn were committed (performance.now() ms): the fan-out latency metric. */
+  private routedCommits: number[] = [];
 
   /** What catch-ups read: the event log, as far as it is durable. */
   private readonly readEvents: RoomEventReader;
@@ -246,10 +248,16 @@ export class Gateway {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
+      const started = performance.now();
       this.flushScheduled = false;
       const dirty = [...this.dirty];
       this.dirty.clear();
       for (const c of dirty) c.flush();
+      const done = performance.now();
+      const observer = this.deps.metrics.sendPath;
+      observer.stage("flush", done - started);
+      for (const committedAt of this.routedCommits) observer.fanout(done - committedAt);
+      this.routedCommits = [];
     });
   }
 
@@ -273,11 +281,12 @@ export class Gateway {
    */
   private onFrame(conn: Connection, intake: Intake, data: RawData, isBinary: boolean): void {
     if (!conn.isOpen) return;
+    const started = performance.now();
     const bytes = rawLength(data);
     const head = headOf(data);
     if (!isBinary && isTypingFrame(head, bytes)) {
       // Its own budget, not the command limit; over it, or before ready, dropped unanswered (ephemeral).
-      if (intake.typing.take() && !intake.early) this.runFrame(conn, intake, data, "typing");
+      if (intake.typing.take() && !intake.early) this.runFrame(conn, intake, data, "typing", started);
       return;
     }
     const verdict = intake.limit.take(bytes);
@@ -304,11 +313,11 @@ export class Gateway {
       intake.early.push(data);
       return;
     }
-    this.runFrame(conn, intake, data);
+    this.runFrame(conn, intake, data, undefined, started);
   }
 
-  /** Parses and runs one accepted text frame; answers its ack or error. */
-  private runFrame(conn: Connection, intake: Intake, data: RawData, only?: "typing"): void {
+  /** Parses and runs one accepted text frame; answers its ack or error. `started`: when its intake began (performance.now() ms), for the metric. */
+  private runFrame(conn: Connection, intake: Intake, data: RawData, only?: "typing", started?: number): void {
     if (!conn.isOpen) return;
     let cmd;
     try {
@@ -322,6 +331,7 @@ export class Gateway {
       this.refuse(conn, intake, cmd.id ?? null, new AppError(ErrorCode.ValidationFailed, "A frame that starts as a typing command must be one."));
       return;
     }
+    if (started !== undefined) this.deps.metrics.sendPath.stage("intake", performance.now() - started);
     runCommand(this.services, conn, cmd).then(
       (ack) => {
         if (ack) conn.send(JSON.stringify(ack));
@@ -356,6 +366,8 @@ export class Gateway {
       case "room":
         for (const missed of this.starting.values()) missed.push(e);
         this.routeRoomEvent(e);
+        // Measured only when it reached a socket here (a flush is due).
+        if (e.committedAt !== undefined && this.flushScheduled) this.routedCommits.push(e.committedAt);
         return;
       case "user":
         this.toUsers([e.userId], e.frame);

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, RoomMembersTable, RoomsTable } from "../store/schema.js";
 import { forbidden, notFound } from "../errors.js";
 import { prepared } from "../store/prepared.js";
+import { rows, runSteps, type Steps } from "../store/steps.js";
 
 /**
  * Membership and role checks, run on every read and write over HTTP and
@@ -12,35 +13,37 @@ import { prepared } from "../store/prepared.js";
 export type RoomRow = Selectable<RoomsTable>;
 export type MemberRow = Selectable<RoomMembersTable>;
 
+// Prepared: every read and write of a room runs these first (Kysely's builder would cost as much as SQLite here).
+const roomQuery = prepared<{ roomId: string }, RoomRow>((db, p) => db.selectFrom("rooms").selectAll().where("id", "=", p.roomId));
+const memberQuery = prepared<{ roomId: string; userId: string }, MemberRow>((db, p) =>
+  db.selectFrom("room_members").selectAll().where("room_id", "=", p.roomId).where("user_id", "=", p.userId),
+);
+
 /** The room, if the caller may know it exists, with the caller's membership (or null). */
-export async function findVisibleRoom(
-  db: Kysely<Database>,
-  userId: string,
-  roomId: string,
-): Promise<{ room: RoomRow; member: MemberRow | null }> {
-  const room = await db.selectFrom("rooms").selectAll().where("id", "=", roomId).executeTakeFirst();
+export function findVisibleRoom(db: Kysely<Database>, userId: string, roomId: string): Promise<{ room: RoomRow; member: MemberRow | null }> {
+  return runSteps(db, visibleRoom(db, userId, roomId));
+}
+
+/** `findVisibleRoom` as steps (store/steps.ts). @throws AppError not_found */
+export function* visibleRoom(db: Kysely<Database>, userId: string, roomId: string): Steps<{ room: RoomRow; member: MemberRow | null }> {
+  const [room] = yield* rows(roomQuery.query(db, { roomId }));
   if (!room) throw notFound("No such room.");
-  const member =
-    (await db
-      .selectFrom("room_members")
-      .selectAll()
-      .where("room_id", "=", roomId)
-      .where("user_id", "=", userId)
-      .executeTakeFirst()) ?? null;
+  const [member] = yield* rows(memberQuery.query(db, { roomId, userId }));
   if (!member && room.kind !== "public") throw notFound("No such room.");
-  return { room, member };
+  return { room, member: member ?? null };
 }
 
 /**
  * The room and the caller's membership.
  * @throws AppError not_found (no room, or a private one the caller is not in), forbidden (public, not joined)
  */
-export async function requireMember(
-  db: Kysely<Database>,
-  userId: string,
-  roomId: string,
-): Promise<{ room: RoomRow; member: MemberRow }> {
-  const { room, member } = await findVisibleRoom(db, userId, roomId);
+export function requireMember(db: Kysely<Database>, userId: string, roomId: string): Promise<{ room: RoomRow; member: MemberRow }> {
+  return runSteps(db, membership(db, userId, roomId));
+}
+
+/** `requireMember` as steps (store/steps.ts). @throws AppError as requireMember */
+export function* membership(db: Kysely<Database>, userId: string, roomId: string): Steps<{ room: RoomRow; member: MemberRow }> {
+  const { room, member } = yield* visibleRoom(db, userId, roomId);
   if (!member) throw forbidden("Join the room first.");
   return { room, member };
 }
@@ -79,8 +82,8 @@ const senderQuery = prepared<{ userId: string; roomId: string }, { id: string; u
       .where("users.id", "=", p.userId),
 );
 
-export async function requireSender(db: Kysely<Database>, userId: string, roomId: string): Promise<SenderView> {
-  const [row] = await senderQuery(db, { userId, roomId });
+export function* requireSender(db: Kysely<Database>, userId: string, roomId: string): Steps<SenderView> {
+  const [row] = yield* rows(senderQuery.query(db, { userId, roomId }));
   if (!row || !row.kind) throw notFound("No such room.");
   if (!row.role) {
     if (row.kind === "public") throw forbidden("Join the room first.");

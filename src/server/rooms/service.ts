@@ -14,6 +14,7 @@ import type { RoomEnvelope } from "../bus/bus.js";
 import { findVisibleRoom, requireMember, requireModerator, type RoomRow } from "./access.js";
 import { myRoomIds, publicRoomIds, roomIdOf, roomViews } from "./views.js";
 import { requireMemberSlot, requireRoomSlot, type Who } from "./limits.js";
+import { runSteps } from "../store/steps.js";
 
 /**
  * Rooms and their members: create, discover, join, leave, add members,
@@ -96,12 +97,12 @@ export class RoomService {
       if (!member) return { result: null, publish: [] };
       if (room.kind === "direct") throw forbidden("A direct conversation cannot be left.");
       await trx.deleteFrom("room_members").where("room_id", "=", roomId).where("user_id", "=", actor.userId).execute();
-      const left = await appendRoomEvent(trx, roomId, nowIso(), (seq) => ({
+      const left = await runSteps(trx, appendRoomEvent(trx, roomId, nowIso(), (seq) => ({
         type: "member.left" as const,
         roomId,
         seq,
         userId: actor.userId,
-      }));
+      })));
       const envelope: RoomEnvelope = { kind: "room", roomId, seq: left.seq, frame: left.frame, removeUserIds: [actor.userId] };
       return { result: null, publish: [envelope] };
     });
@@ -262,12 +263,12 @@ export class RoomService {
   ): Promise<RoomEnvelope> {
     const who = user ?? (await getUser(trx, userId));
     await trx.insertInto("room_members").values({ room_id: roomId, user_id: userId, role, joined_at: at, last_read_seq: 0 }).execute();
-    const joined = await appendRoomEvent(trx, roomId, at, (seq) => ({
+    const joined = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
       type: "member.joined" as const,
       roomId,
       seq,
       member: { user: who, role, joinedAt: at },
-    }));
+    })));
     // A new member has read everything before their arrival.
     await trx.updateTable("room_members").set({ last_read_seq: joined.seq }).where("room_id", "=", roomId).where("user_id", "=", userId).execute();
     return { kind: "room", roomId, seq: joined.seq, frame: joined.frame, addUserIds: [userId] };

@@ -1,4 +1,4 @@
-import type { CreateTableBuilder, Kysely } from "kysely";
+import type { CompiledQuery, CreateTableBuilder, Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 /**
@@ -15,6 +15,8 @@ export interface StoreDialect {
    * clientId check and then both take a seq.
    */
   lockRoom(trx: Kysely<Database>, roomId: string): Promise<void>;
+  /** The statement `lockRoom` runs, for steps (store/steps.ts); null where none is needed (SQLite). */
+  roomLock(db: Kysely<Database>, roomId: string): CompiledQuery | null;
   /**
    * Resolves when everything committed before the call would survive a
    * power cut. Acks wait for it (DESIGN.md invariant 3).

@@ -6,6 +6,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
+import type { SyncSession } from "./steps.js";
 
 /**
  * The embedded default: one SQLite file in WAL mode, opened through
@@ -25,8 +26,8 @@ import type { StoreDialect } from "./dialect.js";
  */
 export function openSqlite(
   file: string,
-  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number },
-): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; close: () => Promise<void> } {
+  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number; walRestartBytes?: number },
+): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; sync: SyncSession; close: () => Promise<void> } {
   const inMemory = file === ":memory:";
   if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
   const raw = new BetterSqlite3(file);
@@ -35,13 +36,18 @@ export function openSqlite(
   raw.pragma("foreign_keys = ON");
   // Another process (a backup, the CLI) may hold the lock briefly.
   raw.pragma("busy_timeout = 5000");
-  const checkpointer = inMemory ? null : new Checkpointer(file, opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS);
+  const checkpointer = inMemory ? null : new Checkpointer(file, {
+        intervalMs: opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+        restartBytes: opts.walRestartBytes ?? WAL_RESTART_BYTES,
+        frameBytes: Number(raw.pragma("page_size", { simple: true })) + 24,
+      });
   if (checkpointer) {
     raw.pragma("wal_autocheckpoint = 0");
     // After a restart the WAL is rewritten from its start; a WAL that grew in a burst is cut back to this (bytes).
     raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const prepare = statementCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedDatabase(raw, prepare) }) });
   const wal = inMemory || opts.synchronous === "normal" ? null : new WalSync(`${file}-wal`);
   const dialect: StoreDialect = {
     ...sqliteDialect,
@@ -52,6 +58,7 @@ export function openSqlite(
     db,
     dialect,
     raw,
+    sync: syncSession(raw, prepare),
     async close() {
       await checkpointer?.stop();
       await db.destroy();
@@ -109,6 +116,14 @@ class WalSync {
 const CHECKPOINT_INTERVAL_MS = 1_000;
 /** A WAL file larger than this (bytes) is truncated to it when the WAL restarts. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * The WAL is restarted (the writer waits for a checkpoint's tail) only once
+ * it holds this much (bytes), not after every checkpoint: each restart
+ * stalls the writer for the tail's copy and fsync, 5–15 ms here under load,
+ * which once a second was the DM benchmark's p99. Below the size limit, so
+ * the file is rewritten in place and never extended or truncated.
+ */
+const WAL_RESTART_BYTES = 32 * 1024 * 1024;
 
 const checkpointerSource = `
 const { workerData, parentPort } = require("node:worker_threads");
@@ -118,8 +133,8 @@ db.pragma("busy_timeout = 5000");
 parentPort.on("message", (message) => {
   if (message === "stop") { db.close(); parentPort.close(); return; }
   try {
-    db.pragma("wal_checkpoint(PASSIVE)");
-    parentPort.postMessage({});
+    const [row] = db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage({ walFrames: row ? row.log : 0 });
   } catch (err) {
     parentPort.postMessage({ error: String(err) });
   }
@@ -143,35 +158,43 @@ parentPort.on("message", (message) => {
  * WAL never restarted: it grew by ~60 MB/s on the DM benchmark (840 MB in a
  * 20 s step), every commit extended the file, and COMMIT became a quarter of
  * the server's CPU. So a checkpoint has two phases: the bulk runs beside
- * the writer; then, before its next batch, the writer waits while the
- * worker copies the few frames committed meanwhile (`beforeCommit`), and
- * that batch restarts the WAL.
+ * the writer; then, once the WAL holds WAL_RESTART_BYTES, before its next
+ * batch the writer waits while the worker copies the few frames committed
+ * meanwhile (`beforeCommit`), and that batch restarts the WAL.
  *
  * When nobody writes, a timer moves the phases on by itself.
  */
 class Checkpointer {
   private readonly worker: Worker;
   private exited = false;
-  /** idle → bulk (worker copying beside the writer) → tail-due → tail (writer waits) → idle. */
+  /** idle → bulk (worker copying beside the writer) → [WAL big enough: tail-due → tail (writer waits)] → idle. */
   private phase: "idle" | "bulk" | "tail-due" | "tail" = "idle";
   private lastDone = performance.now();
-  private reply: (() => void) | null = null;
+  private reply: ((walFrames: number) => void) | null = null;
   private stopping = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(file: string, private readonly intervalMs: number) {
+  private readonly intervalMs: number;
+  private readonly restartBytes: number;
+  /** Bytes per WAL frame (page size + 24): converts the checkpoint's frame count. */
+  private readonly frameBytes: number;
+
+  constructor(file: string, opts: { intervalMs: number; restartBytes: number; frameBytes: number }) {
+    this.intervalMs = opts.intervalMs;
+    this.restartBytes = opts.restartBytes;
+    this.frameBytes = opts.frameBytes;
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     // execArgv: [] so the source always runs as CommonJS, whatever flags started the process (--input-type=module would not).
     this.worker = new Worker(checkpointerSource, { eval: true, execArgv: [], workerData: { driver, file } });
     // No logger reaches the store; these are rare and must not pass silently.
     this.worker.on("error", (err) => console.error("parley: WAL checkpointer failed", err));
-    this.worker.on("message", (r: { error?: string }) => {
+    this.worker.on("message", (r: { error?: string; walFrames?: number }) => {
       if (r.error) console.error("parley: WAL checkpoint failed:", r.error);
-      this.answered();
+      this.answered(r.walFrames ?? 0);
     });
     this.worker.once("exit", () => {
       this.exited = true;
-      this.answered();
+      this.answered(0);
     });
     this.worker.unref();
     // When nobody writes, the timer moves the phases on by itself; a tail it runs holds no writer.
@@ -194,7 +217,14 @@ class Checkpointer {
   private startBulkIfDue(): void {
     if (this.phase !== "idle" || performance.now() - this.lastDone < this.intervalMs) return;
     this.phase = "bulk";
-    void this.run().then(() => (this.phase = "tail-due"));
+    void this.run().then((walFrames) => {
+      if (walFrames * this.frameBytes >= this.restartBytes) {
+        this.phase = "tail-due";
+      } else {
+        this.phase = "idle";
+        this.lastDone = performance.now();
+      }
+    });
   }
 
   private tail(): Promise<void> {
@@ -205,17 +235,20 @@ class Checkpointer {
     });
   }
 
-  private answered(): void {
+  private answered(walFrames: number): void {
     const reply = this.reply;
     this.reply = null;
     // While stopping, stop() holds the worker ref'd until it exits.
     if (!this.exited && !this.stopping) this.worker.unref();
-    reply?.();
+    reply?.(walFrames);
   }
 
-  /** One PASSIVE checkpoint in the worker (the phases keep them one at a time); never rejects (failures are printed). */
-  private run(): Promise<void> {
-    if (this.exited) return Promise.resolve();
+  /**
+   * One PASSIVE checkpoint in the worker (the phases keep them one at a
+   * time); resolves with the frames the WAL holds. Never rejects (failures are printed).
+   */
+  private run(): Promise<number> {
+    if (this.exited) return Promise.resolve(0);
     return new Promise((resolve) => {
       this.reply = resolve;
       // Ref'd while a checkpoint runs: a writer may be waiting on it with nothing else keeping the process alive.
@@ -242,26 +275,56 @@ class Checkpointer {
 const STATEMENT_CACHE_SIZE = 500;
 
 /**
- * Kysely asks the driver to prepare every query it runs, and better-sqlite3
- * does not cache: parsing and planning the same SQL again was a fifth of the
- * CPU of a message send. This keeps prepared statements by SQL text (least
- * recently used out first). Safe because Kysely runs one statement at a time
- * on this single connection and never leaves an iterator open across queries.
+ * Prepared statements by SQL text (least recently used out first), shared
+ * by Kysely's driver and the writer's synchronous session. Kysely asks the
+ * driver to prepare every query it runs, and better-sqlite3 does not cache:
+ * parsing and planning the same SQL again was a fifth of the CPU of a
+ * message send. Safe because Kysely runs one statement at a time on this
+ * single connection and never leaves an iterator open across queries.
  */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>();
+function statementCache(raw: BetterSqlite3.Database): (sql: string) => BetterSqlite3.Statement {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (stmt) {
+      cache.delete(sql);
+    } else {
+      stmt = raw.prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, stmt);
+    return stmt;
+  };
+}
+
+/** Kysely's view of the connection: statements come from the shared cache. */
+function cachedDatabase(raw: BetterSqlite3.Database, prepare: (sql: string) => BetterSqlite3.Statement): SqliteDatabase {
+  return { close: () => raw.close(), prepare: (sql) => prepare(sql) as unknown as SqliteStatement };
+}
+
+/**
+ * The writer's synchronous session (store/steps.ts): the same statements
+ * Kysely's driver would run, as better-sqlite3 runs them (`all` for a
+ * statement that returns rows, else `run`), without its promises.
+ */
+function syncSession(raw: BetterSqlite3.Database, prepare: (sql: string) => BetterSqlite3.Statement): SyncSession {
+  const begin = prepare("begin");
+  const commit = prepare("commit");
+  const rollback = prepare("rollback");
   return {
-    close: () => raw.close(),
-    prepare(sql) {
-      let stmt = cache.get(sql);
-      if (stmt) {
-        cache.delete(sql);
-      } else {
-        stmt = raw.prepare(sql);
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-      }
-      cache.set(sql, stmt);
-      return stmt;
+    run(query) {
+      const stmt = prepare(query.sql);
+      const params = query.parameters as unknown[];
+      if (stmt.reader) return stmt.all(params) as unknown[];
+      stmt.run(params);
+      return [];
+    },
+    inTransaction: () => raw.inTransaction,
+    begin: () => void begin.run(),
+    commit: () => void commit.run(),
+    // A failed COMMIT or statement may already have ended the transaction.
+    rollback: () => {
+      if (raw.inTransaction) rollback.run();
     },
   };
 }
@@ -274,6 +337,7 @@ export const sqliteDialect: StoreDialect = {
   async lockRoom() {
     // One connection, one writer: the transaction itself is the lock.
   },
+  roomLock: () => null,
   isUniqueViolation(err) {
     const code = (err as { code?: unknown } | null)?.code;
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
+import type { SyncSession } from "./steps.js";
 import { migrationProvider } from "./migrations/index.js";
 import { openSqlite } from "./sqlite.js";
 
@@ -8,6 +9,8 @@ import { openSqlite } from "./sqlite.js";
 export interface Store {
   db: Kysely<Database>;
   dialect: StoreDialect;
+  /** SQLite: a synchronous session on its one connection, for the group-commit writer (store/steps.ts); null elsewhere. */
+  sync: SyncSession | null;
   close(): Promise<void>;
 }
 
@@ -21,7 +24,7 @@ export async function openStore(url: string, opts: { sqliteSynchronous: "full" |
   const opened = url.startsWith("sqlite:")
     ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous })
     : await (await import("./postgres.js")).openPostgres(url);
-  const store: Store = { db: opened.db, dialect: opened.dialect, close: opened.close };
+  const store: Store = { db: opened.db, dialect: opened.dialect, sync: opened.sync, close: opened.close };
   const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");

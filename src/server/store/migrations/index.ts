@@ -8,6 +8,7 @@ import { replies } from "./0005_replies.js";
 import { receipts } from "./0006_receipts.js";
 import { mentions } from "./0007_mentions.js";
 import { lastSeen } from "./0008_last_seen.js";
+import { partialReplyIndex } from "./0009_partial_reply_index.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -25,6 +26,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0006_receipts": receipts,
     "0007_mentions": mentions,
     "0008_last_seen": lastSeen,
+    "0009_partial_reply_index": partialReplyIndex,
   };
   return { getMigrations: async () => migrations };
 }
