@@ -65,7 +65,7 @@ function breakdownTable(runs: MessagingTargetRun[]): string[] {
       if (!b) continue;
       const st = b.stageUs;
       rows.push(
-        `| ${run.target} | ${int(s.offeredDeliveriesPerSec)} | ${int(b.messages)}${b.messagesFrom === "sends-written" ? "*" : ""} | ${fmt(st?.intake, 1)} | ${fmt(st?.work, 1)} | ${fmt(st?.commit, 1)} | ${fmt(st?.publish, 1)} | ${fmt(st?.flush, 1)} | ${fmt(b.stagesUs, 1)} | ${fmt(b.mainThreadCpuUs, 1)} | ${fmt(b.mainOutsideStagesUs, 1)} | ${fmt(b.otherThreadsCpuUs, 1)} | ${fmt(b.totalCpuUs, 1)} | ${fmt(b.otherUs, 1)} | ${fmt(b.meanBatchSize, 1)} | ${fmt(b.meanQueueMs, 2)} | ${fmt(b.meanFsyncMs, 2)} | ${fmt(b.fanoutP50Ms, 2)} |`,
+        `| ${run.target} | ${int(s.offeredDeliveriesPerSec)} | ${int(b.messages)}${b.messagesFrom === "sends-written" ? "*" : ""} | ${fmt(st?.intake, 1)} | ${fmt(st?.work, 1)} | ${fmt(st?.commit, 1)} | ${fmt(st?.publish, 1)} | ${fmt(st?.flush, 1)} | ${fmt(b.stagesUs, 1)} | ${fmt(b.mainThreadCpuUs, 1)} | ${fmt(b.mainOutsideStagesUs, 1)} | ${fmt(b.otherThreadsCpuUs, 1)} | ${fmt(b.totalCpuUs, 1)} | ${fmt(b.otherUs, 1)} | ${fmt(b.meanBatchSize, 1)} | ${fmt(b.meanQueueMs, 2)} / ${fmt(b.queueP99Ms, 1)} | ${fmt(b.meanFsyncMs, 2)} / ${fmt(b.fsyncP99Ms, 1)} | ${fmt(b.fanoutP50Ms, 2)} / ${fmt(b.fanoutP99Ms, 1)} |`,
       );
     }
   }
@@ -73,13 +73,13 @@ function breakdownTable(runs: MessagingTargetRun[]): string[] {
   return [
     "Where a message's time goes (Parley), per message sent, from the server's own send-path metrics and its CPU by thread (µs; ms where noted):",
     "",
-    "| target | offered deliveries/s | messages | intake | work | commit | publish | flush | stages | main thread CPU | main, outside stages | other threads CPU | total CPU | other (total − stages) | batch size | queue wait ms | fsync ms | fan-out p50 ms |",
+    "| target | offered deliveries/s | messages | intake | work | commit | publish | flush | stages | main thread CPU | main, outside stages | other threads CPU | total CPU | other (total − stages) | batch size | queue wait ms (mean / p99) | fsync ms (mean / p99) | fan-out ms (p50 / p99) |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     "Stages are event-loop wall time the server recorded (intake per frame, work per message, commit and publish per group commit, flush per turn), spread over the messages. " +
       "Main outside stages: ws frame reading, libuv polling, timers, GC on the main thread. Other threads: libuv's pool (fsync), the WAL checkpointer worker, V8's helpers. " +
-      "Other = total CPU − stages. Batch size, queue wait and fsync are means per group commit; fan-out p50 (commit → frames handed to the sockets) is interpolated from histogram buckets. " +
+      "Other = total CPU − stages. Batch size is a mean per group commit; queue wait (oldest work submitted → batch started: the commit window, the previous batch's fsync, a checkpoint's tail) and fsync are per group commit, mean / p99; fan-out (commit → frames handed to the sockets) p50 / p99; percentiles are interpolated from histogram buckets. " +
       "– = not reported (metrics not scraped); * = divided by the sends written, the server having reported no stored message.",
   ];
 }

@@ -48,6 +48,14 @@ export interface ParleyBreakdown {
   meanFsyncMs: number | null;
   /** Commit → frames handed to the sockets, approximate median from the histogram's buckets (ms); null when none was observed. */
   fanoutP50Ms: number | null;
+  /**
+   * The tails (ms, approximate p99 from the buckets) of a group commit's
+   * queue wait (window, the previous fsync, a checkpoint's tail), of its
+   * fsync and of the fan-out: where a delivery's p99 comes from.
+   */
+  queueP99Ms: number | null;
+  fsyncP99Ms: number | null;
+  fanoutP99Ms: number | null;
 }
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -84,6 +92,9 @@ export function sendBreakdown(
   let meanRunMs: number | null = null;
   let meanFsyncMs: number | null = null;
   let fanoutP50Ms: number | null = null;
+  let queueP99Ms: number | null = null;
+  let fsyncP99Ms: number | null = null;
+  let fanoutP99Ms: number | null = null;
   if (scraped) {
     const s = {} as Record<SendStageName, number>;
     let sum = 0;
@@ -102,8 +113,14 @@ export function sendBreakdown(
     meanQueueMs = mean("parley_group_commit_queue_seconds", 1000);
     meanRunMs = mean("parley_group_commit_run_seconds", 1000);
     meanFsyncMs = mean("parley_fsync_seconds", 1000);
-    const p50 = quantileBetween(a.buckets("parley_fanout_seconds"), b.buckets("parley_fanout_seconds"), 0.5);
-    fanoutP50Ms = p50 === null ? null : round(p50 * 1000, 3);
+    const quantileMs = (name: string, q: number): number | null => {
+      const v = quantileBetween(a.buckets(name), b.buckets(name), q);
+      return v === null ? null : round(v * 1000, 3);
+    };
+    fanoutP50Ms = quantileMs("parley_fanout_seconds", 0.5);
+    fanoutP99Ms = quantileMs("parley_fanout_seconds", 0.99);
+    queueP99Ms = quantileMs("parley_group_commit_queue_seconds", 0.99);
+    fsyncP99Ms = quantileMs("parley_fsync_seconds", 0.99);
   }
 
   const c0 = cpu.before;
@@ -129,5 +146,8 @@ export function sendBreakdown(
     meanRunMs,
     meanFsyncMs,
     fanoutP50Ms,
+    queueP99Ms,
+    fsyncP99Ms,
+    fanoutP99Ms,
   };
 }
