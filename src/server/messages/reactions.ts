@@ -10,7 +10,7 @@ import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { lockLiveMessage } from "./queries.js";
 import { countUpTo } from "../rooms/limits.js";
-import { runSteps } from "../store/steps.js";
+import { rows, runSteps, type Steps } from "../store/steps.js";
 
 /**
  * Emoji reactions. Adding or removing one is a room event
@@ -45,30 +45,35 @@ export class ReactionService {
    *   distinct emoji and this is a new one)
    */
   add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
-    return this.writer.submit<ReactionChange>(async (trx) => {
-      await runSteps(trx, lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId));
-      if (await holds(trx, messageId, emoji, actor.userId)) {
-        return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
+    const { dialect } = this.deps.store;
+    const limit = this.deps.config.reactionsPerMessage;
+    // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
+    return this.writer.submitSteps<ReactionChange>(function* (trx) {
+      yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      if (yield* holds(trx, messageId, emoji, actor.userId)) {
+        return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };
       }
       // The emoji's group on the message: joining it keeps its place; a new one must fit the bound.
-      const group = await groupOf(trx, messageId, emoji);
-      if (group === null) await requireEmojiSlot(trx, messageId, this.deps.config.reactionsPerMessage);
+      const group = yield* groupOf(trx, messageId, emoji);
+      if (group === null) yield* requireEmojiSlot(trx, messageId, limit);
 
       const at = nowIso();
-      const appended = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
+      const appended = yield* appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "reaction.added" as const,
         roomId,
         seq,
         messageId,
         emoji,
         userId: actor.userId,
-      })));
-      await trx
-        .insertInto("reactions")
-        .values({ message_id: messageId, emoji, user_id: actor.userId, room_id: roomId, seq: appended.seq, group_seq: group ?? appended.seq, created_at: at })
-        .execute();
+      }));
+      yield* rows(
+        trx
+          .insertInto("reactions")
+          .values({ message_id: messageId, emoji, user_id: actor.userId, room_id: roomId, seq: appended.seq, group_seq: group ?? appended.seq, created_at: at })
+          .compile(),
+      );
       return {
-        result: { changed: true, reactions: await reactionsOf(trx, messageId) },
+        result: { changed: true, reactions: yield* reactionsOf(trx, messageId) },
         publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
       };
     });
@@ -82,49 +87,39 @@ export class ReactionService {
    *   forbidden (public room not joined)
    */
   remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
-    return this.writer.submit<ReactionChange>(async (trx) => {
-      await runSteps(trx, lockLiveMessage(this.deps.store.dialect, trx, actor.userId, roomId, messageId));
-      if (!(await holds(trx, messageId, emoji, actor.userId))) {
-        return { result: { changed: false, reactions: await reactionsOf(trx, messageId) }, publish: [] };
+    const { dialect } = this.deps.store;
+    return this.writer.submitSteps<ReactionChange>(function* (trx) {
+      yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      if (!(yield* holds(trx, messageId, emoji, actor.userId))) {
+        return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };
       }
 
       const at = nowIso();
-      const appended = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
+      const appended = yield* appendRoomEvent(trx, roomId, at, (seq) => ({
         type: "reaction.removed" as const,
         roomId,
         seq,
         messageId,
         emoji,
         userId: actor.userId,
-      })));
-      await trx
-        .deleteFrom("reactions")
-        .where("message_id", "=", messageId)
-        .where("emoji", "=", emoji)
-        .where("user_id", "=", actor.userId)
-        .execute();
+      }));
+      yield* rows(trx.deleteFrom("reactions").where("message_id", "=", messageId).where("emoji", "=", emoji).where("user_id", "=", actor.userId).compile());
       return {
-        result: { changed: true, reactions: await reactionsOf(trx, messageId) },
+        result: { changed: true, reactions: yield* reactionsOf(trx, messageId) },
         publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
       };
     });
   }
 }
 
-async function holds(trx: Kysely<Database>, messageId: string, emoji: string, userId: string): Promise<boolean> {
-  const row = await trx
-    .selectFrom("reactions")
-    .select("seq")
-    .where("message_id", "=", messageId)
-    .where("emoji", "=", emoji)
-    .where("user_id", "=", userId)
-    .executeTakeFirst();
-  return row !== undefined;
+function* holds(trx: Kysely<Database>, messageId: string, emoji: string, userId: string): Steps<boolean> {
+  const found = yield* rows(trx.selectFrom("reactions").select("seq").where("message_id", "=", messageId).where("emoji", "=", emoji).where("user_id", "=", userId).compile());
+  return found.length > 0;
 }
 
 /** The group_seq of `emoji` on the message (where it sorts), or null when nobody holds it: a prefix lookup of the key. */
-async function groupOf(trx: Kysely<Database>, messageId: string, emoji: string): Promise<number | null> {
-  const row = await trx.selectFrom("reactions").select("group_seq").where("message_id", "=", messageId).where("emoji", "=", emoji).limit(1).executeTakeFirst();
+function* groupOf(trx: Kysely<Database>, messageId: string, emoji: string): Steps<number | null> {
+  const [row] = yield* rows(trx.selectFrom("reactions").select("group_seq").where("message_id", "=", messageId).where("emoji", "=", emoji).limit(1).compile());
   return row === undefined ? null : Number(row.group_seq);
 }
 
@@ -137,8 +132,8 @@ async function groupOf(trx: Kysely<Database>, messageId: string, emoji: string):
  * lockRoom, before writing.
  * @throws AppError limit_reached (409)
  */
-async function requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit: number): Promise<void> {
-  const kinds = await countUpTo(trx, trx.selectFrom("reactions").select("emoji").distinct().where("message_id", "=", messageId), limit);
+function* requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit: number): Steps<void> {
+  const kinds = yield* countUpTo(trx, trx.selectFrom("reactions").select("emoji").distinct().where("message_id", "=", messageId), limit);
   if (kinds < limit) return;
   throw new AppError(ErrorCode.LimitReached, `This message has ${limit} different reactions, the most a message may have; react with one of those.`, {
     details: [{ path: "params.emoji", message: `${limit} distinct emoji; the limit (reactionsPerMessage) is ${limit}.` }],
@@ -146,8 +141,8 @@ async function requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit:
 }
 
 /** One message's reactions as they are in `trx` (the answer to an add or a remove). */
-async function reactionsOf(trx: Kysely<Database>, messageId: string): Promise<Reaction[]> {
-  return (await reactionsByMessage(trx, [messageId])).get(messageId) ?? [];
+function* reactionsOf(trx: Kysely<Database>, messageId: string): Steps<Reaction[]> {
+  return (yield* reactionsByMessage(trx, [messageId])).get(messageId) ?? [];
 }
 
 /**
@@ -157,13 +152,13 @@ async function reactionsOf(trx: Kysely<Database>, messageId: string): Promise<Re
  * reacted: the order `withReaction` gives a client that applies the events. `upTo`: leave out reactions whose event
  * is past the durable head (RoomWriter.readableSeq), like the page itself.
  */
-async function reactionsByMessage(db: Kysely<Database>, messageIds: readonly string[], upTo?: number): Promise<Map<string, Reaction[]>> {
+function* reactionsByMessage(db: Kysely<Database>, messageIds: readonly string[], upTo?: number): Steps<Map<string, Reaction[]>> {
   const byMessage = new Map<string, Reaction[]>();
   if (messageIds.length === 0) return byMessage;
   let query = db.selectFrom("reactions").select(["message_id", "emoji", "user_id"]).where("message_id", "in", messageIds);
   if (upTo !== undefined && Number.isFinite(upTo)) query = query.where("seq", "<=", upTo);
-  const rows = await query.orderBy("group_seq", "asc").orderBy("seq", "asc").execute();
-  for (const row of rows) {
+  const found = yield* rows(query.orderBy("group_seq", "asc").orderBy("seq", "asc").compile());
+  for (const row of found) {
     let list = byMessage.get(row.message_id);
     if (!list) byMessage.set(row.message_id, (list = []));
     let reaction = list.find((r) => r.emoji === row.emoji);
@@ -181,6 +176,6 @@ async function reactionsByMessage(db: Kysely<Database>, messageIds: readonly str
  */
 export async function withReactions(db: Kysely<Database>, messages: readonly Message[], upTo?: number): Promise<Message[]> {
   const live = messages.filter((m) => !m.deletedAt).map((m) => m.id);
-  const byMessage = await reactionsByMessage(db, live, upTo);
+  const byMessage = await runSteps(db, reactionsByMessage(db, live, upTo));
   return messages.map((m) => ({ ...m, reactions: byMessage.get(m.id) ?? [] }));
 }

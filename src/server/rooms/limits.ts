@@ -2,6 +2,7 @@ import type { Kysely, SelectQueryBuilder } from "kysely";
 import type { Database } from "../store/schema.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
+import { rows as rowsOf, runSteps, type Steps } from "../store/steps.js";
 
 /**
  * Membership bounds (DESIGN.md invariant 7): how many rooms one user may be
@@ -22,25 +23,22 @@ export type Who = "caller" | "body.userId";
  * a subquery: the cost stops at the bound). Shared by every bound that
  * counts stored rows (here, and reactionsPerMessage).
  */
-export async function countUpTo(
+export function* countUpTo(
   trx: Kysely<Database>,
   rows: SelectQueryBuilder<Database, keyof Database, object>,
   cap: number,
-): Promise<number> {
-  const row = await trx
-    .selectFrom(rows.limit(cap).as("capped"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+): Steps<number> {
+  const [row] = yield* rowsOf(trx.selectFrom(rows.limit(cap).as("capped")).select((eb) => eb.fn.countAll<number>().as("n")).compile());
+  return Number(row?.n ?? 0);
 }
 
 /** Memberships of `userId`, counted up to `cap`. */
 const roomsOf = (trx: Kysely<Database>, userId: string, cap: number): Promise<number> =>
-  countUpTo(trx, trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId), cap);
+  runSteps(trx, countUpTo(trx, trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId), cap));
 
 /** Members of `roomId`, counted up to `cap`. */
 const membersOf = (trx: Kysely<Database>, roomId: string, cap: number): Promise<number> =>
-  countUpTo(trx, trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId), cap);
+  runSteps(trx, countUpTo(trx, trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId), cap));
 
 /**
  * Refuses when `userId` already is in `limit` rooms (so one more would pass
