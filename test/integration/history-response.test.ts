@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { createRoom, postMessage, signup, type Caller } from "../support/client.js";
+import { soloRoom, type SoloRoom } from "../support/fixtures.js";
+import { postMessage, type Caller } from "../support/client.js";
 import { HistoryResponseSchema, type HistoryResponse } from "@shared/protocol/http.js";
 
 /**
@@ -10,16 +10,15 @@ import { HistoryResponseSchema, type HistoryResponse } from "@shared/protocol/ht
  * not know, so parse-then-compare finds an extra field as well as a wrong type.
  */
 describe("history page answer", () => {
-  let t: TestServer;
+  let solo: SoloRoom;
   let alice: Caller;
   let roomId: string;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    alice = await signup(t.baseUrl, "alice");
-    roomId = await createRoom(alice, "public");
+    solo = await soloRoom();
+    ({ alice, roomId } = solo);
   });
-  afterAll(() => t.destroy());
+  afterAll(() => solo.close());
 
   it("is exactly a HistoryResponse, with replies, mentions, reactions, edits and deletions on the page", async () => {
     const root = await postMessage(alice, roomId, `hello @${alice.user.username}`);

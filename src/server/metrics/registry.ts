@@ -79,36 +79,12 @@ export class PrometheusSendPathObserver implements SendPathObserver {
     // Zeroed so every stage is exported from the first scrape: a rate over a series that appears mid-way is wrong.
     for (const s of STAGES) stage.zero({ stage: s });
     this.stages = Object.fromEntries(STAGES.map((s) => [s, stage.labels(s)])) as Record<SendStage, Histogram.Internal<"stage">>;
-    this.batchSize = new Histogram({
-      name: "parley_group_commit_size",
-      help: "Writes (works) per group commit.",
-      buckets: [...BATCH_SIZE_BUCKETS],
-      registers,
-    });
-    this.queue = new Histogram({
-      name: "parley_group_commit_queue_seconds",
-      help: "How long a group commit's oldest write waited for the batch to start, seconds.",
-      buckets: [...WAIT_BUCKETS_SECONDS],
-      registers,
-    });
-    this.run = new Histogram({
-      name: "parley_group_commit_run_seconds",
-      help: "How long a group commit ran on the event loop (its works and its commit), seconds.",
-      buckets: [...STAGE_BUCKETS_SECONDS],
-      registers,
-    });
-    this.fsync = new Histogram({
-      name: "parley_fsync_seconds",
-      help: "How long a group commit's fsync of the WAL took (off the event loop, in the thread pool), seconds.",
-      buckets: [...WAIT_BUCKETS_SECONDS],
-      registers,
-    });
-    this.fanoutLatency = new Histogram({
-      name: "parley_fanout_seconds",
-      help: "A room event from the end of its commit until its frames were handed to the sockets, seconds.",
-      buckets: [...WAIT_BUCKETS_SECONDS],
-      registers,
-    });
+    const histogram = (name: string, help: string, buckets: readonly number[]): Histogram => new Histogram({ name, help, buckets: [...buckets], registers });
+    this.batchSize = histogram("parley_group_commit_size", "Writes (works) per group commit.", BATCH_SIZE_BUCKETS);
+    this.queue = histogram("parley_group_commit_queue_seconds", "How long a group commit's oldest write waited for the batch to start, seconds.", WAIT_BUCKETS_SECONDS);
+    this.run = histogram("parley_group_commit_run_seconds", "How long a group commit ran on the event loop (its works and its commit), seconds.", STAGE_BUCKETS_SECONDS);
+    this.fsync = histogram("parley_fsync_seconds", "How long a group commit's fsync of the WAL took (off the event loop, in the thread pool), seconds.", WAIT_BUCKETS_SECONDS);
+    this.fanoutLatency = histogram("parley_fanout_seconds", "A room event from the end of its commit until its frames were handed to the sockets, seconds.", WAIT_BUCKETS_SECONDS);
   }
 
   /** Records `ms` of event-loop time in `stage`. */
