@@ -129,7 +129,7 @@ function* groupOf(trx: Kysely<Database>, messageId: string, emoji: string): Step
  * reactions, and the page that shows them, stay bounded). Only for an
  * emoji not on the message yet: joining an existing one is always fine.
  * The count stops at the bound. Call in the write transaction, after
- * lockRoom, before writing.
+ * the room lock, before writing.
  * @throws AppError limit_reached (409)
  */
 function* requireEmojiSlot(trx: Kysely<Database>, messageId: string, limit: number): Steps<void> {

@@ -49,12 +49,8 @@ export function* membership(db: Kysely<Database>, userId: string, roomId: string
 }
 
 /** @throws AppError as requireMember, and forbidden unless the caller is owner or admin */
-export async function requireModerator(
-  db: Kysely<Database>,
-  userId: string,
-  roomId: string,
-): Promise<{ room: RoomRow; member: MemberRow }> {
-  const found = await requireMember(db, userId, roomId);
+export function* requireModerator(db: Kysely<Database>, userId: string, roomId: string): Steps<{ room: RoomRow; member: MemberRow }> {
+  const found = yield* membership(db, userId, roomId);
   if (found.member.role !== "owner" && found.member.role !== "admin") {
     throw forbidden("Only the room's owner or an admin may do that.");
   }

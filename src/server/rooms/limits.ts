@@ -2,7 +2,7 @@ import type { Kysely, SelectQueryBuilder } from "kysely";
 import type { Database } from "../store/schema.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
-import { rows as rowsOf, runSteps, type Steps } from "../store/steps.js";
+import { rows as rowsOf, type Steps } from "../store/steps.js";
 
 /**
  * Membership bounds (DESIGN.md invariant 7): how many rooms one user may be
@@ -33,20 +33,20 @@ export function* countUpTo(
 }
 
 /** Memberships of `userId`, counted up to `cap`. */
-const roomsOf = (trx: Kysely<Database>, userId: string, cap: number): Promise<number> =>
-  runSteps(trx, countUpTo(trx, trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId), cap));
+const roomsOf = (trx: Kysely<Database>, userId: string, cap: number): Steps<number> =>
+  countUpTo(trx, trx.selectFrom("room_members").select("room_id").where("user_id", "=", userId), cap);
 
 /** Members of `roomId`, counted up to `cap`. */
-const membersOf = (trx: Kysely<Database>, roomId: string, cap: number): Promise<number> =>
-  runSteps(trx, countUpTo(trx, trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId), cap));
+const membersOf = (trx: Kysely<Database>, roomId: string, cap: number): Steps<number> =>
+  countUpTo(trx, trx.selectFrom("room_members").select("user_id").where("room_id", "=", roomId), cap);
 
 /**
  * Refuses when `userId` already is in `limit` rooms (so one more would pass
  * the bound). Call inside the write transaction, before writing.
  * @throws AppError limit_reached (409), details `[{path: who, message}]`
  */
-export async function requireRoomSlot(trx: Kysely<Database>, userId: string, limit: number, who: Who): Promise<void> {
-  if ((await roomsOf(trx, userId, limit)) < limit) return;
+export function* requireRoomSlot(trx: Kysely<Database>, userId: string, limit: number, who: Who): Steps<void> {
+  if ((yield* roomsOf(trx, userId, limit)) < limit) return;
   const message =
     who === "caller"
       ? `You are in ${limit} rooms, the most one person may be in; leave one first.`
@@ -58,12 +58,12 @@ export async function requireRoomSlot(trx: Kysely<Database>, userId: string, lim
 
 /**
  * Refuses when `roomId` already has `limit` members. Call inside the write
- * transaction, after `dialect.lockRoom` (which makes the count exact on
+ * transaction, after `dialect.roomLock` (which makes the count exact on
  * PostgreSQL), before writing.
  * @throws AppError limit_reached (409), details `[{path: "params.roomId", message}]`
  */
-export async function requireMemberSlot(trx: Kysely<Database>, roomId: string, limit: number): Promise<void> {
-  if ((await membersOf(trx, roomId, limit)) < limit) return;
+export function* requireMemberSlot(trx: Kysely<Database>, roomId: string, limit: number): Steps<void> {
+  if ((yield* membersOf(trx, roomId, limit)) < limit) return;
   throw new AppError(ErrorCode.LimitReached, `This room has ${limit} members, the most a room may have.`, {
     details: [{ path: "params.roomId", message: `${limit} members; the limit (membersPerRoom) is ${limit}.` }],
   });

@@ -11,10 +11,10 @@ import { getUser, toUser, userColumns } from "../users/users.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import type { RoomEnvelope } from "../bus/bus.js";
-import { findVisibleRoom, requireMember, requireModerator, type RoomRow } from "./access.js";
+import { findVisibleRoom, requireMember, requireModerator, visibleRoom, type RoomRow } from "./access.js";
 import { myRoomIds, publicRoomIds, roomIdOf, roomViews } from "./views.js";
 import { requireMemberSlot, requireRoomSlot, type Who } from "./limits.js";
-import { runSteps } from "../store/steps.js";
+import { rows, type Steps } from "../store/steps.js";
 
 /**
  * Rooms and their members: create, discover, join, leave, add members,
@@ -61,11 +61,12 @@ export class RoomService {
    */
   async create(actor: Actor, input: CreateRoomRequest): Promise<Room> {
     const roomId = newId();
-    await this.writer.submit(async (trx) => {
-      await requireRoomSlot(trx, actor.userId, this.deps.config.roomsPerUser, "caller");
+    const { roomsPerUser } = this.deps.config;
+    await this.writer.submitSteps(function* (trx) {
+      yield* requireRoomSlot(trx, actor.userId, roomsPerUser, "caller");
       const at = nowIso();
-      await insertRoom(trx, { id: roomId, kind: input.kind, name: input.name, topic: input.topic ?? "", directKey: null, createdBy: actor.userId, at });
-      const joined = await this.addMemberRow(trx, roomId, actor.userId, "owner", at);
+      yield* insertRoom(trx, { id: roomId, kind: input.kind, name: input.name, topic: input.topic ?? "", directKey: null, createdBy: actor.userId, at });
+      const joined = yield* addMemberRow(trx, roomId, actor.userId, "owner", at);
       return { result: null, publish: [joined] };
     });
     return this.get(actor, roomId);
@@ -77,12 +78,13 @@ export class RoomService {
    *   limit_reached (the caller is in roomsPerUser rooms, or the room has membersPerRoom members)
    */
   async join(actor: Actor, roomId: string): Promise<Room> {
-    await this.writer.submit(async (trx) => {
-      // findVisibleRoom answers not_found for a private or direct room the caller is not in.
-      const { member } = await findVisibleRoom(trx, actor.userId, roomId);
+    const deps = this.deps;
+    await this.writer.submitSteps(function* (trx) {
+      // visibleRoom answers not_found for a private or direct room the caller is not in.
+      const { member } = yield* visibleRoom(trx, actor.userId, roomId);
       if (member) return { result: null, publish: [] };
-      await this.requireSlots(trx, roomId, actor.userId, "caller");
-      return { result: null, publish: [await this.addMemberRow(trx, roomId, actor.userId, "member", nowIso())] };
+      yield* requireSlots(deps, trx, roomId, actor.userId, "caller");
+      return { result: null, publish: [yield* addMemberRow(trx, roomId, actor.userId, "member", nowIso())] };
     });
     return this.get(actor, roomId);
   }
@@ -92,17 +94,17 @@ export class RoomService {
    * @throws AppError not_found, forbidden (direct rooms cannot be left)
    */
   async leave(actor: Actor, roomId: string): Promise<void> {
-    await this.writer.submit(async (trx) => {
-      const { room, member } = await findVisibleRoom(trx, actor.userId, roomId);
+    await this.writer.submitSteps(function* (trx) {
+      const { room, member } = yield* visibleRoom(trx, actor.userId, roomId);
       if (!member) return { result: null, publish: [] };
       if (room.kind === "direct") throw forbidden("A direct conversation cannot be left.");
-      await trx.deleteFrom("room_members").where("room_id", "=", roomId).where("user_id", "=", actor.userId).execute();
-      const left = await runSteps(trx, appendRoomEvent(trx, roomId, nowIso(), (seq) => ({
+      yield* rows(trx.deleteFrom("room_members").where("room_id", "=", roomId).where("user_id", "=", actor.userId).compile());
+      const left = yield* appendRoomEvent(trx, roomId, nowIso(), (seq) => ({
         type: "member.left" as const,
         roomId,
         seq,
         userId: actor.userId,
-      })));
+      }));
       const envelope: RoomEnvelope = { kind: "room", roomId, seq: left.seq, frame: left.frame, removeUserIds: [actor.userId] };
       return { result: null, publish: [envelope] };
     });
@@ -115,20 +117,16 @@ export class RoomService {
    *   limit_reached (that user is in roomsPerUser rooms, or the room has membersPerRoom members)
    */
   async addMember(actor: Actor, roomId: string, userId: string): Promise<{ member: Member; created: boolean }> {
-    return this.writer.submit<{ member: Member; created: boolean }>(async (trx) => {
-      const { room } = await requireModerator(trx, actor.userId, roomId);
+    const deps = this.deps;
+    return this.writer.submitSteps<{ member: Member; created: boolean }>(function* (trx) {
+      const { room } = yield* requireModerator(trx, actor.userId, roomId);
       if (room.kind === "direct") throw forbidden("A direct conversation has exactly two members.");
-      const user = await getUser(trx, userId);
-      const existing = await trx
-        .selectFrom("room_members")
-        .select(["role", "joined_at"])
-        .where("room_id", "=", roomId)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
+      const user = yield* getUser(trx, userId);
+      const [existing] = yield* rows(trx.selectFrom("room_members").select(["role", "joined_at"]).where("room_id", "=", roomId).where("user_id", "=", userId).compile());
       if (existing) return { result: { member: { user, role: existing.role, joinedAt: existing.joined_at }, created: false }, publish: [] };
-      await this.requireSlots(trx, roomId, userId, "body.userId");
+      yield* requireSlots(deps, trx, roomId, userId, "body.userId");
       const at = nowIso();
-      const joined = await this.addMemberRow(trx, roomId, userId, "member", at, user);
+      const joined = yield* addMemberRow(trx, roomId, userId, "member", at, user);
       return { result: { member: { user, role: "member", joinedAt: at }, created: true }, publish: [joined] };
     });
   }
@@ -189,19 +187,20 @@ export class RoomService {
       });
     }
     const directKey = [actor.userId, userId].sort().join(":");
-    const roomId = await this.writer.submit(async (trx) => {
-      const existing = await trx.selectFrom("rooms").select("id").where("direct_key", "=", directKey).executeTakeFirst();
+    const { roomsPerUser } = this.deps.config;
+    const roomId = await this.writer.submitSteps(function* (trx) {
+      const [existing] = yield* rows(trx.selectFrom("rooms").select("id").where("direct_key", "=", directKey).compile());
       if (existing) return { result: existing.id, publish: [] };
-      const peer = await getUser(trx, userId);
-      const me = await getUser(trx, actor.userId);
+      const peer = yield* getUser(trx, userId);
+      const me = yield* getUser(trx, actor.userId);
       // Both count: otherwise anyone could fill anyone's room list with direct rooms.
-      await requireRoomSlot(trx, actor.userId, this.deps.config.roomsPerUser, "caller");
-      await requireRoomSlot(trx, peer.id, this.deps.config.roomsPerUser, "body.userId");
+      yield* requireRoomSlot(trx, actor.userId, roomsPerUser, "caller");
+      yield* requireRoomSlot(trx, peer.id, roomsPerUser, "body.userId");
       const id = newId();
       const at = nowIso();
-      await insertRoom(trx, { id, kind: "direct", name: `${me.username}, ${peer.username}`, topic: "", directKey, createdBy: actor.userId, at });
-      const a = await this.addMemberRow(trx, id, me.id, "member", at, me);
-      const b = await this.addMemberRow(trx, id, peer.id, "member", at, peer);
+      yield* insertRoom(trx, { id, kind: "direct", name: `${me.username}, ${peer.username}`, topic: "", directKey, createdBy: actor.userId, at });
+      const a = yield* addMemberRow(trx, id, me.id, "member", at, me);
+      const b = yield* addMemberRow(trx, id, peer.id, "member", at, peer);
       return { result: id, publish: [a, b] };
     });
     return this.get(actor, roomId);
@@ -239,48 +238,42 @@ export class RoomService {
     this.onRead?.(roomId, actor.userId, target);
     return target;
   }
+}
 
-  /**
-   * Refuses a new membership of `userId` in `roomId` past roomsPerUser or
-   * membersPerRoom. The room lock (PostgreSQL: the row, FOR UPDATE) keeps two
-   * nodes from both taking a room's last seat.
-   * @throws AppError limit_reached
-   */
-  private async requireSlots(trx: Kysely<Database>, roomId: string, userId: string, who: Who): Promise<void> {
-    await this.deps.store.dialect.lockRoom(trx, roomId);
-    await requireMemberSlot(trx, roomId, this.deps.config.membersPerRoom);
-    await requireRoomSlot(trx, userId, this.deps.config.roomsPerUser, who);
-  }
+/**
+ * Refuses a new membership of `userId` in `roomId` past roomsPerUser or
+ * membersPerRoom. The room lock (PostgreSQL: the row, FOR UPDATE) keeps two
+ * nodes from both taking a room's last seat.
+ * @throws AppError limit_reached
+ */
+function* requireSlots(deps: Deps, trx: Kysely<Database>, roomId: string, userId: string, who: Who): Steps<void> {
+  const lock = deps.store.dialect.roomLock(trx, roomId);
+  if (lock) yield* rows(lock);
+  yield* requireMemberSlot(trx, roomId, deps.config.membersPerRoom);
+  yield* requireRoomSlot(trx, userId, deps.config.roomsPerUser, who);
+}
 
-  /** Inserts the membership and its member.joined event; the new member's sockets subscribe with it. */
-  private async addMemberRow(
-    trx: Kysely<Database>,
-    roomId: string,
-    userId: string,
-    role: MemberRole,
-    at: string,
-    user?: User,
-  ): Promise<RoomEnvelope> {
-    const who = user ?? (await getUser(trx, userId));
-    await trx.insertInto("room_members").values({ room_id: roomId, user_id: userId, role, joined_at: at, last_read_seq: 0 }).execute();
-    const joined = await runSteps(trx, appendRoomEvent(trx, roomId, at, (seq) => ({
-      type: "member.joined" as const,
-      roomId,
-      seq,
-      member: { user: who, role, joinedAt: at },
-    })));
-    // A new member has read everything before their arrival.
-    await trx.updateTable("room_members").set({ last_read_seq: joined.seq }).where("room_id", "=", roomId).where("user_id", "=", userId).execute();
-    return { kind: "room", roomId, seq: joined.seq, frame: joined.frame, addUserIds: [userId] };
-  }
+/** Inserts the membership and its member.joined event; the new member's sockets subscribe with it. */
+function* addMemberRow(trx: Kysely<Database>, roomId: string, userId: string, role: MemberRole, at: string, user?: User): Steps<RoomEnvelope> {
+  const who = user ?? (yield* getUser(trx, userId));
+  yield* rows(trx.insertInto("room_members").values({ room_id: roomId, user_id: userId, role, joined_at: at, last_read_seq: 0 }).compile());
+  const joined = yield* appendRoomEvent(trx, roomId, at, (seq) => ({
+    type: "member.joined" as const,
+    roomId,
+    seq,
+    member: { user: who, role, joinedAt: at },
+  }));
+  // A new member has read everything before their arrival.
+  yield* rows(trx.updateTable("room_members").set({ last_read_seq: joined.seq }).where("room_id", "=", roomId).where("user_id", "=", userId).compile());
+  return { kind: "room", roomId, seq: joined.seq, frame: joined.frame, addUserIds: [userId] };
 }
 
 /** A new room row with no events yet (last_seq 0): its first event takes seq 1. */
-async function insertRoom(
+function* insertRoom(
   trx: Kysely<Database>,
   room: { id: string; kind: RoomRow["kind"]; name: string; topic: string; directKey: string | null; createdBy: string; at: string },
-): Promise<void> {
-  await trx
+): Steps<void> {
+  yield* rows(trx
     .insertInto("rooms")
     .values({
       id: room.id,
@@ -294,5 +287,5 @@ async function insertRoom(
       last_activity_at: room.at,
       last_message_id: null,
     })
-    .execute();
+    .compile());
 }

@@ -9,13 +9,12 @@ import type { Database } from "./schema.js";
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
   /**
-   * Serializes writers of one room inside a transaction, before its seq is
-   * read. SQLite has one writer at a time already; PostgreSQL takes the
-   * room row's lock (`SELECT … FOR UPDATE`) so two nodes cannot both pass a
+   * The statement that serializes writers of one room inside a transaction,
+   * run (as a step) before its seq is read, or null where none is needed.
+   * SQLite has one writer at a time already; PostgreSQL takes the room
+   * row's lock (`SELECT … FOR UPDATE`) so two nodes cannot both pass a
    * clientId check and then both take a seq.
    */
-  lockRoom(trx: Kysely<Database>, roomId: string): Promise<void>;
-  /** The statement `lockRoom` runs, for steps (store/steps.ts); null where none is needed (SQLite). */
   roomLock(db: Kysely<Database>, roomId: string): CompiledQuery | null;
   /**
    * Resolves when everything committed before the call would survive a

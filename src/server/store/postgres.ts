@@ -20,9 +20,6 @@ export const postgresDialect: StoreDialect = {
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
   durable: async () => undefined,
   beforeCommit: () => null,
-  async lockRoom(trx, roomId) {
-    await trx.executeQuery(postgresDialect.roomLock(trx, roomId)!);
-  },
   roomLock: (db, roomId) => sql`select 1 from rooms where id = ${roomId} for update`.compile(db),
   isUniqueViolation(err) {
     // 23505: unique_violation (https://www.postgresql.org/docs/current/errcodes-appendix.html)

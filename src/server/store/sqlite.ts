@@ -334,9 +334,7 @@ export const sqliteDialect: StoreDialect = {
   clusterByPrimaryKey: (table) => table.modifyEnd(sql`without rowid`),
   durable: async () => undefined,
   beforeCommit: () => null,
-  async lockRoom() {
-    // One connection, one writer: the transaction itself is the lock.
-  },
+  // One connection, one writer: the transaction itself is the lock.
   roomLock: () => null,
   isUniqueViolation(err) {
     const code = (err as { code?: unknown } | null)?.code;

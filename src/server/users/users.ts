@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable } from "kysely";
 import type { Database, UsersTable } from "../store/schema.js";
 import type { Self, User } from "@shared/protocol/entities.js";
 import { notFound } from "../errors.js";
+import { rows, type Steps } from "../store/steps.js";
 
 /** User rows to wire shapes, and the look-ups every area needs. */
 
@@ -17,8 +18,8 @@ export const toSelf = (row: Pick<Selectable<UsersTable>, "id" | "username" | "di
 export const userColumns = ["id", "username", "display_name", "created_at"] as const;
 
 /** @throws AppError not_found */
-export async function getUser(db: Kysely<Database>, userId: string): Promise<User> {
-  const row = await db.selectFrom("users").select(userColumns).where("id", "=", userId).executeTakeFirst();
+export function* getUser(db: Kysely<Database>, userId: string): Steps<User> {
+  const [row] = yield* rows(db.selectFrom("users").select(userColumns).where("id", "=", userId).compile());
   if (!row) throw notFound("No such user.");
   return toUser(row);
 }
