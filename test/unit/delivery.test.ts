@@ -457,6 +457,25 @@ describe("RoomWriter group commit", () => {
     expect(transactions.count).toBe(1);
   });
 
+  it("with a commit window, works that queued during an fsync commit right after it, without waiting the window", async () => {
+    let release!: () => void;
+    let fsyncs = 0;
+    // The first batch's fsync is held; the next ones are instant.
+    const durable = () => (++fsyncs === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve());
+    // A window longer than the test's timeout: waiting it out would fail the test.
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, durable, { commitWindowMs: 60_000 });
+    const work = () =>
+      writer.submit(async (trx) => ({ result: (await runSteps(trx, appendRoomEvent(trx, "r", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r", seq, userId: "f" })))).seq, publish: [] }));
+    const first = Promise.all([work(), work()]);
+    while (fsyncs === 0) await new Promise((r) => setTimeout(r, 1));
+    // These two queue while the first batch awaits its fsync.
+    const later = Promise.all([work(), work()]);
+    await new Promise((r) => setTimeout(r, 5));
+    release();
+    expect(await first).toEqual([1, 2]);
+    expect(await later).toEqual([3, 4]);
+  });
+
   it("holds a batch while the store asks it to wait, and what arrives meanwhile joins it", async () => {
     let release!: () => void;
     let asks = 0;

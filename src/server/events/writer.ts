@@ -163,7 +163,8 @@ export class RoomWriter {
       return;
     }
     this.scheduled = true;
-    if (this.commitWindowMs > 0) this.windowTimer = setTimeout(this.start, this.commitWindowMs);
+    // Company already here (works that queued during the last fsync): no reason to wait.
+    if (this.commitWindowMs > 0 && this.queue.length < 2) this.windowTimer = setTimeout(this.start, this.commitWindowMs);
     else setImmediate(this.start);
   }
 
