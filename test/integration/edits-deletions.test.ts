@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, signup, postMessage, signupBot, unique, type Caller } from "../support/client.js";
+import type { TestServer } from "../support/server.js";
+import { SocketClient, createRoom, signup, postMessage, unique, type Caller } from "../support/client.js";
+import { threePeople } from "../support/fixtures.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse, MessageEditsResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -33,13 +34,7 @@ describe("editing and deleting messages", () => {
   const roomEvents = (f: ServerFrame, room: string): boolean => "seq" in f && "roomId" in f && f.roomId === room;
 
   beforeAll(async () => {
-    t = await startTestServer();
-    [alice, carol] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "carol")]);
-    bob = await signupBot(t.baseUrl, "bob");
-    roomId = await createRoom(alice, "public");
-    privateRoom = await createRoom(alice, "private");
-    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
-    expect((await alice.post(`/rooms/${privateRoom}/members`, { userId: bob.user.id })).status).toBe(201);
+    ({ t, alice, bob, carol, roomId, privateRoom } = await threePeople());
   });
   afterAll(() => t.destroy());
 

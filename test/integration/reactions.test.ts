@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, postMessage, signup, signupBot, type Caller } from "../support/client.js";
+import { SocketClient, createRoom, postMessage, signup, type Caller } from "../support/client.js";
+import { threePeople } from "../support/fixtures.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -37,13 +38,7 @@ describe("reactions", () => {
 
   beforeAll(async () => {
     // The bad-emoji case sends more malformed commands than the default 20 a minute one socket may.
-    t = await startTestServer({ wsInvalidFramesPerMinute: 1000 });
-    [alice, carol] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "carol")]);
-    bob = await signupBot(t.baseUrl, "bob");
-    roomId = await createRoom(alice, "public");
-    privateRoom = await createRoom(alice, "private");
-    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
-    expect((await alice.post(`/rooms/${privateRoom}/members`, { userId: bob.user.id })).status).toBe(201);
+    ({ t, alice, bob, carol, roomId, privateRoom } = await threePeople({ wsInvalidFramesPerMinute: 1000 }));
   });
   afterAll(() => t.destroy());
 

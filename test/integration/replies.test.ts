@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, signup, postMessage, signupBot, unique, type Caller } from "../support/client.js";
+import type { TestServer } from "../support/server.js";
+import { SocketClient, createRoom, postMessage, unique, type Caller } from "../support/client.js";
+import { threePeople } from "../support/fixtures.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { HistoryResponse, RepliesResponse } from "@shared/protocol/http.js";
 import type { Message } from "@shared/protocol/entities.js";
@@ -37,14 +38,8 @@ describe("replies and threads", () => {
   };
 
   beforeAll(async () => {
-    t = await startTestServer();
-    [alice, carol] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "carol")]);
-    bob = await signupBot(t.baseUrl, "bob");
-    roomId = await createRoom(alice, "public");
-    privateRoom = await createRoom(alice, "private");
+    ({ t, alice, bob, carol, roomId, privateRoom } = await threePeople());
     otherRoom = await createRoom(alice, "public");
-    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
-    expect((await alice.post(`/rooms/${privateRoom}/members`, { userId: bob.user.id })).status).toBe(201);
   });
   afterAll(() => t.destroy());
 
