@@ -26,6 +26,8 @@ const MAX_HELD_EVENTS = 10_000;
  * tripping the slow-consumer bound.
  */
 const CATCH_UP_HIGH_WATER_BYTES = 256 * 1024;
+/** Write-queue slots a socket keeps between flushes; a longer queue is let go after its flush. */
+const QUEUE_KEPT_SLOTS = 64;
 /** What a cleared queue slot holds: no frame (kept typed as a Buffer so the array stays of one kind). */
 const EMPTY = Buffer.alloc(0);
 /** A closing socket whose close frame is not through by then is cut (1006). */
@@ -207,8 +209,10 @@ export class Connection {
         this.socket.uncork();
       }
     }
-    // The slots let go of their frames (shared with other sockets) but the array stays.
-    queue.fill(EMPTY, 0, count);
+    // The slots let go of their frames (shared with other sockets) but the array stays,
+    // unless one busy turn (a catch-up, a burst) grew it past what a socket usually needs.
+    if (queue.length > QUEUE_KEPT_SLOTS) queue.length = 0;
+    else queue.fill(EMPTY, 0, count);
     if (!this.socket.destroyed && this.socket.writableLength > 0) this.opts.onBacklog(this);
   }
 
