@@ -40,6 +40,8 @@ describe("bad input over the WebSocket", () => {
     ["a body over 4,000 characters", () => JSON.stringify({ type: "message.send", id: "x6", roomId, clientId: "c6", body: "a".repeat(4001) }), "validation_failed"],
     ["an unknown room id", JSON.stringify({ type: "message.send", id: "x7", roomId: "no-such-room", clientId: "c7", body: "hi" }), "not_found"],
     ["a negative resume seq", () => JSON.stringify({ type: "resume", id: "x9", rooms: { [roomId]: -1 } }), "validation_failed"],
+    // Seqs are 32-bit columns on both databases (MAX_SEQ); past it is bad input, not a database error.
+    ["a resume seq past the largest a room holds", () => JSON.stringify({ type: "resume", id: "x10", rooms: { [roomId]: 2 ** 31 } }), "validation_failed"],
   ];
 
   for (const [what, frame, code] of cases) {
@@ -108,6 +110,8 @@ describe("bad input over HTTP", () => {
     expectError(await alice.post(`/rooms/${roomId}/messages`, { body: 7 }), 400, "validation_failed");
     expectError(await alice.post(`/rooms/${roomId}/messages`, { body: " " }), 400, "validation_failed");
     expectError(await alice.post(`/rooms/${roomId}/messages`, { body: "x".repeat(4001) }), 400, "validation_failed");
+    expectError(await alice.get(`/rooms/${roomId}/messages?before=${2 ** 31}`), 400, "validation_failed");
+    expectError(await alice.get(`/rooms/${roomId}/messages?after=99999999999999999999`), 400, "validation_failed");
     expectError(await alice.post(`/rooms/${roomId}/messages`, { body: "x".repeat(70_000) }), 413, "payload_too_large");
     expectError(await alice.post(`/rooms/no-such-room/messages`, { body: "hi" }), 404, "not_found");
     expectError(await alice.post("/rooms", { name: "", kind: "public" }), 400, "validation_failed");

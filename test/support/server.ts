@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
+import { randomBytes } from "node:crypto";
 import { loadConfig, type ConfigInput } from "@server/config.js";
 import { createServer, type ParleyServer } from "@server/app.js";
 
@@ -19,7 +20,45 @@ export interface TestServer {
   destroy(): Promise<void>;
 }
 
+const postgresByDataDir = new Map<string, { url: string; drop: () => Promise<void> }>();
+
 const webDir = path.resolve(import.meta.dirname, "../../dist/web");
+
+/**
+ * The database the integration suite runs on: SQLite in the node's data dir
+ * by default; with `PARLEY_TEST_POSTGRES_URL` set (vitest's
+ * `integration-postgres` project sets it), a database of its own on that
+ * PostgreSQL server, created for the node and dropped by `destroy`.
+ */
+export const testPostgresUrl = process.env.PARLEY_TEST_POSTGRES_URL ?? null;
+
+/** Runs one statement on the PostgreSQL server's maintenance database. */
+async function postgresAdmin(statement: string): Promise<void> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: testPostgresUrl ?? undefined });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates a PostgreSQL database with a unique name on the test server and
+ * returns its URL and how to drop it (connections still open are ended).
+ */
+export async function createTestPostgresDatabase(baseUrl = testPostgresUrl): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!baseUrl) throw new Error("PARLEY_TEST_POSTGRES_URL is not set");
+  const name = `parley_test_${process.env.PARLEY_TEST_RUN_ID ?? "x"}_${randomBytes(6).toString("hex")}`;
+  await postgresAdmin(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => postgresAdmin(`drop database if exists ${name} with (force)`),
+  };
+}
 
 /**
  * Starts a node for a test. Logs are silent unless PARLEY_TEST_LOG is set.
@@ -27,6 +66,12 @@ const webDir = path.resolve(import.meta.dirname, "../../dist/web");
  */
 export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "parley-test-"));
+  // On PostgreSQL the database outlives a restart like the data dir does: remembered per data dir.
+  let postgres = postgresByDataDir.get(dataDir);
+  if (testPostgresUrl && !overrides.databaseUrl && !postgres) {
+    postgres = await createTestPostgresDatabase();
+    postgresByDataDir.set(dataDir, postgres);
+  }
   const config = loadConfig({
     values: {
       port: 0,
@@ -44,6 +89,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       httpMessagesPerMinute: 100_000,
       wsSocketsPerAddress: 10_000,
       wsSocketsPerUser: 10_000,
+      ...(postgres ? { databaseUrl: postgres.url } : {}),
       ...overrides,
       dataDir,
     },
@@ -65,6 +111,8 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
     async destroy() {
       await server.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+      postgresByDataDir.delete(dataDir);
+      await postgres?.drop();
     },
   };
   return self;

@@ -15,6 +15,7 @@ import { Connection } from "@server/realtime/connection.js";
 import { AppError } from "@server/errors.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { nowIso } from "@server/store/ids.js";
+import { MAX_SEQ } from "@shared/protocol/limits.js";
 
 const log = pino({ level: "silent" });
 
@@ -395,14 +396,14 @@ describe("RoomWriter group commit", () => {
     await settle();
     makeDurable();
     expect(await first).toBe(1);
-    expect(writer.readableSeq("r")).toBe(Infinity);
+    expect(writer.readableSeq("r")).toBe(MAX_SEQ);
 
     const second = append("b");
     await settle();
     // Seq 2 is committed (a plain read sees it) but not durable: the durable reader stops at 1.
-    expect((await readRoomEvents(store.db, "r", 0, Infinity, 10)).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await readRoomEvents(store.db, "r", 0, MAX_SEQ, 10)).map((e) => e.seq)).toEqual([1, 2]);
     expect(writer.readableSeq("r")).toBe(1);
-    expect(writer.readableSeq("other")).toBe(Infinity);
+    expect(writer.readableSeq("other")).toBe(MAX_SEQ);
     const durableReader = durableRoomEvents(store.db, (roomId) => writer.readableSeq(roomId));
     expect((await durableReader("r", 0, Number.MAX_SAFE_INTEGER, 10)).map((e) => e.seq)).toEqual([1]);
     makeDurable();
@@ -531,7 +532,7 @@ describe("historyPage", () => {
     const capped = await historyPage(store.db, "r", { limit: 10, upTo: 2 });
     expect(capped.messages.map((m) => m.seq)).toEqual([1, 2]);
     expect((await historyPage(store.db, "r", { limit: 10, after: 1, upTo: 2 })).messages.map((m) => m.seq)).toEqual([2]);
-    expect((await historyPage(store.db, "r", { limit: 10, upTo: Infinity })).messages).toHaveLength(3);
+    expect((await historyPage(store.db, "r", { limit: 10, upTo: MAX_SEQ })).messages).toHaveLength(3);
   });
 });
 

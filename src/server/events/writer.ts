@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 import type { Bus, BusEnvelope } from "../bus/bus.js";
 import { AppError } from "../errors.js";
+import { MAX_SEQ } from "@shared/protocol/limits.js";
 import { noSendPathObserver, type SendPathObserver } from "../metrics/send-path.js";
 import { runSteps, runStepsSync, type Steps, type SyncSession } from "../store/steps.js";
 
@@ -130,11 +131,11 @@ export class RoomWriter {
    * client an event still waiting for its fsync could show one that a power
    * cut then erases, and that a retry stores again under another seq: the
    * duplicate this server exists to prevent (DESIGN.md invariants 3, 4).
-   * Such events reach clients live once durable. Infinity: no limit.
+   * Such events reach clients live once durable. MAX_SEQ: no limit.
    */
   readableSeq(roomId: string): number {
     const first = this.undurable.get(roomId);
-    return first === undefined ? Infinity : first - 1;
+    return first === undefined ? MAX_SEQ : first - 1;
   }
 
   /** Resolves when everything submitted so far has been answered. */

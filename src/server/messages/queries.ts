@@ -7,6 +7,7 @@ import type { RoomEvent } from "@shared/protocol/frames.js";
 import type { StoreDialect } from "../store/dialect.js";
 import { membership, type MemberRow } from "../rooms/access.js";
 import { REPLY_PREVIEW_CHARS, type Mentions, type Message, type ReplyTo } from "@shared/protocol/entities.js";
+import { MAX_SEQ } from "@shared/protocol/limits.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
 
@@ -318,7 +319,7 @@ async function aroundPage(
 ): Promise<{ messages: Message[]; hasMore: boolean; hasMoreAfter: boolean }> {
   const olderCount = Math.floor(limit / 2);
   const newerCount = limit - olderCount;
-  const head = upTo !== undefined && Number.isFinite(upTo) ? upTo : Number.MAX_SAFE_INTEGER;
+  const head = Math.min(upTo ?? MAX_SEQ, MAX_SEQ);
   const newer = selectMessages(db).where("messages.room_id", "=", roomId).where("messages.seq", ">=", around).where("messages.seq", "<=", head);
   const older = selectMessages(db).where("messages.room_id", "=", roomId).where("messages.seq", "<", Math.min(around, head + 1));
   const [olderRows, newerRows] = [

@@ -3,6 +3,7 @@ import type { WebSocket } from "ws";
 import type { Logger } from "pino";
 import type { Actor } from "../deps.js";
 import { CloseCode } from "@shared/protocol/errors.js";
+import { MAX_SEQ } from "@shared/protocol/limits.js";
 import type { RoomEventReader } from "../events/log.js";
 import { frameText, frameTexts } from "./wire.js";
 
@@ -391,7 +392,7 @@ export class Connection {
     if (before) await this.stream(roomId, stream, before.after, before.upTo, false);
     // Bounded: each pass either empties `held` or reads newly committed events.
     for (let pass = 0; pass < 100 && this.isOpen; pass++) {
-      await this.stream(roomId, stream, stream.sent, Number.MAX_SAFE_INTEGER, true);
+      await this.stream(roomId, stream, stream.sent, MAX_SEQ, true);
       const held = stream.held.sort((a, b) => a.seq - b.seq);
       stream.held = [];
       let gap = false;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_SEQ } from "./limits.js";
 import { ClientIdSchema, MessageBodySchema } from "./http.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
@@ -32,7 +33,7 @@ export const ResumeCommandSchema = z.object({
   id: CommandId,
   /** The last seq the client has, per room. At most 1,000 rooms per command. */
   rooms: z
-    .record(RoomId, z.number().int().nonnegative())
+    .record(RoomId, z.number().int().nonnegative().max(MAX_SEQ))
     .refine((r) => Object.keys(r).length <= 1000, "At most 1,000 rooms per resume."),
 });
 
@@ -41,7 +42,7 @@ export const RoomReadCommandSchema = z.object({
   id: CommandId,
   roomId: RoomId,
   /** Everything up to and including this seq has been read. */
-  seq: z.number().int().nonnegative(),
+  seq: z.number().int().nonnegative().max(MAX_SEQ),
 });
 
 /**
@@ -53,7 +54,7 @@ export const RoomDeliveredCommandSchema = z.object({
   type: z.literal("room.delivered"),
   id: CommandId.optional(),
   roomId: RoomId,
-  seq: z.number().int().nonnegative(),
+  seq: z.number().int().nonnegative().max(MAX_SEQ),
 });
 
 /** Edits one's own message (ext): the same text rules as a send. */
@@ -152,13 +153,13 @@ export const AckFrameSchema = z.object({
   /** message.send: the stored message (the same one on a retried clientId); message.edit, message.delete: the message as it now is. */
   message: MessageSchema.optional(),
   /** resume: the last seq now delivered, per room resumed. */
-  rooms: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  rooms: z.record(z.string(), z.number().int().nonnegative().max(MAX_SEQ)).optional(),
   /** resume: rooms asked for that the caller is no longer in (or that do not exist). */
   gone: z.array(z.string()).optional(),
   /** room.read: the read position now stored. */
-  lastReadSeq: z.number().int().nonnegative().optional(),
+  lastReadSeq: z.number().int().nonnegative().max(MAX_SEQ).optional(),
   /** room.delivered: the delivered position now stored. */
-  lastDeliveredSeq: z.number().int().nonnegative().optional(),
+  lastDeliveredSeq: z.number().int().nonnegative().max(MAX_SEQ).optional(),
   /** presence.get: the asked users who share a room with the caller, by id. */
   presence: z.record(z.string(), PresenceSchema).optional(),
   /** reaction.add, reaction.remove: the message's reactions as they now are. */
@@ -234,7 +235,7 @@ export type RoomEvent = z.infer<typeof RoomEventSchema>;
 export const RoomReadEventSchema = z.object({
   type: z.literal("room.read"),
   roomId: z.string(),
-  lastReadSeq: z.number().int().nonnegative(),
+  lastReadSeq: z.number().int().nonnegative().max(MAX_SEQ),
 });
 
 export type RoomReadEvent = z.infer<typeof RoomReadEventSchema>;
@@ -248,8 +249,8 @@ export type RoomReadEvent = z.infer<typeof RoomReadEventSchema>;
 export const ReceiptsUpdatedEventSchema = z.object({
   type: z.literal("receipts.updated"),
   roomId: z.string(),
-  reads: z.record(z.string(), z.number().int().nonnegative()),
-  delivered: z.record(z.string(), z.number().int().nonnegative()),
+  reads: z.record(z.string(), z.number().int().nonnegative().max(MAX_SEQ)),
+  delivered: z.record(z.string(), z.number().int().nonnegative().max(MAX_SEQ)),
 });
 export type ReceiptsUpdatedEvent = z.infer<typeof ReceiptsUpdatedEventSchema>;
 

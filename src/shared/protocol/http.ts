@@ -6,6 +6,7 @@ import {
   MAX_PAGE_SIZE,
   MAX_PASSWORD_CHARS,
   MAX_ROOM_NAME_CHARS,
+  MAX_SEQ,
   MAX_TOPIC_CHARS,
   MIN_PASSWORD_CHARS,
   USERNAME_PATTERN,
@@ -99,11 +100,11 @@ export const DirectRequestSchema = z.object({ userId: idText({ label: "User id",
 /** `before`/`after` are seqs; without either, the newest page. */
 export const HistoryQuerySchema = z
   .object({
-    before: z.coerce.number().int().positive().optional(),
-    after: z.coerce.number().int().nonnegative().optional(),
+    before: z.coerce.number().int().positive().max(MAX_SEQ).optional(),
+    after: z.coerce.number().int().nonnegative().max(MAX_SEQ).optional(),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
     /** (ext) The page containing this seq: about half the page before it, the rest from it on. */
-    around: z.coerce.number().int().positive().optional(),
+    around: z.coerce.number().int().positive().max(MAX_SEQ).optional(),
   })
   .refine((q) => [q.before, q.after, q.around].filter((v) => v !== undefined).length <= 1, {
     message: "Give at most one of before, after and around.",
@@ -138,12 +139,12 @@ export const MessageParamsSchema = z.object({
 export const MessageEditsResponseSchema = z.object({ edits: z.array(MessageVersionSchema) }).meta({ id: "MessageEditsResponse" });
 export type MessageEditsResponse = z.infer<typeof MessageEditsResponseSchema>;
 
-export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkRead" });
+export const MarkReadRequestSchema = z.object({ seq: z.number().int().nonnegative().max(MAX_SEQ) }).meta({ id: "MarkRead" });
 
 /** POST /rooms/:roomId/delivered (receipts): everything up to and including `seq` reached one of the caller's devices. */
-export const MarkDeliveredRequestSchema = z.object({ seq: z.number().int().nonnegative() }).meta({ id: "MarkDelivered" });
+export const MarkDeliveredRequestSchema = z.object({ seq: z.number().int().nonnegative().max(MAX_SEQ) }).meta({ id: "MarkDelivered" });
 /** Positions by user id (receipts): the highest seq each member has read, or received. */
-const PositionsSchema = z.record(z.string(), z.number().int().nonnegative());
+const PositionsSchema = z.record(z.string(), z.number().int().nonnegative().max(MAX_SEQ));
 /**
  * GET /rooms/:roomId/receipts: every member's read and delivered position.
  * A read implies delivery: a client shows max(delivered, read) as delivered.
@@ -156,7 +157,7 @@ export type ReadAllResponse = z.infer<typeof ReadAllResponseSchema>;
 
 /** GET …/messages/:messageId/replies: `after` is a seq (replies after it), limit ≤ 100, default 50. */
 export const RepliesQuerySchema = z.object({
-  after: z.coerce.number().int().nonnegative().optional(),
+  after: z.coerce.number().int().nonnegative().max(MAX_SEQ).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
 });
 export type RepliesQuery = z.infer<typeof RepliesQuerySchema>;

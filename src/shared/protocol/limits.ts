@@ -21,3 +21,8 @@ export const MAX_CLIENT_ID_CHARS = 64;
 /** History page size (contract v1: limit ≤ 100, default 50). */
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
+/**
+ * The largest seq a room can reach: the seq columns are 32-bit integers on
+ * both databases. A seq named by a client past it is refused as invalid.
+ */
+export const MAX_SEQ = 2_147_483_647;
