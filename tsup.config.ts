@@ -10,7 +10,7 @@ import { defineConfig } from "tsup";
  * serves files from its own package directory.
  */
 export default defineConfig({
-  entry: { main: "src/server/main.ts" },
+  entry: { main: "src/server/main.ts", "copy-database": "src/server/copy-database.ts" },
   outDir: "dist/server",
   format: ["esm"],
   platform: "node",

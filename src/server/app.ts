@@ -12,7 +12,12 @@ import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Deps } from "./deps.js";
 import { openStore, type Store } from "./store/store.js";
+import os from "node:os";
+import { randomBytes, randomUUID } from "node:crypto";
+import { sql } from "kysely";
 import { MemoryBus } from "./bus/memory.js";
+import { RedisBus } from "./bus/redis.js";
+import { ClusterMembership } from "./bus/nodes.js";
 import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
@@ -26,7 +31,7 @@ import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
-import { createMetrics, registerOpenSocketsGauge, type Metrics } from "./metrics/registry.js";
+import { createMetrics, registerOpenSocketsGauge, registerSendQueueGauge, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
@@ -65,12 +70,44 @@ function defaultWebDir(): string {
 
 /** Assembles one node from a configuration; `listen` starts it. */
 export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus } = {}): Promise<ParleyServer> {
-  const log = opts.logger ?? pino({ level: config.logLevel });
-  const store = await openStore(config.databaseUrl, { sqliteSynchronous: config.sqliteSynchronous });
-  const bus = opts.bus ?? new MemoryBus();
+  // Names this process in every log line and on the bus: host, pid and a random suffix (a restarted pid is another node).
+  const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const log = (opts.logger ?? pino({ level: config.logLevel })).child({ node: nodeId });
   // Metrics only when a metrics port is set: otherwise nothing is collected at all.
   const metrics = createMetrics({ enabled: config.metricsPort !== null });
-  const deps: Deps = { config, store, bus, log, metrics };
+  const store = await openStore(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+    postgresPoolSize: config.databasePoolSize,
+    onPostgresError: (err) => log.warn({ err: err.message }, "database connection lost; the pool reconnects when asked"),
+    onQuery: metrics.registry ? (ms) => metrics.query(ms) : undefined,
+  });
+  // Set once the gateway exists: the Redis bus calls it when its subscription is back after an outage.
+  let afterBusOutage = (): void => undefined;
+  let busUp = (_up: boolean): void => undefined;
+  let redisBus: RedisBus | null = null;
+  let bus: Bus;
+  if (opts.bus) bus = opts.bus;
+  else if (config.redisUrl) {
+    redisBus = new RedisBus({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      nodeId,
+      log,
+      onLag: (ms) => metrics.busLag(ms),
+      onLost: () => busUp(false),
+      onResync: () => afterBusOutage(),
+    });
+    try {
+      await redisBus.start();
+    } catch (err) {
+      await redisBus.close();
+      await store.close();
+      throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} did not answer: ${(err as Error).message}`);
+    }
+    bus = redisBus;
+  } else bus = new MemoryBus();
+  const cluster = config.redisUrl ? new ClusterMembership(nodeId, bus, config.nodeTimeoutMs, log) : null;
+  const deps: Deps = { config, store, bus, log, metrics, cluster };
   const services = createServices(deps);
 
   const app = Fastify({
@@ -86,6 +123,13 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in contract v1's error shape.
     return503OnClosing: false,
+    // A balancer's X-Request-Id (nginx: $request_id) names the request in our logs too, so one
+    // request can be followed across both; anything else that claims to be one gets a fresh UUID.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -117,7 +161,23 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     },
     { prefix: "/api/v1" },
   );
+  // Alive: the process answers. For a supervisor's liveness probe; says nothing of the database.
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
+  // Ready: worth sending traffic to. For a load balancer's health check: the database answers within 2 s,
+  // Redis is connected (many nodes), and the node is not shutting down (503 from the onRequest hook).
+  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    const failing: string[] = [];
+    const probe = sql`select 1`.execute(store.db).then(
+      () => true,
+      () => false,
+    );
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
+    if (!(await Promise.race([probe, timeout]))) failing.push("database");
+    if (redisBus && !redisBus.ready) failing.push("redis");
+    if (failing.length === 0) return { ready: true };
+    const body: ErrorBody = { error: { code: ErrorCode.Unavailable, message: `Not ready: ${failing.join(" and ")} not answering.` } };
+    return reply.code(503).header("retry-after", "1").send(body);
+  });
   // Metrics are served only by their own listener. Without this route the SPA fallback
   // would answer a scraper pointed at the public port with index.html and a 200.
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
@@ -144,7 +204,16 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
 
   const gateway = new Gateway(deps, services, (header) => app.parseCookie(header));
   gateway.attach(app.server);
+  busUp = (up) => cluster?.setBusUp(up);
+  afterBusOutage = () => {
+    cluster?.setBusUp(true);
+    // The others' presence is asked again; sockets catch up on what fan-out lost meanwhile.
+    cluster?.hello();
+    void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed"));
+  };
+  cluster?.hello();
   registerOpenSocketsGauge(metrics, () => gateway.size);
+  registerSendQueueGauge(metrics, () => gateway.bufferedBytes);
 
   let metricsListener: MetricsListener | null = null;
   let closed: Promise<void> | null = null;
@@ -186,6 +255,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.receipts.close();
           await app.close();
           await services.writer.drain();
+          // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
+          cluster?.close();
+          services.remoteTypists?.close();
           await bus.close();
           await store.close();
         } finally {

@@ -13,10 +13,14 @@ const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "si
 
 /** Every setting: flag name, environment variable, schema, and what it is for. */
 export const settings = {
-  port: { env: "PARLEY_PORT", schema: z.coerce.number().int().min(0).max(65535).default(3000), doc: "TCP port for HTTP and WebSocket (0 = any free port)." },
+  port: { env: "PARLEY_PORT", schema: z.coerce.number().int().min(0).max(65535).default(3000), doc: "TCP port for HTTP and WebSocket (0 = any free port). The conventional PORT variable is read too when PARLEY_PORT is unset." },
   host: { env: "PARLEY_HOST", schema: z.string().min(1).default("0.0.0.0"), doc: "Address to listen on." },
   dataDir: { env: "PARLEY_DATA_DIR", schema: z.string().min(1).default("./data"), doc: "Where the SQLite database and uploaded files live." },
   databaseUrl: { env: "PARLEY_DATABASE_URL", schema: z.string().optional(), doc: "Database; empty = SQLite file `<dataDir>/parley.db`. `sqlite::memory:` for a throwaway one." },
+  databasePoolSize: { env: "PARLEY_DATABASE_POOL_SIZE", schema: z.coerce.number().int().min(1).max(1000).default(10), doc: "PostgreSQL only: connections this node keeps to the database at most (node-postgres' pool). Nodes × this must stay under the server's max_connections." },
+  redisUrl: { env: "PARLEY_REDIS_URL", schema: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(), doc: "Redis (redis://[user:password@]host:port[/db]): set on every node of a many-node installation, with the same PostgreSQL --database-url; live events, presence and typing then reach the sockets on every node. Unset: one node, in-process fan-out." },
+  redisKeyPrefix: { env: "PARLEY_REDIS_KEY_PREFIX", schema: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, "1 to 64 of A-Z a-z 0-9 _ : . -").default("parley:"), doc: "Prefix of the Redis channel Parley uses: installations sharing one Redis need different ones." },
+  nodeTimeoutMs: { env: "PARLEY_NODE_TIMEOUT_MS", schema: z.coerce.number().int().min(300).max(300_000).default(15_000), doc: "Many nodes: a node not heard from for this long (ms) is taken for dead; whoever it showed online or typing is taken back by the others (offline after --presence-offline-grace-ms more). Each node beats every third of it." },
   publicUrl: { env: "PARLEY_PUBLIC_URL", schema: z.url().optional(), doc: "The URL people open, e.g. https://chat.example.com. Default http://localhost:<port>. An https URL makes cookies Secure." },
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
@@ -61,6 +65,13 @@ export interface Config {
   dataDir: string;
   /** `sqlite:<file>`, `sqlite::memory:`, or `postgres://…`. */
   databaseUrl: string;
+  /** PostgreSQL pool size per node. */
+  databasePoolSize: number;
+  /** Redis URL: set = many nodes (Redis bus, shared presence); null = one node. */
+  redisUrl: string | null;
+  redisKeyPrefix: string;
+  /** A node silent for this long (ms) is taken for dead by the others. */
+  nodeTimeoutMs: number;
   publicUrl: string;
   /** Origins (scheme://host[:port]) allowed for cookie-authenticated WebSocket upgrades. */
   allowedOrigins: string[];
@@ -135,7 +146,8 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
   for (const key of Object.keys(settings) as (keyof Settings)[]) {
     const explicit = opts.values?.[key];
     const fromFlag = flags[kebab(key)];
-    const fromEnv = env[settings[key].env];
+    // The conventional PORT (set by platforms that run Node apps) counts when PARLEY_PORT is not set.
+    const fromEnv = env[settings[key].env] ?? (key === "port" ? env.PORT : undefined);
     const value = explicit ?? fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
     const parsed = settings[key].schema.safeParse(value);
     if (!parsed.success) {
@@ -153,6 +165,12 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
     throw new ConfigError(
       `Invalid setting databaseUrl (--database-url / PARLEY_DATABASE_URL) = ${JSON.stringify(databaseUrl)}: must start with sqlite: or postgres://`,
+    );
+  }
+  if (v.redisUrl !== undefined && databaseUrl.startsWith("sqlite:")) {
+    // Nodes on SQLite would each have a database of their own: seqs and history would diverge.
+    throw new ConfigError(
+      "Invalid setting redisUrl (--redis-url / PARLEY_REDIS_URL): many nodes must share one PostgreSQL database; set --database-url postgres://… too",
     );
   }
   const publicUrl = (v.publicUrl ?? `http://localhost:${v.port}`).replace(/\/+$/, "");
@@ -176,6 +194,10 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     host: v.host,
     dataDir,
     databaseUrl,
+    databasePoolSize: v.databasePoolSize,
+    redisUrl: v.redisUrl ?? null,
+    redisKeyPrefix: v.redisKeyPrefix,
+    nodeTimeoutMs: v.nodeTimeoutMs,
     publicUrl,
     allowedOrigins: [...origins],
     logLevel: v.logLevel,

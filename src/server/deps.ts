@@ -3,6 +3,7 @@ import type { Config } from "./config.js";
 import type { Store } from "./store/store.js";
 import type { Bus } from "./bus/bus.js";
 import type { Metrics } from "./metrics/registry.js";
+import type { ClusterMembership } from "./bus/nodes.js";
 
 /** What every service is built from: configuration, database, bus, log, metrics. */
 export interface Deps {
@@ -16,6 +17,8 @@ export interface Deps {
    * `sendPath` is then a no-op.
    */
   metrics: Metrics;
+  /** Many nodes (--redis-url): which other nodes are alive; null on a node alone. */
+  cluster: ClusterMembership | null;
 }
 
 /**

@@ -11,6 +11,8 @@ import { UserService } from "./users/service.js";
 import { PresenceService } from "./presence/service.js";
 import { TypingService } from "./presence/typing.js";
 import { ReceiptService } from "./rooms/receipts.js";
+import { ClusterPresenceStore } from "./presence/cluster.js";
+import { RemoteTypists } from "./presence/typing-cluster.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -30,6 +32,8 @@ export interface Services {
   presence: PresenceService;
   /** Ephemeral: who is typing where (no seq, no writer). */
   typing: TypingService;
+  /** Many nodes: typists of other nodes, stopped here when their node dies; null on a node alone. */
+  remoteTypists: RemoteTypists | null;
   /** Read and delivery positions, mark-all-read, batched receipts.updated (rooms/receipts.ts). */
   receipts: ReceiptService;
   /** The group-commit queue behind every seq-taking write; drained at shutdown. */
@@ -54,8 +58,10 @@ export function createServices(deps: Deps): Services {
     deletions: new MessageDeletionService(deps, writer),
     reactions: new ReactionService(deps, writer),
     replies: new ReplyService(deps, writer),
-    presence: new PresenceService(deps),
+    // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
+    presence: new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined),
     typing: new TypingService(deps),
+    remoteTypists: deps.cluster ? new RemoteTypists(deps.bus, deps.cluster) : null,
     receipts: new ReceiptService(deps, rooms),
     writer,
   };

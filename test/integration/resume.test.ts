@@ -120,13 +120,13 @@ describe("durability", () => {
     await t.destroy();
   });
 
-  it("graceful shutdown closes sockets with 1001 going away", async () => {
+  it("graceful shutdown closes sockets with 1012 service restart, so that clients reconnect at once (to another node)", async () => {
     const t = await startTestServer();
     const alice = await signup(t.baseUrl, "alice");
     const s = await SocketClient.connect(t.wsUrl, alice);
     await t.destroy();
     const closed = await s.whenClosed();
-    expect(closed.code).toBe(1001);
+    expect(closed.code).toBe(1012);
   });
 });
 

@@ -21,6 +21,23 @@ describe("loadConfig", () => {
     expect(loadConfig({ env: { PARLEY_PORT: "5000" } }).port).toBe(5000);
   });
 
+  it("reads the conventional PORT when PARLEY_PORT is unset, and PARLEY_PORT over it", () => {
+    expect(loadConfig({ env: { PORT: "8123" } }).port).toBe(8123);
+    expect(loadConfig({ env: { PORT: "8123", PARLEY_PORT: "9000" } }).port).toBe(9000);
+    expect(() => loadConfig({ env: { PORT: "http" } })).toThrow(/PARLEY_PORT/);
+  });
+
+  it("many nodes: a Redis URL needs a PostgreSQL database, and must be redis:// or rediss://", () => {
+    const c = loadConfig({ env: { PARLEY_REDIS_URL: "redis://10.0.0.5:6379", PARLEY_DATABASE_URL: "postgres://db/parley", PARLEY_DATABASE_POOL_SIZE: "25" } });
+    expect(c.redisUrl).toBe("redis://10.0.0.5:6379");
+    expect(c.databasePoolSize).toBe(25);
+    expect(c.redisKeyPrefix).toBe("parley:");
+    expect(loadConfig().redisUrl).toBeNull();
+    expect(() => loadConfig({ env: { PARLEY_REDIS_URL: "redis://10.0.0.5:6379" } })).toThrow(/many nodes must share one PostgreSQL database/);
+    expect(() => loadConfig({ env: { PARLEY_REDIS_URL: "http://x", PARLEY_DATABASE_URL: "postgres://db/p" } })).toThrow(/PARLEY_REDIS_URL/);
+    expect(() => loadConfig({ env: { PARLEY_REDIS_KEY_PREFIX: "has space" } })).toThrow(/PARLEY_REDIS_KEY_PREFIX/);
+  });
+
   it("derives Secure cookies and the allowed origin from an https public URL", () => {
     const c = loadConfig({ env: { PARLEY_PUBLIC_URL: "https://chat.example.com/", PARLEY_ALLOWED_ORIGINS: "https://a.example, https://b.example:8443/x" } });
     expect(c.secureCookies).toBe(true);

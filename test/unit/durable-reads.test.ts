@@ -32,7 +32,7 @@ describe("reads stop at the durable head", () => {
     await store.db.insertInto("rooms").values({ id: "r", kind: "public", name: "r", topic: "", direct_key: null, created_by: "ann", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
     for (const id of ["ann", "bob"]) await store.db.insertInto("room_members").values({ room_id: "r", user_id: id, role: "member", joined_at: at, last_read_seq: 0 }).execute();
     const config = loadConfig({ values: { logLevel: "silent", commitWindowMs: 0 } });
-    services = createServices({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics });
+    services = createServices({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null });
   });
   afterEach(() => store.close());
 

@@ -42,7 +42,7 @@ describe("createMetrics", () => {
     m.sendPath.stage("work", 0.05);
     m.sendPath.stage("work", 0.07);
     m.sendPath.stage("commit", 0.3);
-    m.sendPath.batch({ size: 2, queueMs: 1.2, runMs: 0.42, fsyncMs: 0.8 });
+    m.sendPath.batch({ size: 2, queueMs: 1.2, runMs: 0.42, fsyncMs: 0.8, events: 1 });
     m.sendPath.fanout(0.15);
     const s = await scrape(m);
     expect(s.value("parley_send_stage_seconds_count", { stage: "work" })).toBe(2);
@@ -107,7 +107,7 @@ describe("benchmark breakdown from two scrapes", () => {
     m.sendPath.stage("commit", 0.04);
     m.sendPath.stage("publish", 0.02);
     m.sendPath.stage("flush", 0.008);
-    m.sendPath.batch({ size: 4, queueMs: 1, runMs: 0.12, fsyncMs: 0.6 });
+    m.sendPath.batch({ size: 4, queueMs: 1, runMs: 0.12, fsyncMs: 0.6, events: 1 });
     for (let i = 0; i < 4; i++) m.sendPath.fanout(0.3);
     const after = await scrape(m);
     const b = sendBreakdown({ before, after }, { before: { mainUs: 1000, otherUs: 500, totalUs: 1500 }, after: { mainUs: 1400, otherUs: 700, totalUs: 2100 } }, 99);

@@ -111,7 +111,7 @@ describe("signup does the same password work whatever the outcome", () => {
       burn: async () => undefined,
     };
     const config = loadConfig({ values: { databaseUrl: "sqlite::memory:" } });
-    const auth = new AuthService({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics }, new PasswordHasher({ concurrency: 1, queue: 10 }, ops));
+    const auth = new AuthService({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null }, new PasswordHasher({ concurrency: 1, queue: 10 }, ops));
     const body = (username: string, email: string, password: string) => ({ username, email, password, passwordConfirm: password });
     try {
       await auth.signup(body("first", "first@example.test", "tangerine-violet-1"));

@@ -42,6 +42,9 @@ class RecordingBus implements Bus {
   publish(e: BusEnvelope): void {
     this.published.push(e);
   }
+  deliverLocally(e: BusEnvelope): void {
+    this.published.push(e);
+  }
   subscribe(): () => void {
     return () => {};
   }

@@ -5,8 +5,14 @@
  * serialized once by the publisher (invariant 8); the bus never parses them.
  */
 
+/** What every envelope may carry: set by the Redis bus on those that came from another node. */
+export interface EnvelopeOrigin {
+  /** The publishing node's id; absent when published on this node. */
+  from?: string;
+}
+
 /** A seq-stamped room event, bound for every socket of every member. */
-export interface RoomEnvelope {
+export interface RoomEnvelope extends EnvelopeOrigin {
   kind: "room";
   roomId: string;
   seq: number;
@@ -25,14 +31,14 @@ export interface RoomEnvelope {
 }
 
 /** An ephemeral frame for every socket of one user (no seq). */
-export interface UserEnvelope {
+export interface UserEnvelope extends EnvelopeOrigin {
   kind: "user";
   userId: string;
   frame: string;
 }
 
 /** A session or API token ended: close the sockets it authenticated (4401). */
-export interface CredentialEndedEnvelope {
+export interface CredentialEndedEnvelope extends EnvelopeOrigin {
   kind: "credential.ended";
   userId: string;
   /** The SHA-256 of the session or token that ended. */
@@ -43,28 +49,62 @@ export interface CredentialEndedEnvelope {
  * An ephemeral frame (no seq: typing) for the sockets subscribed to a room,
  * except those of `exceptUserId` (the typist). Never stored, never replayed.
  */
-export interface RoomEphemeralEnvelope {
+export interface RoomEphemeralEnvelope extends EnvelopeOrigin {
   kind: "room.ephemeral";
   roomId: string;
   frame: string;
   exceptUserId?: string;
+  /** Set on typing signals: lets other nodes stop a typist whose node died (presence/typing.ts). */
+  typing?: { userId: string; state: "start" | "stop" };
 }
 
 /**
  * An ephemeral frame (no seq: presence) for every socket of each of many
  * users: one envelope, framed once by the gateway, however many recipients.
  */
-export interface UsersEnvelope {
+export interface UsersEnvelope extends EnvelopeOrigin {
   kind: "users";
   userIds: string[];
   frame: string;
 }
 
-export type BusEnvelope = RoomEnvelope | UserEnvelope | CredentialEndedEnvelope | RoomEphemeralEnvelope | UsersEnvelope;
+/**
+ * Between nodes only (no socket sees it): how present users are on the
+ * publishing node, each aggregated over its sockets there (null: none
+ * left), and what was last announced to users' co-members (presence/cluster.ts).
+ */
+export interface PresenceGossipEnvelope extends EnvelopeOrigin {
+  kind: "presence.gossip";
+  node: string;
+  activity?: { userId: string; activity: "active" | "idle" | null }[];
+  announced?: { userId: string; status: "online" | "away" | "offline"; at: number }[];
+}
+
+/**
+ * Between nodes only: a node's heartbeat (`hello` when it starts or its bus
+ * came back: the others answer with their presence), or its goodbye
+ * (`down`: graceful shutdown). bus/nodes.ts.
+ */
+export interface NodeBeatEnvelope extends EnvelopeOrigin {
+  kind: "node.beat";
+  node: string;
+  state: "hello" | "alive" | "down";
+}
+
+export type BusEnvelope =
+  | RoomEnvelope
+  | UserEnvelope
+  | CredentialEndedEnvelope
+  | RoomEphemeralEnvelope
+  | UsersEnvelope
+  | PresenceGossipEnvelope
+  | NodeBeatEnvelope;
 
 export interface Bus {
   /** Delivers to every subscriber on every node, in publish order per publisher. */
   publish(envelope: BusEnvelope): void;
+  /** Delivers to this node's subscribers only (a node's own conclusions about another node: presence/typing-cluster.ts). */
+  deliverLocally(envelope: BusEnvelope): void;
   /** Returns the unsubscribe function. */
   subscribe(handler: (envelope: BusEnvelope) => void): () => void;
   close(): Promise<void>;

@@ -11,6 +11,10 @@ export class MemoryBus implements Bus {
     for (const handler of this.handlers) handler(envelope);
   }
 
+  deliverLocally(envelope: BusEnvelope): void {
+    this.publish(envelope);
+  }
+
   subscribe(handler: (envelope: BusEnvelope) => void): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);

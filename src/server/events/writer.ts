@@ -196,9 +196,9 @@ export class RoomWriter {
         durable.then(
           () => {
             const durableAt = performance.now();
-            this.answer(batch, outcomes, committed);
+            const events = this.answer(batch, outcomes, committed);
             this.observer.stage("publish", performance.now() - durableAt);
-            this.observer.batch({ size: batch.length, queueMs: started - batch[0]!.at, runMs: committed - started, fsyncMs: durableAt - committed });
+            this.observer.batch({ size: batch.length, events, queueMs: started - batch[0]!.at, runMs: committed - started, fsyncMs: durableAt - committed });
           },
           (err: unknown) => {
             // Committed but maybe not on disk: fail the senders, who retry by clientId.
@@ -216,13 +216,18 @@ export class RoomWriter {
     }
   }
 
-  /** Publishes, then answers, in commit order; `committedAt` (performance.now() ms) rides along for the fan-out latency. */
-  private answer(batch: Pending[], outcomes: Outcome[], committedAt: number): void {
+  /** Publishes, then answers, in commit order; returns the room events published. `committedAt` (performance.now() ms) rides along for the fan-out latency. */
+  private answer(batch: Pending[], outcomes: Outcome[], committedAt: number): number {
+    let events = 0;
     for (const o of outcomes) {
       if (!o.ok) continue;
-      for (const envelope of o.publish) this.bus.publish(envelope.kind === "room" ? { ...envelope, committedAt } : envelope);
+      for (const envelope of o.publish) {
+        if (envelope.kind === "room") events++;
+        this.bus.publish(envelope.kind === "room" ? { ...envelope, committedAt } : envelope);
+      }
     }
     outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.result) : batch[i]!.reject(o.err)));
+    return events;
   }
 
   /** One transaction for the batch; on an unexpected error, one per work. */

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { ErrorCode, type ErrorBody, type ErrorDetail } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
+import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
 
 /**
  * Maps every failure to contract v1's `{error: {code, message, details?}}`
@@ -13,6 +14,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError | Error, request, reply) => {
     const mapped = toAppError(err);
     if (mapped.code === ErrorCode.Internal) request.log.error({ err }, "request failed");
+    else if (mapped.code === ErrorCode.Unavailable && !(err instanceof AppError)) request.log.warn({ err: err.message }, "database unavailable");
     if (mapped.retryAfter !== undefined && !reply.hasHeader("retry-after")) {
       void reply.header("retry-after", String(mapped.retryAfter));
     }
@@ -24,6 +26,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
 
 function toAppError(err: FastifyError | AppError | Error): AppError {
   if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) return databaseUnavailable();
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? "body";
     const details: ErrorDetail[] = err.validation.map((v) => ({

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { noSendPathObserver, type SendPathObserver, type SendStage } from "./send-path.js";
 
 /**
@@ -15,10 +15,14 @@ export interface Metrics {
   registry: Registry | null;
   /** Where the send path reports its stages; `noSendPathObserver` when metrics are off. */
   sendPath: SendPathObserver;
+  /** An envelope from another node arrived this long (ms, publisher's wall clock to ours) after it was published to Redis. */
+  busLag(ms: number): void;
+  /** A database query took this long (ms), from Kysely's query log. */
+  query(ms: number): void;
 }
 
 /** Metrics off: no registry, nothing collected, the send path's reports cost a call to an empty function. */
-export const noMetrics: Metrics = { registry: null, sendPath: noSendPathObserver };
+export const noMetrics: Metrics = { registry: null, sendPath: noSendPathObserver, busLag() {}, query() {} };
 
 /** Every stage, so that each labelled child exists (and is exported as 0) from the start. */
 const STAGES: readonly SendStage[] = ["intake", "work", "commit", "publish", "flush"];
@@ -66,6 +70,7 @@ export class PrometheusSendPathObserver implements SendPathObserver {
   private readonly run: Histogram;
   private readonly fsync: Histogram;
   private readonly fanoutLatency: Histogram;
+  private readonly events: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -84,6 +89,7 @@ export class PrometheusSendPathObserver implements SendPathObserver {
     this.queue = histogram("parley_group_commit_queue_seconds", "How long a group commit's oldest write waited for the batch to start, seconds.", WAIT_BUCKETS_SECONDS);
     this.run = histogram("parley_group_commit_run_seconds", "How long a group commit ran on the event loop (its works and its commit), seconds.", STAGE_BUCKETS_SECONDS);
     this.fsync = histogram("parley_fsync_seconds", "How long a group commit's fsync of the WAL took (off the event loop, in the thread pool), seconds.", WAIT_BUCKETS_SECONDS);
+    this.events = new Counter({ name: "parley_room_events_total", help: "Seq'd room events committed by this node (messages, edits, deletions, reactions, membership).", registers });
     this.fanoutLatency = histogram("parley_fanout_seconds", "A room event from the end of its commit until its frames were handed to the sockets, seconds.", WAIT_BUCKETS_SECONDS);
   }
 
@@ -93,8 +99,9 @@ export class PrometheusSendPathObserver implements SendPathObserver {
   }
 
   /** Records one durable group commit: its size, and its queue, run and fsync times (ms). */
-  batch(b: { size: number; queueMs: number; runMs: number; fsyncMs: number }): void {
+  batch(b: { size: number; events: number; queueMs: number; runMs: number; fsyncMs: number }): void {
     this.batchSize.observe(b.size);
+    this.events.inc(b.events);
     this.queue.observe(b.queueMs / 1000);
     this.run.observe(b.runMs / 1000);
     this.fsync.observe(b.fsyncMs / 1000);
@@ -115,8 +122,22 @@ export class PrometheusSendPathObserver implements SendPathObserver {
 export function createMetrics(opts: { enabled: boolean }): Metrics {
   if (!opts.enabled) return noMetrics;
   const registry = new Registry();
+  // Includes the event-loop delay (nodejs_eventloop_lag_*, from monitorEventLoopDelay), GC and memory.
   collectDefaultMetrics({ register: registry });
-  return { registry, sendPath: new PrometheusSendPathObserver(registry) };
+  const registers = [registry];
+  const lag = new Histogram({
+    name: "parley_bus_lag_seconds",
+    help: "Many nodes: from an envelope's publish to Redis on one node to its arrival on this one (wall clocks of both: keep them in sync), seconds.",
+    buckets: [...WAIT_BUCKETS_SECONDS],
+    registers,
+  });
+  const query = new Histogram({ name: "parley_db_query_seconds", help: "Database query durations (Kysely), seconds.", buckets: [...WAIT_BUCKETS_SECONDS], registers });
+  return {
+    registry,
+    sendPath: new PrometheusSendPathObserver(registry),
+    busLag: (ms) => lag.observe(Math.max(0, ms) / 1000),
+    query: (ms) => query.observe(ms / 1000),
+  };
 }
 
 /**
@@ -132,6 +153,24 @@ export function registerOpenSocketsGauge(metrics: Metrics, count: () => number):
     registers: [metrics.registry],
     collect() {
       this.set(count());
+    },
+  });
+}
+
+/**
+ * Adds `parley_send_queue_bytes`: what the node holds for its sockets,
+ * unsent (frames queued and not taken by the kernel, held live events,
+ * catch-up batches), read from `bytes` at each scrape. Does nothing when
+ * metrics are off.
+ */
+export function registerSendQueueGauge(metrics: Metrics, bytes: () => number): void {
+  if (!metrics.registry) return;
+  new Gauge({
+    name: "parley_send_queue_bytes",
+    help: "Bytes this node holds for its sockets and has not yet written to them (queued frames, held live events, catch-up batches).",
+    registers: [metrics.registry],
+    collect() {
+      this.set(bytes());
     },
   });
 }

@@ -19,11 +19,12 @@ export interface SendPathObserver {
   /** `ms` spent in an event-loop stage. */
   stage(stage: SendStage, ms: number): void;
   /**
-   * One group commit once durable: how many works it held, how long its
+   * One group commit once durable: how many works it held, how many room
+   * events they published (`events`: the events-per-second count), how long its
    * oldest work waited for the batch to start (`queueMs`), how long the
    * batch ran (`runMs`, works + commit) and how long its fsync took (`fsyncMs`, off the loop).
    */
-  batch(b: { size: number; queueMs: number; runMs: number; fsyncMs: number }): void;
+  batch(b: { size: number; events: number; queueMs: number; runMs: number; fsyncMs: number }): void;
   /** A room event from the end of its batch's commit until its frames were handed to the sockets (ms). */
   fanout(ms: number): void;
 }

@@ -45,6 +45,13 @@ export class PresenceService {
     this.bus = deps.bus;
     this.log = deps.log;
     this.graceMs = deps.config.presenceOfflineGraceMs;
+    store.attach?.({
+      lostWithNode: (userIds) => userIds.forEach((userId) => this.changed(userId)),
+      announcedElsewhere: (userId, status, at) => {
+        if (status === "offline") this.announced.delete(userId);
+        else this.announced.set(userId, { status, at });
+      },
+    });
   }
 
   /** A socket of `userId` is open (after its `ready`): it counts as active. */
@@ -136,6 +143,7 @@ export class PresenceService {
     } else {
       this.announced.set(userId, { status: p.status, at: now });
     }
+    this.store.announced?.(userId, p.status, now);
     const event: PresenceUpdatedEvent = { type: "presence.updated", userId, ...p };
     const frame = JSON.stringify(event);
     const announce = (): void => {

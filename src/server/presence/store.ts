@@ -21,6 +21,21 @@ export interface PresenceStore {
   status(userId: string): PresenceStatus;
   /** When the user's last socket closed (epoch ms), or null: never seen offline by this store. */
   lastSeen(userId: string): number | null;
+  /**
+   * Many nodes only (presence/cluster.ts): `announced` tells the other
+   * nodes what this one announced; `attach` is how the store tells the
+   * service of changes that came from other nodes.
+   */
+  announced?(userId: string, status: PresenceStatus, at: number): void;
+  attach?(service: PresenceStoreListener): void;
+}
+
+/** What a shared PresenceStore tells the PresenceService. */
+export interface PresenceStoreListener {
+  /** Users whose status another node's death changed; only one node (the leader) announces them. */
+  lostWithNode(userIds: string[]): void;
+  /** Another node announced a user's status to their co-members. */
+  announcedElsewhere(userId: string, status: PresenceStatus, at: number): void;
 }
 
 /** The one-node PresenceStore: a map of users to their sockets' activity. Memory: O(open sockets + users seen). */

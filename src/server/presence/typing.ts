@@ -168,7 +168,7 @@ export class TypingService {
 
   private publish(t: Typist, state: "start" | "stop"): void {
     const event: TypingUpdatedEvent = { type: "typing.updated", roomId: t.roomId, userId: t.userId, state };
-    this.bus.publish({ kind: "room.ephemeral", roomId: t.roomId, frame: JSON.stringify(event), exceptUserId: t.userId });
+    this.bus.publish({ kind: "room.ephemeral", roomId: t.roomId, frame: JSON.stringify(event), exceptUserId: t.userId, typing: { userId: t.userId, state } });
   }
 }
 

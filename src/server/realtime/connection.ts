@@ -342,6 +342,17 @@ export class Connection {
   }
 
   /**
+   * Sends what this socket missed of a room up to `head` (the room's last
+   * seq), from the event log: for events whose live fan-out was lost (the
+   * bus between nodes was down). Nothing when already there or catching up.
+   */
+  catchUpTo(roomId: string, head: number): void {
+    const stream = this.rooms.get(roomId);
+    if (!stream || stream.catchUp || head <= stream.sent || !this.isOpen) return;
+    this.startCatchUp(roomId, stream, null);
+  }
+
+  /**
    * Resume: the client has a room's events up to `lastSeq`. Sends every
    * later event not yet sent on this socket, in seq order, reading the log in
    * batches that wait for the socket to drain. Resolves with the last seq sent

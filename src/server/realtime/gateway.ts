@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import pLimit from "p-limit";
 import type { Deps, Actor } from "../deps.js";
 import type { Services } from "../services.js";
 import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
@@ -19,6 +20,7 @@ import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 import { addressKey, clientAddressOf } from "../http/client-address.js";
 import { isTypingFrame } from "../presence/typing.js";
+import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -111,6 +113,13 @@ export class Gateway {
   get size(): number {
     let n = 0;
     for (const set of this.byUser.values()) for (const conn of set) if (conn.isOpen) n++;
+    return n;
+  }
+
+  /** What every socket here makes the node hold, unsent (bytes; for the metric). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const set of this.byUser.values()) for (const conn of set) n += conn.bufferedBytes;
     return n;
   }
 
@@ -348,6 +357,10 @@ export class Gateway {
 
   private sendError(conn: Connection, id: string | null, err: unknown): void {
     let frame: ErrorFrame;
+    if (!(err instanceof AppError) && isDatabaseUnavailable(err)) {
+      this.deps.log.warn({ err: (err as Error).message, conn: conn.id }, "command failed: database unavailable");
+      err = databaseUnavailable();
+    }
     if (err instanceof AppError) {
       frame = { type: "error", id, code: err.code, message: err.message };
       if (err.details) frame.details = err.details;
@@ -480,13 +493,44 @@ export class Gateway {
     }
   }
 
-  /** Stops accepting sockets and closes the open ones with 1001 "going away". */
+  /**
+   * After the bus between nodes was down: envelopes published meanwhile are
+   * lost, so every socket here is brought up to date from the database. Per
+   * user with sockets here (4 at a time), one query gives their rooms and
+   * heads: a socket whose rooms are the same catches up on each room it is
+   * behind in; one whose rooms changed meanwhile (a join or leave it did not
+   * hear of) is closed with 1012, and its client reconnects and resumes by
+   * seq, which sends it exactly what it lacks.
+   */
+  async resync(): Promise<void> {
+    const limit = pLimit(4);
+    await Promise.all(
+      [...this.byUser.keys()].map((userId) =>
+        limit(async () => {
+          if (!this.accepting) return;
+          const heads = new Map((await this.services.rooms.subscriptions(userId)).map((r) => [r.roomId, r.lastSeq]));
+          for (const conn of this.byUser.get(userId) ?? []) {
+            if (!conn.isOpen || this.starting.has(conn)) continue;
+            const same = conn.rooms.size === heads.size && [...conn.rooms.keys()].every((roomId) => heads.has(roomId));
+            if (!same) conn.close(CloseCode.ServiceRestart);
+            else for (const [roomId, head] of heads) conn.catchUpTo(roomId, head);
+          }
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Stops accepting sockets and closes the open ones with 1012 "service
+   * restart": clients reconnect at once, through the load balancer to
+   * another node, and resume by seq.
+   */
   async close(): Promise<void> {
     this.accepting = false;
     clearInterval(this.heartbeat);
     clearInterval(this.stallTimer);
     this.unsubscribeBus();
-    for (const set of this.byUser.values()) for (const conn of set) conn.close(CloseCode.GoingAway);
+    for (const set of this.byUser.values()) for (const conn of set) conn.close(CloseCode.ServiceRestart);
     const deadline = Date.now() + 3_000;
     while (this.wss.clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.wss.clients) ws.terminate();

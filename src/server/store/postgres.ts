@@ -1,15 +1,23 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
+import { queryLog } from "./sqlite.js";
 
 /**
  * PostgreSQL through node-postgres' pool, for many nodes sharing one
  * database. pg is imported here, when asked for, not at start-up.
  */
-export async function openPostgres(url: string): Promise<{ db: Kysely<Database>; dialect: StoreDialect; sync: null; close: () => Promise<void> }> {
+export async function openPostgres(
+  url: string,
+  opts: { poolSize: number; onError?: (err: Error) => void; onQuery?: (ms: number) => void },
+): Promise<{ db: Kysely<Database>; dialect: StoreDialect; sync: null; close: () => Promise<void> }> {
   const { default: pg } = await import("pg");
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // connectionTimeoutMillis: while the database is down, a query fails within 5 s (retryable, store/outage.ts) instead of waiting for ever.
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize, connectionTimeoutMillis: 5_000 });
+  // An idle client whose server went away (a restart) errors on the pool: without a listener that would end the process.
+  // The pool drops that client and opens a new one when next asked, so the node recovers by itself.
+  pool.on("error", (err) => opts.onError?.(err));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(opts.onQuery) });
   // node-postgres answers asynchronously: its writes run as awaited steps (store/steps.ts), never synchronously.
   return { db, dialect: postgresDialect, sync: null, close: () => db.destroy() };
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from "kysely";
+import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type KyselyConfig } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 import type { SyncSession } from "./steps.js";
@@ -26,7 +26,7 @@ import type { SyncSession } from "./steps.js";
  */
 export function openSqlite(
   file: string,
-  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number; walRestartBytes?: number },
+  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number; walRestartBytes?: number; onQuery?: (ms: number) => void },
 ): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; sync: SyncSession; close: () => Promise<void> } {
   const inMemory = file === ":memory:";
   if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -47,7 +47,7 @@ export function openSqlite(
     raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   }
   const prepare = statementCache(raw);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedDatabase(raw, prepare) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedDatabase(raw, prepare) }), log: queryLog(opts.onQuery) });
   const wal = inMemory || opts.synchronous === "normal" ? null : new WalSync(`${file}-wal`);
   const dialect: StoreDialect = {
     ...sqliteDialect,
@@ -341,3 +341,14 @@ export const sqliteDialect: StoreDialect = {
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
   },
 };
+
+/**
+ * Kysely's query log as a duration callback (ms), for the query-duration
+ * metric; undefined (no logging at all) without a callback. Shared by both
+ * dialects. The writer's synchronous steps bypass Kysely: their time is the
+ * send path's `work` stage.
+ */
+export function queryLog(onQuery: ((ms: number) => void) | undefined): KyselyConfig["log"] {
+  if (!onQuery) return undefined;
+  return (event) => onQuery(event.queryDurationMillis);
+}

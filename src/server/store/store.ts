@@ -16,14 +16,20 @@ export interface Store {
 
 /**
  * Opens the database named by `url` (`sqlite:<file>`, `sqlite::memory:` or
- * `postgres://…`) and applies pending migrations.
+ * `postgres://…`) and applies pending migrations. `postgresPoolSize`:
+ * connections at most; `onPostgresError`: told of errors on idle
+ * connections (the database restarted), which the pool recovers from;
+ * `onQuery`: each query's duration (ms), for the metric.
  * @throws Error when a migration fails; the database is closed first.
  */
-export async function openStore(url: string, opts: { sqliteSynchronous: "full" | "normal" }): Promise<Store> {
+export async function openStore(
+  url: string,
+  opts: { sqliteSynchronous: "full" | "normal"; postgresPoolSize?: number; onPostgresError?: (err: Error) => void; onQuery?: (ms: number) => void },
+): Promise<Store> {
   // pg is loaded only when asked for: most nodes never need it, and loading it costs start-up time.
   const opened = url.startsWith("sqlite:")
-    ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous })
-    : await (await import("./postgres.js")).openPostgres(url);
+    ? openSqlite(url.slice("sqlite:".length), { synchronous: opts.sqliteSynchronous, onQuery: opts.onQuery })
+    : await (await import("./postgres.js")).openPostgres(url, { poolSize: opts.postgresPoolSize ?? 10, onError: opts.onPostgresError, onQuery: opts.onQuery });
   const store: Store = { db: opened.db, dialect: opened.dialect, sync: opened.sync, close: opened.close };
   const migrator = new Migrator({ db: opened.db, provider: migrationProvider(opened.dialect) });
   const { error, results } = await migrator.migrateToLatest();

@@ -32,7 +32,12 @@ export const ErrorCode = {
   RateLimited: "rate_limited",
   /** 500: a bug or an outage; the message says nothing internal. */
   Internal: "internal_error",
-  /** 503: the server is shutting down; retry on another node or shortly. */
+  /**
+   * 503: the server is shutting down, or its database is not answering (a
+   * restart, a failover); retry on another node or after `retryAfter`
+   * seconds. Nothing was done: a send answered so was not stored, unless a
+   * retry with its clientId says otherwise.
+   */
   Unavailable: "unavailable",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +81,12 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export const CloseCode = {
   /** RFC 6455: the server is shutting down; reconnect elsewhere or later. */
   GoingAway: { code: 1001, reason: "going away" },
+  /**
+   * IANA's WebSocket close code registry (RFC 6455 §11.7): the node is
+   * restarting or stopping; reconnect at once (through the load balancer,
+   * to another node) and resume by seq.
+   */
+  ServiceRestart: { code: 1012, reason: "service restart" },
   /** RFC 6455: the peer broke the protocol (binary frame where text is required). */
   ProtocolError: { code: 1002, reason: "protocol error" },
   /** RFC 6455: unsupported data (binary frames). */
