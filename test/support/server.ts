@@ -32,10 +32,10 @@ const webDir = path.resolve(import.meta.dirname, "../../dist/web");
  */
 export const testPostgresUrl = process.env.PARLEY_TEST_POSTGRES_URL ?? null;
 
-/** Runs one statement on the PostgreSQL server's maintenance database. */
-async function postgresAdmin(statement: string): Promise<void> {
+/** Runs one statement on the maintenance database at `url`. */
+async function postgresAdmin(url: string, statement: string): Promise<void> {
   const { default: pg } = await import("pg");
-  const client = new pg.Client({ connectionString: testPostgresUrl ?? undefined });
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(statement);
@@ -51,12 +51,12 @@ async function postgresAdmin(statement: string): Promise<void> {
 export async function createTestPostgresDatabase(baseUrl = testPostgresUrl): Promise<{ url: string; drop: () => Promise<void> }> {
   if (!baseUrl) throw new Error("PARLEY_TEST_POSTGRES_URL is not set");
   const name = `parley_test_${process.env.PARLEY_TEST_RUN_ID ?? "x"}_${randomBytes(6).toString("hex")}`;
-  await postgresAdmin(`create database ${name}`);
+  await postgresAdmin(baseUrl, `create database ${name}`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => postgresAdmin(`drop database if exists ${name} with (force)`),
+    drop: () => postgresAdmin(baseUrl, `drop database if exists ${name} with (force)`),
   };
 }
 

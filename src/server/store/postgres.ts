@@ -17,6 +17,10 @@ export async function openPostgres(
   // An idle client whose server went away (a restart) errors on the pool: without a listener that would end the process.
   // The pool drops that client and opens a new one when next asked, so the node recovers by itself.
   pool.on("error", (err) => opts.onError?.(err));
+  // A client checked out of the pool (a transaction between statements) is not covered by the
+  // pool's listener: when the server goes away it emits "error" on itself, which would also end the
+  // process. Logged here; the statement in flight fails (retryable) and the pool drops the client.
+  pool.on("connect", (client) => client.on("error", (err) => opts.onError?.(err)));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log: queryLog(opts.onQuery) });
   // node-postgres answers asynchronously: its writes run as awaited steps (store/steps.ts), never synchronously.
   return { db, dialect: postgresDialect, sync: null, close: () => db.destroy() };

@@ -1,0 +1,280 @@
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { SocketClient, createRoom, signupBot, unique, type Caller } from "../support/client.js";
+import { callerOn, clusterSettings, eventually, installation, privatePostgres, privateRedis, spawnNode, startNode, type ChildNode, type Installation } from "../support/cluster.js";
+import type { TestServer } from "../support/server.js";
+import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
+import type { Message } from "@shared/protocol/entities.js";
+import type { HistoryResponse } from "@shared/protocol/http.js";
+
+/**
+ * Failures of a many-node installation (issue 11): a node killed without a
+ * word, Redis restarted, PostgreSQL restarted, each under traffic. What must
+ * hold: every acknowledged message reaches every member exactly once and in
+ * seq order (live or by `resume`), nothing unacknowledged is claimed, and
+ * the service recovers by itself.
+ */
+
+type Created = Extract<ServerFrame, { type: "message.created" }>;
+
+/**
+ * A member as a well-behaved client: one socket at a time, the highest seq
+ * it holds per room, `resume` after a reconnect, and every message it got
+ * on any of its sockets, in arrival order.
+ */
+class Member {
+  socket!: SocketClient;
+  readonly got: Message[] = [];
+  private lastSeq = 0;
+  private seen = 0;
+
+  constructor(
+    readonly caller: Caller,
+    readonly roomId: string,
+  ) {}
+
+  async connect(wsUrl: string, baseUrl: string): Promise<void> {
+    this.socket = await SocketClient.connect(wsUrl, callerOn(this.caller, baseUrl));
+    this.seen = 0;
+    const s = this.socket;
+    s.ws.on("message", () => this.take(s));
+    const ack = await s.command({ type: "resume", rooms: { [this.roomId]: this.lastSeq } });
+    if (ack.type !== "ack") throw new Error(`resume failed: ${JSON.stringify(ack)}`);
+    this.take(s);
+  }
+
+  /** Moves the socket's new message.created frames into `got`. */
+  private take(s: SocketClient): void {
+    if (s !== this.socket) return;
+    const frames = s.frames;
+    for (; this.seen < frames.length; this.seen++) {
+      const f = frames[this.seen]!;
+      if (f.type === "message.created" && f.message.roomId === this.roomId) {
+        this.got.push(f.message);
+        this.lastSeq = Math.max(this.lastSeq, f.message.seq);
+      } else if ("roomId" in f && f.roomId === this.roomId && "seq" in f && typeof f.seq === "number") {
+        this.lastSeq = Math.max(this.lastSeq, f.seq);
+      }
+    }
+  }
+
+  /** Sends until acked or `unavailable`-refused; returns the stored message, or null when refused. */
+  async send(body: string, clientId = `m-${unique()}`): Promise<{ clientId: string; message: Message | null; frame: AckFrame | ErrorFrame }> {
+    const frame = await this.socket.command({ type: "message.send", roomId: this.roomId, body, clientId });
+    return { clientId, message: frame.type === "ack" ? (frame as AckFrame & { message: Message }).message : null, frame };
+  }
+}
+
+/** Every id of `acked` is in `got` exactly once, and `got` is in strictly increasing seq order. */
+function expectExactlyOnceInOrder(member: Member, acked: Message[]): void {
+  const seqs = member.got.map((m) => m.seq);
+  expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+  const ids = new Map<string, number>();
+  for (const m of member.got) ids.set(m.id, (ids.get(m.id) ?? 0) + 1);
+  const missing = acked.filter((m) => ids.get(m.id) !== 1);
+  expect(missing.map((m) => `${m.seq}:${ids.get(m.id) ?? 0}`)).toEqual([]);
+}
+
+describe("a node killed with SIGKILL under steady traffic", () => {
+  let inst: Installation;
+  const nodes: ChildNode[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.kill("SIGKILL");
+    await inst?.drop();
+  });
+
+  it("its clients reconnect to the other node; after resume each holds every acknowledged message exactly once, in order; its presence and typing end", async () => {
+    inst = await installation();
+    const [n1, n2] = [await spawnNode(inst), await spawnNode(inst)];
+    nodes.push(n1, n2);
+    const [alice, bob, carol, dave] = await Promise.all(["alice", "bob", "carol", "dave"].map((n) => signupBot(n2.baseUrl, n)));
+    const roomId = await createRoom(alice!, "public");
+    for (const u of [bob, carol, dave]) expect((await u!.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    const members = { alice: new Member(alice!, roomId), bob: new Member(bob!, roomId), carol: new Member(carol!, roomId) };
+    await members.alice.connect(n1.wsUrl, n1.baseUrl);
+    await members.carol.connect(n1.wsUrl, n1.baseUrl);
+    await members.bob.connect(n2.wsUrl, n2.baseUrl);
+    // Dave stays on the node that dies and never comes back: he must not stay online on node 2.
+    const daveSocket = await SocketClient.connect(n1.wsUrl, callerOn(dave!, n1.baseUrl));
+    await members.bob.socket.waitFor((f) => f.type === "presence.updated" && f.userId === dave!.user.id && f.status === "online");
+    members.alice.socket.ws.send(JSON.stringify({ type: "typing", roomId, state: "start" }));
+    await members.bob.socket.waitFor((f) => f.type === "typing.updated" && f.userId === alice!.user.id && f.state === "start");
+
+    const acked: Message[] = [];
+    const pending = new Map<string, string>(); // clientId → body, sent by alice and not answered
+    let killed = false;
+    let stop = false;
+    const aliceLoop = (async () => {
+      for (let i = 0; !stop; i++) {
+        const body = `alice ${i}`;
+        const clientId = `a-${i}-${unique()}`;
+        pending.set(clientId, body);
+        const sent = await members.alice.send(body, clientId).catch(() => null);
+        if (sent?.message) {
+          acked.push(sent.message);
+          pending.delete(clientId);
+        }
+        if (!sent && killed) return; // her socket died with node 1; she resends below after reconnecting
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const bobLoop = (async () => {
+      for (let i = 0; !stop; i++) {
+        const sent = await members.bob.send(`bob ${i}`);
+        if (sent.message) acked.push(sent.message);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 400));
+    killed = true;
+    await n1.kill("SIGKILL");
+    // Alice's and carol's sockets were cut (no close frame: 1006); they reconnect to node 2 and resume.
+    expect((await members.alice.socket.whenClosed()).code).toBe(1006);
+    await members.alice.connect(n2.wsUrl, n2.baseUrl);
+    await members.carol.connect(n2.wsUrl, n2.baseUrl);
+    // What alice sent and never heard about: retried with the same clientId, stored once whatever happened.
+    for (const [clientId, body] of pending) {
+      const sent = await members.alice.send(body, clientId);
+      expect(sent.frame.type).toBe("ack");
+      if (sent.message && !acked.some((m) => m.id === sent.message!.id)) acked.push(sent.message);
+    }
+    const aliceAfter = (async () => {
+      for (let i = 0; i < 20; i++) {
+        const sent = await members.alice.send(`alice after ${i}`);
+        if (sent.message) acked.push(sent.message);
+      }
+    })();
+    await aliceAfter;
+    stop = true;
+    await Promise.all([aliceLoop, bobLoop]);
+    expect(acked.length).toBeGreaterThan(40);
+
+    // Node 1's typist and its user who never came back are let go within the node timeout (+ the offline grace).
+    await members.bob.socket.waitFor((f) => f.type === "typing.updated" && f.userId === alice!.user.id && f.state === "stop", clusterSettings.nodeTimeoutMs * 3);
+    await members.bob.socket.waitFor((f) => f.type === "presence.updated" && f.userId === dave!.user.id && f.status === "offline", clusterSettings.nodeTimeoutMs * 3 + clusterSettings.presenceOfflineGraceMs);
+
+    const history = await bob!.get<HistoryResponse>(`/rooms/${roomId}/messages?limit=100`);
+    const head = history.body.messages.at(-1)!.seq;
+    for (const m of Object.values(members)) {
+      await eventually("every message delivered", () => (m.got.at(-1)?.seq ?? 0) >= head);
+      expectExactlyOnceInOrder(m, acked);
+    }
+    daveSocket.ws.terminate();
+  });
+});
+
+describe("Redis restarted under traffic", () => {
+  let inst: Installation;
+  let redis: Awaited<ReturnType<typeof privateRedis>>;
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.destroy();
+    await redis?.stop();
+    await inst?.drop();
+  });
+
+  it("nodes reconnect by themselves, live fan-out resumes, what was published meanwhile arrives, and /readyz says so", async () => {
+    redis = await privateRedis();
+    inst = await installation({ redisUrl: redis.url });
+    const [a, b] = [await startNode(inst), await startNode(inst)];
+    servers.push(a, b);
+    const [alice, bob] = [await signupBot(a.baseUrl, "alice"), await signupBot(a.baseUrl, "bob")];
+    const roomId = await createRoom(alice, "public");
+    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    const sender = new Member(alice, roomId);
+    const receiver = new Member(bob, roomId);
+    await sender.connect(a.wsUrl, a.baseUrl);
+    await receiver.connect(b.wsUrl, b.baseUrl);
+    const acked: Message[] = [];
+    const send = async (body: string) => {
+      const sent = await sender.send(body);
+      expect(sent.frame.type).toBe("ack");
+      acked.push(sent.message!);
+    };
+    await send("before");
+    await receiver.socket.waitFor((f) => f.type === "message.created" && f.message.body === "before");
+
+    await redis.stop();
+    await eventually("node A is not ready without Redis", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 503);
+    // Sends still work on one node (the database is fine); their fan-out to node B is lost for now.
+    for (let i = 0; i < 5; i++) await send(`during ${i}`);
+    await redis.start();
+    await eventually("both nodes ready again", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200);
+    // Without the client doing anything, node B caught its socket up on what it missed.
+    await receiver.socket.waitFor((f) => f.type === "message.created" && f.message.body === "during 4", 10_000);
+    // And live fan-out between the nodes works again.
+    await eventually("live fan-out resumed", async () => {
+      await send(`after ${unique()}`);
+      await new Promise((r) => setTimeout(r, 200));
+      return receiver.got.at(-1)?.id === acked.at(-1)!.id;
+    });
+    // A reconnect and resume on top adds nothing twice.
+    await receiver.socket.close();
+    await receiver.connect(b.wsUrl, b.baseUrl);
+    expectExactlyOnceInOrder(receiver, acked);
+  });
+});
+
+describe("PostgreSQL restarted under traffic", () => {
+  let pg: Awaited<ReturnType<typeof privatePostgres>> | null = null;
+  let inst: Installation;
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    for (const s of servers) await s.destroy().catch(() => undefined);
+    await inst?.drop().catch(() => undefined);
+    pg?.destroy();
+  });
+
+  it("sends in the window fail with a retryable unavailable, none is acknowledged unstored, and the nodes recover without a restart", async () => {
+    pg = await privatePostgres();
+    inst = await installation({ postgresUrl: pg.url });
+    const [a, b] = [await startNode(inst), await startNode(inst)];
+    servers.push(a, b);
+    const [alice, bob] = [await signupBot(a.baseUrl, "alice"), await signupBot(a.baseUrl, "bob")];
+    const roomId = await createRoom(alice, "public");
+    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    const sender = new Member(alice, roomId);
+    const receiver = new Member(bob, roomId);
+    await sender.connect(a.wsUrl, a.baseUrl);
+    await receiver.connect(b.wsUrl, b.baseUrl);
+    const acked: Message[] = [];
+    const refused: { clientId: string; body: string }[] = [];
+    const attempt = async (body: string) => {
+      const sent = await sender.send(body);
+      if (sent.message) acked.push(sent.message);
+      else {
+        expect(sent.frame).toMatchObject({ type: "error", code: "unavailable" });
+        expect((sent.frame as ErrorFrame).retryAfter).toBeGreaterThan(0);
+        refused.push({ clientId: sent.clientId, body });
+      }
+    };
+    await attempt("before");
+
+    pg.stop();
+    for (let i = 0; i < 5; i++) await attempt(`during ${i}`);
+    expect(refused.length).toBe(5);
+    const http = await alice.post<{ error: { code: string } }>(`/rooms/${roomId}/messages`, { body: "over http", clientId: `h-${unique()}` });
+    expect(http.status).toBe(503);
+    expect(http.body.error.code).toBe("unavailable");
+    expect(http.headers.get("retry-after")).toBe("1");
+    expect((await fetch(`${a.baseUrl}/readyz`)).status).toBe(503);
+    // The sockets stay open through the outage.
+    expect(sender.socket.closeInfo).toBeNull();
+
+    pg.start();
+    await eventually("node A ready again", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200, 15_000);
+    // Recovered without a restart: the refused sends, retried with their clientIds, are stored once each.
+    for (const r of refused) {
+      await eventually("a retried send is stored", async () => {
+        const sent = await sender.send(r.body, r.clientId);
+        if (sent.message) acked.push(sent.message);
+        return sent.message !== null;
+      });
+    }
+    const history = await bob.get<HistoryResponse>(`/rooms/${roomId}/messages?limit=100`);
+    expect(history.status).toBe(200);
+    const bodies = history.body.messages.map((m) => m.body);
+    expect(bodies).toEqual(["before", "during 0", "during 1", "during 2", "during 3", "during 4"]);
+    await eventually("node B delivered everything", () => receiver.got.length >= acked.length);
+    expectExactlyOnceInOrder(receiver, acked);
+  });
+});
