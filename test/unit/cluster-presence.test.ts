@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import pino from "pino";
+import type { Bus, BusEnvelope } from "@server/bus/bus.js";
+import { ClusterMembership } from "@server/bus/nodes.js";
+import { ClusterPresenceStore } from "@server/presence/cluster.js";
+import { RemoteTypists } from "@server/presence/typing-cluster.js";
+
+/**
+ * Presence and typing across nodes, without Redis: a fake network of buses
+ * that behaves like RedisBus (local delivery at once; the others get each
+ * envelope tagged with its node, after the current turn), and a clock the
+ * test moves.
+ */
+class Network {
+  readonly buses = new Map<string, NodeBus>();
+  /** A partitioned node sends and receives nothing (its Redis is unreachable, or it died). */
+  readonly cut = new Set<string>();
+  bus(nodeId: string): NodeBus {
+    const b = new NodeBus(nodeId, this);
+    this.buses.set(nodeId, b);
+    return b;
+  }
+}
+
+class NodeBus implements Bus {
+  readonly handlers = new Set<(e: BusEnvelope) => void>();
+  constructor(
+    readonly nodeId: string,
+    private readonly net: Network,
+  ) {}
+  publish(e: BusEnvelope): void {
+    this.deliverLocally(e);
+    if (this.net.cut.has(this.nodeId)) return;
+    for (const [id, other] of this.net.buses) {
+      if (id !== this.nodeId && !this.net.cut.has(id)) queueMicrotask(() => other.deliverLocally({ ...e, from: this.nodeId }));
+    }
+  }
+  deliverLocally(e: BusEnvelope): void {
+    for (const h of this.handlers) h(e);
+  }
+  subscribe(h: (e: BusEnvelope) => void): () => void {
+    this.handlers.add(h);
+    return () => this.handlers.delete(h);
+  }
+  async close(): Promise<void> {}
+}
+
+const log = pino({ level: "silent" });
+const settle = async () => {
+  // Gossip is flushed in a setImmediate; deliveries are microtasks.
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe("ClusterPresenceStore and ClusterMembership", () => {
+  let now = 1_000_000;
+  const clock = () => now;
+  afterEach(() => vi.useRealTimers());
+
+  function node(net: Network, id: string) {
+    const bus = net.bus(id);
+    const membership = new ClusterMembership(id, bus, 3_000, log, clock);
+    const store = new ClusterPresenceStore(bus, membership, clock);
+    const lost: string[][] = [];
+    store.attach({ lostWithNode: (ids) => lost.push(ids), announcedElsewhere: () => undefined });
+    return { bus, membership, store, lost };
+  }
+
+  it("a user's status is the most present over every node's sockets", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    const b = node(net, "b");
+    a.store.connect("u", "c1");
+    await settle();
+    expect(b.store.status("u")).toBe("online");
+    b.store.connect("u", "c2");
+    a.store.setActivity("u", "c1", "idle");
+    await settle();
+    expect(a.store.status("u")).toBe("online"); // c2 on b is active
+    b.store.setActivity("u", "c2", "idle");
+    await settle();
+    expect(a.store.status("u")).toBe("away");
+    a.store.disconnect("u", "c1", now);
+    b.store.disconnect("u", "c2", now);
+    await settle();
+    expect([a.store.status("u"), b.store.status("u")]).toEqual(["offline", "offline"]);
+    a.membership.close();
+    b.membership.close();
+  });
+
+  it("a node that starts later learns the others' users when it says hello", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    a.store.connect("u", "c1");
+    await settle();
+    const c = node(net, "c");
+    expect(c.store.status("u")).toBe("offline");
+    c.membership.hello();
+    await settle();
+    expect(c.store.status("u")).toBe("online");
+  });
+
+  it("a node silent past the timeout is dropped: its users go offline, the leader (lowest id) is told, others are not", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    const b = node(net, "b");
+    const z = node(net, "z");
+    for (const n of [a, b, z]) n.membership.hello();
+    await settle();
+    z.store.connect("u", "c1");
+    await settle();
+    expect(a.store.status("u")).toBe("online");
+    expect(a.membership.isLeader()).toBe(true);
+    expect(b.membership.isLeader()).toBe(false);
+    // z dies without a word; a and b keep beating.
+    net.cut.add("z");
+    now += 3_500;
+    (a.membership as unknown as { beat(): void }).beat();
+    await settle(); // b hears a's beat before it checks who fell silent
+    (b.membership as unknown as { beat(): void }).beat();
+    await settle();
+    expect(a.store.status("u")).toBe("offline");
+    expect(a.store.lastSeen("u")).toBe(now);
+    expect(a.lost).toEqual([["u"]]);
+    expect(b.lost).toEqual([]);
+  });
+
+  it("while its own bus is down a node declares no one dead, and counts everyone as just heard when it is back", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    const b = node(net, "b");
+    a.membership.hello();
+    b.membership.hello();
+    await settle();
+    b.store.connect("u", "c1");
+    await settle();
+    a.membership.setBusUp(false);
+    now += 10_000;
+    (a.membership as unknown as { beat(): void }).beat();
+    expect(a.store.status("u")).toBe("online");
+    a.membership.setBusUp(true);
+    (a.membership as unknown as { beat(): void }).beat();
+    expect(a.membership.peers()).toEqual(["b"]);
+  });
+
+  it("a goodbye drops the node at once; its remote typists are stopped on this node's sockets", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    const b = node(net, "b");
+    const typists = new RemoteTypists(a.bus, a.membership);
+    const local: BusEnvelope[] = [];
+    a.bus.subscribe((e) => local.push(e));
+    b.bus.publish({ kind: "room.ephemeral", roomId: "r", frame: "{}", exceptUserId: "u", typing: { userId: "u", state: "start" } });
+    b.bus.publish({ kind: "room.ephemeral", roomId: "r2", frame: "{}", exceptUserId: "v", typing: { userId: "v", state: "start" } });
+    b.bus.publish({ kind: "room.ephemeral", roomId: "r2", frame: "{}", exceptUserId: "v", typing: { userId: "v", state: "stop" } });
+    await settle();
+    expect(typists.size).toBe(1);
+    local.length = 0;
+    b.membership.close();
+    await settle();
+    const stops = local.filter((e) => e.kind === "room.ephemeral" && e.from === undefined);
+    expect(stops).toEqual([{ kind: "room.ephemeral", roomId: "r", exceptUserId: "u", frame: JSON.stringify({ type: "typing.updated", roomId: "r", userId: "u", state: "stop" }) }]);
+    expect(typists.size).toBe(0);
+    expect(a.membership.peers()).toEqual([]);
+  });
+});
