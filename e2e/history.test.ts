@@ -41,7 +41,8 @@ describe("message history", () => {
       const res = await seeder.post(`/rooms/${roomId}/messages`, { body: `history ${i}` });
       expect(res.status).toBe(201);
     }
-    await ada.waitForMessage(`history ${TOTAL}`);
+    // 130 live messages to render: generous, as the machine may be busy.
+    await ada.waitForMessage(`history ${TOTAL}`, 30_000);
 
     // A fresh load opens on the newest page only, scrolled to the bottom.
     await ada.page.reload();

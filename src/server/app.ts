@@ -140,7 +140,13 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   });
   await app.register(cookie);
   app.decorateRequest("actor", null);
-  await app.register(rateLimit, { global: false, hook: "preHandler" });
+  // Many nodes: the HTTP limits count in Redis, so a client's budget is the same whichever node it reaches.
+  // While Redis is down they let requests through (skipOnError): a throttle is not worth an outage.
+  await app.register(rateLimit, {
+    global: false,
+    hook: "preHandler",
+    ...(redisBus ? { redis: redisBus.commands, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true } : {}),
+  });
 
   // The document's frame, security, error answers and component schemas: http/openapi.ts.
   await app.register(swagger, swaggerOptions("1.0.0"));

@@ -47,6 +47,7 @@ export function createServices(deps: Deps): Services {
     beforeCommit: () => dialect.beforeCommit(),
     sync: deps.store.sync,
     observer: deps.metrics.sendPath,
+    lockRooms: (db, roomIds) => dialect.roomsLock(db, roomIds),
   });
   const rooms = new RoomService(deps, writer);
   return {

@@ -165,3 +165,26 @@ describe("two nodes on PostgreSQL and Redis", () => {
     for (const s of [sa, sb, aliceOnB, bobOnA, fresh]) await s.close();
   });
 });
+
+describe("HTTP rate limits across nodes", () => {
+  let inst: Installation;
+  const nodes: TestServer[] = [];
+  afterAll(async () => {
+    for (const n of nodes) await n.destroy();
+    await inst?.drop();
+  });
+
+  it("count in Redis: a user's budget is one, whichever node each request reaches", async () => {
+    inst = await installation();
+    const [a, b] = [await startNode(inst, { roomsCreatedPerHour: 3 }), await startNode(inst, { roomsCreatedPerHour: 3 })];
+    nodes.push(a, b);
+    const alice = await signupBot(a.baseUrl, "alice");
+    const onB = callerOn(alice, b.baseUrl);
+    const statuses: number[] = [];
+    for (const caller of [alice, onB, alice, onB]) statuses.push((await caller.post("/rooms", { name: `r ${unique()}`, kind: "public" })).status);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    // Another user's budget is their own.
+    const bob = await signupBot(b.baseUrl, "bob");
+    expect((await bob.post("/rooms", { name: `r ${unique()}`, kind: "public" })).status).toBe(201);
+  });
+});

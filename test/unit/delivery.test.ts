@@ -358,6 +358,27 @@ describe("RoomWriter group commit", () => {
     expect(published.map((e) => (e.kind === "room" ? e.seq : 0))).toEqual([1, 2, 3, 4]);
   });
 
+  it("locks the rooms its works named first, once each and in id order, before any work runs (two nodes' batches cannot deadlock)", async () => {
+    const locked: string[][] = [];
+    const order: string[] = [];
+    const writer = new RoomWriter(store.db, new MemoryBus(), log, async () => undefined, {
+      lockRooms: (db, roomIds) => {
+        locked.push(roomIds);
+        order.push("lock");
+        return db.selectFrom("rooms").select("id").where("id", "in", roomIds).compile();
+      },
+    });
+    const work = (roomId: string | undefined) =>
+      writer.submitRoomSteps(roomId, function* () {
+        order.push(`work ${roomId ?? "new"}`);
+        return { result: null, publish: [] };
+      });
+    await Promise.all([work("r3"), work("r1"), work(undefined), work("r3"), work("r2")]);
+    expect(locked).toEqual([["r1", "r2", "r3"]]);
+    // The works keep their order: only the locks are sorted.
+    expect(order).toEqual(["lock", "work r3", "work r1", "work new", "work r3", "work r2"]);
+  });
+
   it("answers and publishes only once the batch is durable", async () => {
     const bus = new MemoryBus();
     const published: BusEnvelope[] = [];

@@ -8,7 +8,8 @@ import { addressKey } from "../http/client-address.js";
 
 /**
  * The HTTP rate limits of login and signup (issue 8), on @fastify/rate-limit's
- * in-memory store (per node, fixed windows). Every refusal is contract v1's
+ * store (fixed windows): in memory on one node, in Redis (shared by every
+ * node) with --redis-url; a Redis outage lets requests through unthrottled. Every refusal is contract v1's
  * 429 `rate_limited` with Retry-After in seconds.
  *
  * - per address, on login and signup: counted in `onRequest`, before the body
@@ -72,7 +73,8 @@ export function accountLoginLimit(
   const options: Parameters<FastifyInstance["createRateLimit"]>[0] & { cache: number } = {
     max: config.loginAttemptsPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (request) => keys.get(request) ?? `address:${addressKey(request.ip)}`,
+    // Prefixed: in Redis (many nodes) this limiter's keys share a namespace with the per-user ones.
+    keyGenerator: (request) => `login-account:${keys.get(request) ?? `address:${addressKey(request.ip)}`}`,
     cache: ACCOUNT_KEYS_CACHED,
   };
   const check = app.createRateLimit(options);

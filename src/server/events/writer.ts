@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 import type { Bus, BusEnvelope } from "../bus/bus.js";
@@ -30,6 +30,8 @@ type Pending = (
   reject: (err: unknown) => void;
   /** performance.now() at submit (ms): the batch's queue wait is its oldest work's. */
   at: number;
+  /** The existing room the work writes to, if it names one: its row is locked up front, in id order (`lockRooms`). */
+  roomId?: string;
 };
 
 /** How a RoomWriter batches, syncs and reports; every field has a default. */
@@ -51,6 +53,13 @@ export interface RoomWriterOptions {
   sync?: SyncSession | null;
   /** Where the batch's stages are reported (metrics/send-path.ts). */
   observer?: SendPathObserver;
+  /**
+   * The store's `roomsLock` (see StoreDialect): run first in a batch's
+   * transaction with the rooms its works named, so that every batch takes
+   * its room locks in the same (id) order and two nodes' batches cannot
+   * deadlock. Null where the database has one writer (SQLite).
+   */
+  lockRooms?: (db: Kysely<Database>, roomIds: string[]) => CompiledQuery | null;
 }
 
 type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: unknown };
@@ -91,6 +100,7 @@ export class RoomWriter {
   private readonly beforeCommit: () => Promise<void> | null;
   private readonly sync: SyncSession | null;
   private readonly observer: SendPathObserver;
+  private readonly lockRooms: (db: Kysely<Database>, roomIds: string[]) => CompiledQuery | null;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -103,6 +113,7 @@ export class RoomWriter {
     this.beforeCommit = opts.beforeCommit ?? (() => null);
     this.sync = opts.sync ?? null;
     this.observer = opts.observer ?? noSendPathObserver;
+    this.lockRooms = opts.lockRooms ?? (() => null);
   }
 
   /** Queues a work for the next group commit; resolves with its result once durable. */
@@ -119,8 +130,16 @@ export class RoomWriter {
    * are awaited one query at a time inside the batch's transaction.
    */
   submitSteps<R>(steps: RoomSteps<R>): Promise<R> {
+    return this.submitRoomSteps(undefined, steps);
+  }
+
+  /**
+   * `submitSteps` for a work on an existing room (`roomId`): on PostgreSQL
+   * the batch locks its works' rooms up front, in id order (`lockRooms`).
+   */
+  submitRoomSteps<R>(roomId: string | undefined, steps: RoomSteps<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ kind: "steps", steps: steps as RoomSteps<unknown>, resolve: resolve as (v: unknown) => void, reject, at: performance.now() });
+      this.queue.push({ kind: "steps", steps: steps as RoomSteps<unknown>, resolve: resolve as (v: unknown) => void, reject, at: performance.now(), roomId });
       this.pump();
     });
   }
@@ -255,6 +274,9 @@ export class RoomWriter {
     }
     const outcomes: Outcome[] = [];
     await this.db.transaction().execute(async (trx) => {
+      const roomIds = [...new Set(batch.flatMap((item) => (item.roomId === undefined ? [] : [item.roomId])))].sort();
+      const lock = roomIds.length > 0 ? this.lockRooms(trx, roomIds) : null;
+      if (lock) await trx.executeQuery(lock);
       for (const item of batch) {
         const started = performance.now();
         try {

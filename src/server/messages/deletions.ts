@@ -36,7 +36,7 @@ export class MessageDeletionService {
   delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
     const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
-    return this.writer.submitSteps(function* (trx) {
+    return this.writer.submitRoomSteps(roomId, function* (trx) {
       const { member, message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       const moderator = member.role === "owner" || member.role === "admin";
       if (current.author.id !== actor.userId && !moderator) {

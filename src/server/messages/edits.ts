@@ -36,7 +36,7 @@ export class MessageEditService {
   edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
     const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
-    return this.writer.submitSteps(function* (trx) {
+    return this.writer.submitRoomSteps(roomId, function* (trx) {
       const { message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };

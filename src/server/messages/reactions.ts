@@ -48,7 +48,7 @@ export class ReactionService {
     const { dialect } = this.deps.store;
     const limit = this.deps.config.reactionsPerMessage;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
-    return this.writer.submitSteps<ReactionChange>(function* (trx) {
+    return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
       yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       if (yield* holds(trx, messageId, emoji, actor.userId)) {
         return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };
@@ -88,7 +88,7 @@ export class ReactionService {
    */
   remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
     const { dialect } = this.deps.store;
-    return this.writer.submitSteps<ReactionChange>(function* (trx) {
+    return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
       yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
       if (!(yield* holds(trx, messageId, emoji, actor.userId))) {
         return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };

@@ -36,7 +36,7 @@ export class MessageService {
   send(actor: Actor, roomId: string, body: string, clientId: string | null, replyTo: string | null = null): Promise<Message> {
     const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
-    return this.writer.submitSteps(function* (db) {
+    return this.writer.submitRoomSteps(roomId, function* (db) {
       const { author } = yield* requireSender(db, actor.userId, roomId);
       const lock = dialect.roomLock(db, roomId);
       if (lock) yield* rows(lock);

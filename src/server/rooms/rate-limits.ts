@@ -6,7 +6,8 @@ import { actorOf } from "../http/identity.js";
 
 /**
  * Per-user HTTP rate limits on rooms and messages (issue 8), on
- * @fastify/rate-limit's in-memory store (per node, fixed windows). Each is
+ * @fastify/rate-limit's store (fixed windows): in memory on one node, in
+ * Redis (shared by every node) with --redis-url. Each is
  * turned into a preHandler with `app.rateLimit(options)`: one counter store
  * per call, shared by every route given that hook (POST /rooms and POST
  * /direct share the creation budget). Keyed on the authenticated user
@@ -20,9 +21,14 @@ import { actorOf } from "../http/identity.js";
 /** Users each limiter remembers; an LRU past it forgets the least recent (~100 bytes each). */
 const USER_KEYS_CACHED = 50_000;
 
-const perUser = (max: number, timeWindowMs: number, message: string): RateLimitOptions =>
+/**
+ * `scope` starts each key: with many nodes the counters live in one Redis
+ * namespace (app.ts), where limiters made by `app.rateLimit` are not told
+ * apart by route, so two limits of one user must not share a key.
+ */
+const perUser = (scope: string, max: number, timeWindowMs: number, message: string): RateLimitOptions =>
   rateLimitOptions(max, timeWindowMs, message, {
-    keyGenerator: (request: FastifyRequest) => actorOf(request).userId,
+    keyGenerator: (request: FastifyRequest) => `${scope}:${actorOf(request).userId}`,
     cache: USER_KEYS_CACHED,
   });
 
@@ -32,12 +38,12 @@ const perUser = (max: number, timeWindowMs: number, message: string): RateLimitO
  * exists already (opening it creates nothing).
  */
 export const roomCreationLimit = (config: Config): RateLimitOptions =>
-  perUser(config.roomsCreatedPerHour, 3_600_000, "Too many rooms created; try again later.");
+  perUser("rooms-created", config.roomsCreatedPerHour, 3_600_000, "Too many rooms created; try again later.");
 
 /** `memberAddsPerMinute` per user, for POST /rooms/:roomId/members (every attempt counts). */
 export const memberAddLimit = (config: Config): RateLimitOptions =>
-  perUser(config.memberAddsPerMinute, 60_000, "Too many members added; try again later.");
+  perUser("members-added", config.memberAddsPerMinute, 60_000, "Too many members added; try again later.");
 
 /** `httpMessagesPerMinute` per user, for POST /rooms/:roomId/messages (the socket has its own per-socket limit). */
 export const httpMessageLimit = (config: Config): RateLimitOptions =>
-  perUser(config.httpMessagesPerMinute, 60_000, "Too many messages; try again later.");
+  perUser("http-messages", config.httpMessagesPerMinute, 60_000, "Too many messages; try again later.");

@@ -79,7 +79,7 @@ export class RoomService {
    */
   async join(actor: Actor, roomId: string): Promise<Room> {
     const deps = this.deps;
-    await this.writer.submitSteps(function* (trx) {
+    await this.writer.submitRoomSteps(roomId, function* (trx) {
       // visibleRoom answers not_found for a private or direct room the caller is not in.
       const { member } = yield* visibleRoom(trx, actor.userId, roomId);
       if (member) return { result: null, publish: [] };
@@ -94,7 +94,7 @@ export class RoomService {
    * @throws AppError not_found, forbidden (direct rooms cannot be left)
    */
   async leave(actor: Actor, roomId: string): Promise<void> {
-    await this.writer.submitSteps(function* (trx) {
+    await this.writer.submitRoomSteps(roomId, function* (trx) {
       const { room, member } = yield* visibleRoom(trx, actor.userId, roomId);
       if (!member) return { result: null, publish: [] };
       if (room.kind === "direct") throw forbidden("A direct conversation cannot be left.");
@@ -118,7 +118,7 @@ export class RoomService {
    */
   async addMember(actor: Actor, roomId: string, userId: string): Promise<{ member: Member; created: boolean }> {
     const deps = this.deps;
-    return this.writer.submitSteps<{ member: Member; created: boolean }>(function* (trx) {
+    return this.writer.submitRoomSteps<{ member: Member; created: boolean }>(roomId, function* (trx) {
       const { room } = yield* requireModerator(trx, actor.userId, roomId);
       if (room.kind === "direct") throw forbidden("A direct conversation has exactly two members.");
       const user = yield* getUser(trx, userId);

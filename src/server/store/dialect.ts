@@ -17,6 +17,14 @@ export interface StoreDialect {
    */
   roomLock(db: Kysely<Database>, roomId: string): CompiledQuery | null;
   /**
+   * The statement that locks many rooms' rows in id order, run by the
+   * group-commit writer first in a batch (RoomWriter `lockRooms`), or null.
+   * Batches of two nodes that took their rooms' locks in the order their
+   * works came would deadlock (PostgreSQL sees it only after
+   * deadlock_timeout, 1 s, then aborts one); in one order they queue.
+   */
+  roomsLock(db: Kysely<Database>, roomIds: string[]): CompiledQuery | null;
+  /**
    * Resolves when everything committed before the call would survive a
    * power cut. Acks wait for it (DESIGN.md invariant 3).
    */

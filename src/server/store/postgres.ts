@@ -33,6 +33,8 @@ export const postgresDialect: StoreDialect = {
   durable: async () => undefined,
   beforeCommit: () => null,
   roomLock: (db, roomId) => sql`select 1 from rooms where id = ${roomId} for update`.compile(db),
+  // ORDER BY under FOR UPDATE: PostgreSQL locks the rows as the sort hands them out, in id order.
+  roomsLock: (db, roomIds) => db.selectFrom("rooms").select("id").where("id", "in", roomIds).orderBy("id").forUpdate().compile(),
   isUniqueViolation(err) {
     // 23505: unique_violation (https://www.postgresql.org/docs/current/errcodes-appendix.html)
     return (err as { code?: string } | null)?.code === "23505";

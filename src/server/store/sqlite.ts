@@ -336,6 +336,7 @@ export const sqliteDialect: StoreDialect = {
   beforeCommit: () => null,
   // One connection, one writer: the transaction itself is the lock.
   roomLock: () => null,
+  roomsLock: () => null,
   isUniqueViolation(err) {
     const code = (err as { code?: unknown } | null)?.code;
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
