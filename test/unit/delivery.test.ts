@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { frameText, frameTexts } from "@server/realtime/wire.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { appendRoomEvent, durableRoomEvents, readRoomEvents } from "@server/events/log.js";
-import { runSteps } from "@server/store/steps.js";
+import { rows, runSteps } from "@server/store/steps.js";
 import { historyPage } from "@server/messages/queries.js";
 import { RoomWriter } from "@server/events/writer.js";
 import { MemoryBus } from "@server/bus/memory.js";
@@ -369,8 +369,9 @@ describe("RoomWriter group commit", () => {
       },
     });
     const work = (roomId: string | undefined) =>
-      writer.submitRoomSteps(roomId, function* () {
+      writer.submitRoomSteps(roomId, function* (db) {
         order.push(`work ${roomId ?? "new"}`);
+        yield* rows(db.selectFrom("rooms").select("id").where("id", "=", roomId ?? "").compile());
         return { result: null, publish: [] };
       });
     await Promise.all([work("r3"), work("r1"), work(undefined), work("r3"), work("r2")]);
