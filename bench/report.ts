@@ -42,7 +42,9 @@ function messagingTable(runs: MessagingTargetRun[]): string[] {
       continue;
     }
     for (const s of run.steps) {
-      const cpu = s.redisCpuUsPerDelivery !== undefined && s.redisCpuUsPerDelivery !== null ? `${fmt(s.serverCpuUsPerDelivery, 2)} (+${fmt(s.redisCpuUsPerDelivery, 2)} redis)` : fmt(s.serverCpuUsPerDelivery, 2);
+      const side = s.sideCpuUsPerDelivery ? Object.entries(s.sideCpuUsPerDelivery).map(([k, v]) => `+${fmt(v, 2)} ${k}`) : [];
+      if (s.redisCpuUsPerDelivery !== undefined && s.redisCpuUsPerDelivery !== null) side.push(`+${fmt(s.redisCpuUsPerDelivery, 2)} redis`);
+      const cpu = `${fmt(s.serverCpuUsPerDelivery, 2)}${s.nodes ? ` (${s.nodes} nodes)` : ""}${side.length ? ` (${side.join(", ")})` : ""}`;
       lines.push(
         `| ${run.target} | ${int(s.offeredDeliveriesPerSec)} | ${int(s.achievedDeliveriesPerSec)} | ${fmt(s.latency.p50, 2)} | ${fmt(s.latency.p90, 2)} | ${fmt(s.latency.p99, 2)} | ${fmt(s.latency.max, 1)} | ${int(s.lost)} | ${int(s.errors)} | ${fmt(s.ack.p99, 2)} | ${fmt(s.serverCpuPct)} | ${cpu} | ${mib(s.serverRssBytes)} | ${fmt(s.loadgenCpuPct)} | ${fmt(s.backgroundCpuPct, 0)} | ${fmt(s.diskBusyPct, 0)} | ${s.coreSpeed ? `${fmt(s.coreSpeed.serverCoreMs, 0)}/${fmt(s.coreSpeed.loadCoreMs, 0)}` : "–"} | ${s.pass ? "✅" : `❌ ${s.flags.join("; ")}`} |`,
       );
@@ -81,6 +83,57 @@ function breakdownTable(runs: MessagingTargetRun[]): string[] {
       "Main outside stages: ws frame reading, libuv polling, timers, GC on the main thread. Other threads: libuv's pool (fsync), the WAL checkpointer worker, V8's helpers. " +
       "Other = total CPU − stages. Batch size is a mean per group commit; queue wait (oldest work submitted → batch started: the commit window, the previous batch's fsync, a checkpoint's tail) and fsync are per group commit, mean / p99; fan-out (commit → frames handed to the sockets) p50 / p99; percentiles are interpolated from histogram buckets. " +
       "– = not reported (metrics not scraped); * = divided by the sends written, the server having reported no stored message.",
+  ];
+}
+
+/** CPU µs per delivery of everything that serves a step: the node(s), plus nginx, Redis and PostgreSQL backends where measured. */
+export function totalCpuUsPerDelivery(s: MessagingTargetRun["steps"][number]): number | null {
+  if (s.serverCpuUsPerDelivery === null) return null;
+  const side = Object.values(s.sideCpuUsPerDelivery ?? {}).reduce<number>((a, v) => a + (v ?? 0), 0);
+  return s.serverCpuUsPerDelivery + side + (s.redisCpuUsPerDelivery ?? 0);
+}
+
+/** The single-node target each multi-node target is compared with (issue 11). */
+export const MULTI_NODE_PAIRS: [single: string, multi: string][] = [
+  ["parley", "parley-2n"],
+  ["socketio", "socketio-2n"],
+];
+
+/**
+ * Issue 11, the cost of going multi-node: at each offered rate both the
+ * single node and its two-node counterpart ran, CPU µs per delivery of the
+ * nodes and of everything (nodes + nginx + Redis + PostgreSQL backends), and
+ * the latencies side by side. Empty when no pair ran.
+ */
+export function multiNodeTable(runs: MessagingTargetRun[]): string[] {
+  const rows: string[] = [];
+  for (const [single, multi] of MULTI_NODE_PAIRS) {
+    const a = runs.find((r) => r.target === single);
+    const b = runs.find((r) => r.target === multi);
+    if (!a || !b) continue;
+    for (const sa of a.steps) {
+      const sb = b.steps.find((x) => x.offeredDeliveriesPerSec === sa.offeredDeliveriesPerSec);
+      if (!sb) continue;
+      const ta = totalCpuUsPerDelivery(sa);
+      const tb = totalCpuUsPerDelivery(sb);
+      const ratio = (x: number | null, y: number | null) => (x !== null && y !== null && x > 0 ? `×${fmt(y / x, 2)}` : "–");
+      const side = Object.entries(sb.sideCpuUsPerDelivery ?? {})
+        .map(([k, v]) => `${k} ${fmt(v, 2)}`)
+        .join(", ");
+      rows.push(
+        `| ${single} → ${multi} | ${int(sa.offeredDeliveriesPerSec)} | ${fmt(sa.serverCpuUsPerDelivery, 2)} → ${fmt(sb.serverCpuUsPerDelivery, 2)} (${ratio(sa.serverCpuUsPerDelivery, sb.serverCpuUsPerDelivery)}) | ${side || "–"} | ${fmt(ta, 2)} → ${fmt(tb, 2)} (${ratio(ta, tb)}, ${ta !== null && tb !== null ? `${tb >= ta ? "+" : ""}${fmt(tb - ta, 2)}` : "–"}) | ${fmt(sa.latency.p50, 2)} → ${fmt(sb.latency.p50, 2)} | ${fmt(sa.latency.p99, 2)} → ${fmt(sb.latency.p99, 2)} | ${sa.pass ? "✅" : "❌"} / ${sb.pass ? "✅" : "❌"} |`,
+      );
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    "The cost of going multi-node (issue 11): single node → two nodes behind nginx, at the same offered rate:",
+    "",
+    "| single → two nodes | offered deliveries/s | nodes' CPU µs/delivery | beside the 2 nodes, µs/delivery | all CPU µs/delivery (Δ) | p50 ms | p99 ms | pass (1 / 2 nodes) |",
+    "| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ...rows,
+    "",
+    "Nodes' CPU: the single node's process, or both nodes' summed. All CPU adds nginx (master and worker), every redis-server on the machine (also for single-node socket.io, whose adapter publishes to Redis) and the PostgreSQL backends of the run's database (PostgreSQL's WAL writer, checkpointer and other shared processes are not counted).",
   ];
 }
 
@@ -146,6 +199,8 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
   out.push("Config: `" + JSON.stringify(r.config) + "`", "");
   if (r.messaging) {
     out.push(...messagingSummary(r.messaging), "", ...messagingTable(r.messaging), "");
+    const multi = multiNodeTable(r.messaging);
+    if (multi.length > 0) out.push(...multi, "");
     const breakdown = breakdownTable(r.messaging);
     if (breakdown.length > 0) out.push(...breakdown, "");
   }

@@ -4,7 +4,9 @@
  * .json, .md and .png. See docs/benchmarks.md.
  *
  *   --scenario a,b     room-fanout, dm, connections, history, startup (default: all)
- *   --target a,b       parley, ws, socketio (default: all; history and startup are Parley only)
+ *   --target a,b       parley, ws, socketio, parley-2n, socketio-2n (default: parley, ws, socketio;
+ *                      history and startup are Parley only; the -2n targets, two nodes behind nginx
+ *                      on Redis (Parley also on PostgreSQL), run room-fanout and dm only: issue 11)
  *   --quick            few, short steps (for iterating); results get a -quick suffix
  *   --steps a,b        override the steps (deliveries/s; sockets for connections)
  *   --duration S       seconds per measured step          --drain S    drain timeout (s)
@@ -26,7 +28,7 @@ import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { CACHE_DIR, REPO_ROOT, RESULTS_DIR, gitInfo, hasTaskset, pinSelf } from "./lib/proc.js";
 import { killChildrenOnSignals, onInterrupt } from "./lib/cleanup.js";
-import { TARGET_NAMES, type TargetName } from "./lib/types.js";
+import { DEFAULT_TARGETS, TARGET_NAMES, type TargetName } from "./lib/types.js";
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from "./scenarios/common.js";
 import { createContext, runScenario, type ScenarioParams } from "./suite.js";
 import { updateDocs, writeScenario } from "./report.js";
@@ -58,8 +60,8 @@ const { values } = parseArgs({
   allowPositionals: false,
 });
 
-function list<T extends string>(raw: string | undefined, all: readonly T[], what: string): T[] {
-  if (!raw) return [...all];
+function list<T extends string>(raw: string | undefined, all: readonly T[], what: string, byDefault: readonly T[] = all): T[] {
+  if (!raw) return [...byDefault];
   const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
   for (const i of items) if (!all.includes(i as T)) throw new Error(`unknown ${what} ${JSON.stringify(i)}; one of ${all.join(", ")}`);
   return items as T[];
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
   }
 
   const scenarios = list<ScenarioName>(values.scenario, SCENARIO_NAMES, "scenario");
-  const targets = list<TargetName>(values.target, TARGET_NAMES, "target");
+  const targets = list<TargetName>(values.target, TARGET_NAMES, "target", DEFAULT_TARGETS);
   const pin = !values["no-pin"];
   if (pin && !hasTaskset) process.stderr.write("taskset not found: running unpinned\n");
   killChildrenOnSignals();
@@ -147,7 +149,12 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   try {
     for (const scenario of scenarios) {
-      const only = scenario === "history" || scenario === "startup" ? targets.filter((t) => t === "parley") : targets;
+      const only =
+        scenario === "history" || scenario === "startup"
+          ? targets.filter((t) => t === "parley")
+          : scenario === "connections"
+            ? targets.filter((t) => !t.endsWith("-2n")) // one process's RSS per socket: not a cluster's
+            : targets;
       if (only.length === 0) continue;
       const result = await runScenario(ctx, scenario, only, values.quick, params);
       const files = await writeScenario(result, outDir);

@@ -12,6 +12,8 @@ import type { MessagingTargetRun, ScenarioName, ScenarioResult } from "./scenari
 import { parley } from "./targets/parley.js";
 import { wsRelay } from "./targets/ws-relay.js";
 import { socketio } from "./targets/socketio.js";
+import { parley2n } from "./targets/parley-2n.js";
+import { socketio2n } from "./targets/socketio-2n.js";
 import type { BenchContext, Target } from "./targets/types.js";
 import { projection100k } from "./report.js";
 import { defaultQuietPolicy } from "./lib/noise.js";
@@ -22,7 +24,7 @@ import { defaultQuietPolicy } from "./lib/noise.js";
  * `runScenario`.
  */
 
-export const TARGETS: Record<TargetName, Target> = { parley, ws: wsRelay, socketio };
+export const TARGETS: Record<TargetName, Target> = { parley, ws: wsRelay, socketio, "parley-2n": parley2n, "socketio-2n": socketio2n };
 
 export interface ScenarioParams {
   messaging?: Partial<MessagingOptions> & { clients?: number; roomSize?: number };

@@ -3,8 +3,13 @@
  * workers (which talk over Node's IPC channel, so everything here is JSON).
  */
 
-export type TargetName = "parley" | "ws" | "socketio";
-export const TARGET_NAMES: readonly TargetName[] = ["parley", "ws", "socketio"];
+export type TargetName = "parley" | "ws" | "socketio" | "parley-2n" | "socketio-2n";
+export const TARGET_NAMES: readonly TargetName[] = ["parley", "ws", "socketio", "parley-2n", "socketio-2n"];
+/**
+ * What runs without --target. The two-node targets (issue 11) need
+ * PostgreSQL, Redis and nginx on this machine and run only when named.
+ */
+export const DEFAULT_TARGETS: readonly TargetName[] = ["parley", "ws", "socketio"];
 
 /** The wire protocol a load-generator client speaks. */
 export type Protocol = "parley" | "relay" | "socketio";

@@ -20,7 +20,7 @@ export interface MessagingStep extends StepTotals {
   /** Expected deliveries (Σ over sends written of room size − 1) − deliveries counted after the drain. */
   lost: number;
   serverCpuMs: number;
-  /** Server CPU time (user + system, all threads) from step start to end of drain ÷ deliveries. */
+  /** Server CPU time (user + system, all threads; all nodes of a multi-node target) from step start to end of drain ÷ deliveries. */
   serverCpuUsPerDelivery: number | null;
   /** Server CPU during the send window, % of one core. */
   serverCpuPct: number;
@@ -48,6 +48,14 @@ export interface MessagingStep extends StepTotals {
    * null when there was nothing to divide by or the CPU could not be read.
    */
   parleyBreakdown?: ParleyBreakdown | null;
+  /** Multi-node targets: how many node processes `serverCpu*` sums. */
+  nodes?: number;
+  /**
+   * Multi-node targets: CPU per delivery of the processes beside the nodes,
+   * by role (nginx: master and worker; redis: every redis-server on the
+   * machine; postgres: the backends of the run's database), µs; not in `serverCpuUsPerDelivery`.
+   */
+  sideCpuUsPerDelivery?: Record<string, number | null>;
   /** socket.io only: CPU of the redis-server process (not pinned by the harness) per delivery. */
   redisCpuUsPerDelivery?: number | null;
   pass: boolean;

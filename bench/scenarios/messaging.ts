@@ -35,6 +35,39 @@ export interface MessagingOptions {
 /** Failing steps on a busy machine (background over the noisy threshold) after which a target still goes on. */
 const MAX_NOISY_FAILURES = 2;
 
+/** All node processes of a target (one for a single node). */
+const serverPids = (server: { pid: number; nodePids?: number[] }): number[] => server.nodePids ?? [server.pid];
+
+const sumCpuUs = (pids: number[]): number => pids.reduce((a, pid) => a + (cpuTimeUs(pid) ?? 0), 0);
+
+/** CPU time of each pid of each role (pids already gone are left out). */
+function cpuByPid(roles: Record<string, number[]>): Record<string, Map<number, number>> {
+  const out: Record<string, Map<number, number>> = {};
+  for (const [role, pids] of Object.entries(roles)) {
+    out[role] = new Map();
+    for (const pid of pids) {
+      const us = cpuTimeUs(pid);
+      if (us !== null) out[role].set(pid, us);
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU of each role over the step: for a pid seen at both ends, the growth;
+ * for one that appeared during the step (a new PostgreSQL backend), all of
+ * its CPU. A process that came and went within the step is missed.
+ */
+function sideDeltaUs(before: Record<string, Map<number, number>>, after: Record<string, Map<number, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const role of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    let us = 0;
+    for (const [pid, end] of after[role] ?? []) us += Math.max(0, end - (before[role]?.get(pid) ?? 0));
+    out[role] = us;
+  }
+  return out;
+}
+
 function redisCpu(): number | null {
   const pids = pidsByName("redis-server");
   if (pids.length === 0) return null;
@@ -91,13 +124,21 @@ const perSendOf = (opts: MessagingOptions): number => Math.max(1, (opts.spec.use
 async function runStep(ctx: BenchContext, live: Live, i: number, ours: number[], opts: MessagingOptions): Promise<boolean> {
   const { target, run } = live;
   const gen = live.gen!;
-  const pid = live.prepared!.server.pid;
+  const server = live.prepared!.server;
   const offered = opts.steps[i]!;
   let step: MessagingStep | null = null;
   for (let attempt = 0; attempt <= ctx.quiet.retries; attempt++) {
     const quiet = await waitForQuiet(ours, ctx.quiet, ctx.log);
     const speed = { serverCoreMs: coreSpeedMs(serverCoreOf(ctx)), loadCoreMs: coreSpeedMs(loadCoreOf(ctx)) };
-    const s = await measureStep(gen, pid, { withRedis: target.name === "socketio", metricsUrl: live.prepared!.server.metricsUrl ?? null }, ++live.wireStep, offered, perSendOf(opts), opts);
+    const s = await measureStep(
+      gen,
+      { pid: server.pid, nodePids: server.nodePids ?? [server.pid], sidePids: server.sidePids ?? null },
+      { withRedis: target.name === "socketio", metricsUrl: server.metricsUrl ?? null },
+      ++live.wireStep,
+      offered,
+      perSendOf(opts),
+      opts,
+    );
     s.step = i + 1;
     s.quietWaitMs = quiet.waitedMs;
     s.attempts = attempt + 1;
@@ -157,9 +198,12 @@ export async function runMessaging(ctx: BenchContext, targets: Target[], opts: M
       if (active.length === 0) break;
       const order = active.map((_, k) => active[(k + i) % active.length]!);
       for (const live of order) {
-        const ours = lives.flatMap((l) => (l.prepared ? [l.prepared.server.pid, ...(l.gen?.workerPids ?? [])] : []));
+        const ours = lives.flatMap((l) => (l.prepared ? [...serverPids(l.prepared.server), ...(l.gen?.workerPids ?? [])] : []));
         if (live.target.name === "socketio") ours.push(...pidsByName("redis-server"));
-        const idle = lives.filter((l) => l !== live && l.prepared).map((l) => l.prepared!.server.pid);
+        // A cluster's nginx, Redis and PostgreSQL backends work for the run too: not background.
+        if (live.prepared?.server.sidePids) ours.push(...Object.values(live.prepared.server.sidePids()).flat());
+        // Every node of an idle cluster, and its nginx, waits at nice 19 (not Redis and PostgreSQL: the machine's services).
+        const idle = lives.filter((l) => l !== live && l.prepared).flatMap((l) => [...serverPids(l.prepared!.server), ...(l.prepared!.server.sidePids?.().nginx ?? [])]);
         for (const pid of idle) setProcessNice(pid, 19);
         let goOn = false;
         try {
@@ -187,7 +231,7 @@ export async function runMessaging(ctx: BenchContext, targets: Target[], opts: M
  */
 async function measureStep(
   gen: LoadGenerator,
-  pid: number,
+  proc: { pid: number; nodePids: number[]; sidePids: (() => Record<string, number[]>) | null },
   target: { withRedis: boolean; metricsUrl: string | null },
   stepNo: number,
   offered: number,
@@ -195,11 +239,15 @@ async function measureStep(
   opts: MessagingOptions,
 ): Promise<MessagingStep> {
   const { withRedis, metricsUrl } = target;
+  const { pid, nodePids } = proc;
+  // Side processes are looked up before the step and again after it: a pool closes idle PostgreSQL
+  // connections (pg's default: after 10 s, so between two steps) and opens new backends during the step.
+  const side0 = proc.sidePids ? cpuByPid(proc.sidePids()) : null;
   const sendsPerSecond = offered / perSend;
   // Scraped outside the CPU readings, so the scrapes' own cost is not charged to the step.
   const metrics0 = metricsUrl ? await scrapeMetrics(metricsUrl) : null;
   const threads0 = metricsUrl ? threadCpuUs(pid) : null;
-  const cpu0 = cpuTimeUs(pid) ?? 0;
+  const cpu0 = sumCpuUs(nodePids);
   const redis0 = withRedis ? redisCpu() : null;
   const busy0 = machineBusyUs();
   const disk0 = diskBusyMs();
@@ -212,18 +260,22 @@ async function measureStep(
     durationMs: opts.durationMs,
     drainMs: opts.drainMs,
     onWindowEnd: () => {
-      cpuWindow = (cpuTimeUs(pid) ?? 0) - cpu0;
+      cpuWindow = sumCpuUs(nodePids) - cpu0;
     },
   });
-  const cpuUs = (cpuTimeUs(pid) ?? 0) - cpu0;
+  const cpuUs = sumCpuUs(nodePids) - cpu0;
+  const sideUs = side0 && proc.sidePids ? sideDeltaUs(side0, cpuByPid(proc.sidePids())) : null;
   const threads1 = metricsUrl ? threadCpuUs(pid) : null;
   const redis1 = redis0 !== null ? redisCpu() : null;
   const busy1 = machineBusyUs();
   const disk1 = diskBusyMs();
   const self = process.cpuUsage(self0);
-  const ours = cpuUs + totals.loadgenCpuUs + self.user + self.system + (redis0 !== null && redis1 !== null ? redis1 - redis0 : 0);
+  const sideTotalUs = sideUs ? Object.values(sideUs).reduce((a, b) => a + b, 0) : 0;
+  const ours = cpuUs + totals.loadgenCpuUs + self.user + self.system + (redis0 !== null && redis1 !== null ? redis1 - redis0 : 0) + sideTotalUs;
   const backgroundCpuPct = busy0 !== null && busy1 !== null ? Math.max(0, Math.round((busy1 - busy0 - ours) / (Date.now() - wall0) / 10)) : null;
-  const mem = memoryOf(pid);
+  // RSS of every node, summed (one process for a single node).
+  const mems = nodePids.map((p) => memoryOf(p));
+  const mem = mems.every((m) => m !== null) ? { rss: mems.reduce((a, m) => a + m!.rss, 0), hwm: mems.reduce((a, m) => a + m!.hwm, 0) } : null;
   const metrics1 = metricsUrl ? await scrapeMetrics(metricsUrl) : null;
   const lost = Math.max(0, totals.expected - totals.delivered);
   const flags: string[] = [];
@@ -258,6 +310,10 @@ async function measureStep(
   };
   if (metricsUrl) {
     step.parleyBreakdown = sendBreakdown({ before: metrics0, after: metrics1 }, { before: threads0, after: threads1 }, totals.sends);
+  }
+  if (nodePids.length > 1) step.nodes = nodePids.length;
+  if (sideUs) {
+    step.sideCpuUsPerDelivery = Object.fromEntries(Object.entries(sideUs).map(([k, us]) => [k, totals.delivered > 0 ? Math.round((us / totals.delivered) * 100) / 100 : null]));
   }
   if (redis0 !== null && redis1 !== null) {
     step.redisCpuUsPerDelivery = totals.delivered > 0 ? Math.round(((redis1 - redis0) / totals.delivered) * 100) / 100 : null;

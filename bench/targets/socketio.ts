@@ -13,10 +13,10 @@ import { groupsOf, startServerProcess, type BenchContext, type MessagingSpec, ty
  * app's own schema, not Parley's.
  */
 
-const SERVER = path.join(BENCH_DIR, "targets", "socketio-server.mjs");
+export const SOCKETIO_SERVER = path.join(BENCH_DIR, "targets", "socketio-server.mjs");
 
 /** Creates the app's database with one user per client and their rooms; returns each client's token. */
-function seed(file: string, groups: number[][], prefix: string): string[] {
+export function seedSocketio(file: string, groups: number[][], prefix: string): string[] {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.exec(`
@@ -52,11 +52,11 @@ async function prepare(ctx: BenchContext, groups: number[][], prefix: string): P
   const t0 = Date.now();
   const dir = fs.mkdtempSync(path.join(ctx.tmpDir, "socketio-"));
   const file = path.join(dir, "chat.db");
-  const tokens = seed(file, groups, prefix);
+  const tokens = seedSocketio(file, groups, prefix);
   const seedMs = Date.now() - t0;
   const server = await startServerProcess(ctx, {
     name: "socketio",
-    args: (port) => [SERVER, String(port)],
+    args: (port) => [SOCKETIO_SERVER, String(port)],
     env: { BENCH_DB: file, BENCH_REDIS_URL: ctx.redisUrl, BENCH_REDIS_KEY: `parley-bench-${ctx.runId}` },
     healthPath: "/healthz",
   });

@@ -43,6 +43,17 @@ export interface ServerHandle {
   logFile: string;
   /** Parley with its metrics listener on: where to scrape `GET /metrics` (the send path's stage histograms). */
   metricsUrl?: string;
+  /**
+   * A target of several nodes: the pids of all its nodes, whose CPU is
+   * summed as the server's (default: just `pid`).
+   */
+  nodePids?: number[];
+  /**
+   * Processes that serve the target beside its nodes (nginx, redis-server,
+   * PostgreSQL backends), by role, read at each step: their CPU is reported
+   * apart, per delivery, not added to the server's.
+   */
+  sidePids?: () => Record<string, number[]>;
   stop(): Promise<void>;
 }
 
