@@ -13,11 +13,9 @@ import type { Config } from "./config.js";
 import type { Deps } from "./deps.js";
 import { openStore, type Store } from "./store/store.js";
 import os from "node:os";
-import { randomBytes, randomUUID } from "node:crypto";
-import { sql } from "kysely";
-import { MemoryBus } from "./bus/memory.js";
-import { RedisBus } from "./bus/redis.js";
-import { ClusterMembership } from "./bus/nodes.js";
+import { randomBytes } from "node:crypto";
+import { openBus } from "./bus/open.js";
+import { echoRequestId, healthRoutes, requestId } from "./http/health.js";
 import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
@@ -81,32 +79,11 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     onPostgresError: (err) => log.warn({ err: err.message }, "database connection lost; the pool reconnects when asked"),
     onQuery: metrics.registry ? (ms) => metrics.query(ms) : undefined,
   });
-  // Set once the gateway exists: the Redis bus calls it when its subscription is back after an outage.
-  let afterBusOutage = (): void => undefined;
-  let busUp = (_up: boolean): void => undefined;
-  let redisBus: RedisBus | null = null;
-  let bus: Bus;
-  if (opts.bus) bus = opts.bus;
-  else if (config.redisUrl) {
-    redisBus = new RedisBus({
-      url: config.redisUrl,
-      keyPrefix: config.redisKeyPrefix,
-      nodeId,
-      log,
-      onLag: (ms) => metrics.busLag(ms),
-      onLost: () => busUp(false),
-      onResync: () => afterBusOutage(),
-    });
-    try {
-      await redisBus.start();
-    } catch (err) {
-      await redisBus.close();
-      await store.close();
-      throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} did not answer: ${(err as Error).message}`);
-    }
-    bus = redisBus;
-  } else bus = new MemoryBus();
-  const cluster = config.redisUrl ? new ClusterMembership(nodeId, bus, config.nodeTimeoutMs, log) : null;
+  const opened = await openBus(config, nodeId, log, metrics, opts.bus).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const { bus, cluster } = opened;
   const deps: Deps = { config, store, bus, log, metrics, cluster };
   const services = createServices(deps);
 
@@ -123,17 +100,14 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in contract v1's error shape.
     return503OnClosing: false,
-    // A balancer's X-Request-Id (nginx: $request_id) names the request in our logs too, so one
-    // request can be followed across both; anything else that claims to be one gets a fresh UUID.
+    // A balancer's X-Request-Id names the request in our logs too (http/health.ts).
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && /^[A-Za-z0-9._-]{8,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: requestId,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  echoRequestId(app);
   let closing = false;
   app.addHook("onRequest", async () => {
     if (closing) throw new AppError(ErrorCode.Unavailable, "The server is shutting down; try again shortly.", { retryAfter: 5 });
@@ -145,7 +119,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   await app.register(rateLimit, {
     global: false,
     hook: "preHandler",
-    ...(redisBus ? { redis: redisBus.commands, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true } : {}),
+    ...(opened.redis ? { redis: opened.redis.commands, nameSpace: `${config.redisKeyPrefix}rate:`, skipOnError: true } : {}),
   });
 
   // The document's frame, security, error answers and component schemas: http/openapi.ts.
@@ -167,23 +141,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     },
     { prefix: "/api/v1" },
   );
-  // Alive: the process answers. For a supervisor's liveness probe; says nothing of the database.
-  app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
-  // Ready: worth sending traffic to. For a load balancer's health check: the database answers within 2 s,
-  // Redis is connected (many nodes), and the node is not shutting down (503 from the onRequest hook).
-  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
-    const failing: string[] = [];
-    const probe = sql`select 1`.execute(store.db).then(
-      () => true,
-      () => false,
-    );
-    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2_000).unref());
-    if (!(await Promise.race([probe, timeout]))) failing.push("database");
-    if (redisBus && !redisBus.ready) failing.push("redis");
-    if (failing.length === 0) return { ready: true };
-    const body: ErrorBody = { error: { code: ErrorCode.Unavailable, message: `Not ready: ${failing.join(" and ")} not answering.` } };
-    return reply.code(503).header("retry-after", "1").send(body);
-  });
+  healthRoutes(app, { db: store.db, redisReady: () => opened.redis?.ready ?? true });
   // Metrics are served only by their own listener. Without this route the SPA fallback
   // would answer a scraper pointed at the public port with index.html and a 200.
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
@@ -210,13 +168,10 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
 
   const gateway = new Gateway(deps, services, (header) => app.parseCookie(header));
   gateway.attach(app.server);
-  busUp = (up) => cluster?.setBusUp(up);
-  afterBusOutage = () => {
-    cluster?.setBusUp(true);
-    // The others' presence is asked again; sockets catch up on what fan-out lost meanwhile.
-    cluster?.hello();
-    void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed"));
-  };
+  opened.onOutage({
+    lost: () => undefined,
+    back: () => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")),
+  });
   cluster?.hello();
   registerOpenSocketsGauge(metrics, () => gateway.size);
   registerSendQueueGauge(metrics, () => gateway.bufferedBytes);

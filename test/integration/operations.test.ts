@@ -61,6 +61,26 @@ describe("operations", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }, 30_000);
 
+  it("answers /healthz and /readyz (the database answers), and names each request with its X-Request-Id", async () => {
+    const t = await startTestServer();
+    try {
+      expect(await (await fetch(`${t.baseUrl}/healthz`)).json()).toEqual({ ok: true });
+      const ready = await fetch(`${t.baseUrl}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ ready: true });
+      // A balancer's id is kept (and echoed); a missing or odd one is replaced by a fresh one.
+      const given = await fetch(`${t.baseUrl}/healthz`, { headers: { "x-request-id": "nginx-4f2a9c01" } });
+      expect(given.headers.get("x-request-id")).toBe("nginx-4f2a9c01");
+      const odd = await fetch(`${t.baseUrl}/healthz`, { headers: { "x-request-id": "<script>" } });
+      expect(odd.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      const none = await fetch(`${t.baseUrl}/api/v1/me`);
+      expect(none.status).toBe(401);
+      expect(none.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await t.destroy();
+    }
+  });
+
   it("serves an OpenAPI description of the HTTP API", async () => {
     const t = await startTestServer();
     const res = await fetch(`${t.baseUrl}/api/v1/openapi.json`);

@@ -1,0 +1,71 @@
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Metrics } from "../metrics/registry.js";
+import type { Bus } from "./bus.js";
+import { MemoryBus } from "./memory.js";
+import { RedisBus } from "./redis.js";
+import { ClusterMembership } from "./nodes.js";
+
+/** A node's bus and, with many nodes, its Redis connection and its view of the other nodes. */
+export interface OpenedBus {
+  bus: Bus;
+  /** The Redis bus (many nodes), for readiness and the shared rate-limit store; null on a node alone. */
+  redis: RedisBus | null;
+  cluster: ClusterMembership | null;
+  /**
+   * Wires what an outage of the bus between nodes must trigger: `lost` when
+   * the subscription drops, `back` when it returns (the gateway then catches
+   * its sockets up from the database). Called once the gateway exists.
+   */
+  onOutage(handlers: { lost: () => void; back: () => void }): void;
+}
+
+/**
+ * The in-process bus on a node alone; with `config.redisUrl`, the Redis bus
+ * (connected and subscribed before this resolves) and the cluster
+ * membership. `given` (tests) replaces the bus and leaves the rest as the
+ * configuration says.
+ * @throws Error naming the Redis URL (password masked) when Redis does not answer
+ */
+export async function openBus(config: Config, nodeId: string, log: Logger, metrics: Metrics, given?: Bus): Promise<OpenedBus> {
+  const handlers = { lost: (): void => undefined, back: (): void => undefined };
+  let redis: RedisBus | null = null;
+  let bus: Bus;
+  if (given) bus = given;
+  else if (config.redisUrl) {
+    redis = new RedisBus({
+      url: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      nodeId,
+      log,
+      onLag: (ms) => metrics.busLag(ms),
+      onLost: () => handlers.lost(),
+      onResync: () => handlers.back(),
+    });
+    try {
+      await redis.start();
+    } catch (err) {
+      await redis.close();
+      throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} did not answer: ${(err as Error).message}`);
+    }
+    bus = redis;
+  } else bus = new MemoryBus();
+  const cluster = config.redisUrl ? new ClusterMembership(nodeId, bus, config.nodeTimeoutMs, log) : null;
+  return {
+    bus,
+    redis,
+    cluster,
+    onOutage(h) {
+      handlers.lost = () => {
+        cluster?.setBusUp(false);
+        h.lost();
+      };
+      handlers.back = () => {
+        cluster?.setBusUp(true);
+        // The others answer a hello with their presence, which this node may have missed.
+        cluster?.hello();
+        h.back();
+      };
+    },
+  };
+}
