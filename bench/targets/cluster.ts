@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { nginxConfig } from "../../scripts/nginx-config.mjs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { onInterrupt, track } from "../lib/cleanup.js";
@@ -98,63 +99,25 @@ export function childPids(pid: number): number[] {
 
 // ---- nginx -------------------------------------------------------------------
 
-/**
- * deploy/nginx/parley.conf with the upstream's `server` lines replaced by
- * the nodes (same parameters: max_fails, fail_timeout), the listen address
- * and server name replaced, inside a main configuration whose pid, logs and
- * temp files live in `dir`: nothing in /etc or /var is read or written.
- */
-export function nginxConfig(template: string, dir: string, nodePorts: number[], lbPort: number): string {
-  let text = template;
-  const upstream = /^upstream parley \{\n[\s\S]*?^\}/m.exec(text);
-  if (!upstream) throw new Error("deploy/nginx/parley.conf has no `upstream parley { … }` block");
-  const serverLine = /^([ \t]*)server\s+\S+(.*);[ \t]*\n/gm;
-  const first = [...upstream[0].matchAll(serverLine)][0];
-  if (!first) throw new Error("deploy/nginx/parley.conf's upstream has no `server` line");
-  const [, indent = "    ", params = ""] = first;
-  if (!/^\s*least_conn;/m.test(upstream[0])) throw new Error("deploy/nginx/parley.conf's upstream is no longer least_conn: the benchmark assumes it");
-  let done = false;
-  const block = upstream[0].replace(serverLine, () => {
-    if (done) return "";
-    done = true;
-    return nodePorts.map((p) => `${indent}server 127.0.0.1:${p}${params};\n`).join("");
-  });
-  text = text.replace(upstream[0], () => block);
-  let listened = false;
-  text = text.replace(/^(\s*)listen\s[^;]*;[ \t]*\n/gm, (_line, pad: string) => {
-    if (listened) return "";
-    listened = true;
-    return `${pad}listen 127.0.0.1:${lbPort};\n`;
-  });
-  if (!listened) throw new Error("deploy/nginx/parley.conf has no `listen` line");
-  text = text.replace(/^(\s*)server_name\s[^;]*;/m, "$1server_name localhost;");
-  const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${path.join(dir, t)};`).join("\n");
-  return [
-    "# Written by bench/targets/cluster.ts from deploy/nginx/parley.conf; deleted with the run's scratch directory.",
-    "daemon off;",
-    // One worker: the nodes and nginx share the server core, as a small deployment's box would.
-    "worker_processes 1;",
-    `pid ${path.join(dir, "nginx.pid")};`,
-    `error_log ${path.join(dir, "error.log")} warn;`,
-    "events {",
-    // 1,000 client sockets + 1,000 upstream sockets, with room.
-    "    worker_connections 8192;",
-    "}",
-    "worker_rlimit_nofile 20000;",
-    "http {",
-    "    access_log off;",
-    temp,
-    text.replace(/^(?=.)/gm, "    "),
-    "}",
-    "",
-  ].join("\n");
-}
-
 /** nginx on loopback `port` in front of `nodePorts`, pinned to the server core like the nodes; waits until `healthPath` answers through it. */
 export async function startNginx(ctx: BenchContext, name: string, port: number, nodePorts: number[], healthPath: string): Promise<{ pid: number; port: number; stop(): Promise<void>; errorLog: string }> {
   const dir = fs.mkdtempSync(path.join(ctx.tmpDir, `${name}-nginx-`));
   const conf = path.join(dir, "nginx.conf");
-  fs.writeFileSync(conf, nginxConfig(fs.readFileSync(path.join(REPO_ROOT, "deploy", "nginx", "parley.conf"), "utf8"), dir, nodePorts, port));
+  const template = fs.readFileSync(path.join(REPO_ROOT, "deploy", "nginx", "parley.conf"), "utf8");
+  if (!/^\s*least_conn;/m.test(template)) throw new Error("deploy/nginx/parley.conf's upstream is no longer least_conn: the benchmark assumes it");
+  fs.writeFileSync(
+    conf,
+    nginxConfig({
+      template,
+      dir,
+      nodePorts,
+      lbPort: port,
+      generatedBy: "bench/targets/cluster.ts",
+      // 1,000 client sockets + 1,000 upstream sockets, with room.
+      workerConnections: 8192,
+      mainLines: ["worker_rlimit_nofile 20000;"],
+    }),
+  );
   const errorLog = path.join(dir, "error.log");
   const fd = fs.openSync(path.join(dir, "stderr.log"), "a");
   // -e: the error log used before the configuration is read (else /var/log/nginx); -p: prefix for relative paths.

@@ -1,9 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { ClientSpec } from "../lib/types.js";
 import { freePort, pidsByName } from "../lib/proc.js";
 import { groupsOf, startServerProcess, type BenchContext, type MessagingSpec, type Prepared, type ServerHandle, type Target } from "./types.js";
-import { SOCKETIO_SERVER, seedSocketio } from "./socketio.js";
+import { SOCKETIO_SERVER, seedSocketio, socketioClients } from "./socketio.js";
 import { clusterHandle, nginxPids, startNginx, stopAll } from "./cluster.js";
 
 /**
@@ -47,20 +46,7 @@ async function prepare(ctx: BenchContext, groups: number[][], prefix: string): P
     await stop();
     throw err;
   }
-  const clients: ClientSpec[] = [];
-  groups.forEach((members, g) => {
-    members.forEach((index, slot) => {
-      clients.push({
-        index,
-        url: `ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`,
-        auth: { token: tokens[index]! },
-        roomId: `${prefix}${g}`,
-        roomSize: members.length,
-        slot,
-      });
-    });
-  });
-  clients.sort((a, b) => a.index - b.index);
+  const clients = socketioClients(groups, prefix, server.port, tokens);
   return { server, clients, setup: { seedMs, startMs: Date.now() - t0 - seedMs } };
 }
 

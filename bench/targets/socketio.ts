@@ -60,12 +60,18 @@ async function prepare(ctx: BenchContext, groups: number[][], prefix: string): P
     env: { BENCH_DB: file, BENCH_REDIS_URL: ctx.redisUrl, BENCH_REDIS_KEY: `parley-bench-${ctx.runId}` },
     healthPath: "/healthz",
   });
+  const clients = socketioClients(groups, prefix, server.port, tokens);
+  return { server, clients, setup: { seedMs, startMs: Date.now() - t0 - seedMs } };
+}
+
+/** One Socket.IO client per user, grouped into rooms `<prefix><group>`, in user order; `port`: the server's (or its balancer's). */
+export function socketioClients(groups: number[][], prefix: string, port: number, tokens: string[]): ClientSpec[] {
   const clients: ClientSpec[] = [];
   groups.forEach((members, g) => {
     members.forEach((index, slot) => {
       clients.push({
         index,
-        url: `ws://127.0.0.1:${server.port}/socket.io/?EIO=4&transport=websocket`,
+        url: `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,
         auth: { token: tokens[index]! },
         roomId: `${prefix}${g}`,
         roomSize: members.length,
@@ -73,8 +79,7 @@ async function prepare(ctx: BenchContext, groups: number[][], prefix: string): P
       });
     });
   });
-  clients.sort((a, b) => a.index - b.index);
-  return { server, clients, setup: { seedMs, startMs: Date.now() - t0 - seedMs } };
+  return clients.sort((a, b) => a.index - b.index);
 }
 
 export const socketio: Target = {
