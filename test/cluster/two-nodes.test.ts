@@ -21,7 +21,7 @@ describe("two nodes on PostgreSQL and Redis", () => {
 
   beforeAll(async () => {
     inst = await installation();
-    [a, b] = [await startNode(inst), await startNode(inst)];
+    [a, b] = [await startNode(inst, { metricsPort: 0 }), await startNode(inst, { metricsPort: 0 })];
     alice = await signup(a.baseUrl, "alice");
     bob = await signupBot(b.baseUrl, "bob");
     roomId = await createRoom(alice, "public");
@@ -45,6 +45,9 @@ describe("two nodes on PostgreSQL and Redis", () => {
     await sa.waitFor((f) => f.type === "message.created" && f.message.id === reply.message.id);
     await new Promise((r) => setTimeout(r, 200));
     expect(sb.messages(roomId).filter((f) => f.message.id === ack.message.id)).toHaveLength(1);
+    // Node B measured how long node A's envelopes took through Redis.
+    const metrics = await (await fetch(b.server.metricsUrl!)).text();
+    expect(Number(/^parley_bus_lag_seconds_count (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     await sa.close();
     await sb.close();
   });

@@ -40,6 +40,21 @@ describe("metrics listener", () => {
     }
   });
 
+  it("counts room events, database queries and what the sockets hold unsent", async () => {
+    const { signup, createRoom, postMessage } = await import("../support/client.js");
+    const scrape = async () => (await fetch(metricsUrl)).text();
+    const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    const before = await scrape();
+    const alice = await signup(t.baseUrl, "alice");
+    const roomId = await createRoom(alice, "public");
+    await postMessage(alice, roomId, "counted");
+    const after = await scrape();
+    // The room's creation (member.joined) and the message: two seq'd events.
+    expect(value(after, "parley_room_events_total") - value(before, "parley_room_events_total")).toBe(2);
+    expect(value(after, "parley_db_query_seconds_count")).toBeGreaterThan(value(before, "parley_db_query_seconds_count"));
+    expect(value(after, "parley_send_queue_bytes")).toBe(0);
+  });
+
   it("serves nothing else", async () => {
     expect((await fetch(new URL("/", metricsUrl))).status).toBe(404);
     expect((await fetch(new URL("/healthz", metricsUrl))).status).toBe(404);
