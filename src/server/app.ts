@@ -19,6 +19,7 @@ import { echoRequestId, healthRoutes, requestId } from "./http/health.js";
 import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
+import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { OpenApiDocumentSchema, swaggerOptions } from "./http/openapi.js";
 import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
@@ -166,7 +167,10 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     return reply.code(404).send(body);
   });
 
-  const gateway = new Gateway(deps, services, (header) => app.parseCookie(header));
+  // Many nodes: the socket caps per user and per address count every node's sockets.
+  const socketCounts =
+    opened.redis && cluster ? new RedisSocketCounts(opened.redis.commands, config.redisKeyPrefix, cluster, config.nodeTimeoutMs, log) : noSocketCounts;
+  const gateway = new Gateway(deps, services, (header) => app.parseCookie(header), socketCounts);
   gateway.attach(app.server);
   opened.onOutage({
     lost: () => undefined,
@@ -218,6 +222,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.writer.drain();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
           cluster?.close();
+          await socketCounts.close();
           services.remoteTypists?.close();
           await bus.close();
           await store.close();

@@ -169,7 +169,7 @@ describe("two nodes on PostgreSQL and Redis", () => {
   });
 });
 
-describe("HTTP rate limits across nodes", () => {
+describe("limits across nodes", () => {
   let inst: Installation;
   const nodes: TestServer[] = [];
   afterAll(async () => {
@@ -189,5 +189,29 @@ describe("HTTP rate limits across nodes", () => {
     // Another user's budget is their own.
     const bob = await signupBot(b.baseUrl, "bob");
     expect((await bob.post("/rooms", { name: `r ${unique()}`, kind: "public" })).status).toBe(201);
+  });
+
+  it("the socket cap per user counts the sockets on every node", async () => {
+    const [a, b] = [await startNode(inst, { wsSocketsPerUser: 2 }), await startNode(inst, { wsSocketsPerUser: 2 })];
+    nodes.push(a, b);
+    const carol = await signupBot(a.baseUrl, "carol");
+    const first = await SocketClient.connect(a.wsUrl, carol);
+    const second = await SocketClient.connect(b.wsUrl, callerOn(carol, b.baseUrl));
+    // Node A holds one of hers, node B the other: a third on either is one too many.
+    await eventually("node A refuses a third socket", async () => {
+      const third = await SocketClient.connect(a.wsUrl, carol).catch((err: Error) => err);
+      if (third instanceof SocketClient) await third.close();
+      return third instanceof Error && third.message.includes("429");
+    });
+    await second.close();
+    await eventually("a socket closed on B frees a place on A", async () => {
+      const again = await SocketClient.connect(a.wsUrl, carol).catch((err: Error) => err);
+      if (again instanceof SocketClient) {
+        await again.close();
+        return true;
+      }
+      return false;
+    });
+    await first.close();
   });
 });

@@ -21,6 +21,7 @@ import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 import { addressKey, clientAddressOf } from "../http/client-address.js";
 import { isTypingFrame } from "../presence/typing.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
+import { noSocketCounts, type SocketCounts } from "./socket-counts.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -97,6 +98,8 @@ export class Gateway {
     private readonly deps: Deps,
     private readonly services: Services,
     private readonly parseCookie: (header: string) => Record<string, string | undefined>,
+    /** Sockets per user and per address on the other nodes (many nodes), for the socket caps. */
+    private readonly socketCounts: SocketCounts = noSocketCounts,
   ) {
     this.readEvents = durableRoomEvents(deps.store.db, (roomId) => services.writer.readableSeq(roomId));
     this.clientAddress = clientAddressOf(deps.config.trustProxy);
@@ -150,9 +153,13 @@ export class Gateway {
     if (!this.accepting) return refuse(socket, 503, "Service Unavailable");
     // Keyed like the HTTP limits: IPv4 as is, IPv6 by its /64.
     const address = addressKey(this.clientAddress(req));
-    if ((this.byAddress.get(address) ?? 0) >= this.deps.config.wsSocketsPerAddress) return refuse(socket, 429, "Too Many Requests");
+    // With many nodes the caps count every node's sockets (realtime/socket-counts.ts); read before the checks,
+    // so that each check and its registration still happen in one turn.
+    const addressElsewhere = await this.socketCounts.elsewhere(`a:${address}`);
+    if ((this.byAddress.get(address) ?? 0) + addressElsewhere >= this.deps.config.wsSocketsPerAddress) return refuse(socket, 429, "Too Many Requests");
     // Held until the upgrade is refused or the TCP connection closes: counted once, released once.
     this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
+    this.socketCounts.set(`a:${address}`, this.byAddress.get(address)!);
     let counted = true;
     const release = (): void => {
       if (!counted) return;
@@ -160,6 +167,7 @@ export class Gateway {
       const n = (this.byAddress.get(address) ?? 1) - 1;
       if (n > 0) this.byAddress.set(address, n);
       else this.byAddress.delete(address);
+      this.socketCounts.set(`a:${address}`, n);
     };
     socket.once("close", release);
     const refuseCounted = (status: number, text: string): void => {
@@ -172,9 +180,10 @@ export class Gateway {
     });
     if (actor === "bad-origin") return refuseCounted(403, "Forbidden");
     if (!actor) return refuseCounted(401, "Unauthorized");
+    const userElsewhere = await this.socketCounts.elsewhere(`u:${actor.userId}`);
     if (socket.destroyed || !this.accepting) return refuseCounted(503, "Service Unavailable");
-    // Checked and registered (in open(), called back synchronously) in one turn: concurrent upgrades cannot both pass.
-    if ((this.byUser.get(actor.userId)?.size ?? 0) >= this.deps.config.wsSocketsPerUser) return refuseCounted(429, "Too Many Requests");
+    // Checked and registered (in open(), called back synchronously) in one turn: concurrent upgrades on this node cannot both pass.
+    if ((this.byUser.get(actor.userId)?.size ?? 0) + userElsewhere >= this.deps.config.wsSocketsPerUser) return refuseCounted(429, "Too Many Requests");
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.open(ws, socket as Socket, actor).catch((err: unknown) => {
         // A start that fails on a socket already gone (peer left, shutdown) is no bug.
@@ -218,6 +227,7 @@ export class Gateway {
     // Registered before the rooms are read: nothing published meanwhile is missed.
     this.starting.set(conn, []);
     addTo(this.byUser, actor.userId, conn);
+    this.socketCounts.set(`u:${actor.userId}`, this.byUser.get(actor.userId)!.size);
     this.heartbeatGroups[this.nextGroup++ % HEARTBEAT_GROUPS]!.add(conn);
     ws.on("close", () => this.drop(conn));
     ws.on("error", (err) => this.deps.log.debug({ err, conn: conn.id }, "socket error"));
@@ -276,6 +286,7 @@ export class Gateway {
     this.backlogged.delete(conn);
     this.starting.delete(conn);
     removeFrom(this.byUser, conn.userId, conn);
+    this.socketCounts.set(`u:${conn.userId}`, this.byUser.get(conn.userId)?.size ?? 0);
     for (const roomId of conn.rooms.keys()) removeFrom(this.byRoom, roomId, conn);
     // Both idempotent (drop may run twice): its typing stops now, its presence after the grace.
     this.services.typing.disconnected(conn.id);
