@@ -40,12 +40,33 @@ export interface Installation {
 
 export async function installation(opts: { redisUrl?: string; postgresUrl?: string } = {}): Promise<Installation> {
   const db = await createTestPostgresDatabase(opts.postgresUrl);
+  const url = opts.redisUrl ?? redisUrl;
+  const prefix = `parley-test-${randomBytes(5).toString("hex")}:`;
   return {
     databaseUrl: db.url,
-    redisUrl: opts.redisUrl ?? redisUrl,
-    redisKeyPrefix: `parley-test-${randomBytes(5).toString("hex")}:`,
-    drop: () => db.drop(),
+    redisUrl: url,
+    redisKeyPrefix: prefix,
+    drop: async () => {
+      await db.drop();
+      await deleteKeys(url, prefix);
+    },
   };
+}
+
+/** Deletes every key under `prefix` (rate-limit counters, socket counts); a Redis that is gone (a stopped private one) has none left. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  redis.on("error", () => undefined);
+  try {
+    await redis.connect();
+    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+    }
+  } catch {
+    // Not reachable: nothing of ours is kept there.
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** A node in this process on the installation (test/support/server.ts), with `clusterSettings`. */
