@@ -5,7 +5,7 @@ import { nowIso } from "../store/ids.js";
 import { forbidden } from "../errors.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { lockLiveMessage, rewriteStoredEvent } from "./queries.js";
+import { memberAndLiveMessage, rewriteStoredEvent } from "./queries.js";
 import { clearMentions } from "./mentions.js";
 import { scrubRootPreviews } from "./replies.js";
 import { rows } from "../store/steps.js";
@@ -34,10 +34,9 @@ export class MessageDeletionService {
    *   forbidden (public room not joined; neither the author nor an owner or admin)
    */
   delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
-    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     return this.writer.submitRoomSteps(roomId, function* (trx) {
-      const { member, message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      const { member, message: current } = yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       const moderator = member.role === "owner" || member.role === "admin";
       if (current.author.id !== actor.userId && !moderator) {
         throw forbidden("Only the author, the room's owner or an admin may delete a message.");

@@ -7,7 +7,7 @@ import { forbidden } from "../errors.js";
 import { requireMember } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { lockLiveMessage, requireMessage } from "./queries.js";
+import { memberAndLiveMessage, requireMessage } from "./queries.js";
 import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 import { rows } from "../store/steps.js";
 
@@ -34,10 +34,9 @@ export class MessageEditService {
    *   forbidden (public room not joined; not the author)
    */
   edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
-    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     return this.writer.submitRoomSteps(roomId, function* (trx) {
-      const { message: current } = yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      const { message: current } = yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };
       // The new text's mentions replace the old ones (an edit may add or remove a mention).

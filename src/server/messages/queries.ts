@@ -4,7 +4,6 @@ import { prepared } from "../store/prepared.js";
 import { rows, runSteps, type Steps } from "../store/steps.js";
 import { notFound } from "../errors.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
-import type { StoreDialect } from "../store/dialect.js";
 import { membership, type MemberRow } from "../rooms/access.js";
 import { REPLY_PREVIEW_CHARS, type Mentions, type Message, type ReplyTo } from "@shared/protocol/entities.js";
 import { MAX_SEQ } from "@shared/protocol/limits.js";
@@ -203,7 +202,7 @@ const messageByIdQuery = prepared<{ roomId: string; messageId: string }, Message
 /**
  * A message of `roomId` that is not deleted: what edits, deletions,
  * reactions and replies may act on. Membership is the caller's check
- * (lockLiveMessage does both).
+ * (memberAndLiveMessage does both).
  * @throws AppError not_found (no such message in the room, or deleted)
  */
 export function requireLiveMessage(db: Kysely<Database>, roomId: string, messageId: string): Promise<Message> {
@@ -219,21 +218,19 @@ export function* liveMessageById(db: Kysely<Database>, roomId: string, messageId
 
 /**
  * The shared start of every write to an existing message (edit, delete,
- * reaction add/remove), in the writer's transaction: the caller's
- * membership (DESIGN.md invariant 2), then the room's lock, then the
- * message, live. Check, then do: the writer has no savepoints.
+ * reaction add/remove), in the writer's transaction, whose room lock
+ * (RoomWriter.submitRoomSteps) is already held: the caller's membership
+ * (DESIGN.md invariant 2), then the message, live. Check, then do: the
+ * writer has no savepoints.
  * @throws AppError as requireMember and requireLiveMessage
  */
-export function* lockLiveMessage(
-  dialect: Pick<StoreDialect, "roomLock">,
+export function* memberAndLiveMessage(
   trx: Kysely<Database>,
   userId: string,
   roomId: string,
   messageId: string,
 ): Steps<{ member: MemberRow; message: Message }> {
   const { member } = yield* membership(trx, userId, roomId);
-  const lock = dialect.roomLock(trx, roomId);
-  if (lock) yield* rows(lock);
   return { member, message: yield* liveMessageById(trx, roomId, messageId) };
 }
 

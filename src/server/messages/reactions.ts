@@ -8,7 +8,7 @@ import { AppError } from "../errors.js";
 import { nowIso } from "../store/ids.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { lockLiveMessage } from "./queries.js";
+import { memberAndLiveMessage } from "./queries.js";
 import { countUpTo } from "../rooms/limits.js";
 import { rows, runSteps, type Steps } from "../store/steps.js";
 
@@ -45,11 +45,10 @@ export class ReactionService {
    *   distinct emoji and this is a new one)
    */
   add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
-    const { dialect } = this.deps.store;
     const limit = this.deps.config.reactionsPerMessage;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
-      yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       if (yield* holds(trx, messageId, emoji, actor.userId)) {
         return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };
       }
@@ -87,9 +86,8 @@ export class ReactionService {
    *   forbidden (public room not joined)
    */
   remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
-    const { dialect } = this.deps.store;
     return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
-      yield* lockLiveMessage(dialect, trx, actor.userId, roomId, messageId);
+      yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       if (!(yield* holds(trx, messageId, emoji, actor.userId))) {
         return { result: { changed: false, reactions: yield* reactionsOf(trx, messageId) }, publish: [] };
       }

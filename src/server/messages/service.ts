@@ -6,7 +6,6 @@ import { newId, nowIso } from "../store/ids.js";
 import { requireMember, requireSender } from "../rooms/access.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
-import { rows } from "../store/steps.js";
 import { findByClientId, historyPage, storeMessage } from "./queries.js";
 import { withReactions } from "./reactions.js";
 import { recordReply, resolveReplyRoot } from "./replies.js";
@@ -34,12 +33,10 @@ export class MessageService {
    *   forbidden (not a member)
    */
   send(actor: Actor, roomId: string, body: string, clientId: string | null, replyTo: string | null = null): Promise<Message> {
-    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
     return this.writer.submitRoomSteps(roomId, function* (db) {
+      // The room is locked for this batch by the writer (submitRoomSteps): the clientId check and the seq cannot race.
       const { author } = yield* requireSender(db, actor.userId, roomId);
-      const lock = dialect.roomLock(db, roomId);
-      if (lock) yield* rows(lock);
       if (clientId !== null) {
         const earlier = yield* findByClientId(db, roomId, actor.userId, clientId);
         if (earlier) return { result: earlier, publish: [] };

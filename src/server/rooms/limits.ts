@@ -58,8 +58,8 @@ export function* requireRoomSlot(trx: Kysely<Database>, userId: string, limit: n
 
 /**
  * Refuses when `roomId` already has `limit` members. Call inside the write
- * transaction, after `dialect.roomLock` (which makes the count exact on
- * PostgreSQL), before writing.
+ * transaction of a work submitted with its room (RoomWriter.submitRoomSteps,
+ * whose lock makes the count exact on PostgreSQL), before writing.
  * @throws AppError limit_reached (409), details `[{path: "params.roomId", message}]`
  */
 export function* requireMemberSlot(trx: Kysely<Database>, roomId: string, limit: number): Steps<void> {

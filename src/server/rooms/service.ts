@@ -242,13 +242,11 @@ export class RoomService {
 
 /**
  * Refuses a new membership of `userId` in `roomId` past roomsPerUser or
- * membersPerRoom. The room lock (PostgreSQL: the row, FOR UPDATE) keeps two
- * nodes from both taking a room's last seat.
+ * membersPerRoom. The writer's room lock (submitRoomSteps; PostgreSQL: the
+ * row, FOR UPDATE) keeps two nodes from both taking a room's last seat.
  * @throws AppError limit_reached
  */
 function* requireSlots(deps: Deps, trx: Kysely<Database>, roomId: string, userId: string, who: Who): Steps<void> {
-  const lock = deps.store.dialect.roomLock(trx, roomId);
-  if (lock) yield* rows(lock);
   yield* requireMemberSlot(trx, roomId, deps.config.membersPerRoom);
   yield* requireRoomSlot(trx, userId, deps.config.roomsPerUser, who);
 }

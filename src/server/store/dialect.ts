@@ -9,19 +9,14 @@ import type { Database } from "./schema.js";
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
   /**
-   * The statement that serializes writers of one room inside a transaction,
-   * run (as a step) before its seq is read, or null where none is needed.
-   * SQLite has one writer at a time already; PostgreSQL takes the room
-   * row's lock (`SELECT … FOR UPDATE`) so two nodes cannot both pass a
-   * clientId check and then both take a seq.
-   */
-  roomLock(db: Kysely<Database>, roomId: string): CompiledQuery | null;
-  /**
-   * The statement that locks many rooms' rows in id order, run by the
-   * group-commit writer first in a batch (RoomWriter `lockRooms`), or null.
-   * Batches of two nodes that took their rooms' locks in the order their
-   * works came would deadlock (PostgreSQL sees it only after
-   * deadlock_timeout, 1 s, then aborts one); in one order they queue.
+   * The statement that serializes writers of rooms: run by the group-commit
+   * writer first in each batch's transaction with the rooms its works named
+   * (RoomWriter.submitRoomSteps), or null where none is needed. SQLite has
+   * one writer at a time already; PostgreSQL locks the rooms' rows
+   * (`SELECT … ORDER BY id FOR UPDATE`), so two nodes cannot both pass a
+   * clientId check or a member count and then both write, and, taking the
+   * locks in id order, two nodes' batches queue instead of deadlocking
+   * (PostgreSQL would see a deadlock only after deadlock_timeout, 1 s).
    */
   roomsLock(db: Kysely<Database>, roomIds: string[]): CompiledQuery | null;
   /**

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from "kysely";
+import { Kysely, PostgresDialect } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
 import { queryLog } from "./sqlite.js";
@@ -32,7 +32,6 @@ export const postgresDialect: StoreDialect = {
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
   durable: async () => undefined,
   beforeCommit: () => null,
-  roomLock: (db, roomId) => sql`select 1 from rooms where id = ${roomId} for update`.compile(db),
   // ORDER BY under FOR UPDATE: PostgreSQL locks the rows as the sort hands them out, in id order.
   roomsLock: (db, roomIds) => db.selectFrom("rooms").select("id").where("id", "in", roomIds).orderBy("id").forUpdate().compile(),
   isUniqueViolation(err) {

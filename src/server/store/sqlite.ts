@@ -335,7 +335,6 @@ export const sqliteDialect: StoreDialect = {
   durable: async () => undefined,
   beforeCommit: () => null,
   // One connection, one writer: the transaction itself is the lock.
-  roomLock: () => null,
   roomsLock: () => null,
   isUniqueViolation(err) {
     const code = (err as { code?: unknown } | null)?.code;
