@@ -30,7 +30,7 @@ import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
 import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
-import { createMetrics, registerOpenSocketsGauge, registerSendQueueGauge, type Metrics } from "./metrics/registry.js";
+import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
@@ -172,13 +172,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     opened.redis && cluster ? new RedisSocketCounts(opened.redis.commands, config.redisKeyPrefix, cluster, config.nodeTimeoutMs, log) : noSocketCounts;
   const gateway = new Gateway(deps, services, (header) => app.parseCookie(header), socketCounts);
   gateway.attach(app.server);
-  opened.onOutage({
-    lost: () => undefined,
-    back: () => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")),
-  });
+  opened.onBusBack(() => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")));
   cluster?.hello();
-  registerOpenSocketsGauge(metrics, () => gateway.size);
-  registerSendQueueGauge(metrics, () => gateway.bufferedBytes);
+  registerSocketGauges(metrics, { sockets: () => gateway.size, queuedBytes: () => gateway.bufferedBytes });
 
   let metricsListener: MetricsListener | null = null;
   let closed: Promise<void> | null = null;

@@ -19,7 +19,7 @@ const redisUrl = process.env.PARLEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const mainJs = path.resolve(import.meta.dirname, "../../dist/server/main.js");
 
 /** Settings every test node gets: a short node timeout and offline grace, so failures show within seconds. */
-export const clusterSettings = { nodeTimeoutMs: 1_500, presenceOfflineGraceMs: 300 } as const;
+export const clusterSettings = { nodeTimeoutMs: 3_000, presenceOfflineGraceMs: 300 } as const;
 
 /** A free TCP port on 127.0.0.1 (free when asked; good enough for a test's own servers). */
 export async function freePort(): Promise<number> {

@@ -56,6 +56,8 @@ describe("ClusterPresenceStore and ClusterMembership", () => {
   const clock = () => now;
   afterEach(() => vi.useRealTimers());
 
+  const beat = (n: { membership: ClusterMembership }) => (n.membership as unknown as { beat(): void }).beat();
+
   function node(net: Network, id: string) {
     const bus = net.bus(id);
     const membership = new ClusterMembership(id, bus, 3_000, log, clock);
@@ -111,13 +113,15 @@ describe("ClusterPresenceStore and ClusterMembership", () => {
     expect(a.store.status("u")).toBe("online");
     expect(a.membership.isLeader()).toBe(true);
     expect(b.membership.isLeader()).toBe(false);
-    // z dies without a word; a and b keep beating.
+    // z dies without a word; a and b keep beating, once a second (timeout 3 s).
     net.cut.add("z");
-    now += 3_500;
-    (a.membership as unknown as { beat(): void }).beat();
-    await settle(); // b hears a's beat before it checks who fell silent
-    (b.membership as unknown as { beat(): void }).beat();
-    await settle();
+    for (let i = 0; i < 4; i++) {
+      now += 900;
+      beat(a);
+      await settle(); // b hears a's beat before it checks who fell silent
+      beat(b);
+      await settle();
+    }
     expect(a.store.status("u")).toBe("offline");
     expect(a.store.lastSeen("u")).toBe(now);
     expect(a.lost).toEqual([["u"]]);
@@ -134,12 +138,42 @@ describe("ClusterPresenceStore and ClusterMembership", () => {
     b.store.connect("u", "c1");
     await settle();
     a.membership.setBusUp(false);
-    now += 10_000;
-    (a.membership as unknown as { beat(): void }).beat();
+    for (let i = 0; i < 10; i++) {
+      now += 900;
+      beat(a);
+    }
     expect(a.store.status("u")).toBe("online");
     a.membership.setBusUp(true);
-    (a.membership as unknown as { beat(): void }).beat();
+    beat(a);
     expect(a.membership.peers()).toEqual(["b"]);
+  });
+
+  it("a node whose own event loop stalled declares no one dead; one taken for dead that speaks again is asked for its presence", async () => {
+    const net = new Network();
+    const a = node(net, "a");
+    const b = node(net, "b");
+    a.membership.hello();
+    b.membership.hello();
+    await settle();
+    b.store.connect("u", "c1");
+    await settle();
+    // a stalls for 10 s: its next beat comes late, and b's beats are still unread.
+    now += 10_000;
+    beat(a);
+    expect(a.membership.peers()).toEqual(["b"]);
+    expect(a.store.status("u")).toBe("online");
+    // b stalls instead: a, beating on time, takes it for dead and forgets its users...
+    for (let i = 0; i < 4; i++) {
+      now += 900;
+      beat(a);
+    }
+    expect(a.store.status("u")).toBe("offline");
+    // ...until b speaks again: a says hello, b tells its presence again.
+    now += 900;
+    beat(b);
+    await settle();
+    expect(a.membership.peers()).toEqual(["b"]);
+    expect(a.store.status("u")).toBe("online");
   });
 
   it("a goodbye drops the node at once; its remote typists are stopped on this node's sockets", async () => {

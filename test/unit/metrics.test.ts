@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMetrics, noMetrics, registerOpenSocketsGauge, STAGE_BUCKETS_SECONDS, WAIT_BUCKETS_SECONDS } from "@server/metrics/registry.js";
+import { createMetrics, noMetrics, registerSocketGauges, STAGE_BUCKETS_SECONDS, WAIT_BUCKETS_SECONDS } from "@server/metrics/registry.js";
 import { noSendPathObserver } from "@server/metrics/send-path.js";
 import { parsePromText, quantileBetween, Scrape } from "../../bench/lib/prom-text.js";
 import { sendBreakdown } from "../../bench/lib/send-breakdown.js";
@@ -14,7 +14,7 @@ describe("createMetrics", () => {
     expect(m).toBe(noMetrics);
     expect(m.registry).toBeNull();
     expect(m.sendPath).toBe(noSendPathObserver);
-    registerOpenSocketsGauge(m, () => 1); // no registry: a no-op, not a throw
+    registerSocketGauges(m, { sockets: () => 1, queuedBytes: () => 1 }); // no registry: a no-op, not a throw
   });
 
   it("gives each node its own registry, with Node's default metrics", async () => {
@@ -70,7 +70,7 @@ describe("createMetrics", () => {
   it("reads the open-socket count at each scrape", async () => {
     const m = createMetrics({ enabled: true });
     let open = 3;
-    registerOpenSocketsGauge(m, () => open);
+    registerSocketGauges(m, { sockets: () => open, queuedBytes: () => 0 });
     expect((await scrape(m)).value("parley_open_sockets")).toBe(3);
     open = 7;
     expect((await scrape(m)).value("parley_open_sockets")).toBe(7);

@@ -25,6 +25,11 @@ export class ClusterMembership {
   private readonly timer: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private busUp = true;
+  private readonly beatMs: number;
+  /** When this node last beat (epoch ms): a long gap means this node, not the others, was away. */
+  private lastBeatAt: number;
+  /** When this node last said hello (epoch ms). */
+  private helloAt = -Infinity;
 
   constructor(
     readonly nodeId: string,
@@ -34,7 +39,9 @@ export class ClusterMembership {
     private readonly now: () => number = Date.now,
   ) {
     this.unsubscribe = bus.subscribe((e) => this.onEnvelope(e));
-    this.timer = setInterval(() => this.beat(), Math.max(50, Math.floor(timeoutMs / 3)));
+    this.beatMs = Math.max(50, Math.floor(timeoutMs / 3));
+    this.lastBeatAt = now();
+    this.timer = setInterval(() => this.beat(), this.beatMs);
     this.timer.unref();
   }
 
@@ -44,6 +51,7 @@ export class ClusterMembership {
 
   /** Tells the cluster this node is here (at start, and when its bus is back). */
   hello(): void {
+    this.helloAt = this.now();
     this.bus.publish({ kind: "node.beat", node: this.nodeId, state: "hello" });
   }
 
@@ -82,15 +90,29 @@ export class ClusterMembership {
       return;
     }
     const known = this.lastHeard.has(from);
-    this.lastHeard.set(from, this.now());
-    if (!known) this.log.info({ node: from }, "node joined the cluster");
-    if (e.kind === "node.beat" && e.state === "hello") for (const l of this.listeners) l.onHello?.(from);
+    const now = this.now();
+    this.lastHeard.set(from, now);
+    const hello = e.kind === "node.beat" && e.state === "hello";
+    if (!known) {
+      this.log.info({ node: from }, "node joined the cluster");
+      // Heard again after being taken for dead (it stalled, or we did): what it holds was forgotten here.
+      // A hello makes every node, it included, tell its presence again; not when ours is recent (a start).
+      if (!hello && now - this.helloAt > this.timeoutMs) this.hello();
+    }
+    if (hello) for (const l of this.listeners) l.onHello?.(from);
   }
 
   private beat(): void {
     this.bus.publish({ kind: "node.beat", node: this.nodeId, state: "alive" });
-    if (!this.busUp) return;
     const now = this.now();
+    const away = now - this.lastBeatAt > 2 * this.beatMs;
+    this.lastBeatAt = now;
+    // This node's own event loop stalled (or its bus is down): the others' beats may be waiting unread,
+    // so their silence proves nothing this time.
+    if (!this.busUp || away) {
+      for (const id of this.lastHeard.keys()) this.lastHeard.set(id, now);
+      return;
+    }
     for (const [id, at] of this.lastHeard) if (now - at > this.timeoutMs) this.down(id, "silent");
   }
 

@@ -13,11 +13,11 @@ export interface OpenedBus {
   redis: RedisBus | null;
   cluster: ClusterMembership | null;
   /**
-   * Wires what an outage of the bus between nodes must trigger: `lost` when
-   * the subscription drops, `back` when it returns (the gateway then catches
-   * its sockets up from the database). Called once the gateway exists.
+   * What to do when the bus between nodes is back after an outage (the
+   * gateway catches its sockets up from the database); set once the gateway
+   * exists. The membership is told of the outage and its end here.
    */
-  onOutage(handlers: { lost: () => void; back: () => void }): void;
+  onBusBack(back: () => void): void;
 }
 
 /**
@@ -28,8 +28,10 @@ export interface OpenedBus {
  * @throws Error naming the Redis URL (password masked) when Redis does not answer
  */
 export async function openBus(config: Config, nodeId: string, log: Logger, metrics: Metrics, given?: Bus): Promise<OpenedBus> {
-  const handlers = { lost: (): void => undefined, back: (): void => undefined };
+  let back = (): void => undefined;
   let redis: RedisBus | null = null;
+  // Made after the bus, which calls back into it only once connected.
+  let cluster: ClusterMembership | null = null;
   let bus: Bus;
   if (given) bus = given;
   else if (config.redisUrl) {
@@ -39,8 +41,13 @@ export async function openBus(config: Config, nodeId: string, log: Logger, metri
       nodeId,
       log,
       onLag: (ms) => metrics.busLag(ms),
-      onLost: () => handlers.lost(),
-      onResync: () => handlers.back(),
+      onLost: () => cluster?.setBusUp(false),
+      onResync: () => {
+        cluster?.setBusUp(true);
+        // The others answer a hello with their presence, which this node may have missed.
+        cluster?.hello();
+        back();
+      },
     });
     try {
       await redis.start();
@@ -50,22 +57,13 @@ export async function openBus(config: Config, nodeId: string, log: Logger, metri
     }
     bus = redis;
   } else bus = new MemoryBus();
-  const cluster = config.redisUrl ? new ClusterMembership(nodeId, bus, config.nodeTimeoutMs, log) : null;
+  cluster = config.redisUrl ? new ClusterMembership(nodeId, bus, config.nodeTimeoutMs, log) : null;
   return {
     bus,
     redis,
     cluster,
-    onOutage(h) {
-      handlers.lost = () => {
-        cluster?.setBusUp(false);
-        h.lost();
-      };
-      handlers.back = () => {
-        cluster?.setBusUp(true);
-        // The others answer a hello with their presence, which this node may have missed.
-        cluster?.hello();
-        h.back();
-      };
+    onBusBack(fn) {
+      back = fn;
     },
   };
 }

@@ -141,36 +141,24 @@ export function createMetrics(opts: { enabled: boolean }): Metrics {
 }
 
 /**
- * Adds `parley_open_sockets`, read from `count` at each scrape (not kept up
- * to date on every open and close, so the socket code needs no calls).
- * Does nothing when metrics are off.
+ * The gateway's gauges, each read at scrape time (not kept up to date on
+ * every open, close or write, so the socket code needs no calls):
+ * `parley_open_sockets` from `sockets`, and `parley_send_queue_bytes` from
+ * `queuedBytes`: what the node holds for its sockets, unsent (frames the
+ * kernel has not taken, held live events, catch-up batches). Does nothing
+ * when metrics are off.
  */
-export function registerOpenSocketsGauge(metrics: Metrics, count: () => number): void {
+export function registerSocketGauges(metrics: Metrics, read: { sockets: () => number; queuedBytes: () => number }): void {
   if (!metrics.registry) return;
-  new Gauge({
-    name: "parley_open_sockets",
-    help: "Open WebSocket connections, not counting those already closing.",
-    registers: [metrics.registry],
-    collect() {
-      this.set(count());
-    },
-  });
-}
-
-/**
- * Adds `parley_send_queue_bytes`: what the node holds for its sockets,
- * unsent (frames queued and not taken by the kernel, held live events,
- * catch-up batches), read from `bytes` at each scrape. Does nothing when
- * metrics are off.
- */
-export function registerSendQueueGauge(metrics: Metrics, bytes: () => number): void {
-  if (!metrics.registry) return;
-  new Gauge({
-    name: "parley_send_queue_bytes",
-    help: "Bytes this node holds for its sockets and has not yet written to them (queued frames, held live events, catch-up batches).",
-    registers: [metrics.registry],
-    collect() {
-      this.set(bytes());
-    },
-  });
+  const gauge = (name: string, help: string, value: () => number): Gauge =>
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry!],
+      collect() {
+        this.set(value());
+      },
+    });
+  gauge("parley_open_sockets", "Open WebSocket connections, not counting those already closing.", read.sockets);
+  gauge("parley_send_queue_bytes", "Bytes this node holds for its sockets and has not yet written to them (queued frames, held live events, catch-up batches).", read.queuedBytes);
 }

@@ -3,7 +3,6 @@ import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
-import pLimit from "p-limit";
 import type { Deps, Actor } from "../deps.js";
 import type { Services } from "../services.js";
 import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
@@ -38,6 +37,8 @@ const HEARTBEAT_GROUPS = 30;
  * is closed (1008). Their bytes are bounded by the byte rate limit.
  */
 const MAX_EARLY_FRAMES = 32;
+/** Users whose rooms one query of a resync reads (after a bus outage). */
+const RESYNC_USERS = 500;
 
 /** Per socket: its rate limits and the frames that arrived before `ready`. */
 interface Intake {
@@ -506,29 +507,28 @@ export class Gateway {
 
   /**
    * After the bus between nodes was down: envelopes published meanwhile are
-   * lost, so every socket here is brought up to date from the database. Per
-   * user with sockets here (4 at a time), one query gives their rooms and
-   * heads: a socket whose rooms are the same catches up on each room it is
-   * behind in; one whose rooms changed meanwhile (a join or leave it did not
-   * hear of) is closed with 1012, and its client reconnects and resumes by
-   * seq, which sends it exactly what it lacks.
+   * lost, so every socket here is brought up to date from the database. For
+   * the users with sockets here, RESYNC_USERS at a time, one query gives
+   * their rooms and heads: a socket whose rooms are the same catches up on
+   * each room it is behind in; one whose rooms changed meanwhile (a join or
+   * leave it did not hear of) is closed with 1012, and its client reconnects
+   * and resumes by seq, which sends it exactly what it lacks.
    */
   async resync(): Promise<void> {
-    const limit = pLimit(4);
-    await Promise.all(
-      [...this.byUser.keys()].map((userId) =>
-        limit(async () => {
-          if (!this.accepting) return;
-          const heads = new Map((await this.services.rooms.subscriptions(userId)).map((r) => [r.roomId, r.lastSeq]));
-          for (const conn of this.byUser.get(userId) ?? []) {
-            if (!conn.isOpen || this.starting.has(conn)) continue;
-            const same = conn.rooms.size === heads.size && [...conn.rooms.keys()].every((roomId) => heads.has(roomId));
-            if (!same) conn.close(CloseCode.ServiceRestart);
-            else for (const [roomId, head] of heads) conn.catchUpTo(roomId, head);
-          }
-        }),
-      ),
-    );
+    const users = [...this.byUser.keys()];
+    for (let i = 0; i < users.length && this.accepting; i += RESYNC_USERS) {
+      const chunk = users.slice(i, i + RESYNC_USERS);
+      const subscriptions = await this.services.rooms.subscriptionsOf(chunk);
+      for (const userId of chunk) {
+        const heads = new Map((subscriptions.get(userId) ?? []).map((r) => [r.roomId, r.lastSeq]));
+        for (const conn of this.byUser.get(userId) ?? []) {
+          if (!conn.isOpen || this.starting.has(conn)) continue;
+          const same = conn.rooms.size === heads.size && [...conn.rooms.keys()].every((roomId) => heads.has(roomId));
+          if (!same) conn.close(CloseCode.ServiceRestart);
+          else for (const [roomId, head] of heads) conn.catchUpTo(roomId, head);
+        }
+      }
+    }
   }
 
   /**

@@ -150,13 +150,25 @@ export class RoomService {
    * after it would take it for one already sent.
    */
   async subscriptions(userId: string): Promise<{ roomId: string; lastSeq: number }[]> {
+    return (await this.subscriptionsOf([userId])).get(userId) ?? [];
+  }
+
+  /** `subscriptions` of many users in one query (a bus outage's catch-up: Gateway.resync); users in no room are absent. */
+  async subscriptionsOf(userIds: readonly string[]): Promise<Map<string, { roomId: string; lastSeq: number }[]>> {
+    const out = new Map<string, { roomId: string; lastSeq: number }[]>();
+    if (userIds.length === 0) return out;
     const rows = await this.db
       .selectFrom("room_members")
       .innerJoin("rooms", "rooms.id", "room_members.room_id")
-      .select(["rooms.id", "rooms.last_seq"])
-      .where("room_members.user_id", "=", userId)
+      .select(["room_members.user_id", "rooms.id", "rooms.last_seq"])
+      .where("room_members.user_id", "in", userIds)
       .execute();
-    return rows.map((r) => ({ roomId: r.id, lastSeq: Math.min(Number(r.last_seq), this.writer.readableSeq(r.id)) }));
+    for (const r of rows) {
+      let rooms = out.get(r.user_id);
+      if (!rooms) out.set(r.user_id, (rooms = []));
+      rooms.push({ roomId: r.id, lastSeq: Math.min(Number(r.last_seq), this.writer.readableSeq(r.id)) });
+    }
+    return out;
   }
 
   /** Members of a room the caller is in (or a public room), by join time. */
