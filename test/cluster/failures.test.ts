@@ -144,7 +144,8 @@ describe("a node killed with SIGKILL under steady traffic", () => {
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    await new Promise((r) => setTimeout(r, 400));
+    // Killed in the middle of traffic: once both have had sends acknowledged, however fast the machine is.
+    await eventually("traffic flows through both nodes", () => acked.length >= 20 && acked.some((m) => m.body.startsWith("alice")), 20_000);
     killed = true;
     await n1.kill("SIGKILL");
     // Alice's and carol's sockets were cut (no close frame: 1006); they reconnect to node 2 and resume.
@@ -166,7 +167,7 @@ describe("a node killed with SIGKILL under steady traffic", () => {
     await aliceAfter;
     stop = true;
     await Promise.all([aliceLoop, bobLoop]);
-    expect(acked.length).toBeGreaterThan(40);
+    expect(acked.length).toBeGreaterThanOrEqual(40); // 20 before the kill, 20 of alice's after it
 
     // Node 1's typist and its user who never came back are let go within the node timeout (+ the offline grace).
     await members.bob.socket.waitFor((f) => f.type === "typing.updated" && f.userId === alice!.user.id && f.state === "stop", clusterSettings.nodeTimeoutMs * 3);
