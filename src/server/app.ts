@@ -256,6 +256,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           // Fastify stops listening at once (new connections are refused, a balancer tries another node)
           // and resolves once the requests in flight are answered; meanwhile the sockets close with 1012.
           const appClosed = app.close();
+          // Awaited below; until then a rejection must not count as unhandled.
+          appClosed.catch(() => undefined);
           await gateway.close();
           // After the sockets closed: their pending presence and typing timers announce nothing now.
           services.presence.close();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ConfigError, configHelp, loadConfig } from "@server/config.js";
+import { ConfigError, configHelp, loadConfig, settings } from "@server/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults: port 3000, ./data, SQLite in the data dir, localhost origins", () => {
@@ -196,6 +196,8 @@ describe("loadConfig", () => {
     expect(help).toContain("(PARLEY_SHUTDOWN_GRACE_MS, default 5000)");
     // Unset settings show no default rather than "undefined".
     expect(help).not.toContain("undefined");
+    // Settings are named by their flags there too, never by internal keys (wsSocketsPerUser).
+    for (const key of Object.keys(settings)) if (/[A-Z]/.test(key)) expect(help).not.toContain(key);
     // No uploaded files yet: --help must not promise them.
     expect(help).not.toMatch(/upload/i);
   });
