@@ -138,3 +138,64 @@ describe("migration 0008: last seen", () => {
     }
   });
 });
+
+describe("migration 0011: reaction events listed per message; what the old emoji rule let in is cleaned up", () => {
+  it("blanks a deleted message's and a non-RGI emoji's events, writes other spellings fully-qualified, and lists the rest", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-migrate-"));
+    const file = path.join(dir, "parley.db");
+    const tagged = "👍" + [..."ssn=1"].map((c) => String.fromCodePoint(0xe0000 + c.codePointAt(0)!)).join("") + "\u{E007F}";
+    try {
+      const old = openSqlite(file, { synchronous: "normal" });
+      const { error } = await new Migrator({ db: old.db, provider: migrationProvider(old.dialect) }).migrateTo("0009_partial_reply_index");
+      expect(error).toBeUndefined();
+      for (const u of ["u1", "u2"]) {
+        old.raw.prepare("insert into users (id, username, username_key, email, email_key, display_name, password_hash, created_at) values (?, ?, ?, ?, ?, ?, 'h', ?)").run(u, u, u, `${u}@x.org`, `${u}@x.org`, u, at(0));
+      }
+      old.raw.prepare("insert into rooms (id, kind, name, created_by, created_at, last_seq, last_activity_at) values ('r1', 'public', 'r1', 'u1', ?, 9, ?)").run(at(0), at(9));
+      old.raw.prepare("insert into messages (room_id, seq, id, author_id, body, client_id, created_at) values ('r1', 1, 'm1', 'u1', 'live', null, ?)").run(at(1));
+      old.raw.prepare("insert into messages (room_id, seq, id, author_id, body, client_id, created_at, deleted_at) values ('r1', 2, 'm2', 'u1', '', null, ?, ?)").run(at(2), at(3));
+      const event = old.raw.prepare("insert into room_events (room_id, seq, type, frame, created_at) values ('r1', ?, ?, ?, ?)");
+      for (const seq of [1, 2]) event.run(seq, "message.created", JSON.stringify({ type: "message.created", roomId: "r1", seq }), at(seq));
+      const reactionEvents: [number, string, string, string][] = [
+        [3, "m1", "👍", "u1"],
+        [4, "m1", "❤", "u1"],
+        [5, "m1", "❤️", "u2"],
+        [6, "m1", tagged, "u1"],
+        [7, "m2", "🦄", "u1"],
+        [8, "m1", "👍️", "u2"],
+        [9, "m1", "👍", "u2"],
+      ];
+      for (const [seq, messageId, emoji, userId] of reactionEvents) {
+        event.run(seq, "reaction.added", JSON.stringify({ type: "reaction.added", roomId: "r1", seq, messageId, emoji, userId }), at(seq));
+      }
+      const reaction = old.raw.prepare("insert into reactions (message_id, emoji, user_id, room_id, seq, group_seq, created_at) values ('m1', ?, ?, 'r1', ?, ?, ?)");
+      for (const [emoji, userId, seq, group] of [["👍", "u1", 3, 3], ["❤", "u1", 4, 4], ["❤️", "u2", 5, 5], [tagged, "u1", 6, 6], ["👍️", "u2", 8, 8], ["👍", "u2", 9, 3]] as const) {
+        reaction.run(emoji, userId, seq, group, at(seq));
+      }
+      await old.close();
+
+      const store = await openStore(`sqlite:${file}`, { sqliteSynchronous: "normal" });
+      try {
+        const events = await store.db.selectFrom("room_events").select(["seq", "frame"]).where("type", "=", "reaction.added").orderBy("seq").execute();
+        expect(events.map((e) => [Number(e.seq), (JSON.parse(e.frame) as { emoji: string }).emoji])).toEqual([
+          [3, "👍"],
+          [4, "❤️"],
+          [5, "❤️"],
+          [6, ""],
+          [7, ""],
+          [8, "👍"],
+          [9, "👍"],
+        ]);
+        expect(JSON.parse(events[0]!.frame)).toEqual({ type: "reaction.added", roomId: "r1", seq: 3, messageId: "m1", emoji: "👍", userId: "u1" });
+        const held = await store.db.selectFrom("reactions").select(["emoji", "user_id", "seq", "group_seq"]).orderBy("group_seq").orderBy("seq").execute();
+        expect(held.map((r) => `${r.emoji} ${r.user_id} ${r.seq} ${r.group_seq}`)).toEqual(["👍 u1 3 3", "👍 u2 9 3", "❤️ u1 4 4", "❤️ u2 5 4"]);
+        const listed = await store.db.selectFrom("reaction_events").select(["message_id", "seq", "room_id"]).orderBy("seq").execute();
+        expect(listed.map((r) => `${r.message_id} ${r.seq} ${r.room_id}`)).toEqual(["m1 3 r1", "m1 4 r1", "m1 5 r1", "m1 8 r1", "m1 9 r1"]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
