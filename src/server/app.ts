@@ -20,11 +20,12 @@ import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
-import { registerErrorHandling } from "./http/errors.js";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
+import { registerJsonBody } from "./http/json-body.js";
 import { OpenApiDocumentSchema, swaggerOptions } from "./http/openapi.js";
 import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
-import { AppError } from "./errors.js";
+import { AppError, notFound } from "./errors.js";
 import { authRoutes } from "./auth/routes.js";
 import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
@@ -62,6 +63,12 @@ export interface ParleyServer {
   close(): Promise<void>;
 }
 
+/** The message of a 404 for a method and path no route serves (the query left out; the path cut short at 200 characters). */
+function noRoute(method: string, url: string): string {
+  const path = url.split("?")[0] ?? "";
+  return `No route ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}.`;
+}
+
 /** Where the built web client lives when none is configured: dist/web beside dist/server. */
 function defaultWebDir(): string {
   return fileURLToPath(new URL("../web", import.meta.url));
@@ -96,7 +103,11 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     bodyLimit: MAX_FRAME_BYTES,
     // A reaction's emoji is a path parameter: up to 32 UTF-16 units, each up to 9 characters
     // percent-encoded (288); the default 100 would answer a long ZWJ sequence 404.
+    // Longer answers 400 validation_failed (http/errors.ts frameworkErrors), as the router's bad percent-encoding does.
     routerOptions: { maxParamLength: 512 },
+    frameworkErrors,
+    // What Node's parser refuses (431, a malformed request, a timeout), in contract v1's shape too.
+    clientErrorHandler: clientErrorHandler(log as FastifyBaseLogger),
     // A line per request drowns a busy node's log; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in contract v1's error shape.
@@ -108,10 +119,14 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBody(app);
   echoRequestId(app);
   let closing = false;
-  app.addHook("onRequest", async () => {
+  app.addHook("onRequest", async (request) => {
     if (closing) throw new AppError(ErrorCode.Unavailable, "The server is shutting down; try again shortly.", { retryAfter: 5 });
+    // No route for this method and path: 404 now, before a body is read or parsed (which could only answer 400 or 413).
+    // GET and HEAD carry no body and go on to the not-found handler, which may serve the web client.
+    if (request.is404 && request.method !== "GET" && request.method !== "HEAD") throw notFound(noRoute(request.method, request.url));
   });
   await app.register(cookie);
   app.decorateRequest("actor", null);
@@ -163,7 +178,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       // Client-side routes (/rooms/…) load the SPA, which routes itself.
       return reply.type("text/html").sendFile("index.html");
     }
-    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: `No route ${request.method} ${request.url.split("?")[0]}.` } };
+    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: noRoute(request.method, request.url) } };
     return reply.code(404).send(body);
   });
 
