@@ -6,6 +6,7 @@ import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { PASSWORD, SocketClient, signup, signupBot, unique, type Caller } from "../support/client.js";
+import { rawHttp } from "../support/raw-http.js";
 
 /**
  * The served OpenAPI document against the server's real answers, so that the
@@ -314,8 +315,8 @@ describe("the OpenAPI document tells the truth", () => {
       const security = o.security ?? [];
       const auth = security.length === 0 ? "none" : security.some((r) => "csrf" in r) ? "Bearer, or cookie + CSRF" : "Bearer or cookie";
       expect(table.get(op)?.auth, `${op}: auth column`).toBe(auth);
-      // 500 and 503 are said once for all endpoints, above the table.
-      const declared = Object.keys(o.responses).map(Number).filter((s) => s !== 500 && s !== 503);
+      // 431, 500 and 503 are said once for all endpoints, above the table.
+      const declared = Object.keys(o.responses).map(Number).filter((s) => s !== 431 && s !== 500 && s !== 503);
       expect(table.get(op)?.statuses.sort(), `${op}: statuses`).toEqual(declared.sort());
     }
   });
@@ -620,6 +621,30 @@ describe("the OpenAPI document tells the truth", () => {
     } finally {
       t = base;
       await limited.destroy();
+    }
+  });
+
+  it("what is refused before routing answers a documented 400 or 431 on every operation", async () => {
+    for (const op of operations()) {
+      const [method, template] = op.split(" ") as [string, string];
+      const path = template.replace(/\{\w+\}/g, "x");
+      const refused = [
+        // A raw non-ASCII byte in the target: Node's parser refuses it.
+        Buffer.concat([Buffer.from(`${method} ${path}?q=`), Buffer.from([0xff]), Buffer.from(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]),
+        // Bad percent-encoding: the router refuses it.
+        `${method} ${path}%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        // Headers over Node's 16 KiB.
+        `${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\n`,
+      ];
+      const statuses: number[] = [];
+      for (const request of refused) {
+        const res = await rawHttp(t.baseUrl, request);
+        const answer: Answer = { status: res.status, body: res.body ? (JSON.parse(res.body) as unknown) : null, headers: res.headers };
+        check({ op }, operation(op), answer, res.body);
+        expect(res.headers.get("x-request-id"), op).not.toBeNull();
+        statuses.push(res.status);
+      }
+      expect(statuses, op).toEqual([400, 400, 431]);
     }
   });
 
