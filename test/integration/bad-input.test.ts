@@ -229,11 +229,11 @@ describe("edges outside the routes answer in the contract's shape", () => {
   });
 
   it("a JSON body declared in a charset other than UTF-8 is refused 400 and stores nothing; utf-8, however spelled, is taken", async () => {
-    const send = (contentType: string, body: Buffer) =>
+    const send = (contentType: string, body: Buffer): Promise<Response> =>
       fetch(`${t.baseUrl}/api/v1/rooms/${roomId}/messages`, {
         method: "POST",
         headers: { "content-type": contentType, cookie: alice.cookie!, "x-csrf-token": alice.csrfToken! },
-        body,
+        body: new Uint8Array(body),
       });
     const utf8 = Buffer.from(JSON.stringify({ body: "héllo" }));
     for (const [type, body] of [
