@@ -20,11 +20,12 @@ import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
-import { registerErrorHandling } from "./http/errors.js";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
+import { registerJsonBody } from "./http/json-body.js";
 import { OpenApiDocumentSchema, swaggerOptions } from "./http/openapi.js";
 import { ErrorCode, type ErrorBody } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
-import { AppError } from "./errors.js";
+import { AppError, notFound } from "./errors.js";
 import { authRoutes } from "./auth/routes.js";
 import { userRoutes } from "./users/routes.js";
 import { roomRoutes } from "./rooms/routes.js";
@@ -83,6 +84,12 @@ const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, "//***@");
 /** An error's message, without the "Error: " its String() form would repeat. */
 const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** The message of a 404 for a method and path no route serves (the query left out; the path cut short at 200 characters). */
+function noRoute(method: string, url: string): string {
+  const path = url.split("?")[0] ?? "";
+  return `No route ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}.`;
+}
+
 /** Where the built web client lives when none is configured: dist/web beside dist/server. */
 function defaultWebDir(): string {
   return fileURLToPath(new URL("../web", import.meta.url));
@@ -119,7 +126,11 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     bodyLimit: MAX_FRAME_BYTES,
     // A reaction's emoji is a path parameter: up to 32 UTF-16 units, each up to 9 characters
     // percent-encoded (288); the default 100 would answer a long ZWJ sequence 404.
+    // Longer answers 400 validation_failed (http/errors.ts frameworkErrors), as the router's bad percent-encoding does.
     routerOptions: { maxParamLength: 512 },
+    frameworkErrors,
+    // What Node's parser refuses (431, a malformed request, a timeout), in contract v1's shape too.
+    clientErrorHandler: clientErrorHandler(log as FastifyBaseLogger),
     // Fastify's two lines per request (incoming, completed) are replaced by one, from the
     // onResponse hook below, at a level that depends on the answer (probes at debug, refusals at warn).
     logController: new LogController({ disableRequestLogging: true }),
@@ -132,13 +143,17 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBody(app);
   echoRequestId(app);
   logRequests(app);
   // Shutdown (close()): draining = readiness off and keep-alive ended; closing = the listener is shut.
   let draining = false;
   let closing = false;
-  app.addHook("onRequest", async () => {
+  app.addHook("onRequest", async (request) => {
     if (closing) throw new AppError(ErrorCode.Unavailable, "The server is shutting down; try again shortly.", { retryAfter: 5 });
+    // No route for this method and path: 404 now, before a body is read or parsed (which could only answer 400 or 413).
+    // GET and HEAD carry no body and go on to the not-found handler, which may serve the web client.
+    if (request.is404 && request.method !== "GET" && request.method !== "HEAD") throw notFound(noRoute(request.method, request.url));
   });
   app.addHook("onSend", async (_request, reply) => {
     // A stopping node hands each connection back after its answer, so that a balancer's
@@ -195,7 +210,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       // Client-side routes (/rooms/…) load the SPA, which routes itself.
       return reply.type("text/html").sendFile("index.html");
     }
-    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: `No route ${request.method} ${request.url.split("?")[0]}.` } };
+    const body: ErrorBody = { error: { code: ErrorCode.NotFound, message: noRoute(request.method, request.url) } };
     return reply.code(404).send(body);
   });
 

@@ -6,6 +6,7 @@ import addFormats from "ajv-formats";
 import type { FastifyInstance } from "fastify";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { PASSWORD, SocketClient, signup, signupBot, unique, type Caller } from "../support/client.js";
+import { heldHttp, rawHttp } from "../support/raw-http.js";
 
 /**
  * The served OpenAPI document against the server's real answers, so that the
@@ -140,10 +141,9 @@ describe("the OpenAPI document tells the truth", () => {
     return found;
   };
 
-  /** Sends `call` and checks the answer against the document; returns it for the case's own assertions. */
-  async function send(call: Call): Promise<Answer> {
+  /** The method, path (with query) and headers of `call`, as `send` puts them on the wire. */
+  function request(call: Call): { method: string; target: string; headers: Record<string, string>; body: string | undefined } {
     const [method, template] = call.op.split(" ") as [string, string];
-    const op = operation(call.op);
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = call.params?.[name];
       if (value === undefined) throw new Error(`${call.op}: no value for {${name}}`);
@@ -158,15 +158,37 @@ describe("the OpenAPI document tells the truth", () => {
       headers.cookie = as.cookie;
       if (call.csrf !== false && method !== "GET" && as.csrfToken) headers["x-csrf-token"] = as.csrfToken;
     }
-    const res = await fetch(`${t.baseUrl}${path}${qs}`, {
-      method,
-      headers,
-      body: call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body)),
-    });
+    return { method, target: `${path}${qs}`, headers, body: call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body)) };
+  }
+
+  /** Sends `call` and checks the answer against the document; returns it for the case's own assertions. */
+  async function send(call: Call): Promise<Answer> {
+    const { method, target, headers, body } = request(call);
+    const res = await fetch(`${t.baseUrl}${target}`, { method, headers, body });
     const text = await res.text();
     const answer: Answer = { status: res.status, body: text ? (JSON.parse(text) as unknown) : null, headers: res.headers };
-    check(call, op, answer, text);
+    check(call, operation(call.op), answer, text);
     return answer;
+  }
+
+  /**
+   * `call` on a connection of its own whose head stops short of its last
+   * line until `until` resolves: a request the server is already reading
+   * when it starts to stop. `sent` resolves once that first part is written.
+   */
+  function sendHeld(call: Call, until: Promise<unknown>): { sent: Promise<void>; answer: Promise<Answer> } {
+    const { method, target, headers, body } = request(call);
+    const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    const lines = Object.entries({ host: "localhost", connection: "close", "content-length": String(bytes.length), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+    const held = heldHttp(t.baseUrl, `${method} ${target} HTTP/1.1\r\n${lines.join("")}`, Buffer.concat([Buffer.from("\r\n"), bytes]), until);
+    return {
+      sent: held.sent,
+      answer: held.answer.then((res) => {
+        const answer: Answer = { status: res.status, body: res.body ? (JSON.parse(res.body) as unknown) : null, headers: res.headers };
+        check(call, operation(call.op), answer, res.body);
+        return answer;
+      }),
+    };
   }
 
   function check(call: Call, op: Operation, answer: Answer, text: string): void {
@@ -314,8 +336,8 @@ describe("the OpenAPI document tells the truth", () => {
       const security = o.security ?? [];
       const auth = security.length === 0 ? "none" : security.some((r) => "csrf" in r) ? "Bearer, or cookie + CSRF" : "Bearer or cookie";
       expect(table.get(op)?.auth, `${op}: auth column`).toBe(auth);
-      // 500 and 503 are said once for all endpoints, above the table.
-      const declared = Object.keys(o.responses).map(Number).filter((s) => s !== 500 && s !== 503);
+      // 431, 500 and 503 are said once for all endpoints, above the table.
+      const declared = Object.keys(o.responses).map(Number).filter((s) => s !== 431 && s !== 500 && s !== 503);
       expect(table.get(op)?.statuses.sort(), `${op}: statuses`).toEqual(declared.sort());
     }
   });
@@ -623,13 +645,47 @@ describe("the OpenAPI document tells the truth", () => {
     }
   });
 
+  it("what is refused before routing answers a documented 400 or 431 on every operation", async () => {
+    for (const op of operations()) {
+      const [method, template] = op.split(" ") as [string, string];
+      const path = template.replace(/\{\w+\}/g, "x");
+      const refused = [
+        // A raw non-ASCII byte in the target: Node's parser refuses it.
+        Buffer.concat([Buffer.from(`${method} ${path}?q=`), Buffer.from([0xff]), Buffer.from(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")]),
+        // Bad percent-encoding: the router refuses it.
+        `${method} ${path}%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+        // Headers over Node's 16 KiB.
+        `${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Padding: ${"p".repeat(17 * 1024)}\r\n\r\n`,
+      ];
+      const statuses: number[] = [];
+      for (const request of refused) {
+        const res = await rawHttp(t.baseUrl, request);
+        const answer: Answer = { status: res.status, body: res.body ? (JSON.parse(res.body) as unknown) : null, headers: res.headers };
+        check({ op }, operation(op), answer, res.body);
+        expect(res.headers.get("x-request-id"), op).not.toBeNull();
+        statuses.push(res.status);
+      }
+      expect(statuses, op).toEqual([400, 400, 431]);
+    }
+  });
+
   it("during shutdown every operation answers a documented 503 with Retry-After", async () => {
     // A socket that never reads holds the gateway's close (up to 3 s), and the HTTP API answers 503 meanwhile.
     const holder = await SocketClient.connect(t.wsUrl, bot);
     holder.ws.pause();
+    // Each request is half-sent before the stop: its connection is being read, so the stopping server
+    // answers it (a new connection would be refused: the listener closes at once, and a balancer tries another node).
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const held = operations().map((op) => sendHeld({ op, params: { roomId: publicRoom, messageId: "x", emoji: "👍" }, as: alice }, stopped));
+    await Promise.all(held.map((h) => h.sent));
+    // One whole request on a new connection of its own, answered after them: the server accepts connections
+    // in order and reads what each holds before it waits for more, so it has read every half-sent head by then.
+    expect((await rawHttp(t.baseUrl, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")).status).toBe(200);
     const stopping = t.server.close();
+    stop();
     try {
-      const answers = await Promise.all(operations().map((op) => send({ op, params: { roomId: publicRoom, messageId: "x", emoji: "👍" }, as: alice })));
+      const answers = await Promise.all(held.map((h) => h.answer));
       for (const res of answers) {
         expect(res.status).toBe(503);
         expect(res.body).toMatchObject({ error: { code: "unavailable" } });

@@ -1,6 +1,7 @@
 import type { RouteOptions } from "fastify";
 import type { FastifyDynamicSwaggerOptions, SwaggerTransform, SwaggerTransformObject } from "@fastify/swagger";
 import { jsonSchemaTransform, jsonSchemaTransformObject } from "fastify-type-provider-zod";
+import { maxHeaderSize } from "node:http";
 import { z } from "zod";
 import { ErrorBodySchema, errorStatus, type ErrorCode } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
@@ -15,10 +16,11 @@ import { SAFE_METHODS } from "./identity.js";
  *   *service* decides (`...errorResponses(403, 404)`), next to the handler.
  * - The errors the *transport* produces are added here for every route, by
  *   rule (`transportErrorStatuses`): 401 for an authenticated route, 403
- *   (CSRF) for an authenticated change, 400 for input or any body, 413 for a
- *   body, 429 for a route with `config.rateLimit`, 500 and 503 everywhere
- *   (a limit applied another way, by a service or a preHandler, is declared
- *   by its route).
+ *   (CSRF) for an authenticated change, 413 for a body, 429 for a route
+ *   with `config.rateLimit`, and 400, 431, 500 and 503 everywhere (a
+ *   request Node cannot read, or one over its header limit, can name any
+ *   route); a limit applied another way, by a service or a preHandler, is
+ *   declared by its route.
  * - Security is set here too: a route whose schema says `security: []` is
  *   public; any other reads with Bearer or the session cookie, and changes
  *   with Bearer, or the session cookie and X-CSRF-Token together.
@@ -36,9 +38,9 @@ import { SAFE_METHODS } from "./identity.js";
 export const API_PREFIX = "/api/v1";
 
 /** An HTTP status that some error code maps to (see `errorStatus`). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 431 | 500 | 503;
 
-/** Methods whose body Fastify parses: they can answer 400 (bad JSON) and 413 (too large). */
+/** Methods whose body Fastify parses: they can answer 413 (too large) and 400 (bad JSON). */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 export const SECURITY_SCHEMES = {
@@ -114,20 +116,23 @@ function isRateLimited(route: Pick<RouteOptions, "config">): boolean {
  * does: the authenticate hook (401; 403 for a cookie change without CSRF),
  * Fastify's parsing and schema validation (400, 413), @fastify/rate-limit
  * (429), the error handler (500) and the shutdown hook in app.ts (503).
+ * Every route can also answer what is refused before routing
+ * (http/errors.ts): 400 for a request Node's parser or the router cannot
+ * read (a raw non-ASCII byte in the target, bad percent-encoding), 431 for
+ * a request line and headers over Node's limit.
  */
 export function transportErrorStatuses(route: RouteFacts): ErrorStatus[] {
   const methods = methodsOf(route);
   const change = methods.some((m) => !SAFE_METHODS.has(m));
   const hasBody = methods.some((m) => BODY_METHODS.has(m));
-  const statuses: ErrorStatus[] = [];
-  if (hasBody || route.schema?.body || route.schema?.querystring || route.schema?.params) statuses.push(400);
+  const statuses: ErrorStatus[] = [400];
   if (!isPublic(route)) {
     statuses.push(401);
     if (change) statuses.push(403);
   }
   if (hasBody) statuses.push(413);
   if (isRateLimited(route)) statuses.push(429);
-  statuses.push(500, 503);
+  statuses.push(431, 500, 503);
   return statuses;
 }
 
@@ -148,7 +153,8 @@ const transform: SwaggerTransform = (input) => {
 
 /** What each code means, for the descriptions of error answers. A code missing here is listed by name only. */
 const CODE_MEANING: Partial<Record<ErrorCode, string>> = {
-  validation_failed: "the input is not acceptable (not JSON, a field missing, mistyped or out of range); `details` names each field",
+  validation_failed:
+    "the input is not acceptable (not JSON, JSON in a charset other than UTF-8, a field missing, mistyped or out of range; or a request that is not valid HTTP/1.1, such as a raw non-ASCII byte or bad percent-encoding in its target); `details` names each field",
   unauthenticated: "no valid session cookie or Bearer token, or (at login) a wrong username or password",
   forbidden: "not allowed; also a change authenticated by the session cookie without the right X-CSRF-Token (`details[0].path` is `X-CSRF-Token`)",
   not_found: "no such room, user or route, or a private or direct room you are not a member of",
@@ -157,6 +163,7 @@ const CODE_MEANING: Partial<Record<ErrorCode, string>> = {
   limit_reached: "a bound on how much may exist was reached (rooms one person is in, members of a room); `details` names whose; retrying helps only once something changed",
   payload_too_large: `the request body is over ${MAX_FRAME_BYTES / 1024} KiB`,
   rate_limited: "too many requests; wait the Retry-After header's seconds",
+  headers_too_large: `the request line and headers are over ${maxHeaderSize / 1024} KiB (a long URL or a large cookie); the connection is closed`,
   internal_error: "a bug or an outage; the message reveals nothing internal",
   unavailable: "the server is shutting down; retry after Retry-After seconds",
 };

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
@@ -6,7 +6,7 @@ import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Deps, Actor } from "../deps.js";
 import type { Services } from "../services.js";
 import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
-import { CloseCode, ErrorCode } from "@shared/protocol/errors.js";
+import { CloseCode, ErrorCode, errorStatus, type ErrorBody } from "@shared/protocol/errors.js";
 import type { ErrorFrame, ReadyFrame } from "@shared/protocol/frames.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError } from "../errors.js";
@@ -18,6 +18,7 @@ import { frameText } from "./wire.js";
 import { SESSION_COOKIE, liveCredentials } from "../auth/credentials.js";
 import { durableRoomEvents, type RoomEventReader } from "../events/log.js";
 import { addressKey, clientAddressOf } from "../http/client-address.js";
+import { requestId } from "../http/health.js";
 import { isTypingFrame } from "../presence/typing.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
 import { noSocketCounts, type SocketCounts } from "./socket-counts.js";
@@ -141,21 +142,23 @@ export class Gateway {
     server.on("upgrade", (req, socket, head) => {
       void this.upgrade(req, socket, head).catch((err: unknown) => {
         this.deps.log.error({ err }, "upgrade failed");
-        refuse(socket, 500, "Internal Server Error");
+        refuse(socket, req, ErrorCode.Internal, "Something went wrong on the server.");
       });
     });
   }
 
   /**
-   * Refuses before accepting: 404 off /ws, 503 when shutting down, 429 past
-   * wsSocketsPerAddress (counted from the request, before authentication) or
-   * wsSocketsPerUser, 403 for a cookie from a foreign Origin, 401 without
-   * valid credentials.
+   * Refuses before accepting, each in contract v1's error shape (`refuse`):
+   * 400 for a target that is no URL, 404 off /ws, 503 when shutting down,
+   * 429 past wsSocketsPerAddress (counted from the request, before
+   * authentication) or wsSocketsPerUser, 403 for a cookie from a foreign
+   * Origin, 401 without valid credentials.
    */
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname !== "/ws") return refuse(socket, 404, "Not Found");
-    if (!this.accepting) return refuse(socket, 503, "Service Unavailable");
+    const path = targetPath(req.url ?? "/");
+    if (path === null) return refuse(socket, req, ErrorCode.ValidationFailed, "The request target is not a valid URL.");
+    if (path !== "/ws") return refuse(socket, req, ErrorCode.NotFound, "No WebSocket here; it is at /ws.");
+    if (!this.accepting) return refuse(socket, req, ErrorCode.Unavailable, "The server is shutting down; try again shortly.");
     // Keyed like the HTTP limits: IPv4 as is, IPv6 by its /64.
     const address = addressKey(this.clientAddress(req));
     // With many nodes the caps count every node's sockets (realtime/socket-counts.ts); read before the checks,
@@ -163,7 +166,7 @@ export class Gateway {
     const addressElsewhere = await this.socketCounts.elsewhere(`a:${address}`);
     if ((this.byAddress.get(address) ?? 0) + addressElsewhere >= this.deps.config.wsSocketsPerAddress) {
       this.deps.log.warn({ address, limit: "--ws-sockets-per-address" }, "socket refused: rate limit");
-      return refuse(socket, 429, "Too Many Requests");
+      return refuse(socket, req, ErrorCode.RateLimited, "Too many open sockets from this address.");
     }
     // Held until the upgrade is refused or the TCP connection closes: counted once, released once.
     this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
@@ -178,22 +181,22 @@ export class Gateway {
       this.socketCounts.set(`a:${address}`, n);
     };
     socket.once("close", release);
-    const refuseCounted = (status: number, text: string): void => {
+    const refuseCounted = (code: ErrorCode, message: string): void => {
       release();
-      refuse(socket, status, text);
+      refuse(socket, req, code, message);
     };
     const actor = await this.authenticate(req).catch((err: unknown) => {
       release();
       throw err;
     });
-    if (actor === "bad-origin") return refuseCounted(403, "Forbidden");
-    if (!actor) return refuseCounted(401, "Unauthorized");
+    if (actor === "bad-origin") return refuseCounted(ErrorCode.Forbidden, "This Origin may not open a socket with the session cookie.");
+    if (!actor) return refuseCounted(ErrorCode.Unauthenticated, "No valid session cookie or Bearer token.");
     const userElsewhere = await this.socketCounts.elsewhere(`u:${actor.userId}`);
-    if (socket.destroyed || !this.accepting || this.refusing) return refuseCounted(503, "Service Unavailable");
+    if (socket.destroyed || !this.accepting || this.refusing) return refuseCounted(ErrorCode.Unavailable, "The server is shutting down; try again shortly.");
     // Checked and registered (in open(), called back synchronously) in one turn: concurrent upgrades on this node cannot both pass.
     if ((this.byUser.get(actor.userId)?.size ?? 0) + userElsewhere >= this.deps.config.wsSocketsPerUser) {
       this.deps.log.warn({ userId: actor.userId, limit: "--ws-sockets-per-user" }, "socket refused: rate limit");
-      return refuseCounted(429, "Too Many Requests");
+      return refuseCounted(ErrorCode.RateLimited, "Too many open sockets for this user.");
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.open(ws, socket as Socket, actor).catch((err: unknown) => {
@@ -583,10 +586,41 @@ function isSameOrigin(origin: string, host: string | undefined): boolean {
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  // 429 carries Retry-After like every rate_limited answer of contract v1.
-  const retry = status === 429 ? "Retry-After: 10\r\n" : "";
-  socket.end(`HTTP/1.1 ${status} ${text}\r\n${retry}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+/**
+ * The path of an upgrade's request target, or null when it is no URL. An
+ * origin-form target (RFC 9112 §3.2.1, `/ws?x`) is a path as it stands:
+ * `//ws:99999` is a path, not a host and port. An absolute-form one
+ * (`http://host/ws`) is parsed; `http://[::1` is not a URL.
+ */
+function targetPath(target: string): string | null {
+  if (target.startsWith("/")) return target.split(/[?#]/, 1)[0] ?? "";
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Refuses an upgrade with a plain HTTP answer in contract v1's error shape:
+ * the code's status, `{error: {code, message}}` (none to a HEAD), the
+ * request's X-Request-Id, Retry-After on 429 (10 s) and 503 (5 s, as the
+ * HTTP API's shutdown answer), and `Connection: close`.
+ */
+function refuse(socket: Duplex, req: IncomingMessage, code: ErrorCode, message: string): void {
+  const status = errorStatus[code];
+  const body: ErrorBody = { error: { code, message } };
+  const json = JSON.stringify(body);
+  const retryAfter = status === 429 ? 10 : status === 503 ? 5 : null;
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}`,
+    "Content-Type: application/json; charset=utf-8",
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    `X-Request-Id: ${requestId(req)}`,
+    ...(retryAfter === null ? [] : [`Retry-After: ${retryAfter}`]),
+    "Connection: close",
+  ].join("\r\n");
+  socket.end(`${head}\r\n\r\n${req.method === "HEAD" ? "" : json}`);
 }
 
 /** A frame's payload length in bytes, whatever shape ws delivered it in. */

@@ -30,6 +30,17 @@ export const ErrorCode = {
   LimitReached: "limit_reached",
   /** 429: too many requests; HTTP adds Retry-After (seconds). */
   RateLimited: "rate_limited",
+  /**
+   * 431 (RFC 6585): the request line and headers together are over what
+   * the server reads (Node's max-http-header-size, 16 KiB by default),
+   * usually a huge cookie or URL. HTTP only; the connection is closed.
+   */
+  HeadersTooLarge: "headers_too_large",
+  /**
+   * 408: the request's line and headers did not arrive in time (Node's
+   * headersTimeout, 60 s). HTTP only; the connection is closed.
+   */
+  RequestTimeout: "request_timeout",
   /** 500: a bug or an outage; the message says nothing internal. */
   Internal: "internal_error",
   /**
@@ -53,6 +64,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   payload_too_large: 413,
   limit_reached: 409,
   rate_limited: 429,
+  headers_too_large: 431,
+  request_timeout: 408,
   internal_error: 500,
   unavailable: 503,
 };
