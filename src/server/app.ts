@@ -32,6 +32,7 @@ import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
+import { watchEventLoop } from "./metrics/event-loop.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
 export interface ParleyServer {
@@ -86,6 +87,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   });
   const { bus, cluster } = opened;
   const deps: Deps = { config, store, bus, log, metrics, cluster };
+  // Stalls of the loop are logged (and counted when metrics are on) for the node's whole life.
+  const loopWatch = watchEventLoop(log, { onBlocked: (ms) => metrics.eventLoopBlocked(ms) });
   const services = createServices(deps);
 
   const app = Fastify({
@@ -223,6 +226,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await bus.close();
           await store.close();
         } finally {
+          loopWatch.stop();
           // Last, so the node can be scraped while it drains; even after a failed step, so its port is freed.
           const listener = metricsListener;
           metricsListener = null;
