@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { Writable } from "node:stream";
-import { EventLoopDrift, watchEventLoop } from "@server/metrics/event-loop.js";
+import { EventLoopDrift, parseSchedstat, splitStall, watchEventLoop } from "@server/metrics/event-loop.js";
 import { createMetrics } from "@server/metrics/registry.js";
 import { parsePromText, Scrape } from "../../bench/lib/prom-text.js";
 
@@ -15,6 +15,21 @@ describe("EventLoopDrift", () => {
     expect(d.tick(1_230 + 100)).toBe(100); // exactly the threshold
     expect(d.tick(1_380 + 1_250)).toBe(1_250); // a 1.25 s stall
     expect(d.tick(2_680)).toBeNull(); // the next tick measures from the late one, not from the schedule
+  });
+});
+
+describe("splitStall", () => {
+  it("splits a stall into work on the CPU, waiting for a CPU and sleep inside a call", () => {
+    const before = parseSchedstat("1000000000 2000000000 50\n")!;
+    expect(before).toEqual({ cpuMs: 1000, waitMs: 2000 });
+    // A 650 ms gap: 100 ms of our work, 500 ms runnable behind other processes, the rest asleep.
+    const after = parseSchedstat("1100000000 2500000000 60")!;
+    expect(splitStall(before, after, 650)).toEqual({ cpuMs: 100, waitMs: 500, offCpuMs: 50 });
+  });
+
+  it("refuses what is not a schedstat line", () => {
+    expect(parseSchedstat("")).toBeNull();
+    expect(parseSchedstat("x y z")).toBeNull();
   });
 });
 
@@ -48,7 +63,8 @@ describe("watchEventLoop", () => {
     }
     expect(seen[0]).toBeGreaterThanOrEqual(30);
     const line = lines.find((l) => l.msg.startsWith("event loop blocked"));
-    expect(line).toMatchObject({ level: 40, blockedMs: seen[0], msg: `event loop blocked ${seen[0]} ms` });
+    expect(line).toMatchObject({ level: 40, blockedMs: seen[0] });
+    expect(line?.msg).toMatch(new RegExp(`^event loop blocked ${seen[0]} ms`));
   });
 
   it("counts stalls in parley_event_loop_blocked_seconds", async () => {

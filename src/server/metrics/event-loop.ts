@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import type { Logger } from "pino";
 
 /**
@@ -10,6 +11,14 @@ import type { Logger } from "pino";
  * "event loop blocked N ms", so that an operator can line it up with what
  * else the node logged then; a CPU profile (`node --cpu-prof`) names the
  * function.
+ *
+ * A late timer has three possible causes, which call for different fixes,
+ * so on Linux the line splits the stall by the main thread's scheduler
+ * statistics (/proc/self/task/<pid>/schedstat: time on a CPU, time waiting
+ * for one): `cpuMs` is synchronous work of this process (the profile names
+ * it), `waitMs` is time the thread was runnable but other processes had the
+ * CPU (a busy machine, nothing in the code), and the rest (`offCpuMs`) is
+ * the thread asleep inside a synchronous call (disk I/O, a lock).
  */
 
 /** How often the watch wakes, ms: 20 wake-ups per second cost nothing measurable. */
@@ -41,6 +50,41 @@ export class EventLoopDrift {
   }
 }
 
+/** The main thread's scheduler counters, ms: on a CPU, and runnable but waiting for one. */
+export interface SchedSample {
+  cpuMs: number;
+  waitMs: number;
+}
+
+/** How one stall's time was spent (ms), from the scheduler counters before and after it. */
+export interface StallSplit {
+  cpuMs: number;
+  waitMs: number;
+  offCpuMs: number;
+}
+
+/** Splits a stall of `blockedMs` (plus the tick's own interval) by two schedstat samples; times are rounded to ms. */
+export function splitStall(before: SchedSample, after: SchedSample, gapMs: number): StallSplit {
+  const cpuMs = Math.max(0, after.cpuMs - before.cpuMs);
+  const waitMs = Math.max(0, after.waitMs - before.waitMs);
+  return { cpuMs: Math.round(cpuMs), waitMs: Math.round(waitMs), offCpuMs: Math.round(Math.max(0, gapMs - cpuMs - waitMs)) };
+}
+
+/** Parses a schedstat line ("<ns on cpu> <ns waiting> <timeslices>"); null when it is not one. */
+export function parseSchedstat(text: string): SchedSample | null {
+  const [run, wait] = text.trim().split(/\s+/).map(Number);
+  return run === undefined || wait === undefined || !Number.isFinite(run) || !Number.isFinite(wait) ? null : { cpuMs: run / 1e6, waitMs: wait / 1e6 };
+}
+
+/** The main thread's counters (its tid is the pid); null where /proc has no schedstat (not Linux, or no CONFIG_SCHEDSTATS). */
+function readSchedstat(): SchedSample | null {
+  try {
+    return parseSchedstat(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
 /** A running watch; `stop` clears its timer. */
 export interface EventLoopWatch {
   stop(): void;
@@ -56,13 +100,27 @@ export function watchEventLoop(
   opts: { onBlocked?: (ms: number) => void; intervalMs?: number; thresholdMs?: number } = {},
 ): EventLoopWatch {
   const intervalMs = opts.intervalMs ?? EVENT_LOOP_WATCH_INTERVAL_MS;
-  const drift = new EventLoopDrift(intervalMs, opts.thresholdMs ?? EVENT_LOOP_BLOCKED_WARN_MS, performance.now());
+  let last = performance.now();
+  const drift = new EventLoopDrift(intervalMs, opts.thresholdMs ?? EVENT_LOOP_BLOCKED_WARN_MS, last);
+  let sched = readSchedstat();
   const timer = setInterval(() => {
-    const blocked = drift.tick(performance.now());
+    const now = performance.now();
+    const blocked = drift.tick(now);
+    // A read of a small /proc file per tick (~10 µs): the counters must be from just before a stall.
+    const schedNow = sched === null ? null : readSchedstat();
+    const gap = now - last;
+    last = now;
+    const before = sched;
+    sched = schedNow;
     if (blocked === null) return;
     const ms = Math.round(blocked);
     opts.onBlocked?.(ms);
-    log.warn({ blockedMs: ms }, `event loop blocked ${ms} ms`);
+    if (before && schedNow) {
+      const split = splitStall(before, schedNow, gap);
+      log.warn({ blockedMs: ms, ...split }, `event loop blocked ${ms} ms (on CPU ${split.cpuMs} ms, waiting for a CPU ${split.waitMs} ms, asleep in a call ${split.offCpuMs} ms)`);
+    } else {
+      log.warn({ blockedMs: ms }, `event loop blocked ${ms} ms`);
+    }
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
