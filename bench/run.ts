@@ -11,6 +11,8 @@
  *   --steps a,b        override the steps (deliveries/s; sockets for connections)
  *   --duration S       seconds per measured step (soak: of the whole run)   --drain S    drain timeout (s)
  *   --rate N           soak: writes/s (default 150)       --clients N  messaging clients; soak: people (default 300)
+ *   --server-nice=N    soak: nice of the server's threads (negative needs root): keeps a shared machine's
+ *                      other work from starving it, so the stalls left are the code's
  *   --warmup S         warm-up window (s)                 --clients N  messaging clients
  *   --workers N        load-generator processes (messaging)
  *   --parley-env K=V   extra environment for Parley (repeatable), e.g. PARLEY_SQLITE_SYNCHRONOUS=normal
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     clients: { type: "string" },
     workers: { type: "string" },
     rate: { type: "string" },
+    "server-nice": { type: "string" },
     "parley-env": { type: "string", multiple: true },
     "parley-main": { type: "string" },
     "no-build": { type: "boolean", default: false },
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
       ...(values.duration ? { durationMs: num(values.duration)! * 1000 } : {}),
       ...(values.clients ? { people: num(values.clients)! } : {}),
       ...(values.rate ? { writesPerSec: num(values.rate)! } : {}),
+      ...(values["server-nice"] !== undefined ? { serverNice: num(values["server-nice"])! } : {}),
     },
   };
 

@@ -87,6 +87,7 @@ export function defaults(
       sessionMs: 20_000,
       leavesPerSec: 0.3,
       rejoinMs: 5_000,
+      serverNice: null,
     },
   };
 }
