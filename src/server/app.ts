@@ -32,7 +32,7 @@ import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
-import { EVENT_LOOP_BLOCKED_WARN_MS as SLOW_QUERY_WARN_MS, watchEventLoop } from "./metrics/event-loop.js";
+import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
 export interface ParleyServer {
@@ -79,11 +79,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     sqliteSynchronous: config.sqliteSynchronous,
     postgresPoolSize: config.databasePoolSize,
     onPostgresError: (err) => log.warn({ err: err.message }, "database connection lost; the pool reconnects when asked"),
-    onQuery: (ms, sql) => {
-      metrics.query(ms);
-      // A query that long held the loop (SQLite runs on it) or a pooled connection: name it for the operator.
-      if (ms >= SLOW_QUERY_WARN_MS) log.warn({ queryMs: Math.round(ms), sql: sql.slice(0, 300) }, `slow query ${Math.round(ms)} ms`);
-    },
+    onQuery: queryObserver(log, metrics),
   });
   const opened = await openBus(config, nodeId, log, metrics, opts.bus).catch(async (err: unknown) => {
     await store.close();

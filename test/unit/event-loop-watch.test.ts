@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { Writable } from "node:stream";
-import { EventLoopDrift, parseSchedstat, splitStall, watchEventLoop } from "@server/metrics/event-loop.js";
+import { EventLoopDrift, parseSchedstat, queryObserver, splitStall, watchEventLoop } from "@server/metrics/event-loop.js";
+import { queryLog } from "@server/store/sqlite.js";
 import { createMetrics } from "@server/metrics/registry.js";
 import { parsePromText, Scrape } from "../../bench/lib/prom-text.js";
 
@@ -75,5 +76,27 @@ describe("watchEventLoop", () => {
     expect(s.value("parley_event_loop_blocked_seconds_count")).toBe(2);
     expect(s.value("parley_event_loop_blocked_seconds_sum")).toBeCloseTo(1.37, 9);
     expect(s.buckets("parley_event_loop_blocked_seconds").find((b) => b.le === 1)?.count).toBe(1);
+  });
+});
+
+describe("queryObserver", () => {
+  it("counts every query and logs those of 100 ms or more with their SQL, never their parameters", () => {
+    const lines: { msg: string; queryMs: number; sql: string }[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const seen: number[] = [];
+    const observe = queryObserver(pino(sink), { query: (ms) => seen.push(ms) });
+    // Kysely's log event, as queryLog hands it on.
+    const log = queryLog(observe) as (event: unknown) => void;
+    log({ level: "query", queryDurationMillis: 3, query: { sql: "select 1", parameters: [] } });
+    log({ level: "query", queryDurationMillis: 150.4, query: { sql: "select * from rooms where id = ?", parameters: ["secret"] } });
+    expect(seen).toEqual([3, 150.4]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: "slow query 150 ms", queryMs: 150, sql: "select * from rooms where id = ?" });
+    expect(JSON.stringify(lines[0])).not.toContain("secret");
   });
 });

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import type { Logger } from "pino";
+import type { Metrics } from "./registry.js";
 
 /**
  * Watches the event loop for stretches of synchronous work long enough to
@@ -124,4 +125,20 @@ export function watchEventLoop(
   }, intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** A query this long (ms) or longer is logged: on SQLite it held the event loop that long. */
+export const SLOW_QUERY_WARN_MS = 100;
+
+/**
+ * The store's `onQuery` for a node: every Kysely query's duration goes to
+ * the metric, and a query of SLOW_QUERY_WARN_MS or more is logged at warn
+ * as "slow query N ms" with its SQL (no parameters, which may hold user
+ * text), cut to 300 characters.
+ */
+export function queryObserver(log: Logger, metrics: Pick<Metrics, "query">): (ms: number, sql: string) => void {
+  return (ms, sql) => {
+    metrics.query(ms);
+    if (ms >= SLOW_QUERY_WARN_MS) log.warn({ queryMs: Math.round(ms), sql: sql.slice(0, 300) }, `slow query ${Math.round(ms)} ms`);
+  };
 }
