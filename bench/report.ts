@@ -3,6 +3,7 @@ import path from "node:path";
 import type * as vegaLite from "vega-lite";
 import type { LatencySummary } from "./lib/hist.js";
 import type { ConnectionsTargetRun, MessagingTargetRun, ScenarioResult } from "./scenarios/common.js";
+import type { SoakResult } from "./scenarios/soak.js";
 
 /**
  * Writes a scenario's result three ways: the JSON (everything measured),
@@ -245,6 +246,7 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
       "",
     );
   }
+  if (r.soak) out.push(...soakTable(r.soak), "");
   if (r.bar.length > 0) {
     out.push("The bar (issue 10, the send path at relay speed; history: issue 3):", "", "| check | measured | pass |", "| --- | --- | --- |");
     for (const b of r.bar) out.push(`| ${b.check} | ${b.value} | ${yes(b.pass)} |`);
@@ -253,6 +255,23 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
   if (chartFile) out.push(`![${r.title}](${chartFile})`, "");
   if (opts.method !== false) out.push("How it was measured:", "", ...r.method.map((m) => `- ${m}`), "");
   return out.join("\n");
+}
+
+/** The soak's windows: one row per scrape window (bench/scenarios/soak.ts). */
+function soakTable(s: SoakResult): string[] {
+  const t = s.totals;
+  const out = [
+    `${int(t.writesAcked)} of ${int(t.writesSent)} writes acked (${t.writeErrors} errors), ack p50 ${fmt(t.ack.p50)} / p99 ${fmt(t.ack.p99)} / max ${fmt(t.ack.max)} ms; ${int(t.socketsOpened)} sockets opened, ${int(t.resumes)} resumes, ${int(t.logins)} logins, ${int(t.leaves)} leaves. Stalls of the event loop ≥ 100 ms: ${t.stalls} in ${t.windowsWithStall} of ${s.windows.length} windows (longest ${t.maxStallMs ?? "–"} ms; ${t.stallWaitPct ?? "–"} % of their time the node's thread was waiting for a CPU other processes had; ${t.workStalls} with ≥ 100 ms of its own work); group commits ≥ 100 ms: ${t.batchesOver100ms}; fsyncs ≥ 100 ms: ${t.fsyncsOver100ms}.${s.error ? ` ${s.error}` : ""}`,
+    "",
+    "| s | writes acked | ack p99 ms | ack max ms | server queue / fsync p99 ms | client loop max ms | loop max ms | stalls ≥ 100 ms (ms / of it on CPU) | group commits (≥ 100 ms; max ≤ ms) | fsyncs ≥ 100 ms (max ≤ ms) | slowest query ≤ ms | slowest HTTP ms | sockets opened | logins | server CPU % (main) | DB MB |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const w of s.windows) {
+    out.push(
+      `| ${w.atS} | ${int(w.writesAcked)} | ${fmt(w.ack.p99)} | ${fmt(w.ack.max)} | ${fmt(w.serverQueueP99Ms)} / ${fmt(w.serverFsyncP99Ms)} | ${fmt(w.clientLoopMaxMs, 0)} | ${fmt(w.loopMaxMs, 0)} | ${w.stalls.length ? w.stalls.map((x) => (x.cpuMs === null ? `${x.ms}` : `${x.ms}/${x.cpuMs}`)).join(", ") : "–"} | ${fmt(w.batches, 0)} (${fmt(w.batchesOver100ms, 0)}; ${fmt(w.batchRunMaxMs)}) | ${fmt(w.fsyncsOver100ms, 0)} (${fmt(w.fsyncMaxMs)}) | ${fmt(w.queryMaxMs)} | ${fmt(w.httpMaxMs, 0)} | ${w.socketsOpened} | ${w.logins} | ${fmt(w.serverCpuPct, 0)} (${fmt(w.mainThreadCpuPct, 0)}) | ${w.dbBytes === null ? "–" : fmt(w.dbBytes / 1e6, 0)} |`,
+    );
+  }
+  return out;
 }
 
 const median = (xs: number[]): number => {
@@ -435,7 +454,7 @@ export function updateDocs(docsFile: string, resultsDir: string): void {
     const prev = latest.get(r.scenario);
     if (!prev || (prev.r.quick && !r.quick) || (prev.r.quick === r.quick && r.startedAt > prev.r.startedAt)) latest.set(r.scenario, { file: f, r });
   }
-  const order = ["room-fanout", "dm", "connections", "history", "startup"];
+  const order = ["room-fanout", "dm", "connections", "history", "startup", "soak"];
   const rel = path.relative(path.dirname(docsFile), resultsDir);
   const sections = order
     .filter((s) => latest.has(s))

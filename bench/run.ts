@@ -3,13 +3,16 @@
  * from load-generator processes and writes bench/results/<date>-<scenario>
  * .json, .md and .png. See docs/benchmarks.md.
  *
- *   --scenario a,b     room-fanout, dm, connections, history, startup (default: all)
+ *   --scenario a,b     room-fanout, dm, connections, history, startup, soak (default: all but soak)
  *   --target a,b       parley, ws, socketio, parley-2n, socketio-2n (default: parley, ws, socketio;
  *                      history and startup are Parley only; the -2n targets, two nodes behind nginx
  *                      on Redis (Parley also on PostgreSQL), run room-fanout and dm only: issue 11)
  *   --quick            few, short steps (for iterating); results get a -quick suffix
  *   --steps a,b        override the steps (deliveries/s; sockets for connections)
- *   --duration S       seconds per measured step          --drain S    drain timeout (s)
+ *   --duration S       seconds per measured step (soak: of the whole run)   --drain S    drain timeout (s)
+ *   --rate N           soak: writes/s (default 150)       --clients N  messaging clients; soak: people (default 300)
+ *   --server-nice=N    soak: nice of the server's threads (negative needs root): keeps a shared machine's
+ *                      other work from starving it, so the stalls left are the code's
  *   --warmup S         warm-up window (s)                 --clients N  messaging clients
  *   --workers N        load-generator processes (messaging)
  *   --parley-env K=V   extra environment for Parley (repeatable), e.g. PARLEY_SQLITE_SYNCHRONOUS=normal
@@ -29,7 +32,7 @@ import { parseArgs } from "node:util";
 import { CACHE_DIR, REPO_ROOT, RESULTS_DIR, gitInfo, hasTaskset, pinSelf } from "./lib/proc.js";
 import { killChildrenOnSignals, onInterrupt } from "./lib/cleanup.js";
 import { DEFAULT_TARGETS, TARGET_NAMES, type TargetName } from "./lib/types.js";
-import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from "./scenarios/common.js";
+import { DEFAULT_SCENARIOS, SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from "./scenarios/common.js";
 import { createContext, runScenario, type ScenarioParams } from "./suite.js";
 import { updateDocs, writeScenario } from "./report.js";
 import { defaultQuietPolicy } from "./lib/noise.js";
@@ -45,6 +48,8 @@ const { values } = parseArgs({
     warmup: { type: "string" },
     clients: { type: "string" },
     workers: { type: "string" },
+    rate: { type: "string" },
+    "server-nice": { type: "string" },
     "parley-env": { type: "string", multiple: true },
     "parley-main": { type: "string" },
     "no-build": { type: "boolean", default: false },
@@ -88,7 +93,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const scenarios = list<ScenarioName>(values.scenario, SCENARIO_NAMES, "scenario");
+  const scenarios = list<ScenarioName>(values.scenario, SCENARIO_NAMES, "scenario", DEFAULT_SCENARIOS);
   const targets = list<TargetName>(values.target, TARGET_NAMES, "target", DEFAULT_TARGETS);
   const pin = !values["no-pin"];
   if (pin && !hasTaskset) process.stderr.write("taskset not found: running unpinned\n");
@@ -143,6 +148,12 @@ async function main(): Promise<void> {
       ...(values.workers ? { workers: num(values.workers)! } : {}),
     },
     connections: steps ? { steps } : {},
+    soak: {
+      ...(values.duration ? { durationMs: num(values.duration)! * 1000 } : {}),
+      ...(values.clients ? { people: num(values.clients)! } : {}),
+      ...(values.rate ? { writesPerSec: num(values.rate)! } : {}),
+      ...(values["server-nice"] !== undefined ? { serverNice: num(values["server-nice"])! } : {}),
+    },
   };
 
   const t0 = Date.now();
@@ -150,7 +161,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const only =
-        scenario === "history" || scenario === "startup"
+        scenario === "history" || scenario === "startup" || scenario === "soak"
           ? targets.filter((t) => t === "parley")
           : scenario === "connections"
             ? targets.filter((t) => !t.endsWith("-2n")) // one process's RSS per socket: not a cluster's

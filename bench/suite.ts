@@ -8,6 +8,7 @@ import { runMessaging, type MessagingOptions } from "./scenarios/messaging.js";
 import { runConnectionsTarget, type ConnectionsOptions } from "./scenarios/connections.js";
 import { runHistory, type HistoryOptions } from "./scenarios/history.js";
 import { runStartup, type StartupOptions } from "./scenarios/startup.js";
+import { runSoak, type SoakOptions } from "./scenarios/soak.js";
 import type { MessagingTargetRun, ScenarioName, ScenarioResult } from "./scenarios/common.js";
 import { parley } from "./targets/parley.js";
 import { wsRelay } from "./targets/ws-relay.js";
@@ -31,6 +32,7 @@ export interface ScenarioParams {
   connections?: Partial<ConnectionsOptions>;
   history?: Partial<HistoryOptions>;
   startup?: Partial<StartupOptions>;
+  soak?: Partial<SoakOptions>;
 }
 
 const FANOUT_STEPS = [5_000, 10_000, 20_000, 30_000, 50_000, 75_000, 100_000];
@@ -44,7 +46,7 @@ const DM_STEPS = [1_000, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_0
 export function defaults(
   scenario: ScenarioName,
   quick: boolean,
-): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions } {
+): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions; soak: SoakOptions } {
   const fdLimit = openFileLimit();
   const maxSockets = Math.max(100, Math.min(19_500, fdLimit - 500));
   const messaging: MessagingOptions & { clients: number; roomSize: number } = {
@@ -70,6 +72,23 @@ export function defaults(
     },
     history: { messages: 1_000_000, members: 100, pages: quick ? 300 : 2_000, resumes: quick ? 30 : 200, resumeEvents: 1_000 },
     startup: { messages: 1_000_000, members: 100, runs: quick ? 2 : 5 },
+    // Issue 16's 20-minute soak (300 people, 130 conversations, 150 writes/s, 4,420 sockets opened ≈ 3.7/s), for a few minutes.
+    soak: {
+      people: 300,
+      conversations: 130,
+      publicShare: 0.25,
+      roomSize: [3, 30],
+      durationMs: quick ? 60_000 : 180_000,
+      windowMs: 10_000,
+      writesPerSec: 150,
+      reconnectsPerSec: 3.7,
+      oldCursorShare: 0.3,
+      loginsPerSec: 0.5,
+      sessionMs: 20_000,
+      leavesPerSec: 0.3,
+      rejoinMs: 5_000,
+      serverNice: null,
+    },
   };
 }
 
@@ -79,6 +98,7 @@ const TITLES: Record<ScenarioName, string> = {
   connections: "connections: idle authenticated sockets",
   history: "history: pages and resume from a room of 1,000,000 messages",
   startup: "startup: time to first accepted socket on 1,000,000 messages",
+  soak: "soak: a long mixed run with churn, watched for event-loop stalls",
 };
 
 const COMMON_METHOD = [
@@ -253,6 +273,33 @@ export async function runScenario(ctx: BenchContext, scenario: ScenarioName, tar
     } catch (err) {
       ctx.log(`startup failed: ${(err as Error).message}`);
       result.bar.push({ check: "startup", value: `error: ${(err as Error).message}`, pass: false });
+      result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
+    }
+  } else if (scenario === "soak") {
+    const s: SoakOptions = { ...d.soak, ...params.soak };
+    result.config = { ...result.config, ...s, cpuProfile: process.env.BENCH_PARLEY_NODE_ARGS ?? null };
+    result.method.push(
+      `${s.people} people signed up over HTTP (real argon2), in ${Math.round(s.conversations * s.publicShare)} public rooms of ${s.roomSize[0]}–${s.roomSize[1]} members and ${s.conversations - Math.round(s.conversations * s.publicShare)} direct conversations; one Bearer socket each to start with.`,
+      `Open loop for ${s.durationMs / 1000} s: ${s.writesPerSec} writes/s on a fixed schedule (about 70 % message.send, each after a typing start; 12 % edits, 5 % deletions, 13 % reaction adds and removes of the writer's own recent messages); each message.created received answers room.delivered (30 %) or room.read (10 %).`,
+      `Churn: ${s.reconnectsPerSec} reconnects/s (socket closed, GET /rooms, GET the newest page of a room, a new socket resuming every room, ${Math.round(s.oldCursorShare * 100)} % from the cursors taken when the load started), ${s.loginsPerSec} password logins/s (a cookie socket resuming from the old cursors, logged out ${s.sessionMs / 1000} s later on average), ${s.leavesPerSec} leaves/s of a public room rejoined ${s.rejoinMs / 1000} s later on average.`,
+      `Every ${s.windowMs / 1000} s the harness scrapes the node's metrics: nodejs_eventloop_lag_max_seconds (prom-client resets it at each scrape, so it is the window's max), the group-commit run and fsync histograms (counts over 100 ms; max = the upper bound of the highest bucket that grew) and the query histogram; and reads the node's log for "event loop blocked N ms" lines (the watch of src/server/metrics/event-loop.ts, exact lengths). Ack latency is command → ack on the client, every write.`,
+      "With BENCH_PARLEY_NODE_ARGS=\"--cpu-prof --cpu-prof-dir=DIR\" the server writes a V8 CPU profile at its graceful stop; `node --import tsx bench/lib/cpu-profile.ts DIR/*.cpuprofile` lists its long tasks (stretches of the main thread busy over 100 ms) with the functions that took them.",
+    );
+    ctx.log(`== soak: ${s.durationMs / 1000} s`);
+    try {
+      result.soak = await runSoak(ctx, s);
+      const t = result.soak.totals;
+      result.bar.push({ check: "soak: no event-loop stall of 100 ms or more", value: `${t.stalls} stalls in ${t.windowsWithStall} of ${result.soak.windows.length} windows, longest ${t.maxStallMs ?? "–"} ms (${t.stallWaitPct ?? "–"} % of their time waiting for a CPU)`, pass: t.stalls === 0 });
+      result.bar.push({ check: "soak: no stall with 100 ms or more of the node's own work on the CPU", value: `${t.workStalls}`, pass: t.workStalls === 0 });
+      result.bar.push({ check: "soak: no group commit or fsync of 100 ms or more", value: `${t.batchesOver100ms} group commits, ${t.fsyncsOver100ms} fsyncs`, pass: t.batchesOver100ms === 0 && t.fsyncsOver100ms === 0 });
+      result.bar.push({
+        check: "soak: every write answered (those on a socket the client closed excepted)",
+        value: `${t.writesAcked} acked, ${t.writeErrors} errors, ${t.writesCut} cut by a close, ${t.writesUnanswered} unanswered of ${t.writesSent}; ack p99 ${t.ack.p99} ms, max ${t.ack.max} ms`,
+        pass: t.writesUnanswered === 0,
+      });
+    } catch (err) {
+      ctx.log(`soak failed: ${(err as Error).message}`);
+      result.bar.push({ check: "soak", value: `error: ${(err as Error).message}`, pass: false });
       result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
     }
   }

@@ -33,6 +33,7 @@ import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
+import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
 
 /** A running Parley node: HTTP, WebSocket, services and storage, and how to stop it. */
 export interface ParleyServer {
@@ -106,7 +107,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     sqliteSynchronous: config.sqliteSynchronous,
     postgresPoolSize: config.databasePoolSize,
     onPostgresError: (err) => log.warn({ err: err.message }, "database connection lost; the pool reconnects when asked"),
-    onQuery: metrics.registry ? (ms) => metrics.query(ms) : undefined,
+    onQuery: queryObserver(log, metrics),
   }).catch((err: unknown) => {
     throw new StartupError(`cannot open the database ${redactUrl(config.databaseUrl)} (--database-url): ${reasonOf(err)}`, { cause: err });
   });
@@ -116,6 +117,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   });
   const { bus, cluster } = opened;
   const deps: Deps = { config, store, bus, log, metrics, cluster };
+  // Stalls of the loop are logged (and counted when metrics are on) for the node's whole life.
+  const loopWatch = watchEventLoop(log, { onBlocked: (ms) => metrics.eventLoopBlocked(ms) });
   const services = createServices(deps);
 
   const app = Fastify({
@@ -287,6 +290,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await bus.close();
           await store.close();
         } finally {
+          loopWatch.stop();
           // Last, so the node can be scraped while it drains; even after a failed step, so its port is freed.
           const listener = metricsListener;
           metricsListener = null;

@@ -60,7 +60,25 @@ export interface RoomWriterOptions {
    * deadlock. Null where the database has one writer (SQLite).
    */
   lockRooms?: (db: Kysely<Database>, roomIds: string[]) => CompiledQuery | null;
+  /**
+   * A group commit stops taking works once it has run this long (ms,
+   * default MAX_BATCH_MS); the works left form the next batch, in order.
+   * Without a bound, whatever queued during a slow fsync or a stall (a busy
+   * machine) ran in one synchronous stretch: hundreds of works, 100 ms and
+   * more of the loop held, during which the next backlog built up (the
+   * issue 16 soak's group commits over 100 ms).
+   */
+  maxBatchMs?: number;
+  /** The clock of that bound (ms); tests pass a fake one. */
+  now?: () => number;
 }
+
+/**
+ * Default for `maxBatchMs`: a work costs 0.1–0.5 ms, so a batch holds
+ * 40–200 works before it stops; under the benchmarks' loads batches run
+ * 1–5 ms and never reach it.
+ */
+export const MAX_BATCH_MS = 20;
 
 type Outcome = { ok: true; result: unknown; publish: BusEnvelope[] } | { ok: false; err: unknown };
 
@@ -101,6 +119,8 @@ export class RoomWriter {
   private readonly sync: SyncSession | null;
   private readonly observer: SendPathObserver;
   private readonly lockRooms: (db: Kysely<Database>, roomIds: string[]) => CompiledQuery | null;
+  private readonly maxBatchMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -114,6 +134,8 @@ export class RoomWriter {
     this.sync = opts.sync ?? null;
     this.observer = opts.observer ?? noSendPathObserver;
     this.lockRooms = opts.lockRooms ?? (() => null);
+    this.maxBatchMs = opts.maxBatchMs ?? MAX_BATCH_MS;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   /** Queues a work for the next group commit; resolves with its result once durable. */
@@ -201,11 +223,14 @@ export class RoomWriter {
       const wait = this.beforeCommit();
       // Works that arrive while the store holds writes join this batch.
       if (wait) await wait;
-      const batch = this.queue;
+      const taken = this.queue;
       this.queue = [];
       const started = performance.now();
-      const outcomes = await this.commit(batch);
+      const outcomes = await this.commit(taken);
       const committed = performance.now();
+      // Past its time budget the batch committed a prefix: the rest goes first in the next one.
+      const batch = outcomes.length < taken.length ? taken.slice(0, outcomes.length) : taken;
+      if (batch !== taken) this.queue = taken.slice(outcomes.length).concat(this.queue);
       for (const o of outcomes) {
         if (!o.ok) continue;
         for (const e of o.publish) if (e.kind === "room" && !this.undurable.has(e.roomId)) this.undurable.set(e.roomId, e.seq);
@@ -249,7 +274,11 @@ export class RoomWriter {
     return events;
   }
 
-  /** One transaction for the batch; on an unexpected error, one per work. */
+  /**
+   * One transaction for the batch, or for its first works when it runs past
+   * `maxBatchMs` (the outcomes then cover a prefix; at least one work always
+   * runs); on an unexpected error, one per work.
+   */
   private async commit(batch: Pending[]): Promise<Outcome[]> {
     try {
       return await this.transaction(batch);
@@ -277,7 +306,9 @@ export class RoomWriter {
       const roomIds = [...new Set(batch.flatMap((item) => (item.roomId === undefined ? [] : [item.roomId])))].sort();
       const lock = roomIds.length > 0 ? this.lockRooms(trx, roomIds) : null;
       if (lock) await trx.executeQuery(lock);
+      const budgetFrom = this.now();
       for (const item of batch) {
+        if (outcomes.length > 0 && this.now() - budgetFrom >= this.maxBatchMs) break;
         const started = performance.now();
         try {
           const { result, publish } = item.kind === "work" ? await item.work(trx) : await runSteps(trx, item.steps(trx));
@@ -298,8 +329,10 @@ export class RoomWriter {
     let at = performance.now();
     sync.begin();
     let commitMs = performance.now() - at;
+    const budgetFrom = this.now();
     try {
       for (const item of batch) {
+        if (outcomes.length > 0 && this.now() - budgetFrom >= this.maxBatchMs) break;
         if (item.kind !== "steps") throw new Error("transactionSync: a batch of steps only");
         at = performance.now();
         try {

@@ -19,10 +19,12 @@ export interface Metrics {
   busLag(ms: number): void;
   /** A database query took this long (ms), from Kysely's query log. */
   query(ms: number): void;
+  /** The event loop was blocked this long (ms), as the watch in event-loop.ts saw it (stalls of 100 ms and more). */
+  eventLoopBlocked(ms: number): void;
 }
 
 /** Metrics off: no registry, nothing collected, the send path's reports cost a call to an empty function. */
-export const noMetrics: Metrics = { registry: null, sendPath: noSendPathObserver, busLag() {}, query() {} };
+export const noMetrics: Metrics = { registry: null, sendPath: noSendPathObserver, busLag() {}, query() {}, eventLoopBlocked() {} };
 
 /** Every stage, so that each labelled child exists (and is exported as 0) from the start. */
 const STAGES: readonly SendStage[] = ["intake", "work", "commit", "publish", "flush"];
@@ -41,6 +43,9 @@ export const STAGE_BUCKETS_SECONDS: readonly number[] = decades(1e-6, 1e-1);
  * on a busy disk.
  */
 export const WAIT_BUCKETS_SECONDS: readonly number[] = decades(1e-5, 5);
+
+/** Buckets (seconds) for event-loop stalls, which are only observed from 100 ms: 0.1 to 10 s. */
+export const BLOCKED_BUCKETS_SECONDS: readonly number[] = [0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 
 /** Buckets for works per group commit: powers of two, 1 to 4,096. */
 export const BATCH_SIZE_BUCKETS: readonly number[] = Array.from({ length: 13 }, (_, i) => 2 ** i);
@@ -87,7 +92,8 @@ export class PrometheusSendPathObserver implements SendPathObserver {
     const histogram = (name: string, help: string, buckets: readonly number[]): Histogram => new Histogram({ name, help, buckets: [...buckets], registers });
     this.batchSize = histogram("parley_group_commit_size", "Writes (works) per group commit.", BATCH_SIZE_BUCKETS);
     this.queue = histogram("parley_group_commit_queue_seconds", "How long a group commit's oldest write waited for the batch to start, seconds.", WAIT_BUCKETS_SECONDS);
-    this.run = histogram("parley_group_commit_run_seconds", "How long a group commit ran on the event loop (its works and its commit), seconds.", STAGE_BUCKETS_SECONDS);
+    // Past the stage buckets' 100 ms too: a batch that waits on the loop mid-way (an awaited Kysely step) runs as long as whatever holds the loop.
+    this.run = histogram("parley_group_commit_run_seconds", "How long a group commit ran (its works and its commit, from its start to the end of COMMIT), seconds.", [...STAGE_BUCKETS_SECONDS, 0.2, 0.5, 1, 2, 5]);
     this.fsync = histogram("parley_fsync_seconds", "How long a group commit's fsync of the WAL took (off the event loop, in the thread pool), seconds.", WAIT_BUCKETS_SECONDS);
     this.events = new Counter({ name: "parley_room_events_total", help: "Seq'd room events committed by this node (messages, edits, deletions, reactions, membership).", registers });
     this.fanoutLatency = histogram("parley_fanout_seconds", "A room event from the end of its commit until its frames were handed to the sockets, seconds.", WAIT_BUCKETS_SECONDS);
@@ -132,11 +138,18 @@ export function createMetrics(opts: { enabled: boolean }): Metrics {
     registers,
   });
   const query = new Histogram({ name: "parley_db_query_seconds", help: "Database query durations (Kysely), seconds.", buckets: [...WAIT_BUCKETS_SECONDS], registers });
+  const blocked = new Histogram({
+    name: "parley_event_loop_blocked_seconds",
+    help: "Stalls of the event loop of 100 ms or more (a timer firing that late: synchronous work held every socket), seconds; each is also logged at warn.",
+    buckets: [...BLOCKED_BUCKETS_SECONDS],
+    registers,
+  });
   return {
     registry,
     sendPath: new PrometheusSendPathObserver(registry),
     busLag: (ms) => lag.observe(Math.max(0, ms) / 1000),
     query: (ms) => query.observe(ms / 1000),
+    eventLoopBlocked: (ms) => blocked.observe(ms / 1000),
   };
 }
 

@@ -200,7 +200,9 @@ export class Connection {
     const count = this.queued;
     this.queued = 0;
     this.queuedBytes = 0;
-    if (!this.socket.destroyed) {
+    // Not to a socket already ended (the peer or we closed it this turn): Node would build, with its
+    // stack, and emit an ERR_STREAM_WRITE_AFTER_END per write, on the event loop, under churn.
+    if (!this.socket.destroyed && !this.socket.writableEnded) {
       if (count === 1) {
         // The usual case under fan-out (one event per socket per turn): corking one buffer only adds work.
         this.socket.write(queue[0]!);

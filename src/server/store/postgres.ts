@@ -9,7 +9,7 @@ import { queryLog } from "./sqlite.js";
  */
 export async function openPostgres(
   url: string,
-  opts: { poolSize: number; onError?: (err: Error) => void; onQuery?: (ms: number) => void },
+  opts: { poolSize: number; onError?: (err: Error) => void; onQuery?: (ms: number, sql: string) => void },
 ): Promise<{ db: Kysely<Database>; dialect: StoreDialect; sync: null; close: () => Promise<void> }> {
   const { default: pg } = await import("pg");
   // connectionTimeoutMillis: while the database is down, a query fails within 5 s (retryable, store/outage.ts) instead of waiting for ever.

@@ -26,7 +26,7 @@ import type { SyncSession } from "./steps.js";
  */
 export function openSqlite(
   file: string,
-  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number; walRestartBytes?: number; onQuery?: (ms: number) => void },
+  opts: { synchronous: "full" | "normal"; checkpointIntervalMs?: number; walRestartBytes?: number; onQuery?: (ms: number, sql: string) => void },
 ): { db: Kysely<Database>; dialect: StoreDialect; raw: BetterSqlite3.Database; sync: SyncSession; close: () => Promise<void> } {
   const inMemory = file === ":memory:";
   if (!inMemory) fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -343,12 +343,12 @@ export const sqliteDialect: StoreDialect = {
 };
 
 /**
- * Kysely's query log as a duration callback (ms), for the query-duration
- * metric; undefined (no logging at all) without a callback. Shared by both
+ * Kysely's query log as a callback with each query's duration (ms) and
+ * SQL text (no parameters), for the query-duration metric and the slow-query log; undefined (no logging at all) without a callback. Shared by both
  * dialects. The writer's synchronous steps bypass Kysely: their time is the
  * send path's `work` stage.
  */
-export function queryLog(onQuery: ((ms: number) => void) | undefined): KyselyConfig["log"] {
+export function queryLog(onQuery: ((ms: number, sql: string) => void) | undefined): KyselyConfig["log"] {
   if (!onQuery) return undefined;
-  return (event) => onQuery(event.queryDurationMillis);
+  return (event) => onQuery(event.queryDurationMillis, event.query.sql);
 }

@@ -19,12 +19,12 @@ export interface Store {
  * `postgres://…`) and applies pending migrations. `postgresPoolSize`:
  * connections at most; `onPostgresError`: told of errors on idle
  * connections (the database restarted), which the pool recovers from;
- * `onQuery`: each query's duration (ms), for the metric.
+ * `onQuery`: each query's duration (ms) and SQL text, for the metric and the slow-query log.
  * @throws Error when a migration fails; the database is closed first.
  */
 export async function openStore(
   url: string,
-  opts: { sqliteSynchronous: "full" | "normal"; postgresPoolSize?: number; onPostgresError?: (err: Error) => void; onQuery?: (ms: number) => void },
+  opts: { sqliteSynchronous: "full" | "normal"; postgresPoolSize?: number; onPostgresError?: (err: Error) => void; onQuery?: (ms: number, sql: string) => void },
 ): Promise<Store> {
   // pg is loaded only when asked for: most nodes never need it, and loading it costs start-up time.
   const opened = url.startsWith("sqlite:")
