@@ -177,7 +177,8 @@ export const MessageItem = memo(function MessageItem({
                 </button>
               ) : null}
               {canThread ? (
-                <button type="button" className="icon-button message__action" aria-label="Reply in thread" title="Reply in thread"
+                // Not "Reply …": a name that starts so would also answer to the quote-reply's "Reply".
+                <button type="button" className="icon-button message__action" aria-label="Open thread" title="Reply in thread"
                   onClick={() => onOpenThread?.(message)} data-testid="message-thread">
                   <ThreadIcon aria-hidden="true" />
                 </button>
