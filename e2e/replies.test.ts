@@ -2,9 +2,12 @@
  * Replies and threads in the browser, with two people: Bob replies to Ada's
  * message from its actions, and both see the quote; Ada sees the reply
  * count appear live, opens the thread panel, which lists the original and
- * the reply, and replies there; Bob, whose page holds only the newest
- * messages, activates the quote of that reply and the original is loaded,
- * scrolled to and highlighted. With the panel open, reactions to the
+ * the reply, and replies there (the reply stays in the thread: issue 16);
+ * Bob replies in a thread from a message's "Reply in thread", the root
+ * shows "1 reply" with his avatar, and "Also send to the room" puts one
+ * copy in the timeline, which a reload keeps exactly so; Bob, whose page
+ * holds only the newest messages, activates the quote of a reply also sent
+ * to the room and the original is loaded, scrolled to and highlighted. With the panel open, reactions to the
  * original and to a reply show there live, whoever reacts and from where.
  * The page with the thread panel open passes the accessibility check.
  */
@@ -75,6 +78,9 @@ describe("replies and threads in the browser", () => {
     // Bob, who has the original on screen, sees its count move to 2 live.
     const bobsOriginal = bob.messagesWithBody("Where shall we meet on Friday?");
     await eventually("Bob sees 2 replies", async () => (await bobsOriginal.getByTestId("thread-count").innerText().catch(() => "")) === "2 replies");
+    // The reply made in the thread stays there: the event that moved the count is in, and no timeline shows the reply.
+    expect(await bob.messagesWithBody("Perfect, see you there").count()).toBe(0);
+    expect(await ada.messagesWithBody("Perfect, see you there").count()).toBe(0);
 
     await expectNoSeriousA11yViolations(ada.page);
     await ada.page.screenshot({ path: path.join(results, "thread-panel.png") });
@@ -135,13 +141,70 @@ describe("replies and threads in the browser", () => {
     expect(bob.pageErrors).toEqual([]);
   });
 
+  it("a reply in a thread stays in the thread; the root shows '1 reply' and the replier; 'Also send to the room' puts one copy in the timeline, after a reload too", async () => {
+    await ada.send("Lunch plans for today?");
+    const bobsRoot = await bob.waitForMessage("Lunch plans for today?");
+    await bobsRoot.hover();
+    await bobsRoot.getByRole("button", { name: "Open thread" }).click();
+    const panel = bob.page.getByRole("complementary", { name: "Thread" });
+    await panel.waitFor();
+    const input = panel.getByRole("textbox", { name: "Reply in thread" });
+    await input.fill("Pizza at one?");
+    await input.press("Enter");
+    await eventually("Bob's panel shows his reply, stored", async () =>
+      (await panel.locator('[data-testid="thread-message"]:not([data-status])').filter({ hasText: "Pizza at one?" }).count()) === 1,
+    );
+
+    // Ada's copy of the root says "1 reply", with Bob's avatar and name; the reply is in no timeline.
+    const adasRoot = ada.messagesWithBody("Lunch plans for today?");
+    await eventually("Ada sees 1 reply", async () => (await adasRoot.getByTestId("thread-count").innerText().catch(() => "")) === "1 reply");
+    expect(await adasRoot.getByTestId("thread-repliers").locator(".avatar").count()).toBe(1);
+    expect(await adasRoot.getByTestId("thread-link").innerText()).toContain("1 reply");
+    expect(await adasRoot.getByRole("button", { name: /^1 reply.*from bob/i }).count()).toBe(1);
+    expect(await bob.messagesWithBody("Lunch plans for today?").getByTestId("thread-count").innerText()).toBe("1 reply");
+    expect(await ada.messagesWithBody("Pizza at one?").count()).toBe(0);
+    expect(await bob.messagesWithBody("Pizza at one?").count()).toBe(0);
+
+    // "Also send to the room": one copy in the timeline (with its quote), and the box is clear again.
+    const also = panel.getByRole("checkbox", { name: "Also send to the room" });
+    await also.check();
+    await expectNoSeriousA11yViolations(bob.page, '[data-testid="thread-panel"]');
+    await bob.page.screenshot({ path: path.join(results, "thread-also-in-room.png") });
+    await input.fill("Or sushi, everyone welcome");
+    await input.press("Enter");
+    const adasCopy = await ada.waitForMessage("Or sushi, everyone welcome");
+    expect(await adasCopy.getByTestId("reply-quote-text").innerText()).toBe("Lunch plans for today?");
+    await eventually("Ada sees 2 replies", async () => (await adasRoot.getByTestId("thread-count").innerText().catch(() => "")) === "2 replies");
+    expect(await ada.messagesWithBody("Or sushi, everyone welcome").count()).toBe(1);
+    await eventually("Bob's timeline has its copy, once", async () => (await bob.messagesWithBody("Or sushi, everyone welcome").count()) === 1);
+    expect(await also.isChecked()).toBe(false);
+    // In the thread, both replies; the one also sent to the room says so.
+    await eventually("the panel lists both replies", async () => (await panel.getByTestId("thread-message").count()) === 2);
+    expect(await panel.getByTestId("thread-also-sent").count()).toBe(1);
+    await ada.page.screenshot({ path: path.join(results, "thread-summary.png") });
+    await panel.getByRole("button", { name: "Close thread" }).click();
+
+    // A reload (history) keeps both kinds as they were: the thread-only reply stays out, the other shows once.
+    await ada.page.reload();
+    await ada.waitUntilConnected();
+    await ada.waitForOpenRoom(roomName);
+    await ada.waitForMessage("Or sushi, everyone welcome");
+    expect(await ada.messagesWithBody("Or sushi, everyone welcome").count()).toBe(1);
+    expect(await ada.messagesWithBody("Pizza at one?").count()).toBe(0);
+    expect(await ada.messagesWithBody("Lunch plans for today?").getByTestId("thread-count").innerText()).toBe("2 replies");
+    expect(await ada.messagesWithBody("Lunch plans for today?").getByTestId("thread-repliers").locator(".avatar").count()).toBe(1);
+    expect(ada.pageErrors).toEqual([]);
+    expect(bob.pageErrors).toEqual([]);
+  });
+
   it("the quote jumps to the original after scrolling away, loading older messages when it is not loaded", async () => {
     // Sixty messages from someone else push the original out of the newest page.
     const roomId = await ada.openRoomId();
     const cleo = await signupBot(people.server.baseUrl, "cleo");
     expect((await cleo.post(`/rooms/${roomId}/join`)).status).toBe(200);
     for (let i = 0; i < 60; i++) expect((await cleo.post(`/rooms/${roomId}/messages`, { body: `filler ${i}` })).status).toBe(201);
-    await bob.waitForMessage("filler 59");
+    // Sixty live messages render one by one: on a loaded machine that can take longer than the default wait.
+    await bob.waitForMessage("filler 59", 30_000);
 
     // Bob reloads: only the newest messages are loaded, the original is not among them.
     await bob.page.reload();
@@ -154,6 +217,8 @@ describe("replies and threads in the browser", () => {
     await ada.messagesWithBody("Where shall we meet on Friday?").getByTestId("thread-link").click();
     const panel = ada.page.getByRole("complementary", { name: "Thread" });
     await panel.getByRole("textbox", { name: "Reply in thread" }).fill("Bring the tickets");
+    // Also sent to the room: Bob's timeline shows it, with its quote.
+    await panel.getByRole("checkbox", { name: "Also send to the room" }).check();
     await panel.getByRole("button", { name: "Send reply" }).click();
 
     const latest = await bob.waitForMessage("Bring the tickets");

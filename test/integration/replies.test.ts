@@ -279,4 +279,120 @@ describe("replies and threads", () => {
     // Members only.
     expect((await carol.get(`/rooms/${privateRoom}/messages?around=1`)).status).toBe(404);
   });
+
+  describe("thread replies (issue 16): kept in their thread unless also sent to the room", () => {
+    type Created = Extract<ServerFrame, { type: "message.created" }>;
+    const author = (c: Caller) => ({ id: c.user.id, username: c.user.username, displayName: c.user.displayName });
+    const roomOf = async (as: Caller, room: string) =>
+      (await as.get<{ room: { unreadCount: number; mentionCount?: number; lastReadSeq: number } }>(`/rooms/${room}`)).body.room;
+
+    it("a thread reply is flagged in the ack, the live event, history, the thread and resume; a quote-reply is not; the root names its repliers", async () => {
+      const room = await createRoom(alice, "private");
+      expect((await alice.post(`/rooms/${room}/members`, { userId: bob.user.id })).status).toBe(201);
+      expect((await alice.post(`/rooms/${room}/members`, { userId: carol.user.id })).status).toBe(201);
+      const root = await send(alice, room, "where shall we eat?");
+      const start = await lastSeq(room);
+      const a = await SocketClient.connect(t.wsUrl, alice);
+      const b = await SocketClient.connect(t.wsUrl, bob);
+
+      // bob in the thread, over the socket: inThread, not in the room.
+      const ack = (await b.command({ type: "message.send", roomId: room, body: "the noodle place", clientId: `tr-${unique()}`, replyTo: root.id, inThread: true })) as AckFrame;
+      expect(ack.type).toBe("ack");
+      const inThread = ack.message!;
+      expect(inThread).toMatchObject({ inThread: true, alsoInRoom: false, replyTo: { id: root.id } });
+      const live = (await a.waitFor((f) => f.type === "message.created" && f.message.id === inThread.id)) as Created;
+      expect(live.message).toEqual(inThread);
+      // alice in the thread, also sent to the room, over HTTP.
+      const both = await postMessage(alice, room, "fine by me", { replyTo: root.id, inThread: true, alsoInRoom: true });
+      expect(both).toMatchObject({ inThread: true, alsoInRoom: true });
+      // carol quote-replies from the timeline: as before, no flag.
+      const quote = await send(carol, room, "I'm in", root.id);
+      expect(quote).not.toHaveProperty("inThread");
+      expect(quote).not.toHaveProperty("alsoInRoom");
+      // bob again: he moves to the front of the repliers, once.
+      const again = await postMessage(bob, room, "7 pm?", { replyTo: root.id, inThread: true });
+
+      // History (contract v1: every message, ascending seq) carries the flags; the root counts all four.
+      const page = await history(bob, room);
+      const byIdIn = (id: string) => page.messages.find((m) => m.id === id);
+      expect(page.messages.map((m) => m.id)).toEqual([root.id, inThread.id, both.id, quote.id, again.id]);
+      expect(byIdIn(inThread.id)).toMatchObject({ inThread: true, alsoInRoom: false });
+      expect(byIdIn(inThread.id)).not.toHaveProperty("repliers");
+      expect(byIdIn(both.id)).toMatchObject({ inThread: true, alsoInRoom: true });
+      expect(byIdIn(quote.id)).not.toHaveProperty("inThread");
+      expect(byIdIn(root.id)).toMatchObject({ replyCount: 4, lastReplyAt: again.createdAt, repliers: [author(bob), author(carol), author(alice)] });
+      expect(byIdIn(root.id)).not.toHaveProperty("inThread");
+
+      // The thread: the same root summary and the same flags.
+      const th = await thread(carol, room, root.id);
+      expect(th.body.root).toMatchObject({ replyCount: 4, repliers: [author(bob), author(carol), author(alice)] });
+      expect(th.body.replies.map((m) => [m.id, m.inThread ?? false, m.alsoInRoom ?? false])).toEqual([
+        [inThread.id, true, false],
+        [both.id, true, true],
+        [quote.id, false, false],
+        [again.id, true, false],
+      ]);
+
+      // Resume replays each kind exactly as it was delivered live.
+      const c = await SocketClient.connect(t.wsUrl, carol);
+      await c.command({ type: "resume", rooms: { [room]: start } });
+      const replayed = c.frames.filter((f): f is Created => f.type === "message.created" && f.roomId === room);
+      expect(replayed.map((f) => f.message.id)).toEqual([inThread.id, both.id, quote.id, again.id]);
+      expect(replayed[0]!.message).toEqual(inThread);
+      expect(replayed[1]!.message).toMatchObject({ inThread: true, alsoInRoom: true });
+      expect(replayed[2]!.message).not.toHaveProperty("inThread");
+      expect([a, b, c].flatMap((x) => x.invalid)).toEqual([]);
+      await Promise.all([a.close(), b.close(), c.close()]);
+    });
+
+    it("an edit and a deletion keep a thread reply in its thread; the root's summary stays (deleted replies count)", async () => {
+      const root = await send(alice, roomId, "edit me in a thread");
+      const reply = await postMessage(bob, roomId, "first draft", { replyTo: root.id, inThread: true });
+      const a = await SocketClient.connect(t.wsUrl, alice);
+      expect((await bob.request("PATCH", `/rooms/${roomId}/messages/${reply.id}`, { body: "second draft" })).status).toBe(200);
+      const edited = await a.waitFor((f) => f.type === "message.edited" && f.message.id === reply.id);
+      expect(edited).toMatchObject({ message: { body: "second draft", inThread: true, alsoInRoom: false } });
+      expect((await bob.request("DELETE", `/rooms/${roomId}/messages/${reply.id}`)).status).toBeLessThan(300);
+      const deleted = await a.waitFor((f) => f.type === "message.deleted" && f.message.id === reply.id);
+      expect(deleted).toMatchObject({ message: { body: "", inThread: true, alsoInRoom: false } });
+      expect(await byId(roomId, reply.id)).toMatchObject({ deletedAt: expect.any(String), inThread: true, alsoInRoom: false });
+      expect(await byId(roomId, root.id)).toMatchObject({ replyCount: 1, repliers: [author(bob)] });
+      expect(a.invalid).toEqual([]);
+      await a.close();
+    });
+
+    it("inThread without replyTo, or alsoInRoom without inThread, is refused over both transports and stores nothing", async () => {
+      const root = await send(alice, roomId, "a root for refusals");
+      const before = await messageCount(roomId);
+      const noReply = await alice.post<{ error: { code: string; details: { path: string }[] } }>(`/rooms/${roomId}/messages`, { body: "x", inThread: true });
+      expect(noReply.status).toBe(400);
+      expect(noReply.body.error).toMatchObject({ code: "validation_failed", details: [{ path: "inThread" }] });
+      const notThread = await alice.post<{ error: { code: string; details: { path: string }[] } }>(`/rooms/${roomId}/messages`, { body: "x", replyTo: root.id, alsoInRoom: true });
+      expect(notThread.status).toBe(400);
+      expect(notThread.body.error).toMatchObject({ code: "validation_failed", details: [{ path: "alsoInRoom" }] });
+      const notBoolean = await alice.post(`/rooms/${roomId}/messages`, { body: "x", replyTo: root.id, inThread: "yes" });
+      expect(notBoolean.status).toBe(400);
+      const b = await SocketClient.connect(t.wsUrl, bob);
+      const err = (await b.command({ type: "message.send", roomId, body: "x", clientId: `r-${unique()}`, alsoInRoom: true, inThread: true })) as ErrorFrame;
+      expect(err).toMatchObject({ type: "error", code: "validation_failed" });
+      expect(b.closeInfo).toBeNull();
+      await b.close();
+      expect(await messageCount(roomId)).toBe(before);
+      expect(await byId(roomId, root.id)).toMatchObject({ replyCount: 0 });
+    });
+
+    it("a thread-only reply is not unread in the room; one that mentions you counts as a mention; one also sent to the room is unread", async () => {
+      const room = await createRoom(alice, "private");
+      expect((await alice.post(`/rooms/${room}/members`, { userId: bob.user.id })).status).toBe(201);
+      const root = await send(alice, room, "a root");
+      expect((await bob.post(`/rooms/${room}/read`, { seq: root.seq })).status).toBeLessThan(300);
+      expect(await roomOf(bob, room)).toMatchObject({ unreadCount: 0, mentionCount: 0 });
+      await postMessage(alice, room, "only in the thread", { replyTo: root.id, inThread: true });
+      await postMessage(alice, room, `@${bob.user.username} look`, { replyTo: root.id, inThread: true });
+      expect(await roomOf(bob, room)).toMatchObject({ unreadCount: 0, mentionCount: 1 });
+      await postMessage(alice, room, "in the thread and the room", { replyTo: root.id, inThread: true, alsoInRoom: true });
+      await send(alice, room, "quoted", root.id);
+      expect(await roomOf(bob, room)).toMatchObject({ unreadCount: 2, mentionCount: 1 });
+    });
+  });
 });

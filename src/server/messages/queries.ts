@@ -28,6 +28,9 @@ const messageColumns = [
   "messages.last_reply_at",
   // Mentions (0007): JSON, null for a message that mentions nobody.
   "messages.mentions",
+  // Thread replies (0010): 0/1.
+  "messages.in_thread",
+  "messages.also_in_room",
 ] as const;
 
 export interface MessageJoinRow {
@@ -54,6 +57,9 @@ export interface MessageJoinRow {
   root_author_display_name?: string | null;
   /** 0007; optional so that callers that build rows by hand (the room list's preview) may leave it out. */
   mentions?: string | null;
+  /** 0010, 0/1; optional as `mentions` (absent reads as 0). */
+  in_thread?: number | null;
+  also_in_room?: number | null;
 }
 
 /**
@@ -91,6 +97,8 @@ export const toMessage = (r: MessageJoinRow): Message => ({
   ...(r.reply_count === undefined ? {} : { replyTo: replyToOf(r), replyCount: Number(r.reply_count), lastReplyAt: r.last_reply_at ?? null }),
   // Carried only when the message mentions someone (an absent field reads as "nobody").
   ...(r.mentions ? { mentions: JSON.parse(r.mentions) as Mentions } : {}),
+  // Carried only by a thread reply (absent reads as false: a message of the timeline).
+  ...(Number(r.in_thread ?? 0) === 1 ? { inThread: true, alsoInRoom: Number(r.also_in_room ?? 0) === 1 } : {}),
 });
 
 /**
@@ -169,13 +177,15 @@ const insertMessage = prepared<Insertable<MessagesTable>, never>((db, p) =>
     created_at: p.created_at,
     reply_to_id: p.reply_to_id,
     mentions: p.mentions,
+    in_thread: p.in_thread,
+    also_in_room: p.also_in_room,
   }),
 );
 
 /** Stores a message row (its event is stored by appendRoomEvent); `reply_to_id`: its thread's root, if a reply. */
 export function* storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Steps<void> {
   // A prepared parameter must be a value: an absent reply_to_id is bound as null.
-  yield* rows(insertMessage.query(db, { ...row, reply_to_id: row.reply_to_id ?? null, mentions: row.mentions ?? null }));
+  yield* rows(insertMessage.query(db, { ...row, reply_to_id: row.reply_to_id ?? null, mentions: row.mentions ?? null, in_thread: row.in_thread ?? 0, also_in_room: row.also_in_room ?? 0 }));
 }
 
 /**

@@ -1,11 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Deps, Actor } from "../deps.js";
 import type { Database } from "../store/schema.js";
-import type { ReplyTo } from "@shared/protocol/entities.js";
+import { THREAD_REPLIERS, type Author, type Message, type ReplyTo } from "@shared/protocol/entities.js";
 import type { RoomEvent } from "@shared/protocol/frames.js";
 import type { RepliesResponse } from "@shared/protocol/http.js";
 import { DEFAULT_PAGE_SIZE } from "@shared/protocol/limits.js";
-import { notFound } from "../errors.js";
+import { AppError, notFound } from "../errors.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
 import { prepared } from "../store/prepared.js";
 import { rows, type Steps } from "../store/steps.js";
 import { requireMember } from "../rooms/access.js";
@@ -22,6 +23,15 @@ import { withReactions } from "./reactions.js";
  * stored against the root, as Slack does. The root keeps `reply_count` and
  * `last_reply_at`, updated in the reply's transaction. `ReplyService.thread`
  * serves a thread over HTTP.
+ *
+ * Two kinds of reply, both in the thread and counted on its root: a
+ * quote-reply (the default, and every reply stored before 0010), shown in
+ * the room's timeline with its quote; and a thread reply (`inThread`, as
+ * Slack's thread replies and Matrix's `m.thread`), shown in its thread only
+ * unless also sent to the room (`alsoInRoom`). Both are in the room's log
+ * and history (contract v1: a v1 client loses nothing); the flags tell a
+ * client where to show them. The root's `repliers` are read with a page
+ * (`withRepliers`), never stored: they are as exact as the replies are.
  */
 export class ReplyService {
   constructor(
@@ -55,7 +65,7 @@ export class ReplyService {
       .execute();
     const replies = await toMessages(db, rows.slice(0, limit));
     // The root and the replies' reactions in one query, as a history page does (withReactions).
-    const [withRoot, ...rest] = await withReactions(db, [root, ...replies], upTo);
+    const [withRoot, ...rest] = await withRepliers(db, await withReactions(db, [root, ...replies], upTo), upTo);
     return { root: withRoot ?? root, replies: rest, hasMore: rows.length > limit };
   }
 }
@@ -73,6 +83,63 @@ export function* resolveReplyRoot(db: Kysely<Database>, roomId: string, messageI
     return target.replyTo;
   }
   return { id: target.id, seq: target.seq, author: target.author, preview: replyPreview(target.body), deleted: false };
+}
+
+/** Where a reply shows (the send's `inThread` and `alsoInRoom`): both false for a quote-reply or a plain message. */
+export interface ReplyPlacement {
+  inThread: boolean;
+  alsoInRoom: boolean;
+}
+
+/**
+ * Checks a send's placement against its `replyTo`: a thread reply needs
+ * the message it answers, and "also in the room" needs a thread reply.
+ * @throws AppError validation_failed (details path `inThread` or `alsoInRoom`)
+ */
+export function checkPlacement(replyTo: string | null, placement: ReplyPlacement): void {
+  if (placement.inThread && replyTo === null) {
+    throw new AppError(ErrorCode.ValidationFailed, "Invalid inThread: a thread reply needs replyTo.", {
+      details: [{ path: "inThread", message: "A thread reply needs replyTo." }],
+    });
+  }
+  if (placement.alsoInRoom && !placement.inThread) {
+    throw new AppError(ErrorCode.ValidationFailed, "Invalid alsoInRoom: only a thread reply (inThread) is also sent to the room.", {
+      details: [{ path: "alsoInRoom", message: "Only a thread reply (inThread) is also sent to the room." }],
+    });
+  }
+}
+
+/**
+ * `messages` with `repliers` on each root of a thread (`replyCount` > 0;
+ * the others are returned as they are): the authors of the replies up to seq `upTo` (the durable
+ * head), most recent reply first, each once, at most THREAD_REPLIERS. One
+ * grouped query over the thread index (messages_reply_to), only when the
+ * page holds a root with replies; deleted replies count, as in `replyCount`.
+ */
+export async function withRepliers(db: Kysely<Database>, messages: readonly Message[], upTo?: number): Promise<Message[]> {
+  const roots = messages.filter((m) => (m.replyCount ?? 0) > 0).map((m) => m.id);
+  const byRoot = new Map<string, { author: Author; last: number }[]>();
+  // SQLite binds at most 32,766 parameters: a page has ≤ 100 messages, but the rule costs nothing to keep.
+  for (let i = 0; i < roots.length; i += 500) {
+    let query = db
+      .selectFrom("messages")
+      .innerJoin("users", "users.id", "messages.author_id")
+      .select((eb) => ["messages.reply_to_id", "users.id", "users.username", "users.display_name", eb.fn.max("messages.seq").as("last")])
+      .where("messages.reply_to_id", "in", roots.slice(i, i + 500))
+      .groupBy(["messages.reply_to_id", "users.id", "users.username", "users.display_name"]);
+    if (upTo !== undefined) query = query.where("messages.seq", "<=", upTo);
+    for (const r of await query.execute()) {
+      if (!r.reply_to_id) continue;
+      const list = byRoot.get(r.reply_to_id) ?? [];
+      list.push({ author: { id: r.id, username: r.username, displayName: r.display_name }, last: Number(r.last) });
+      byRoot.set(r.reply_to_id, list);
+    }
+  }
+  return messages.map((m) => {
+    if ((m.replyCount ?? 0) === 0) return m;
+    const list = byRoot.get(m.id) ?? [];
+    return { ...m, repliers: list.sort((a, b) => b.last - a.last).slice(0, THREAD_REPLIERS).map((r) => r.author) };
+  });
 }
 
 const bumpReplies = prepared<{ rootId: string; at: string }, never>((db, p) =>

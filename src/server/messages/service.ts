@@ -8,7 +8,7 @@ import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import { findByClientId, historyPage, storeMessage } from "./queries.js";
 import { withReactions } from "./reactions.js";
-import { recordReply, resolveReplyRoot } from "./replies.js";
+import { checkPlacement, recordReply, resolveReplyRoot, withRepliers, type ReplyPlacement } from "./replies.js";
 import { mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 
 /**
@@ -28,11 +28,26 @@ export class MessageService {
    * `replyTo`: the id of a message of the room this one answers (a reply to
    * a reply joins the root's thread); the root's reply count and last reply
    * time move in the same transaction. Without it, no extra query.
+   * `placement`: a thread reply (`inThread`, shown in its thread only),
+   * perhaps also sent to the room (`alsoInRoom`); default a quote-reply
+   * (replies.ts). A retry by clientId returns the first copy as stored,
+   * whatever placement it asks.
    * @returns the stored message; for a repeated clientId, the one stored first
    * @throws AppError not_found (no room, or private and not a member; replyTo unknown in this room, or deleted),
-   *   forbidden (not a member)
+   *   forbidden (not a member), validation_failed (inThread without replyTo, alsoInRoom without inThread)
    */
-  send(actor: Actor, roomId: string, body: string, clientId: string | null, replyTo: string | null = null): Promise<Message> {
+  send(
+    actor: Actor,
+    roomId: string,
+    body: string,
+    clientId: string | null,
+    replyTo: string | null = null,
+    placement: ReplyPlacement = { inThread: false, alsoInRoom: false },
+  ): Promise<Message> {
+    // Bad input changes nothing: refused before the writer takes the room.
+    checkPlacement(replyTo, placement);
+    const inThread = placement.inThread;
+    const alsoInRoom = placement.inThread && placement.alsoInRoom;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
     return this.writer.submitRoomSteps(roomId, function* (db) {
       // The room is locked for this batch by the writer (submitRoomSteps): the clientId check and the seq cannot race.
@@ -65,9 +80,10 @@ export class MessageService {
           replyCount: 0,
           lastReplyAt: null,
           ...(mentions ? { mentions } : {}),
+          ...(inThread ? { inThread: true, alsoInRoom } : {}),
         },
       }), id);
-      yield* storeMessage(db, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions) });
+      yield* storeMessage(db, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions), in_thread: inThread ? 1 : 0, also_in_room: alsoInRoom ? 1 : 0 });
       if (root) yield* recordReply(db, root.id, at);
       if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {
@@ -90,7 +106,8 @@ export class MessageService {
     // Up to the durable head: a message whose batch waits for its fsync is not shown yet (RoomWriter.readableSeq).
     const upTo = this.writer.readableSeq(roomId);
     const found = await historyPage(this.deps.store.db, roomId, { ...page, limit: page.limit ?? DEFAULT_PAGE_SIZE, upTo });
-    // Each message with its reactions: one more query for the page.
-    return { ...found, messages: await withReactions(this.deps.store.db, found.messages, upTo) };
+    // Each message with its reactions: one more query for the page; a root's repliers, one more when it holds roots.
+    const messages = await withReactions(this.deps.store.db, found.messages, upTo);
+    return { ...found, messages: await withRepliers(this.deps.store.db, messages, upTo) };
   }
 }

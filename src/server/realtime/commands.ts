@@ -108,7 +108,10 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
-      const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId, cmd.replyTo ?? null);
+      const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId, cmd.replyTo ?? null, {
+        inThread: cmd.inThread ?? false,
+        alsoInRoom: cmd.alsoInRoom ?? false,
+      });
       return { type: "ack", id: cmd.id, message };
     }
     case "resume": {

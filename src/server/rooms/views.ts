@@ -66,6 +66,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
               .where("messages.author_id", "!=", userId)
               // A deleted message is not unread: there is nothing left to read.
               .where("messages.deleted_at", "is", null)
+              // Nor is a thread reply kept in its thread (0010): the timeline does not show it (its mentions still count).
+              .where((w) => w.or([w("messages.in_thread", "=", 0), w("messages.also_in_room", "=", 1)]))
               .limit(UNREAD_CAP)
               .as("unread_rows"),
           )

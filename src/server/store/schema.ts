@@ -84,6 +84,10 @@ export interface MessagesTable {
   last_reply_at: Generated<string | null>;
   /** Added by 0007: the message's mentions as JSON `{userIds, room, here}`, null when it mentions nobody. */
   mentions: Generated<string | null>;
+  /** Added by 0010: 1 for a thread reply (shown in its thread, not the timeline), else 0. */
+  in_thread: Generated<number>;
+  /** Added by 0010: 1 for a thread reply also sent to the room (shown in the timeline too), else 0. */
+  also_in_room: Generated<number>;
 }
 
 /**

@@ -37,6 +37,18 @@ export type MemberRole = z.infer<typeof MemberRoleSchema>;
 /** Longest reply preview, in characters: a longer root text is cut there and ends in "…". */
 export const REPLY_PREVIEW_CHARS = 100;
 
+/** How many of a thread's repliers its root names (`repliers`), most recent first. */
+export const THREAD_REPLIERS = 3;
+
+/**
+ * Whether a message belongs in the room's timeline: every message but a
+ * thread reply that was not also sent to the room (those show in their
+ * thread only). A v1 client that ignores the flags shows them all.
+ */
+export function inTimeline(message: { inThread?: boolean | undefined; alsoInRoom?: boolean | undefined }): boolean {
+  return message.inThread !== true || message.alsoInRoom === true;
+}
+
 /**
  * What a reply shows of the message it answers (ext): its author and the
  * start of its text. Once that message is deleted, `deleted` is true and
@@ -96,6 +108,26 @@ export const MessageSchema = z.object({
   replyCount: z.number().int().nonnegative().optional(),
   /** On a thread's root (ext): when its latest reply was posted, or null. Absent: null. */
   lastReplyAt: TimeSchema.nullable().optional(),
+  /**
+   * On a thread's root (ext): who replied, most recent first, each person
+   * once, at most THREAD_REPLIERS of them (the summary's avatars). History
+   * pages and threads carry it on every message with `replyCount` > 0
+   * (absent on the others: none); events and answers to a send, an edit or
+   * a deletion leave it out (absent is not "none" there: keep what you
+   * hold): a reply's `message.created` moves its author to the front of
+   * its root's list.
+   */
+  repliers: z.array(AuthorSchema).optional(),
+  /**
+   * A thread reply (ext, Matrix's `m.thread`, Slack's thread reply): made
+   * in the thread of `replyTo`, and shown there only, not in the room's
+   * timeline (unless `alsoInRoom`). Absent or false: a message of the
+   * timeline (a quote-reply, when it has `replyTo`; every reply stored
+   * before thread replies existed is one).
+   */
+  inThread: z.boolean().optional(),
+  /** A thread reply also sent to the room (ext, Slack's "also send to channel"): shown in the timeline too. Absent: false. */
+  alsoInRoom: z.boolean().optional(),
   /** Whom the message mentions (ext). Absent when it mentions nobody (and in events stored before mentions existed). */
   mentions: MentionsSchema.optional(),
   /**

@@ -126,6 +126,10 @@ export const SendMessageRequestSchema = z.object({
   clientId: ClientIdSchema.optional(),
   /** Reply to this message of the room (ext); a reply to a reply joins the root's thread. */
   replyTo: idText({ label: "replyTo", max: 64 }).optional(),
+  /** With replyTo (ext): a thread reply, shown in the thread only (the message's `inThread`). Default false: a quote-reply. */
+  inThread: z.boolean().optional(),
+  /** With inThread (ext): also put the reply in the room's timeline (Slack's "also send to channel"). Default false. */
+  alsoInRoom: z.boolean().optional(),
 }).meta({ id: "SendMessage" });
 export const MessageResponseSchema = z.object({ message: MessageSchema }).meta({ id: "MessageResponse" });
 

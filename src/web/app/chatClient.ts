@@ -9,6 +9,7 @@
 import type { CreateRoomRequest, Member, MessageVersion, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
 import { ApiError, type ParleyApi } from "@web/api/http";
 import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
+import type { ThreadPlacement } from "@web/realtime/outbox";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@shared/protocol/index.js";
 import { resumeCursor } from "@web/state/chatReducer";
 import { ChatStore } from "@web/state/store";
@@ -240,8 +241,8 @@ export class ChatClient {
   // ---- messages ----
 
   /** Queues a message; it shows as pending until the server has it. */
-  send(roomId: string, body: string, replyTo?: string): void {
-    this.connection?.send(roomId, body, replyTo);
+  send(roomId: string, body: string, replyTo?: string, placement?: ThreadPlacement): void {
+    this.connection?.send(roomId, body, replyTo, placement);
   }
 
   retry(clientId: string): void {

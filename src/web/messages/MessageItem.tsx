@@ -10,9 +10,10 @@
  */
 import { memo, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
-import { PencilIcon, ReplyIcon, TrashIcon } from "@web/ui/icons";
+import { PencilIcon, ReplyIcon, ThreadIcon, TrashIcon } from "@web/ui/icons";
 import type { ReplyTo } from "@shared/protocol/index.js";
 import { ReplyQuote } from "./ReplyQuote";
+import { ThreadSummary } from "./ThreadSummary";
 import { useChat } from "@web/state/useChat";
 import { checkDraft } from "./draft";
 import { MessageReactions } from "./Reactions";
@@ -35,11 +36,11 @@ export interface MessageActions {
   onShowHistory?: (message: DisplayMessage) => void;
   /** The room, for the reply quote (which quotes the timeline's copy of the root when it holds one). */
   roomId?: string;
-  /** Reply to this message (the composer quotes it). */
+  /** Quote-reply to this message (the composer quotes it; the reply shows in the timeline). */
   onReply?: (message: DisplayMessage) => void;
   /** The reply quote was activated: show the original. */
   onJump?: (replyTo: ReplyTo) => void;
-  /** Open this root's thread. */
+  /** Open this message's thread (its root's, for a reply): "Reply in thread" and the thread summary. */
   onOpenThread?: (message: DisplayMessage) => void;
 }
 
@@ -83,6 +84,7 @@ export const MessageItem = memo(function MessageItem({
   const canEdit = stored && message.mine && onEdit !== undefined;
   const canDelete = stored && (message.mine || canModerate) && onDelete !== undefined;
   const canReply = stored && onReply !== undefined;
+  const canThread = stored && onOpenThread !== undefined;
 
   return (
     <div
@@ -166,12 +168,19 @@ export const MessageItem = memo(function MessageItem({
             )}
             {message.status === "sent" && message.mine && message.seq !== null && !message.deleted ? <ReceiptMark seq={message.seq} /> : null}
           </span>
-          {(canEdit || canDelete || canReply) && !editing ? (
+          {(canEdit || canDelete || canReply || canThread) && !editing ? (
             <div className="message__actions" data-testid="message-actions">
               {canReply ? (
                 <button type="button" className="icon-button message__action" aria-label="Reply" title="Reply"
                   onClick={() => onReply?.(message)} data-testid="message-reply">
                   <ReplyIcon aria-hidden="true" />
+                </button>
+              ) : null}
+              {canThread ? (
+                // Not "Reply …": a name that starts so would also answer to the quote-reply's "Reply".
+                <button type="button" className="icon-button message__action" aria-label="Open thread" title="Reply in thread"
+                  onClick={() => onOpenThread?.(message)} data-testid="message-thread">
+                  <ThreadIcon aria-hidden="true" />
                 </button>
               ) : null}
               {canEdit ? (
@@ -191,15 +200,7 @@ export const MessageItem = memo(function MessageItem({
         </div>
         <MessageReactions message={message} />
         {message.replyCount && message.id !== null && onOpenThread ? (
-          <button type="button" className="link-button thread-link" onClick={() => onOpenThread(message)} data-testid="thread-link"
-            title="Open the thread">
-            <span data-testid="thread-count">{replyCountText(message.replyCount)}</span>
-            {message.lastReplyAt ? (
-              <span className="thread-link__last">
-                {" "}· last reply <time dateTime={message.lastReplyAt} data-testid="thread-last-reply">{timeOfDay(message.lastReplyAt)}</time>
-              </span>
-            ) : null}
-          </button>
+          <ThreadSummary count={message.replyCount} repliers={message.repliers} lastReplyAt={message.lastReplyAt ?? null} onOpen={() => onOpenThread(message)} />
         ) : null}
         {message.status === "failed" && message.clientId ? (
           <div className="message__failure" role="alert" data-testid="message-failure">
@@ -217,10 +218,7 @@ export const MessageItem = memo(function MessageItem({
   );
 });
 
-/** "1 reply", "3 replies". */
-export function replyCountText(count: number): string {
-  return count === 1 ? "1 reply" : `${count} replies`;
-}
+export { replyCountText } from "./ThreadSummary";
 
 /** The body being edited in place: Enter saves, Shift+Enter is a new line, Escape cancels. */
 function MessageEditor({

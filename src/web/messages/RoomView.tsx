@@ -17,7 +17,7 @@ import { MessageList } from "./MessageList";
 import { ReactionsProvider } from "./Reactions";
 import { ThreadPanel } from "./ThreadPanel";
 import { quoteOf } from "./ReplyQuote";
-import type { ReplyTo } from "@shared/protocol/index.js";
+import { inTimeline, type ReplyTo } from "@shared/protocol/index.js";
 import { TypingLine } from "./TypingLine";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
 
@@ -34,11 +34,16 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   // put while the room is open, even though the room is marked read at once.
   const [unreadAfterSeq] = useState(() => (room.unreadCount > 0 ? room.lastReadSeq : null));
 
+  // The timeline shows every message but the thread replies kept in their thread (the thread panel shows those).
+  const shown = useMemo(() => timeline.messages.filter(inTimeline), [timeline.messages]);
   const rows = useMemo(() => {
     if (!me) return [];
-    const pending = outbox.filter((e) => e.roomId === room.id);
-    return buildRows(displayMessages(timeline.messages, pending, me), unreadAfterSeq);
-  }, [me, outbox, room.id, timeline.messages, unreadAfterSeq]);
+    const pending = outbox.filter((e) => e.roomId === room.id && inTimeline(e));
+    return buildRows(displayMessages(shown, pending, me), unreadAfterSeq);
+  }, [me, outbox, room.id, shown, unreadAfterSeq]);
+  // The newest message the timeline shows: once it is on screen the room is read, thread replies after it included.
+  const lastShownSeq = useRef<number | null>(null);
+  lastShownSeq.current = shown.at(-1)?.seq ?? null;
 
   // Read tracking: the rows on screen, checked against the tab's attention (visible and focused).
   const viewRef = useRef<HTMLElement>(null);
@@ -50,7 +55,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
     if (!el || typeof IntersectionObserver === "undefined") return;
     const t = new ReadTracker(el, (seqs) => {
       const r = roomRef.current;
-      const seq = seqToMarkRead(seqs, { lastSeq: r.lastSeq, lastReadSeq: r.lastReadSeq, lastMessageSeq: r.lastMessage?.seq ?? null }, documentAttention(document));
+      const lastMessageSeq = r.lastMessage && !inTimeline(r.lastMessage) ? lastShownSeq.current : (r.lastMessage?.seq ?? null);
+      const seq = seqToMarkRead(seqs, { lastSeq: r.lastSeq, lastReadSeq: r.lastReadSeq, lastMessageSeq }, documentAttention(document));
       if (seq !== null) chat.markRead(r.id, seq);
     });
     tracker.current = t;
@@ -82,7 +88,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   );
   const startReply = useCallback((message: DisplayMessage) => setReplyingTo(message), []);
   const cancelReply = useCallback(() => setReplyingTo(null), []);
-  const openThread = useCallback((message: DisplayMessage) => setThreadRootId(message.id), []);
+  // A reply's thread is its root's (threads are one level).
+  const openThread = useCallback((message: DisplayMessage) => setThreadRootId(message.replyTo?.id ?? message.id), []);
   const closeThread = useCallback(() => {
     setThreadRootId(null);
     setComposerFocus((n) => n + 1);

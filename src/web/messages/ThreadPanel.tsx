@@ -10,6 +10,10 @@
  * as in the conversation (Reactions.tsx, through RoomView's
  * ReactionsProvider, which React passes through the portal); `reaction.*`
  * events update the thread's copies live (state/threads.ts).
+ * A reply sent here is a thread reply (`inThread`): it stays in the thread,
+ * and the room's timeline shows only the root's summary, unless "Also send
+ * to the room" is checked (Slack's "Also send to channel"), which puts one
+ * copy in the timeline too. The box is unchecked again after each send.
  * Text is React text nodes, never HTML.
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from "react";
@@ -18,7 +22,7 @@ import type { Message } from "@shared/protocol/index.js";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { CloseIcon, SendIcon } from "@web/ui/icons";
 import { checkDraft } from "./draft";
-import { replyCountText } from "./MessageItem";
+import { replyCountText } from "./ThreadSummary";
 import { MessageReactions } from "./Reactions";
 import type { DisplayMessage } from "./rows";
 import { fullDateTime, timeOfDay } from "./time";
@@ -44,6 +48,7 @@ export function ThreadPanel({ roomId, rootId, onClose, onShowOriginal }: ThreadP
   const pendingHere = pending.filter((e) => e.replyTo === rootId || replies.some((r) => r.id === e.replyTo));
   const [text, setText] = useState("");
   const [refusal, setRefusal] = useState<string | null>(null);
+  const [alsoInRoom, setAlsoInRoom] = useState(false);
   const input = useRef<HTMLTextAreaElement>(null);
   const list = useRef<HTMLDivElement>(null);
 
@@ -66,8 +71,9 @@ export function ThreadPanel({ roomId, rootId, onClose, onShowOriginal }: ThreadP
       input.current?.focus();
       return;
     }
-    chat.send(roomId, check.body, rootId);
+    chat.send(roomId, check.body, rootId, { inThread: true, alsoInRoom });
     setText("");
+    setAlsoInRoom(false);
     setRefusal(null);
     input.current?.focus();
   }
@@ -167,6 +173,10 @@ export function ThreadPanel({ roomId, rootId, onClose, onShowOriginal }: ThreadP
           <button type="submit" className="composer__send" aria-label="Send reply" title="Send reply (Enter)" data-testid="thread-send">
             <SendIcon />
           </button>
+          <label className="thread-panel__also">
+            <input type="checkbox" checked={alsoInRoom} onChange={(e) => setAlsoInRoom(e.target.checked)} data-testid="thread-also-in-room" />
+            Also send to the room
+          </label>
           <span id="thread-reason" className="composer__reason" role="alert">
             {refusal ?? ""}
           </span>
@@ -216,6 +226,7 @@ function ThreadMessage({ message, root = false, children }: { message: Message; 
           {timeOfDay(message.createdAt)}
         </time>
         {message.editedAt && !message.deletedAt ? <span className="thread-message__time">(edited)</span> : null}
+        {message.alsoInRoom ? <span className="thread-message__time" data-testid="thread-also-sent">· also sent to the room</span> : null}
       </div>
       {message.deletedAt ? (
         <p className="thread-message__body message__tombstone">message deleted</p>

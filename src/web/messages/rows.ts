@@ -4,7 +4,7 @@
  * messages marked as the first or last of a run by the same author (the
  * author's name is shown once per run, as in every chat client).
  */
-import type { Mentions, Message, Reaction, ReplyTo, Self } from "@shared/protocol/index.js";
+import type { Author, Mentions, Message, Reaction, ReplyTo, Self } from "@shared/protocol/index.js";
 import type { OutboxEntry, OutboxStatus } from "@web/realtime/outbox";
 import { dayKey, dayLabel } from "./time";
 
@@ -39,6 +39,8 @@ export interface DisplayMessage {
   /** A thread root: how many replies it has and when the last came (the thread link). */
   readonly replyCount?: number;
   readonly lastReplyAt?: string | null;
+  /** A thread root: its most recent repliers, most recent first (the summary's avatars). */
+  readonly repliers?: readonly Author[];
 }
 
 export type Row =
@@ -81,7 +83,7 @@ export function displayMessages(
       deleted: Boolean(m.deletedAt),
       ...(m.reactions?.length && !m.deletedAt ? { reactions: m.reactions } : {}),
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-      ...(m.replyCount ? { replyCount: m.replyCount, lastReplyAt: m.lastReplyAt ?? null } : {}),
+      ...(m.replyCount ? { replyCount: m.replyCount, lastReplyAt: m.lastReplyAt ?? null, ...(m.repliers ? { repliers: m.repliers } : {}) } : {}),
       ...(m.mentions && !m.deletedAt
         ? {
             mentions: m.mentions,

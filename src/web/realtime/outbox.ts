@@ -28,6 +28,10 @@ export interface OutboxEntry {
   readonly composedAt: string;
   /** The id of the message this one replies to, if a reply. */
   readonly replyTo?: string;
+  /** A thread reply (shown in its thread only, unless `alsoInRoom`): the send's `inThread`. */
+  readonly inThread?: boolean;
+  /** A thread reply also sent to the room: the send's `alsoInRoom`. */
+  readonly alsoInRoom?: boolean;
   readonly status: OutboxStatus;
   /** Correlation id of the send command in flight, when status is "sending". */
   readonly commandId: string | null;
@@ -41,10 +45,16 @@ export type Outbox = readonly OutboxEntry[];
 
 export const EMPTY_OUTBOX: Outbox = [];
 
+/** Where a reply is shown (the send's `inThread`, `alsoInRoom`); both absent: a quote-reply, or no reply. */
+export interface ThreadPlacement {
+  readonly inThread?: boolean;
+  readonly alsoInRoom?: boolean;
+}
+
 /** Adds a freshly composed message at the end of the outbox. */
 export function enqueue(
   outbox: Outbox,
-  draft: { clientId: string; roomId: string; body: string; composedAt: string; replyTo?: string },
+  draft: { clientId: string; roomId: string; body: string; composedAt: string; replyTo?: string; inThread?: boolean; alsoInRoom?: boolean },
 ): Outbox {
   if (outbox.some((e) => e.clientId === draft.clientId)) return outbox;
   return [...outbox, { ...draft, status: "queued", commandId: null, error: null, attempts: 0 }];

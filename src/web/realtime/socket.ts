@@ -31,7 +31,7 @@ import {
 } from "@shared/protocol/index.js";
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from "./backoff";
 import * as outboxRules from "./outbox";
-import type { Outbox } from "./outbox";
+import type { Outbox, ThreadPlacement } from "./outbox";
 
 /** What the status indicator shows. */
 export type ConnectionState = "connecting" | "connected" | "offline";
@@ -198,10 +198,11 @@ export class RealtimeConnection {
    * Queues a message for `roomId` and sends it as soon as the socket allows.
    * Returns its clientId, created here once and kept for every resend.
    */
-  send(roomId: string, body: string, replyTo?: string): string {
+  send(roomId: string, body: string, replyTo?: string, placement: ThreadPlacement = {}): string {
     const clientId = this.options.newClientId?.() ?? crypto.randomUUID();
     const composedAt = new Date(this.clock.now()).toISOString();
-    this.setOutbox(outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt, ...(replyTo ? { replyTo } : {}) }));
+    const where = replyTo && placement.inThread ? { inThread: true, ...(placement.alsoInRoom ? { alsoInRoom: true } : {}) } : {};
+    this.setOutbox(outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt, ...(replyTo ? { replyTo } : {}), ...where }));
     this.flushOutbox();
     return clientId;
   }
@@ -530,7 +531,8 @@ export class RealtimeConnection {
     for (const entry of outboxRules.sendable(this.box)) {
       const id = this.nextId();
       const sent = this.command(
-        { type: "message.send", id, roomId: entry.roomId, body: entry.body, clientId: entry.clientId, ...(entry.replyTo ? { replyTo: entry.replyTo } : {}) },
+        { type: "message.send", id, roomId: entry.roomId, body: entry.body, clientId: entry.clientId, ...(entry.replyTo ? { replyTo: entry.replyTo } : {}),
+          ...(entry.inThread ? { inThread: true } : {}), ...(entry.alsoInRoom ? { alsoInRoom: true } : {}) },
         { kind: "send", clientId: entry.clientId },
       );
       if (!sent) return;

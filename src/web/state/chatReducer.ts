@@ -6,7 +6,7 @@
  * rules (apply each room event once by seq, keep previews and unread counts
  * current, merge pages) are unit-tested without a browser.
  */
-import type { Message, ReactionAddedEvent, ReactionRemovedEvent, Room, RoomEvent, Self } from "@shared/protocol/index.js";
+import { inTimeline, type Message, type ReactionAddedEvent, type ReactionRemovedEvent, type Room, type RoomEvent, type Self } from "@shared/protocol/index.js";
 import type { Outbox } from "@web/realtime/outbox";
 import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
@@ -187,10 +187,11 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
       const message = event.message;
       const mine = message.author.id === state.me?.id;
       const seen = state.activeRoomId === event.roomId && state.pageVisible;
-      const unread = !mine && !seen && message.seq > room.lastReadSeq;
-      room = withMessage(room, message, unread);
-      // Mentions of me count like unread messages: only above the read position, not while looking.
-      if (unread && countsAsMention(message, state.me?.id)) room = withMentionDelta(room, 1);
+      const above = !mine && !seen && message.seq > room.lastReadSeq;
+      // A thread reply kept in its thread is not unread in the room (the server's count skips it too)...
+      room = withMessage(room, message, above && inTimeline(message));
+      // ...but a mention of me is one wherever it is: only above the read position, not while looking.
+      if (above && countsAsMention(message, state.me?.id)) room = withMentionDelta(room, 1);
       // Sending is reading: the server moves the sender's read position too.
       if (mine) room = { ...room, lastReadSeq: Math.max(room.lastReadSeq, message.seq) };
       if (state.timelines[event.roomId]) {
@@ -215,7 +216,7 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
         room = withMentionDelta(room, Number(countsAsMention(message, state.me?.id)) - Number(countsAsMention(before, state.me?.id)));
       }
       // A deleted message is not unread any more (the server's count skips it too).
-      if (event.type === "message.deleted" && message.author.id !== state.me?.id && message.seq > room.lastReadSeq) {
+      if (event.type === "message.deleted" && message.author.id !== state.me?.id && message.seq > room.lastReadSeq && inTimeline(message)) {
         room = { ...room, unreadCount: Math.max(0, room.unreadCount - 1) };
       }
       if (state.timelines[event.roomId]) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Message, RoomEvent } from "@shared/protocol/index.js";
 import { INITIAL_CHAT_STATE, chatReducer, type ChatAction, type ChatState } from "./chatReducer";
-import { countReply, markQuotesDeleted } from "./threads";
+import { inTimeline } from "@shared/protocol/index.js";
+import { countReply, markQuotesDeleted, withReplier } from "./threads";
 import { me, room } from "./testFixtures";
 
 /** Replies and threads in the reducer: root counters from reply events, once; threads kept live. */
@@ -198,5 +199,86 @@ describe("threads.ts rules", () => {
     const list = [msg(1), reply(2, msg(1))];
     expect(markQuotesDeleted(list, "other")).toBe(list);
     expect(markQuotesDeleted(list, "m1")[1]!.replyTo).toMatchObject({ deleted: true, preview: "" });
+  });
+});
+
+describe("thread replies (issue 16): kept in the thread, summarized on the root", () => {
+  const ann = { id: "ann", username: "ann", displayName: "Ann" };
+  const bo = { id: "bo", username: "bo", displayName: "Bo" };
+  const cy = { id: "cy", username: "cy", displayName: "Cy" };
+  const dee = { id: "dee", username: "dee", displayName: "Dee" };
+  const inThread = (seq: number, root: Message, overrides: Partial<Message> = {}) => reply(seq, root, { inThread: true, alsoInRoom: false, ...overrides });
+  /** r1 read up to the root (seq 1), not the active room, so new messages by others are unread. */
+  const readUpToRoot = (root: Message) => withTimeline(root);
+  const roomOf = (state: ChatState) => state.rooms.r1!.room;
+
+  it("the timeline shows a quote-reply and a reply also sent to the room, not a thread-only reply; old replies (no flags) stay", () => {
+    const root = msg(1);
+    expect(inTimeline(inThread(2, root))).toBe(false);
+    expect(inTimeline(inThread(3, root, { alsoInRoom: true }))).toBe(true);
+    expect(inTimeline(reply(4, root))).toBe(true);
+    expect(inTimeline(msg(5))).toBe(true);
+    // A pending send (outbox entry) is judged by the same flags.
+    expect(inTimeline({ inThread: true })).toBe(false);
+  });
+
+  it("a thread-only reply is not unread in the room and joins its open thread; one also sent to the room is unread", () => {
+    const root = msg(1);
+    let state = run(readUpToRoot(root), { type: "thread.loaded", roomId: "r1", rootId: "m1", root, replies: [], hasMore: false });
+    state = run(state, created(inThread(2, root, { author: bo })));
+    expect(roomOf(state)).toMatchObject({ unreadCount: 0, lastSeq: 2 });
+    expect(state.threads.m1!.replies.map((m) => m.id)).toEqual(["m2"]);
+    state = run(state, created(inThread(3, root, { author: cy, alsoInRoom: true })), created(reply(4, root, { author: ann })));
+    expect(roomOf(state).unreadCount).toBe(2);
+    // A deletion of the thread-only reply does not take away an unread it never added.
+    const tombstone = { ...inThread(2, root, { author: bo }), body: "", deletedAt: at(5) };
+    state = run(state, { type: "room.event", event: { type: "message.deleted", roomId: "r1", seq: 5, messageId: "m2", deletedBy: "bo", message: tombstone } });
+    expect(roomOf(state).unreadCount).toBe(2);
+  });
+
+  it("a thread-only reply that mentions me counts as a mention, though not as unread", () => {
+    const root = msg(1);
+    const mention = inThread(2, root, { body: "@me look", mentions: { userIds: ["me"], room: false, here: false } });
+    const state = run(readUpToRoot(root), created(mention));
+    expect(roomOf(state)).toMatchObject({ unreadCount: 0, mentionCount: 1 });
+  });
+
+  it("a read elsewhere recounts unread from the timeline without the thread-only replies", () => {
+    const root = msg(1);
+    let state = run(readUpToRoot(root), created(inThread(2, root)), created(msg(3)), created(inThread(4, root)), created(msg(5)));
+    expect(roomOf(state).unreadCount).toBe(2);
+    state = run(state, { type: "room.readMoved", roomId: "r1", lastReadSeq: 3 });
+    expect(roomOf(state).unreadCount).toBe(1);
+  });
+
+  it("each reply moves its author to the front of the root's repliers, once each, at most three; a replay moves nothing", () => {
+    const root = msg(1, { repliers: [] });
+    const r2 = inThread(2, root, { author: ann });
+    let state = run(readUpToRoot(root), created(r2), created(inThread(3, root, { author: bo })), created(reply(4, root, { author: cy })));
+    expect(held(state, "m1")).toMatchObject({ replyCount: 3, lastReplyAt: at(4), repliers: [cy, bo, ann] });
+    state = run(state, created(inThread(5, root, { author: ann, alsoInRoom: true })), created(inThread(6, root, { author: dee })), created(r2));
+    expect(held(state, "m1")).toMatchObject({ replyCount: 5, lastReplyAt: at(6), repliers: [dee, ann, cy] });
+  });
+
+  it("an edit of the root (an event: no repliers) keeps the held repliers; a late page with an older summary does not undo a newer one", () => {
+    const root = msg(1, { replyCount: 1, lastReplyAt: at(2), repliers: [ann] });
+    let state = run(withTimeline(root, inThread(2, root, { author: ann })), { type: "thread.loaded", roomId: "r1", rootId: "m1", root, replies: [], hasMore: false });
+    state = run(state, created(inThread(3, root, { author: bo })));
+    const edited: Message = { ...msg(1, { replyCount: 2, lastReplyAt: at(3) }), body: "changed", editedAt: at(4) };
+    state = run(state, { type: "room.event", event: { type: "message.edited", roomId: "r1", seq: 4, message: edited } });
+    expect(held(state, "m1")).toMatchObject({ body: "changed", replyCount: 2, repliers: [bo, ann] });
+    expect(state.threads.m1!.root).toMatchObject({ body: "changed", replyCount: 2, repliers: [bo, ann] });
+    // A page that left the server before bo's reply: its summary is older than the held one.
+    const stale: Message = { ...edited, replyCount: 1, lastReplyAt: at(2), repliers: [ann] };
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "latest", messages: [{ ...stale, body: "changed again", editedAt: at(9) }], hasMore: false });
+    expect(held(state, "m1")).toMatchObject({ body: "changed again", replyCount: 2, lastReplyAt: at(3), repliers: [bo, ann] });
+    state = run(state, { type: "thread.loaded", roomId: "r1", rootId: "m1", root: stale, replies: [], hasMore: false });
+    expect(state.threads.m1!.root).toMatchObject({ replyCount: 2, repliers: [bo, ann] });
+  });
+
+  it("withReplier puts the author first, once, and keeps three", () => {
+    expect(withReplier([], ann)).toEqual([ann]);
+    expect(withReplier([bo, ann, cy], ann)).toEqual([ann, bo, cy]);
+    expect(withReplier([bo, ann, cy], dee)).toEqual([dee, bo, ann]);
   });
 });

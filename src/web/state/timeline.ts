@@ -4,7 +4,9 @@
  * with older pages.
  */
 import type { Message } from "@shared/protocol/index.js";
+import { inTimeline } from "@shared/protocol/index.js";
 import { withHeldReactions } from "./reactions";
+import { withHeldSummary } from "./threads";
 
 export interface Timeline {
   /** Ascending by seq, one entry per seq. */
@@ -24,7 +26,8 @@ export const EMPTY_TIMELINE: Timeline = { messages: [], loaded: false, hasOlder:
 /**
  * Merges messages into an ascending list by seq; a seq already present is
  * kept once (the newer copy wins, so a later fetch can correct an older one;
- * its reactions are the held ones, which events keep current: reactions.ts).
+ * its reactions are the held ones, which events keep current: reactions.ts;
+ * of a thread's root, the later summary wins: threads.ts).
  * Returns `current` itself when nothing changed, so React can skip renders.
  */
 export function mergeMessages(current: readonly Message[], incoming: readonly Message[]): readonly Message[] {
@@ -40,7 +43,7 @@ export function mergeMessages(current: readonly Message[], incoming: readonly Me
   for (const message of incoming) {
     const held = bySeq.get(message.seq);
     if (held && (sameMessage(held, message) || isOlderVersion(message, held))) continue;
-    bySeq.set(message.seq, held ? withHeldReactions(held, message) : message);
+    bySeq.set(message.seq, held ? withHeldSummary(held, withHeldReactions(held, message)) : message);
     changed = true;
   }
   if (!changed) return current;
@@ -68,9 +71,12 @@ export function olderCursor(timeline: Timeline): number | null {
   return timeline.messages[0]?.seq ?? null;
 }
 
-/** Messages by someone other than `userId` with seq above `afterSeq`, deleted ones left out. */
+/**
+ * Messages by someone other than `userId` with seq above `afterSeq`, deleted
+ * ones and thread replies kept in their thread left out (as the server counts).
+ */
 export function countUnread(messages: readonly Message[], afterSeq: number, userId: string): number {
   let count = 0;
-  for (const message of messages) if (message.seq > afterSeq && message.author.id !== userId && !message.deletedAt) count += 1;
+  for (const message of messages) if (message.seq > afterSeq && message.author.id !== userId && !message.deletedAt && inTimeline(message)) count += 1;
   return count;
 }

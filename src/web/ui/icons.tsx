@@ -37,5 +37,6 @@ export const TrashIcon = (p: SVGProps<SVGSVGElement>) => (
   <Icon d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6" {...p} />
 );
 // Replies and threads (issue 9).
+export const ThreadIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2zM8 9h8M8 13h5" {...p} />;
 export const ReplyIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M9 17 4 12l5-5M4 12h11a5 5 0 0 1 5 5v2" {...p} />;
 export const CloseIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M18 6 6 18M6 6l12 12" {...p} />;

@@ -9,6 +9,7 @@ import { receipts } from "./0006_receipts.js";
 import { mentions } from "./0007_mentions.js";
 import { lastSeen } from "./0008_last_seen.js";
 import { partialReplyIndex } from "./0009_partial_reply_index.js";
+import { threadReplies } from "./0010_thread_replies.js";
 import { reactionEvents } from "./0011_reaction_events.js";
 
 /**
@@ -28,6 +29,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0007_mentions": mentions,
     "0008_last_seen": lastSeen,
     "0009_partial_reply_index": partialReplyIndex,
+    "0010_thread_replies": threadReplies,
     "0011_reaction_events": reactionEvents,
   };
   return { getMigrations: async () => migrations };
