@@ -345,6 +345,7 @@ describe("accessibility of the web client", () => {
       await visitor.byTestId("login-password").fill("wrong password here");
       await visitor.byTestId("login-submit").click();
       await visitor.byTestId("form-error").waitFor();
+      await expectNoSeriousViolations22(page); // the form error's contrast was 4.44:1
 
       await visitor.byTestId("show-signup").click();
       const password = visitor.byTestId("signup-password");

@@ -55,6 +55,8 @@ describe("receipts, unread state and the conversation list in the browser", () =
     expect(await ada.byTestId("unread-divider").innerText()).toBe("New messages");
     await eventually("Bob sees Read", async () => (await receiptOf(bob, "Hi Ada, got a minute?").getAttribute("data-state")) === "read");
     expect(await receiptOf(bob, "Hi Ada, got a minute?").getAttribute("aria-label")).toBe("Read");
+    // Not by colour alone (WCAG 1.4.1): read says so in words beside the ticks.
+    expect(await receiptOf(bob, "Hi Ada, got a minute?").evaluate((el) => getComputedStyle(el, "::after").content)).toBe('" Read"');
     await eventually("Ada's title clears", async () => (await ada.page.title()) === `${bob.username} · Parley`);
     await bob.page.screenshot({ path: path.join(results, "receipts-dm-read.png") });
   });
