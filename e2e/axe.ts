@@ -1,13 +1,16 @@
 /**
  * Accessibility checks with axe-core in the page under test: injects
- * axe.min.js once per document and runs the WCAG 2.0/2.1 A and AA rules.
- * Any screen's test can call `expectNoSeriousA11yViolations(page)`.
+ * axe.min.js once per document and runs the WCAG 2.0/2.1 A and AA rules
+ * (and, with `wcag22`, the 2.2 AA ones: target size). Any screen's test can
+ * call `expectNoSeriousA11yViolations(page)`.
  */
 import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 
 const AXE_SCRIPT = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+/** WCAG 2.2 AA adds target size (2.5.8). */
+const WCAG22_TAGS = [...WCAG_TAGS, "wcag22aa"];
 
 export type AxeImpact = "minor" | "moderate" | "serious" | "critical";
 
@@ -42,7 +45,7 @@ interface AxeInPage {
  */
 export async function axeViolations(
   page: Page,
-  options: { selector?: string; impacts?: readonly AxeImpact[] } = {},
+  options: { selector?: string; impacts?: readonly AxeImpact[]; wcag22?: boolean } = {},
 ): Promise<AxeViolation[]> {
   const loaded = await page.evaluate(() => "axe" in window);
   if (!loaded) await page.addScriptTag({ path: AXE_SCRIPT });
@@ -58,7 +61,7 @@ export async function axeViolations(
         nodes: v.nodes.map((n) => ({ target: n.target.map(String).join(" "), summary: n.failureSummary ?? "" })),
       }));
     },
-    { selector: options.selector, tags: WCAG_TAGS },
+    { selector: options.selector, tags: options.wcag22 ? WCAG22_TAGS : WCAG_TAGS },
   );
   const impacts = options.impacts;
   return impacts ? violations.filter((v) => v.impact !== null && impacts.includes(v.impact)) : violations;

@@ -47,7 +47,7 @@ describe("receipts, unread state and the conversation list in the browser", () =
     expect(await receiptOf(bob, "Hi Ada, got a minute?").getAttribute("aria-label")).toBe("Delivered");
     const dm = ada.roomItem(bob.username);
     await eventually("Ada sees the DM unread", async () => (await dm.getByTestId("unread-badge").count()) === 1);
-    expect(await ada.page.title()).toBe("(1) Parley");
+    expect(await ada.page.title()).toMatch(/^\(1\) #.+ · Parley$/); // the unread count, then the open room
 
     await ada.openRoom(bob.username);
     await ada.waitForMessage("Hi Ada, got a minute?");
@@ -55,7 +55,9 @@ describe("receipts, unread state and the conversation list in the browser", () =
     expect(await ada.byTestId("unread-divider").innerText()).toBe("New messages");
     await eventually("Bob sees Read", async () => (await receiptOf(bob, "Hi Ada, got a minute?").getAttribute("data-state")) === "read");
     expect(await receiptOf(bob, "Hi Ada, got a minute?").getAttribute("aria-label")).toBe("Read");
-    await eventually("Ada's title clears", async () => (await ada.page.title()) === "Parley");
+    // Not by colour alone (WCAG 1.4.1): read says so in words beside the ticks.
+    expect(await receiptOf(bob, "Hi Ada, got a minute?").evaluate((el) => getComputedStyle(el, "::after").content)).toBe('" Read"');
+    await eventually("Ada's title clears", async () => (await ada.page.title()) === `${bob.username} · Parley`);
     await bob.page.screenshot({ path: path.join(results, "receipts-dm-read.png") });
   });
 
@@ -92,13 +94,13 @@ describe("receipts, unread state and the conversation list in the browser", () =
     await ada.send("And in two");
     await eventually("r2 moves back to the top", async () => (await roomOrder(bob))[0] === r2);
     expect(await bob.roomItem(r2).getByTestId("room-preview").innerText()).toBe(`${ada.username}: And in two`);
-    await eventually("the title shows 2 unread", async () => (await bob.page.title()) === "(2) Parley");
+    await eventually("the title shows 2 unread", async () => (await bob.page.title()) === `(2) ${ada.username} · Parley`);
     await bob.page.screenshot({ path: path.join(results, "receipts-sidebar.png") });
     await expectNoSeriousA11yViolations(bob.page, '[data-testid="sidebar"]');
 
     await bob.byTestId("mark-all-read").click();
     await eventually("badges clear", async () => (await bob.byTestId("sidebar").getByTestId("unread-badge").count()) === 0);
-    await eventually("the title clears", async () => (await bob.page.title()) === "Parley");
+    await eventually("the title clears", async () => (await bob.page.title()) === `${ada.username} · Parley`);
     await eventually("the server's unread counts are 0", async () => {
       const { rooms } = await bob.apiGet<{ rooms: { unreadCount: number }[] }>("/rooms");
       return rooms.every((r) => r.unreadCount === 0);

@@ -3,11 +3,13 @@
  * environment (visibility, network) is fed to the ChatClient, and where the
  * URL's room is opened.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState, type MouseEvent } from "react";
 import { ErrorCode, type Room } from "@shared/protocol/index.js";
 import { ApiError } from "@web/api/http";
+import { LiveAnnouncer } from "@web/a11y/announcer";
+import { isShown } from "@web/a11y/focus";
+import { useFocusLanding, useShellShortcuts } from "@web/a11y/shortcuts";
 import { RoomView } from "@web/messages/RoomView";
-import type { ChatState } from "@web/state/chatReducer";
 import { Sidebar } from "@web/rooms/Sidebar";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { HashIcon } from "@web/ui/icons";
@@ -38,12 +40,6 @@ export function ChatShell() {
     };
   }, [chat]);
 
-  // The tab title carries the unread total, so a background tab shows it.
-  const unreadTotal = useChat((s) => unreadSum(s.rooms, s.activeRoomId));
-  useEffect(() => {
-    document.title = unreadTotal > 0 ? `(${unreadTotal}) Parley` : "Parley";
-  }, [unreadTotal]);
-
   // Open the room in the URL once it is one of ours (after the first room list).
   const openId = tracked ? tracked.room.id : null;
   useEffect(() => {
@@ -51,6 +47,15 @@ export function ChatShell() {
   }, [chat, openId]);
 
   const home = () => openRoom(null);
+  useShellShortcuts(openRoom);
+  // The last room shown, so that "Back to conversations" (phone) lands on it in the list.
+  const lastRoom = useRef<string | null>(null);
+  useEffect(() => {
+    if (openId) lastRoom.current = openId;
+  }, [openId]);
+  const viewKey = route.kind === "room" ? `room:${route.roomId}:${openId ?? ""}` : route.kind;
+  useFocusLanding(viewKey, lastRoom);
+
   let main;
   if (route.kind === "notFound") main = <NotFound onBack={home} />;
   else if (tracked) main = <RoomView key={tracked.room.id} room={tracked.room} onLeft={home} />;
@@ -61,8 +66,16 @@ export function ChatShell() {
   const pane = route.kind === "home" ? "list" : "conversation";
   return (
     <div className={`shell shell--${pane}`} data-pane={pane}>
+      {/* The first Tab stops of the page (visible when focused): past the conversation list. */}
+      <nav className="skip-links" aria-label="Skip links">
+        <a href="#messages" className="skip-link" onClick={(e) => skipTo(e, ['[data-testid="message"][tabindex="0"]', "main h1"])}
+          data-testid="skip-to-messages">Skip to messages</a>
+        <a href="#composer" className="skip-link" onClick={(e) => skipTo(e, ['[data-testid="composer-input"]', "main h1"])}
+          data-testid="skip-to-composer">Skip to message box</a>
+      </nav>
+      <LiveAnnouncer />
       <Sidebar activeRoomId={openId} onOpenRoom={openRoom} />
-      <main className="shell__main">
+      <main className="shell__main" id="main">
         {/* A crash in the open room leaves the sidebar working; opening another room tries again. */}
         <ErrorBoundary scope="room" resetKey={route.kind === "room" ? `room:${route.roomId}` : route.kind} onBack={home}>
           {main}
@@ -72,11 +85,17 @@ export function ChatShell() {
   );
 }
 
-/** Unread messages across rooms; the open room's are being read. */
-function unreadSum(rooms: ChatState["rooms"], activeRoomId: string | null): number {
-  let total = 0;
-  for (const [roomId, tracked] of Object.entries(rooms)) if (roomId !== activeRoomId) total += tracked.room.unreadCount;
-  return total;
+/** A skip link: focuses the first shown element of `selectors` (the hash is the route, so it is not followed). */
+function skipTo(event: MouseEvent, selectors: readonly string[]): void {
+  event.preventDefault();
+  for (const selector of selectors) {
+    const el = document.querySelector<HTMLElement>(selector);
+    if (el && isShown(el)) {
+      if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.tabIndex = -1;
+      el.focus();
+      return;
+    }
+  }
 }
 
 function Welcome() {
@@ -86,7 +105,7 @@ function Welcome() {
       <div className="placeholder__art" aria-hidden="true">
         <HashIcon width={28} height={28} />
       </div>
-      <h1>Welcome{me ? `, ${me.displayName || me.username}` : ""}</h1>
+      <h1 tabIndex={-1}>Welcome{me ? `, ${me.displayName || me.username}` : ""}</h1>
       <p>Pick a room on the left, browse public rooms, or start a direct message.</p>
     </div>
   );

@@ -1,9 +1,10 @@
 /**
  * Sign in and sign up. The forms check input with the same shared schemas
  * the server uses, then show the server's field errors (`details`) next to
- * the fields they concern.
+ * the fields they concern. An error is tied to its input (`aria-invalid`,
+ * `aria-describedby`) and the first invalid field takes the focus.
  */
-import { useState, type FormEvent, type ReactNode } from "react";
+import { cloneElement, isValidElement, useEffect, useRef, useState, type FormEvent, type ReactElement, type ReactNode } from "react";
 import { LoginRequestSchema, SignupRequestSchema, type Self } from "@shared/protocol/index.js";
 import type { ParleyApi } from "@web/api/http";
 import { detailsFromIssues, fieldErrorsFrom, formErrorsFrom, type FieldErrors } from "./fieldErrors";
@@ -54,6 +55,7 @@ function LoginForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
   const [password, setPassword] = useState("");
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
+  const form = useFocusFirstInvalid(errors);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -81,7 +83,7 @@ function LoginForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
   }
 
   return (
-    <form className="form" onSubmit={submit} noValidate data-testid="login-form">
+    <form className="form" onSubmit={submit} noValidate data-testid="login-form" ref={form}>
       <Field label="Username or email" error={errors.username} name="username">
         <input
           id="username"
@@ -116,6 +118,7 @@ function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
   const [values, setValues] = useState({ email: "", username: "", password: "", passwordConfirm: "" });
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
+  const form = useFocusFirstInvalid(errors);
   const set = (field: keyof typeof values) => (e: { target: { value: string } }) =>
     setValues((v) => ({ ...v, [field]: e.target.value }));
 
@@ -138,7 +141,7 @@ function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
   }
 
   return (
-    <form className="form" onSubmit={submit} noValidate data-testid="signup-form">
+    <form className="form" onSubmit={submit} noValidate data-testid="signup-form" ref={form}>
       <Field label="Email" error={errors.email} name="email">
         <input id="email" name="email" type="email" autoComplete="email" autoFocus value={values.email}
           onChange={set("email")} data-testid="signup-email" />
@@ -163,7 +166,20 @@ function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
   );
 }
 
-/** A labelled input with its error (or hint) underneath. */
+/** After a failed submit, moves the focus to the form's first invalid field (a screen reader then reads its error). */
+function useFocusFirstInvalid(errors: FieldErrors) {
+  const form = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [errors]);
+  return form;
+}
+
+/**
+ * A labelled input with its error (or hint) underneath. The input (the one
+ * child element) gets `aria-invalid` while there is an error and
+ * `aria-describedby` pointing at the error or the hint.
+ */
 export function Field({
   label,
   name,
@@ -177,16 +193,25 @@ export function Field({
   hint?: string;
   children: ReactNode;
 }) {
+  const errorId = `${name}-error`;
+  const hintId = `${name}-hint`;
+  const describedBy = error ? errorId : hint ? hintId : undefined;
+  const input = isValidElement(children)
+    ? cloneElement(children as ReactElement<{ "aria-invalid"?: boolean; "aria-describedby"?: string }>, {
+        "aria-invalid": error ? true : undefined,
+        "aria-describedby": describedBy,
+      })
+    : children;
   return (
     <div className={error ? "field field--invalid" : "field"}>
       <label htmlFor={name}>{label}</label>
-      {children}
+      {input}
       {error ? (
-        <p className="field__error" data-testid={`error-${name}`} role="alert">
+        <p className="field__error" id={errorId} data-testid={`error-${name}`} role="alert">
           {error}
         </p>
       ) : hint ? (
-        <p className="field__hint">{hint}</p>
+        <p className="field__hint" id={hintId}>{hint}</p>
       ) : null}
     </div>
   );

@@ -7,8 +7,14 @@
  * admin). "(edited)" is a button that opens the edit history; a deleted
  * message is a tombstone in its place. While edited, the body is a textarea:
  * Enter saves, Shift+Enter is a new line, Escape cancels.
+ *
+ * For a screen reader each message is a list item named by its author
+ * ("You" for one's own, the author on every message of a run, not only
+ * the first), its time and its text (`aria-labelledby`); MessageList gives
+ * one message of the list the Tab stop (`tabStop`) and moves it with the
+ * arrow keys.
  */
-import { memo, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
+import { memo, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
 import { PencilIcon, ReplyIcon, ThreadIcon, TrashIcon } from "@web/ui/icons";
 import type { ReplyTo } from "@shared/protocol/index.js";
@@ -50,6 +56,8 @@ export interface MessageItemProps extends MessageActions {
   lastOfRun: boolean;
   /** This message's body is being edited. */
   editing?: boolean;
+  /** This message is the list's one Tab stop (tabindex 0; the others -1, reached with the arrow keys). */
+  tabStop?: boolean;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -59,6 +67,7 @@ export const MessageItem = memo(function MessageItem({
   onRetry,
   onDiscard,
   editing = false,
+  tabStop = false,
   canModerate = false,
   onEdit,
   onSaveEdit,
@@ -85,10 +94,19 @@ export const MessageItem = memo(function MessageItem({
   const canDelete = stored && (message.mine || canModerate) && onDelete !== undefined;
   const canReply = stored && onReply !== undefined;
   const canThread = stored && onOpenThread !== undefined;
+  // The message's name for assistive technology: author, time, text (and why it failed).
+  const id = useId();
+  const showAuthor = !message.mine && firstOfRun;
+  const timeId = message.status === "failed" ? null : `${id}-time`;
+  const failed = message.status === "failed" && message.clientId !== null;
+  const labelledBy = [`${id}-author`, timeId, editing ? null : `${id}-body`, failed ? `${id}-failure` : null].filter(Boolean).join(" ");
 
   return (
     <div
       className={classes}
+      role="listitem"
+      tabIndex={tabStop ? 0 : -1}
+      aria-labelledby={labelledBy}
       data-testid="message"
       data-row-key={message.key}
       data-seq={message.seq ?? undefined}
@@ -105,8 +123,12 @@ export const MessageItem = memo(function MessageItem({
         </div>
       ) : null}
       <div className="message__column">
-        {!message.mine && firstOfRun ? (
-          <div className="message__author">
+        {!showAuthor ? (
+          // Follow-ups and one's own messages show no author line; a screen reader still says who wrote them.
+          <span className="visually-hidden" id={`${id}-author`}>{message.mine ? "You" : message.authorName}</span>
+        ) : null}
+        {showAuthor ? (
+          <div className="message__author" id={`${id}-author`}>
             {/* <bdi>: a right-to-left name cannot reorder the handle after it. */}
             <bdi data-testid="message-author">{message.authorName}</bdi>
             {message.authorUsername !== message.authorName ? (
@@ -120,7 +142,7 @@ export const MessageItem = memo(function MessageItem({
           {editing && onSaveEdit && onCancelEdit ? (
             <MessageEditor message={message} onSave={onSaveEdit} onCancel={onCancelEdit} />
           ) : (
-            <div className="message__bubble">
+            <div className="message__bubble" id={`${id}-body`}>
               {message.deleted ? (
                 <p className="message__body message__tombstone" data-testid="message-tombstone">
                   message deleted
@@ -158,11 +180,11 @@ export const MessageItem = memo(function MessageItem({
           ) : null}
           <span className="message__meta">
             {message.status === "sent" ? (
-              <time dateTime={message.at} title={fullDateTime(message.at)} data-testid="message-time">
+              <time id={timeId ?? undefined} dateTime={message.at} title={fullDateTime(message.at)} data-testid="message-time">
                 {timeOfDay(message.at)}
               </time>
             ) : message.status === "failed" ? null : (
-              <span className="message__pending" data-testid="message-pending" title={fullDateTime(message.at)}>
+              <span className="message__pending" id={timeId ?? undefined} data-testid="message-pending" title={fullDateTime(message.at)}>
                 sending…
               </span>
             )}
@@ -204,7 +226,7 @@ export const MessageItem = memo(function MessageItem({
         ) : null}
         {message.status === "failed" && message.clientId ? (
           <div className="message__failure" role="alert" data-testid="message-failure">
-            <span>Not sent: {message.error ?? "the server refused it."}</span>
+            <span id={`${id}-failure`}>Not sent: {message.error ?? "the server refused it."}</span>
             <button type="button" className="link-button" onClick={() => onRetry(message.clientId!)} data-testid="message-retry">
               Retry
             </button>

@@ -12,8 +12,24 @@
  *   the page above (its author line goes away), its bottom does not. The
  *   browser's own scroll anchoring is turned off in CSS so it does not apply
  *   a second correction.
+ *
+ * For a screen reader and the keyboard (as in Slack and Element):
+ * - the messages are a list (`role="list"`, one `listitem` per message) that
+ *   is not a live region: opening a room or loading a page reads nothing
+ *   aloud. Only a message that arrives from someone else is said, once,
+ *   through the app's announcer (a11y/announcer.tsx): "Bob: hello".
+ * - the list is one Tab stop (a roving tabindex): the current message (the
+ *   last one until another is focused) takes focus, ↑/↓ move between
+ *   messages, Home/End go to the first/last, Enter goes into the message's
+ *   controls and Escape comes back out. Tab inside a message goes through
+ *   its controls only and then leaves the list, so the conversation list is a
+ *   few Shift+Tabs from the composer however long the history is. A
+ *   message's actions and quick reactions are shown (and in the
+ *   accessibility tree) only while it is hovered or holds the focus (CSS).
  */
-import { useCallback, useLayoutEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FocusEvent, type KeyboardEvent } from "react";
+import { announce, incomingSentence } from "@web/a11y/announcer";
+import { lastMoveWasTab, prefersReducedMotion, tabbableBeside, tabbablesIn, watchTabbing } from "@web/a11y/focus";
 import type { Timeline } from "@web/state/timeline";
 import { ArrowDownIcon } from "@web/ui/icons";
 import { MessageItem, type MessageActions } from "./MessageItem";
@@ -54,6 +70,10 @@ export function MessageList({
   onOpenThread,
 }: MessageListProps) {
   const scroller = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
+  // The message that takes the list's one Tab stop; null: the last one.
+  const [currentKey, setCurrentKey] = useState<string | null>(null);
+  useEffect(watchTabbing, []);
   // Geometry as of the last render, to tell a prepend from an append.
   const before = useRef({ scrollTop: 0, atBottom: true, firstKey: "", firstBottom: 0, lastKey: "", count: 0 });
   const [showJump, setShowJump] = useState(false);
@@ -61,6 +81,7 @@ export function MessageList({
   const firstKey = firstMessageKey(rows);
   const lastRow = lastMessageRow(rows);
   const lastKey = lastRow?.key ?? "";
+  const tabStopKey = currentKey !== null && rows.some((r) => r.key === currentKey) ? currentKey : lastKey;
 
   useLayoutEffect(() => {
     const el = scroller.current;
@@ -74,6 +95,7 @@ export function MessageList({
       if (moved !== null) el.scrollTop += moved - prev.firstBottom;
     } else if (lastKey !== prev.lastKey) {
       const mine = lastRow?.kind === "message" && lastRow.message.mine;
+      announceArrivals(rows, prev.lastKey);
       if (prev.atBottom || mine) {
         el.scrollTop = el.scrollHeight;
         setShowJump(false);
@@ -113,13 +135,69 @@ export function MessageList({
 
   const jumpToBottom = () => {
     const el = scroller.current;
-    if (el) el.scrollTo({ top: el.scrollHeight, behavior: "smooth" });
+    if (el) el.scrollTo({ top: el.scrollHeight, behavior: prefersReducedMotion() ? "auto" : "smooth" });
     setShowJump(false);
+  };
+
+  const messageElements = () => [...(list.current?.querySelectorAll<HTMLElement>('[data-testid="message"]') ?? [])];
+
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
+    const target = event.target as HTMLElement;
+    // A dialog opened from a message (the emoji picker) keeps its own keys.
+    if (!list.current || target.closest('dialog, [role="dialog"]')) return;
+    const message = target.closest<HTMLElement>('[data-testid="message"]');
+    if (!message || !list.current.contains(message)) return;
+    if (event.key === "Tab" && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      // Through this message's controls, then out of the list (not into the next message's).
+      const stops = [message, ...tabbablesIn(message).filter((el) => el !== message)];
+      const at = stops.indexOf(document.activeElement as HTMLElement);
+      if (at < 0) return;
+      const next = stops[at + (event.shiftKey ? -1 : 1)] ?? tabbableBeside(list.current, event.shiftKey ? "before" : "after");
+      if (next) {
+        event.preventDefault();
+        next.focus();
+      }
+      return;
+    }
+    if (target !== message) {
+      if (event.key === "Escape" && !event.defaultPrevented) {
+        event.preventDefault();
+        message.focus();
+      }
+      return;
+    }
+    if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    const all = messageElements();
+    const at = all.indexOf(message);
+    let next: HTMLElement | undefined;
+    if (event.key === "ArrowUp") {
+      next = all[at - 1];
+      if (!next && timeline.hasOlder && timeline.loading === null) onLoadOlder();
+    } else if (event.key === "ArrowDown") next = all[at + 1];
+    else if (event.key === "Home") next = all[0];
+    else if (event.key === "End") next = all[all.length - 1];
+    else if (event.key === "Enter") next = tabbablesIn(message).find((el) => el !== message);
+    else return;
+    event.preventDefault();
+    next?.focus();
+  };
+
+  const onFocus = (event: FocusEvent<HTMLDivElement>) => {
+    const message = (event.target as HTMLElement).closest<HTMLElement>('[data-testid="message"]');
+    const key = message?.dataset.rowKey;
+    if (!message || !key || !list.current) return;
+    const fromOutside = !(event.relatedTarget instanceof Node && list.current.contains(event.relatedTarget));
+    if (fromOutside && lastMoveWasTab() && !(key === tabStopKey && event.target === message)) {
+      // Tabbing into the list lands on its current message, whichever control the browser picked.
+      list.current.querySelector<HTMLElement>(`[data-row-key="${CSS.escape(tabStopKey)}"]`)?.focus();
+      return;
+    }
+    setCurrentKey(key);
   };
 
   return (
     <div className="message-list-wrap">
-      <div className="message-list" ref={scroller} onScroll={onScroll} data-testid="message-list" aria-live="polite">
+      <div className="message-list" ref={scroller} onScroll={onScroll} data-testid="message-list">
         <div className="message-list__top">
           {timeline.loading === "older" ? (
             <p className="muted" data-testid="loading-older">Loading older messages…</p>
@@ -135,17 +213,20 @@ export function MessageList({
           ) : null}
         </div>
         {!timeline.loaded && timeline.loading === "latest" ? <p className="muted message-list__loading">Loading messages…</p> : null}
+        {/* A list's children are list items, so the day and "New messages" dividers are items too (not focus stops). */}
+        <div className="message-list__rows" role="list" aria-label={`Messages in ${roomName}`} ref={list}
+          onKeyDown={onKeyDown} onFocus={onFocus} data-testid="message-rows">
         {rows.map((row) => {
           switch (row.kind) {
             case "day":
               return (
-                <div key={row.key} className="divider" role="separator">
+                <div key={row.key} className="divider" role="listitem">
                   <span>{row.label}</span>
                 </div>
               );
             case "unread":
               return (
-                <div key={row.key} className="divider divider--unread" role="separator" data-testid="unread-divider">
+                <div key={row.key} className="divider divider--unread" role="listitem" data-testid="unread-divider">
                   <span>New messages</span>
                 </div>
               );
@@ -156,6 +237,7 @@ export function MessageList({
                   message={row.message}
                   firstOfRun={row.firstOfRun}
                   lastOfRun={row.lastOfRun}
+                  tabStop={row.key === tabStopKey}
                   onRetry={onRetry}
                   onDiscard={onDiscard}
                   editing={row.key === editingKey && !row.message.deleted}
@@ -173,6 +255,7 @@ export function MessageList({
               );
           }
         })}
+        </div>
       </div>
       {showJump ? (
         <button type="button" className="jump-button" onClick={jumpToBottom} data-testid="jump-to-latest">
@@ -181,6 +264,20 @@ export function MessageList({
       ) : null}
     </div>
   );
+}
+
+/**
+ * Says the messages that came after `previousLastKey` from other people
+ * (stored, not deleted): one announcement, however many arrived.
+ */
+function announceArrivals(rows: readonly Row[], previousLastKey: string): void {
+  const from = rows.findIndex((r) => r.key === previousLastKey);
+  if (from < 0) return;
+  const arrived = [];
+  for (const row of rows.slice(from + 1)) {
+    if (row.kind === "message" && !row.message.mine && row.message.status === "sent" && !row.message.deleted) arrived.push(row.message);
+  }
+  if (arrived.length > 0) announce(incomingSentence(arrived));
 }
 
 /** Bottom edge of the message row `key`, relative to the scroller's top edge on screen. */

@@ -88,12 +88,23 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   );
   const startReply = useCallback((message: DisplayMessage) => setReplyingTo(message), []);
   const cancelReply = useCallback(() => setReplyingTo(null), []);
+  // Closing a thread returns the focus to what opened it ("N replies"), as a dialog does; else to the composer.
+  const threadOpener = useRef<HTMLElement | null>(null);
   // A reply's thread is its root's (threads are one level).
-  const openThread = useCallback((message: DisplayMessage) => setThreadRootId(message.replyTo?.id ?? message.id), []);
-  const closeThread = useCallback(() => {
-    setThreadRootId(null);
-    setComposerFocus((n) => n + 1);
+  const openThread = useCallback((message: DisplayMessage) => {
+    threadOpener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    setThreadRootId(message.replyTo?.id ?? message.id);
   }, []);
+  const closeThread = useCallback(() => {
+    const rootId = threadRootId;
+    setThreadRootId(null);
+    const opener = threadOpener.current;
+    threadOpener.current = null;
+    const inList = rootId ? viewRef.current?.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(rootId)}"] [data-testid="thread-link"]`) : null;
+    const target = opener?.isConnected && opener !== document.body ? opener : inList;
+    if (target) requestAnimationFrame(() => target.focus());
+    else setComposerFocus((n) => n + 1);
+  }, [threadRootId]);
   // A quote was activated: bring the original into the list (older pages, bounded), scroll to it, flash it.
   const showMessage = useCallback(
     async (messageId: string, seq: number) => {

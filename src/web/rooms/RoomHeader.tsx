@@ -33,7 +33,8 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
           )}
         </span>
         <div className="room-header__text">
-          <h1 data-testid="room-title"><bdi>{title}</bdi></h1>
+          {/* Focusable by script: where focus lands when the room opens on a phone (a11y/shortcuts.ts). */}
+          <h1 data-testid="room-title" tabIndex={-1}><bdi>{title}</bdi></h1>
           {room.kind === "direct" && room.peer ? (
             // Always shown for a conversation: the display name can be anyone's, the @username is unique.
             <p className="room-header__topic room-header__handle">

@@ -36,9 +36,12 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
     () => unreadTotal(Object.values(tracked).map((t) => (t.room.id === activeRoomId ? { unreadCount: 0 } : t.room))),
     [tracked, activeRoomId],
   );
+  // And the open conversation's name, so the tab (and a screen reader's window title) says where one is.
+  const openRoom = activeRoomId ? tracked[activeRoomId]?.room : undefined;
+  const openName = openRoom ? `${openRoom.kind === "direct" ? "" : "#"}${roomTitle(openRoom)}` : null;
   useEffect(() => {
-    document.title = pageTitle(total);
-  }, [total]);
+    document.title = pageTitle(total, openName);
+  }, [total, openName]);
   const [readAllError, setReadAllError] = useState<string | null>(null);
   const readAll = () => {
     setReadAllError(null);
@@ -60,7 +63,7 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
         <ConnectionStatus />
       </header>
 
-      <nav className="sidebar__scroll" aria-label="Conversations">
+      <nav className="sidebar__scroll" aria-label="Conversations" tabIndex={-1}>
         {total > 0 ? (
           <div className="sidebar__read-all">
             <button type="button" className="link-button" data-testid="mark-all-read" onClick={readAll}>

@@ -1,4 +1,4 @@
-/** The page title: the unread total first, so a background tab shows it ("(3) Parley"). */
+/** The page title: the unread total first, so a background tab shows it ("(3) Parley"), then the open room. */
 
 /** Sum of the rooms' unread counts (each already capped by the server at 100). */
 export function unreadTotal(rooms: Iterable<{ unreadCount: number }>): number {
@@ -7,8 +7,12 @@ export function unreadTotal(rooms: Iterable<{ unreadCount: number }>): number {
   return total;
 }
 
-/** "(N) Parley" with N unread (999+ past that), else just the base title. */
-export function pageTitle(total: number, base = "Parley"): string {
-  if (total <= 0) return base;
-  return `(${total > 999 ? "999+" : total}) ${base}`;
+/**
+ * "(N) #room · Parley": N unread (999+ past that) when there are any, the
+ * open conversation's name when one is open, then the base title.
+ */
+export function pageTitle(total: number, roomName: string | null = null, base = "Parley"): string {
+  const title = roomName ? `${roomName} · ${base}` : base;
+  if (total <= 0) return title;
+  return `(${total > 999 ? "999+" : total}) ${title}`;
 }

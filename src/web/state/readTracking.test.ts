@@ -34,6 +34,12 @@ describe("page title", () => {
     expect(pageTitle(0)).toBe("Parley");
     expect(pageTitle(1500)).toBe("(999+) Parley");
   });
+
+  it("names the open room after the count", () => {
+    expect(pageTitle(0, "#general")).toBe("#general · Parley");
+    expect(pageTitle(2, "bob")).toBe("(2) bob · Parley");
+    expect(pageTitle(2, null)).toBe("(2) Parley");
+  });
 });
 
 describe("receipts store", () => {
