@@ -46,9 +46,8 @@ interface Typist {
 export class TypingService {
   private readonly typists = new Map<string, Typist>();
   private readonly byConn = new Map<string, Set<string>>();
-  /** Per (room, user) with membership checks running: the number of the last signal that arrived, and how many are checked. */
-  private readonly arrivals = new Map<string, { latest: number; checking: number }>();
-  private arrived = 0;
+  /** Per (room, user) with signals being checked: the last one's turn; the next applies after it, in arrival order. */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private readonly bus: Deps["bus"];
   private readonly ttlMs: number;
   private readonly requireMembership: TypingMembership;
@@ -67,27 +66,25 @@ export class TypingService {
    * A `typing` command. Membership is read from the database on every
    * signal, as every command's is (invariant 2), never from the socket's
    * subscriptions: those can lag a leave (one made on another node while the
-   * bus between nodes is down, or one not yet published). Signals of one
-   * user in one room apply in arrival order: one overtaken by a later one
-   * while its check ran is dropped (the later one says what is true now).
+   * bus between nodes is down, or one not yet published). The checks run at
+   * once; signals of one user in one room apply in arrival order, whichever
+   * check answers first.
    * @throws AppError not_found (no room, or a private one the caller is not in), forbidden (public, not joined)
    */
   async signal(conn: TypingSocket, roomId: string, state: "start" | "stop"): Promise<void> {
     const userId = conn.actor.userId;
     const key = keyOf(roomId, userId);
-    const arrival = ++this.arrived;
-    let checks = this.arrivals.get(key);
-    if (!checks) this.arrivals.set(key, (checks = { latest: 0, checking: 0 }));
-    checks.latest = arrival;
-    checks.checking++;
-    try {
-      await this.requireMembership(userId, roomId);
-    } finally {
-      if (--checks.checking === 0 && this.arrivals.get(key) === checks) this.arrivals.delete(key);
-    }
-    // A later signal arrived while this one was checked: it is applied (if it passes) instead.
-    if (checks.latest !== arrival) return;
-    this.apply(conn, key, roomId, userId, state);
+    const before = this.pending.get(key);
+    const check = this.requireMembership(userId, roomId);
+    // Its failure is answered through `turn`; marked handled now, since an earlier turn may still be running.
+    check.catch(() => undefined);
+    const turn = (before ? before.then(() => check) : check).then(() => this.apply(conn, key, roomId, userId, state));
+    const settled = turn.catch(() => undefined);
+    this.pending.set(key, settled);
+    void settled.then(() => {
+      if (this.pending.get(key) === settled) this.pending.delete(key);
+    });
+    await turn;
   }
 
   private apply(conn: TypingSocket, key: string, roomId: string, userId: string, state: "start" | "stop"): void {
@@ -142,7 +139,7 @@ export class TypingService {
     for (const t of this.typists.values()) if (t.timer !== null) this.clock.clearTimeout(t.timer);
     this.typists.clear();
     this.byConn.clear();
-    this.arrivals.clear();
+    this.pending.clear();
   }
 
   private stop(t: Typist): void {
