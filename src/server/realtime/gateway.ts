@@ -235,8 +235,7 @@ export class Gateway {
       scheduleFlush: (c) => this.scheduleFlush(c),
       index: { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
       onBacklog: (c) => this.backlogged.add(c),
-      // A leave this node did not hear live, found in the log: whoever left is no longer typing there.
-      onLeftInLog: (roomId, c) => this.services.typing.left(roomId, c.userId),
+      onLeftInLog: (roomId, c) => this.leftInLog(roomId, c),
     });
     const intake: Intake = {
       limit: new CommandRateLimit(this.deps.config.wsCommandsPerSecond, this.deps.config.wsBytesPerSecond),
@@ -420,7 +419,8 @@ export class Gateway {
         return;
       case "room.ephemeral": {
         // Typing, receipts: to the room's subscribed sockets but the typist's; framed once; no seq, so no cursor.
-        if (this.unvouched) {
+        // Also while checked frames still wait after the resync: a frame sent directly must not overtake them.
+        if (this.unvouched || this.vouchQueue > 0) {
           this.toMembersChecked(e);
           return;
         }
@@ -471,6 +471,23 @@ export class Gateway {
       })
       .catch((err: unknown) => this.deps.log.warn({ err, roomId: e.roomId }, "ephemeral room frame dropped: membership could not be checked"))
       .finally(() => this.vouchQueue--);
+  }
+
+  /**
+   * A catch-up ended a socket's room at its user's own `member.left`, a
+   * leave this node did not hear live: they are no longer typing there. If
+   * they are a member again (they rejoined, unheard too), this socket cannot
+   * follow the room from here: it is closed with 1012 and its client
+   * resumes, as the resync does with a socket whose rooms changed.
+   */
+  private leftInLog(roomId: string, conn: Connection): void {
+    this.services.typing.left(roomId, conn.userId);
+    membersAmong(this.deps.store.db, roomId, [conn.userId]).then(
+      (members) => {
+        if (members.has(conn.userId) && conn.isOpen && !conn.rooms.has(roomId)) conn.close(CloseCode.ServiceRestart);
+      },
+      (err: unknown) => this.deps.log.warn({ err, conn: conn.id, roomId }, "membership check after a leave found in the log failed"),
+    );
   }
 
   /** Every socket on this node of each of `userIds`; framed once, and only if one of them is here. */
