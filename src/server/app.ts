@@ -222,6 +222,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     opened.redis && cluster ? new RedisSocketCounts(opened.redis.commands, config.redisKeyPrefix, cluster, config.nodeTimeoutMs, log) : noSocketCounts;
   const gateway = new Gateway(deps, services, (header) => app.parseCookie(header), socketCounts);
   gateway.attach(app.server);
+  opened.onBusLost(() => gateway.busLost());
   opened.onBusBack(() => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")));
   cluster?.hello();
   registerSocketGauges(metrics, { sockets: () => gateway.size, queuedBytes: () => gateway.bufferedBytes });

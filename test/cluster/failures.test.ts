@@ -227,6 +227,102 @@ describe("Redis restarted under traffic", () => {
   });
 });
 
+describe("a leave through one node while Redis is down", () => {
+  const redises: Awaited<ReturnType<typeof privateRedis>>[] = [];
+  const insts: Installation[] = [];
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.destroy();
+    for (const r of redises) await r.stop();
+    for (const i of insts) await i.drop();
+  });
+  /** Two in-process nodes on a private Redis of their own. */
+  const twoNodes = async () => {
+    const redis = await privateRedis();
+    redises.push(redis);
+    const inst = await installation({ redisUrl: redis.url });
+    insts.push(inst);
+    const [a, b] = [await startNode(inst), await startNode(inst)];
+    servers.push(a, b);
+    return { redis, a, b };
+  };
+
+  it("the leaver's socket on the other node gets nothing of the room after their member.left, and their typing there is refused as a send is", async () => {
+    const { redis, a, b } = await twoNodes();
+    const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((n) => signupBot(a.baseUrl, n)));
+    const roomId = await createRoom(alice!, "private");
+    for (const u of [bob!, carol!]) expect((await alice!.post(`/rooms/${roomId}/members`, { userId: u.user.id })).status).toBe(201);
+    // All three sockets on node B; bob leaves through node A.
+    const [aliceSocket, bobSocket, carolSocket] = await Promise.all([alice!, bob!, carol!].map((u) => SocketClient.connect(b.wsUrl, callerOn(u, b.baseUrl))));
+    const inRoom = (f: { type: string }) => "roomId" in f && f.roomId === roomId;
+    const send = async (body: string) => {
+      const ack = await aliceSocket!.command({ type: "message.send", roomId, body, clientId: `c-${unique()}` });
+      expect(ack.type).toBe("ack");
+      return (ack as AckFrame & { message: Message }).message;
+    };
+    const first = await send("before");
+    await bobSocket!.waitFor((f) => f.type === "message.created" && f.message.id === first.id);
+
+    await redis.stop();
+    await eventually("both nodes have lost Redis", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 503 && (await fetch(`${b.baseUrl}/readyz`)).status === 503);
+    const atLeave = bobSocket!.frames.length;
+    expect((await bob!.post(`/rooms/${roomId}/leave`)).status).toBe(204);
+    /** Bob's frames of the room since he left through node A: his own member.left must be the only one. */
+    const bobSinceLeave = () => bobSocket!.frames.slice(atLeave).filter(inRoom).map((f) => (f.type === "member.left" ? `member.left ${f.userId === bob!.user.id ? "bob" : f.userId}` : f.type));
+
+    // Node B cannot hear the leave. Its own room traffic after it: typing and a read receipt (no seq)…
+    expect((await aliceSocket!.command({ type: "typing", roomId, state: "start" })).type).toBe("ack");
+    await carolSocket!.waitFor((f) => f.type === "typing.updated" && f.roomId === roomId && f.userId === alice!.user.id);
+    expect((await carolSocket!.command({ type: "room.read", roomId, seq: first.seq })).type).toBe("ack");
+    await aliceSocket!.waitFor((f) => f.type === "receipts.updated" && f.roomId === roomId && f.reads[carol!.user.id] === first.seq);
+    // … and bob's own typing into the room, refused with the code his send gets.
+    const refusedSend = await bobSocket!.command({ type: "message.send", roomId, body: "still here?", clientId: `c-${unique()}` });
+    expect(refusedSend).toMatchObject({ type: "error", code: "not_found" });
+    expect(await bobSocket!.command({ type: "typing", roomId, state: "start" })).toMatchObject({ type: "error", code: (refusedSend as ErrorFrame).code });
+
+    // A message and an edit (seqs past bob's member.left): his socket fills the gap from the log, and stops at his own leave.
+    const after = await send("after the leave");
+    await carolSocket!.waitFor((f) => f.type === "message.created" && f.message.id === after.id);
+    await bobSocket!.waitFor((f) => f.type === "member.left" && f.userId === bob!.user.id && f.roomId === roomId);
+    expect((await aliceSocket!.command({ type: "message.edit", roomId, messageId: after.id, body: "edited after the leave" })).type).toBe("ack");
+    await carolSocket!.waitFor((f) => f.type === "message.edited" && f.message.id === after.id);
+    // Barrier: whatever node B queued for bob before this answer (it queued carol's frames in the same turns) came before it.
+    expect((await bobSocket!.command({ type: "ping" })).type).toBe("ack");
+    expect(bobSinceLeave()).toEqual(["member.left bob"]);
+
+    // Redis is back: the resync finds bob's socket already agrees with the database (it stays open), and still nothing of the room reaches it.
+    await redis.start();
+    await eventually("both nodes ready again", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 200 && (await fetch(`${b.baseUrl}/readyz`)).status === 200);
+    const last = await send("after Redis is back");
+    await carolSocket!.waitFor((f) => f.type === "message.created" && f.message.id === last.id);
+    expect((await aliceSocket!.command({ type: "typing", roomId, state: "stop" })).type).toBe("ack");
+    await carolSocket!.waitFor((f) => f.type === "typing.updated" && f.userId === alice!.user.id && f.state === "stop");
+    expect((await bobSocket!.command({ type: "ping" })).type).toBe("ack");
+    expect(bobSocket!.closeInfo).toBeNull();
+    expect(bobSinceLeave()).toEqual(["member.left bob"]);
+    // His refused typing reached nobody.
+    expect(carolSocket!.frames.filter((f) => f.type === "typing.updated" && f.userId === bob!.user.id)).toEqual([]);
+    for (const s of [aliceSocket!, bobSocket!, carolSocket!]) await s.close();
+  });
+
+  it("a member who left and rejoined through the other node meanwhile: their socket stops at the member.left, then is closed (1012) to resume", async () => {
+    const { redis, a, b } = await twoNodes();
+    const [alice, bob] = await Promise.all(["alice", "bob"].map((n) => signupBot(a.baseUrl, n)));
+    const roomId = await createRoom(alice!, "public");
+    expect((await bob!.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    const bobSocket = await SocketClient.connect(b.wsUrl, callerOn(bob!, b.baseUrl));
+    await redis.stop();
+    await eventually("both nodes have lost Redis", async () => (await fetch(`${a.baseUrl}/readyz`)).status === 503 && (await fetch(`${b.baseUrl}/readyz`)).status === 503);
+    expect((await bob!.post(`/rooms/${roomId}/leave`)).status).toBe(204);
+    expect((await bob!.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    await redis.start();
+    // The resync finds the same rooms, catches the socket up, meets bob's member.left: the stream ends there,
+    // and since he is a member again the socket is closed so that his client resumes (nothing silently lost).
+    await bobSocket.waitFor((f) => f.type === "member.left" && f.userId === bob!.user.id, 15_000);
+    expect((await bobSocket.whenClosed()).code).toBe(1012);
+  });
+});
+
 describe("PostgreSQL restarted under traffic", () => {
   let pg: Awaited<ReturnType<typeof privatePostgres>> | null = null;
   let inst: Installation;

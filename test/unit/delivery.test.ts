@@ -11,7 +11,10 @@ import { historyPage } from "@server/messages/queries.js";
 import { RoomWriter } from "@server/events/writer.js";
 import { MemoryBus } from "@server/bus/memory.js";
 import type { BusEnvelope } from "@server/bus/bus.js";
-import { Connection } from "@server/realtime/connection.js";
+import { Connection, type ConnectionOptions } from "@server/realtime/connection.js";
+import { runCommand } from "@server/realtime/commands.js";
+import type { Services } from "@server/services.js";
+import type { AckFrame } from "@shared/protocol/frames.js";
 import { AppError } from "@server/errors.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { nowIso } from "@server/store/ids.js";
@@ -117,7 +120,7 @@ async function append(n: number): Promise<Map<number, string>> {
   return frames;
 }
 
-const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
+const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20, more: Partial<ConnectionOptions> = {}) =>
   new Connection(
     "c",
     { userId: "u", via: "token", credentialHash: "h", csrfToken: null, expiresAt: null },
@@ -130,12 +133,13 @@ const connect = (fake: ReturnType<typeof fakeSocket>, bufferBytes = 1 << 20) =>
       scheduleFlush: (c) => queueMicrotask(() => c.flush()),
       index: { add: () => undefined, remove: () => undefined },
       onBacklog: () => undefined,
+      ...more,
     },
   );
 
 /** A started connection (ready sent and discarded from the record). */
-const started = (fake: ReturnType<typeof fakeSocket>, bufferBytes?: number) => {
-  const conn = connect(fake, bufferBytes);
+const started = (fake: ReturnType<typeof fakeSocket>, bufferBytes?: number, more?: Partial<ConnectionOptions>) => {
+  const conn = connect(fake, bufferBytes, more);
   conn.start(JSON.stringify({ type: "ready" }));
   conn.flush();
   fake.writes.length = 0;
@@ -187,7 +191,7 @@ describe("Connection delivery", () => {
     const last = await conn.resume("r", 2);
     await settle();
     expect(s.seqs()).toEqual([5, 3, 4, 6]);
-    expect(last).toBe(6);
+    expect(last.sent).toBe(6);
     expect(new Set(s.seqs()).size).toBe(s.seqs().length);
   });
 
@@ -196,7 +200,7 @@ describe("Connection delivery", () => {
     const s = fakeSocket();
     const conn = started(s);
     conn.subscribe("r", 1);
-    expect(await conn.resume("r", 3)).toBe(4);
+    expect((await conn.resume("r", 3)).sent).toBe(4);
     await settle();
     expect(s.seqs()).toEqual([4]);
   });
@@ -227,7 +231,7 @@ describe("Connection delivery", () => {
   });
 
   /** Lets a stuck socket read everything, turn after turn, until `done` settles. */
-  const readUntil = async (s: ReturnType<typeof fakeSocket>, done: Promise<unknown>) => {
+  const readUntil = async <T,>(s: ReturnType<typeof fakeSocket>, done: Promise<T>): Promise<T> => {
     let finished = false;
     void done.finally(() => (finished = true));
     for (let i = 0; i < 10_000 && !finished; i++) {
@@ -255,7 +259,7 @@ describe("Connection delivery", () => {
     // Events after they left: committed to the log, and published (no longer delivered to them).
     const after = wired(await append(2));
     conn.deliver("r", 1002, after.get(1002)!);
-    expect(await readUntil(s, resumed)).toBe(1001);
+    expect((await readUntil(s, resumed)).sent).toBe(1001);
     await settle();
     expect(s.seqs()).toEqual(Array.from({ length: 1001 }, (_, i) => i + 1));
     s.drainAll();
@@ -282,7 +286,7 @@ describe("Connection delivery", () => {
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(bound);
     expect(conn.isOpen).toBe(true);
-    expect(await readUntil(s, resumed)).toBe(300);
+    expect((await readUntil(s, resumed)).sent).toBe(300);
     expect(s.seqs()).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
@@ -314,8 +318,114 @@ describe("Connection delivery", () => {
     // r2 waits while r's catch-up waits for the reader.
     expect(rooms().length).toBeGreaterThan(0);
     expect(rooms().every((r) => r === "r")).toBe(true);
-    expect(await readUntil(s, both)).toEqual([1000, 200]);
+    expect((await readUntil(s, both)).map((r) => r.sent)).toEqual([1000, 200]);
     expect(rooms().filter((r) => r === "r2")).toHaveLength(200);
+  });
+
+  /** Appends one event to `roomId`: a member.left of `userId`, or (without one) a joined of u; returns its seq and frame. */
+  const appendTo = async (roomId: string, event: "left" | "joined", userId = "u") => {
+    const e = await runSteps(
+      store.db,
+      appendRoomEvent(store.db, roomId, nowIso(), (seq) =>
+        event === "left"
+          ? { type: "member.left" as const, roomId, seq, userId }
+          : { type: "member.joined" as const, roomId, seq, member: { user: { id: userId, username: userId, displayName: userId, createdAt: nowIso() }, role: "member" as const, joinedAt: nowIso() } },
+      ),
+    );
+    return { seq: e.seq, wire: frameText(e.frame) };
+  };
+
+  it("a catch-up that meets the member's own member.left (a leave this node did not hear) sends it and ends the room there", async () => {
+    await append(3); // others' events
+    const own = await appendTo("r", "left");
+    await append(3); // after the leave: never theirs
+    const s = fakeSocket();
+    const ended: string[] = [];
+    const removed: string[] = [];
+    const conn = started(s, undefined, {
+      onLeftInLog: (roomId) => ended.push(roomId),
+      index: { add: () => undefined, remove: (roomId) => removed.push(roomId) },
+    });
+    conn.subscribe("r", 1);
+    // A live event after the leave: a gap, filled from the log.
+    const later = wired(await append(1));
+    conn.deliver("r", 8, later.get(8)!);
+    await until(() => ended.length > 0);
+    await settle();
+    expect(s.seqs()).toEqual([2, 3, own.seq]);
+    expect(ended).toEqual(["r"]);
+    expect(removed).toEqual(["r"]);
+    expect(conn.rooms.has("r")).toBe(false);
+    // Nothing more of the room reaches the socket, live or held.
+    conn.deliver("r", 9, frameText(JSON.stringify({ type: "member.left", roomId: "r", seq: 9, userId: "x" })));
+    await settle();
+    expect(s.seqs()).toEqual([2, 3, own.seq]);
+    expect(conn.bufferedBytes).toBe(0);
+  });
+
+  it("a resync's catch-up and a resume stop at the member's own member.left too; the ack reports its seq", async () => {
+    await append(2);
+    const own = await appendTo("r", "left");
+    await append(2);
+    const s = fakeSocket();
+    const conn = started(s);
+    conn.subscribe("r", 0);
+    conn.catchUpTo("r", MAX_SEQ);
+    await until(() => !conn.rooms.has("r"));
+    expect(s.seqs()).toEqual([1, 2, own.seq]);
+    // A stale stream resumed before anything is heard: the same end.
+    const s2 = fakeSocket();
+    const conn2 = started(s2);
+    conn2.subscribe("r", 1);
+    expect((await conn2.resume("r", 1)).sent).toBe(own.seq);
+    expect(s2.seqs()).toEqual([2, own.seq]);
+    expect(conn2.rooms.has("r")).toBe(false);
+  });
+
+  it("a resume's replay of what came before the socket's stream passes an old own member.left (they rejoined since)", async () => {
+    await append(1);
+    const left = await appendTo("r", "left");
+    await append(1);
+    const joined = await appendTo("r", "joined");
+    await append(1);
+    const s = fakeSocket();
+    const conn = started(s);
+    // Subscribed at connect, after the rejoin (the database said member).
+    conn.subscribe("r", joined.seq + 1);
+    expect((await conn.resume("r", 0)).sent).toBe(joined.seq + 1);
+    expect(s.seqs()).toEqual([1, left.seq, 3, joined.seq, joined.seq + 1]);
+    expect(conn.rooms.has("r")).toBe(true);
+  });
+
+  it("a multi-room resume acks each room's last seq sent on the socket when the ack goes out, live events of an early room included", async () => {
+    const at = nowIso();
+    await store.db.insertInto("rooms").values({ id: "r2", kind: "public", name: "r2", topic: "", direct_key: null, created_by: "u", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
+    await append(3);
+    // r2's catch-up is long enough to wait for the reader.
+    for (let i = 0; i < 1000; i++) await runSteps(store.db, appendRoomEvent(store.db, "r2", nowIso(), (seq) => ({ type: "member.left" as const, roomId: "r2", seq, userId: `z${seq}` })));
+    const head = async (roomId: string) => Number((await store.db.selectFrom("rooms").select("last_seq").where("id", "=", roomId).executeTakeFirstOrThrow()).last_seq);
+    const services = { rooms: { headForMember: (_actor: unknown, roomId: string) => head(roomId) } } as unknown as Services;
+    const s = fakeSocket({ stuck: true });
+    const conn = started(s, 64 * 1024);
+    const answer = runCommand(services, conn, { type: "resume", id: "c1", rooms: { r: 0, r2: 0 } });
+    // r is caught up (3 events); r2's catch-up waits for the reader.
+    await until(() => s.socket.writableNeedDrain && conn.rooms.has("r2"));
+    expect(s.seqs().slice(0, 3)).toEqual([1, 2, 3]);
+    // Meanwhile r is live: 4 and 5 go out on the socket before the ack.
+    const live = wired(await append(2));
+    conn.deliver("r", 4, live.get(4)!);
+    conn.deliver("r", 5, live.get(5)!);
+    const ack = await readUntil(s, answer);
+    const frame = (typeof ack === "function" ? ack() : ack) as AckFrame;
+    conn.send(JSON.stringify(frame));
+    s.drainAll();
+    await settle();
+    const rFrames = s.sent().map((f) => JSON.parse(f) as { type: string; roomId?: string; seq?: number });
+    const rSeqs = rFrames.filter((f) => f.roomId === "r").map((f) => f.seq);
+    expect(rSeqs).toEqual([1, 2, 3, 4, 5]);
+    // What the ack says is the last seq of r now sent, not the 3 its own catch-up ended at.
+    expect(frame.rooms).toEqual({ r: 5, r2: 1000 });
+    expect(rFrames.at(-1)).toMatchObject({ type: "ack", id: "c1" });
   });
 
   it("stall(): bytes pending and none taken for the deadline is a stall; a pong changes nothing", () => {

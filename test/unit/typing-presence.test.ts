@@ -7,6 +7,8 @@ import type { Clock } from "@server/presence/clock.js";
 import type { Bus, BusEnvelope } from "@server/bus/bus.js";
 import type { Deps } from "@server/deps.js";
 import type { Config } from "@server/config.js";
+import { AppError } from "@server/errors.js";
+import { ErrorCode } from "@shared/protocol/errors.js";
 
 /** A clock that moves only when told: timers fire in due order inside `advance`. */
 class ManualClock implements Clock {
@@ -118,18 +120,40 @@ describe("PresenceService debounce", () => {
   });
 });
 
+/** Turns the event loop until `test` holds (the test's timeout is the safety net). */
+const until = async (test: () => boolean) => {
+  while (!test()) await new Promise((r) => setTimeout(r, 1));
+};
+
+/** A stand-in membership check: who is a member of which room, changed by the test; a non-member gets not_found as commands do. */
+class Memberships {
+  readonly of = new Map<string, Set<string>>();
+  constructor(entries: [string, string][]) {
+    for (const [roomId, userId] of entries) this.add(roomId, userId);
+  }
+  add(roomId: string, userId: string): void {
+    if (!this.of.has(roomId)) this.of.set(roomId, new Set());
+    this.of.get(roomId)!.add(userId);
+  }
+  /** The check as TypingService calls it. */
+  readonly check = async (userId: string, roomId: string): Promise<void> => {
+    if (!this.of.get(roomId)?.has(userId)) throw new AppError(ErrorCode.NotFound, "No such room.");
+  };
+}
+
 describe("TypingService expiry and throttle", () => {
-  const socket = (id: string, userId: string, rooms: string[]): TypingSocket => ({
-    id,
-    actor: { userId, via: "token", credentialHash: "h", csrfToken: null, expiresAt: null },
-    rooms: new Map(rooms.map((r) => [r, null])),
-  });
+  /** A socket; `rooms` is the socket's own (cached) subscriptions, which the service must not trust. */
+  const socket = (id: string, userId: string, rooms: string[]): TypingSocket => {
+    const conn = { id, actor: { userId, via: "token" as const, credentialHash: "h", csrfToken: null, expiresAt: null }, rooms: new Map(rooms.map((r) => [r, null])) };
+    return conn;
+  };
+  const members = () => new Memberships([["r", "alice"]]);
   const states = (bus: RecordingBus) => bus.published.map((e) => (e.kind === "room.ephemeral" ? (JSON.parse(e.frame) as { state: string }).state : e.kind));
 
   it("stops a start after the TTL unless refreshed", async () => {
     const bus = new RecordingBus();
     const clock = new ManualClock();
-    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock);
+    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock, members().check);
     const a = socket("c1", "alice", ["r"]);
     await typing.signal(a, "r", "start");
     expect(states(bus)).toEqual(["start"]);
@@ -147,7 +171,7 @@ describe("TypingService expiry and throttle", () => {
   it("fans out at most one start per user and room per interval; a disconnect stops it", async () => {
     const bus = new RecordingBus();
     const clock = new ManualClock();
-    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock);
+    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock, members().check);
     const a = socket("c1", "alice", ["r"]);
     for (let i = 0; i < 50; i++) await typing.signal(a, "r", i % 2 === 0 ? "start" : "stop");
     expect(states(bus)).toEqual(["start", "stop"]);
@@ -157,6 +181,47 @@ describe("TypingService expiry and throttle", () => {
     typing.disconnected("c1");
     typing.disconnected("c1");
     expect(states(bus)).toEqual(["start", "stop", "start", "stop"]);
+  });
+
+  it("checks membership on every signal, not the socket's rooms: a member who left is refused with the commands' code, and nothing fans out", async () => {
+    const bus = new RecordingBus();
+    const clock = new ManualClock();
+    const m = members();
+    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock, m.check);
+    // The socket still lists the room: its leave is not heard yet (another node's, or not yet published).
+    const a = socket("c1", "alice", ["r"]);
+    await typing.signal(a, "r", "start");
+    expect(states(bus)).toEqual(["start"]);
+    m.of.get("r")!.delete("alice");
+    typing.left("r", "alice");
+    expect(states(bus)).toEqual(["start", "stop"]);
+    clock.advance(TYPING_FANOUT_INTERVAL_MS);
+    await expect(typing.signal(a, "r", "start")).rejects.toMatchObject({ code: "not_found" });
+    await expect(typing.signal(a, "r", "stop")).rejects.toMatchObject({ code: "not_found" });
+    expect(states(bus)).toEqual(["start", "stop"]);
+  });
+
+  it("applies one user's signals in a room in arrival order, whichever membership check answers first", async () => {
+    const bus = new RecordingBus();
+    const clock = new ManualClock();
+    const releases: (() => void)[] = [];
+    // Each check waits until the test releases it, in any order.
+    const check = async (userId: string, roomId: string) => {
+      await new Promise<void>((r) => releases.push(r));
+      if (roomId !== "r" || userId !== "alice") throw new AppError(ErrorCode.NotFound, "No such room.");
+    };
+    const typing = new TypingService(fakeDeps(bus, { typingTtlMs: 6_000 }), clock, check);
+    const a = socket("c1", "alice", []);
+    const start = typing.signal(a, "r", "start");
+    const stop = typing.signal(a, "r", "stop");
+    await until(() => releases.length === 2);
+    releases[1]!(); // the stop's check answers first
+    await new Promise((r) => setImmediate(r));
+    expect(states(bus)).toEqual([]); // the stop waits for the start
+    releases[0]!();
+    await Promise.all([start, stop]);
+    // The start applies before the stop, though its check answered later: alice is not left shown typing.
+    expect(states(bus)).toEqual(["start", "stop"]);
   });
 });
 

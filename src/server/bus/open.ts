@@ -18,6 +18,12 @@ export interface OpenedBus {
    * exists. The membership is told of the outage and its end here.
    */
   onBusBack(back: () => void): void;
+  /**
+   * What to do when the bus between nodes is lost (the gateway stops
+   * trusting its per-room index); called at once if it is down already.
+   * Never called with the in-process bus.
+   */
+  onBusLost(lost: () => void): void;
 }
 
 /**
@@ -29,6 +35,8 @@ export interface OpenedBus {
  */
 export async function openBus(config: Config, nodeId: string, log: Logger, metrics: Metrics, given?: Bus): Promise<OpenedBus> {
   let back = (): void => undefined;
+  let lost = (): void => undefined;
+  let down = false;
   let redis: RedisBus | null = null;
   // Made after the bus, which calls back into it only once connected.
   let cluster: ClusterMembership | null = null;
@@ -41,8 +49,13 @@ export async function openBus(config: Config, nodeId: string, log: Logger, metri
       nodeId,
       log,
       onLag: (ms) => metrics.busLag(ms),
-      onLost: () => cluster?.setBusUp(false),
+      onLost: () => {
+        down = true;
+        cluster?.setBusUp(false);
+        lost();
+      },
       onResync: () => {
+        down = false;
         cluster?.setBusUp(true);
         // The others answer a hello with their presence, which this node may have missed.
         cluster?.hello();
@@ -64,6 +77,10 @@ export async function openBus(config: Config, nodeId: string, log: Logger, metri
     cluster,
     onBusBack(fn) {
       back = fn;
+    },
+    onBusLost(fn) {
+      lost = fn;
+      if (down) fn();
     },
   };
 }

@@ -65,8 +65,15 @@ export function* appendRoomEvent<E extends RoomEvent>(
   return { roomId, seq, event, frame };
 }
 
+/** A stored room event as catch-ups read it: its seq, its type (`member.left`, …) and its frame as broadcast. */
+export interface StoredRoomEvent {
+  seq: number;
+  type: string;
+  frame: string;
+}
+
 /** Reads stored frames of a room with seq in (afterSeq, upToSeq], ascending, at most `limit`. */
-export type RoomEventReader = (roomId: string, afterSeq: number, upToSeq: number, limit: number) => Promise<{ seq: number; frame: string }[]>;
+export type RoomEventReader = (roomId: string, afterSeq: number, upToSeq: number, limit: number) => Promise<StoredRoomEvent[]>;
 
 /**
  * The log as far as it is durable: `readRoomEvents` stopping at
@@ -78,22 +85,22 @@ export const durableRoomEvents =
   (roomId, afterSeq, upToSeq, limit) =>
     readRoomEvents(db, roomId, afterSeq, Math.min(upToSeq, readableSeq(roomId)), limit);
 
-/** Stored frames of a room with seq in (afterSeq, upToSeq], ascending, at most `limit`. */
+/** Stored events of a room with seq in (afterSeq, upToSeq], ascending, at most `limit`. */
 export async function readRoomEvents(
   db: Kysely<Database>,
   roomId: string,
   afterSeq: number,
   upToSeq: number,
   limit: number,
-): Promise<{ seq: number; frame: string }[]> {
+): Promise<StoredRoomEvent[]> {
   const rows = await db
     .selectFrom("room_events")
-    .select(["seq", "frame"])
+    .select(["seq", "type", "frame"])
     .where("room_id", "=", roomId)
     .where("seq", ">", afterSeq)
     .where("seq", "<=", upToSeq)
     .orderBy("seq", "asc")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ seq: Number(r.seq), frame: r.frame }));
+  return rows.map((r) => ({ seq: Number(r.seq), type: r.type, frame: r.frame }));
 }

@@ -1,6 +1,4 @@
-import type { Kysely } from "kysely";
 import type { Deps, Actor } from "../deps.js";
-import type { Database } from "../store/schema.js";
 import type { TypingUpdatedEvent } from "@shared/protocol/frames.js";
 import { requireMember } from "../rooms/access.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -10,13 +8,18 @@ export const TYPING_FANOUT_INTERVAL_MS = 1_000;
 /** A typing frame is small; a larger frame claiming to be one goes through the ordinary command limit. */
 export const TYPING_FRAME_MAX_BYTES = 512;
 
-/** The socket that signals: its id (so that its close ends its typing), its user, and the rooms it is subscribed to. */
+/** The socket that signals: its id (so that its close ends its typing) and its user. */
 export interface TypingSocket {
   readonly id: string;
   readonly actor: Actor;
-  /** The socket's live room subscriptions: a leave removes the room at once on every socket (invariant 2). */
-  readonly rooms: ReadonlyMap<string, unknown>;
 }
+
+/**
+ * The membership check of a typing signal: resolves when `userId` is a
+ * member of `roomId` now, else throws the AppError a command gets
+ * (rooms/access.ts requireMember, the default; unit tests stand in for it).
+ */
+export type TypingMembership = (userId: string, roomId: string) => Promise<unknown>;
 
 interface Typist {
   roomId: string;
@@ -43,28 +46,48 @@ interface Typist {
 export class TypingService {
   private readonly typists = new Map<string, Typist>();
   private readonly byConn = new Map<string, Set<string>>();
-  private readonly db: Kysely<Database>;
+  /** Per (room, user) with signals being checked: the last one's turn; the next applies after it, in arrival order. */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private readonly bus: Deps["bus"];
   private readonly ttlMs: number;
+  private readonly requireMembership: TypingMembership;
 
   constructor(
     deps: Pick<Deps, "store" | "bus" | "config">,
     private readonly clock: Clock = systemClock,
+    requireMembership?: TypingMembership,
   ) {
-    this.db = deps.store.db;
     this.bus = deps.bus;
     this.ttlMs = deps.config.typingTtlMs;
+    this.requireMembership = requireMembership ?? ((userId, roomId) => requireMember(deps.store.db, userId, roomId));
   }
 
   /**
-   * A `typing` command. Membership: the socket's live subscriptions, else
-   * the database (a room joined on another socket a moment ago).
+   * A `typing` command. Membership is read from the database on every
+   * signal, as every command's is (invariant 2), never from the socket's
+   * subscriptions: those can lag a leave (one made on another node while the
+   * bus between nodes is down, or one not yet published). The checks run at
+   * once; signals of one user in one room apply in arrival order, whichever
+   * check answers first.
    * @throws AppError not_found (no room, or a private one the caller is not in), forbidden (public, not joined)
    */
   async signal(conn: TypingSocket, roomId: string, state: "start" | "stop"): Promise<void> {
-    if (!conn.rooms.has(roomId)) await requireMember(this.db, conn.actor.userId, roomId);
     const userId = conn.actor.userId;
     const key = keyOf(roomId, userId);
+    const before = this.pending.get(key);
+    const check = this.requireMembership(userId, roomId);
+    // Its failure is answered through `turn`; marked handled now, since an earlier turn may still be running.
+    check.catch(() => undefined);
+    const turn = (before ? before.then(() => check) : check).then(() => this.apply(conn, key, roomId, userId, state));
+    const settled = turn.catch(() => undefined);
+    this.pending.set(key, settled);
+    void settled.then(() => {
+      if (this.pending.get(key) === settled) this.pending.delete(key);
+    });
+    await turn;
+  }
+
+  private apply(conn: TypingSocket, key: string, roomId: string, userId: string, state: "start" | "stop"): void {
     const now = this.clock.now();
     let t = this.typists.get(key);
     if (state === "stop") {
@@ -116,6 +139,7 @@ export class TypingService {
     for (const t of this.typists.values()) if (t.timer !== null) this.clock.clearTimeout(t.timer);
     this.typists.clear();
     this.byConn.clear();
+    this.pending.clear();
   }
 
   private stop(t: Typist): void {

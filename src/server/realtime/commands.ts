@@ -9,7 +9,7 @@ import { ErrorCode } from "@shared/protocol/errors.js";
 import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError, validationError } from "../errors.js";
 import type { Services } from "../services.js";
-import type { Connection } from "./connection.js";
+import type { Connection, ResumedRoom } from "./connection.js";
 
 /**
  * Parsing and dispatch of client commands: the socket's twin of the HTTP
@@ -98,13 +98,19 @@ function idOf(json: unknown): string | null {
 }
 
 /**
+ * A command's answer: the ack frame, or (resume) a function that builds it
+ * when it is queued on the socket, so that what it reports is read then.
+ */
+export type Ack = AckFrame | (() => AckFrame);
+
+/**
  * Runs one command for a connection and returns its ack (null: none is
  * owed, a `typing` without an id).
  * @throws AppError from the service called; unauthenticated when the socket
  *   is closing (its credential ended, or it is being cut): nothing it sent
  *   may take effect any more.
  */
-export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<AckFrame | null> {
+export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<Ack | null> {
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
@@ -115,7 +121,7 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       return { type: "ack", id: cmd.id, message };
     }
     case "resume": {
-      const rooms: Record<string, number> = {};
+      const resumed: [string, ResumedRoom][] = [];
       const gone: string[] = [];
       for (const [roomId, claimed] of Object.entries(cmd.rooms)) {
         assertActive(conn);
@@ -128,9 +134,15 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
         const lastSeq = Math.min(claimed, head);
         // Joined after this socket subscribed its rooms: start the stream at the client's position.
         conn.subscribe(roomId, lastSeq);
-        rooms[roomId] = await conn.resume(roomId, lastSeq);
+        resumed.push([roomId, await conn.resume(roomId, lastSeq)]);
       }
-      return gone.length > 0 ? { type: "ack", id: cmd.id, rooms, gone } : { type: "ack", id: cmd.id, rooms };
+      // Each room's position is read as the ack is queued, not when its own catch-up ended: rooms are
+      // resumed one after another, and live events of an earlier room go out while a later one catches up.
+      // So the ack reports the last seq now sent on this socket (protocol.md), never less.
+      return () => {
+        const rooms = Object.fromEntries(resumed.map(([roomId, room]) => [roomId, room.sent]));
+        return gone.length > 0 ? { type: "ack", id: cmd.id, rooms, gone } : { type: "ack", id: cmd.id, rooms };
+      };
     }
     case "message.edit": {
       const message = await services.edits.edit(conn.actor, cmd.roomId, cmd.messageId, cmd.body);

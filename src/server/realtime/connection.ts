@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Actor } from "../deps.js";
 import { CloseCode } from "@shared/protocol/errors.js";
 import { MAX_SEQ } from "@shared/protocol/limits.js";
-import type { RoomEventReader } from "../events/log.js";
+import type { RoomEventReader, StoredRoomEvent } from "../events/log.js";
 import { frameText, frameTexts } from "./wire.js";
 
 /** Rows read per batch when a socket catches up on a room, at most. */
@@ -45,8 +45,9 @@ interface RoomStream {
   baseline: number;
   /**
    * The last seq this socket may receive: the member's own `member.left`
-   * once they left or were removed (Infinity while a member). A catch-up
-   * still running on the stream stops there (DESIGN.md invariant 2).
+   * once they left or were removed (Infinity while a member), whether the
+   * leave arrived live or a catch-up read it from the log. A catch-up still
+   * running on the stream stops there (DESIGN.md invariant 2).
    */
   end: number;
   /** A catch-up from the event log is running or queued; live events wait in `held`. */
@@ -69,6 +70,18 @@ export interface ConnectionOptions {
   index: RoomIndex;
   /** Told when a flush leaves bytes the kernel did not take: the gateway's stall check watches the socket from then on. */
   onBacklog: (conn: Connection) => void;
+  /**
+   * Told when a catch-up ended a room's stream at this member's own
+   * `member.left`, a leave this node had not heard live (the bus between
+   * nodes was down): the socket no longer follows the room.
+   */
+  onLeftInLog?: (roomId: string, conn: Connection) => void;
+}
+
+/** A room named in a `resume`: where its stream stands, read when the ack is built. */
+export interface ResumedRoom {
+  /** The last seq sent on this socket (every seq up to it was sent); once the member left, their `member.left`'s seq. */
+  readonly sent: number;
 }
 
 /** What the gateway's stall check found: nothing pending, bytes moving, or none taken for the deadline. */
@@ -357,15 +370,18 @@ export class Connection {
   /**
    * Resume: the client has a room's events up to `lastSeq`. Sends every
    * later event not yet sent on this socket, in seq order, reading the log in
-   * batches that wait for the socket to drain. Resolves with the last seq sent
-   * (for a room left meanwhile, the last seq sent before it ended).
+   * batches that wait for the socket to drain. Resolves with the room's
+   * stream, whose `sent` keeps moving as live events go out: read it when
+   * the ack is built, so that the ack never reports less than the socket
+   * sent (a later room's catch-up may take long). For a room left
+   * meanwhile it stays at the member's `member.left`.
    */
-  async resume(roomId: string, lastSeq: number): Promise<number> {
+  async resume(roomId: string, lastSeq: number): Promise<ResumedRoom> {
     const stream = this.rooms.get(roomId);
-    if (!stream) return lastSeq;
+    if (!stream) return { sent: lastSeq };
     while (stream.catchUp) await stream.catchUp;
     // Left (or closed) while the earlier catch-up ran: nothing more for this room.
-    if (this.rooms.get(roomId) !== stream || !this.isOpen) return stream.sent;
+    if (this.rooms.get(roomId) !== stream || !this.isOpen) return stream;
     if (lastSeq >= stream.sent) {
       // The client has more than this socket sent (e.g. from HTTP history).
       stream.sent = lastSeq;
@@ -379,7 +395,29 @@ export class Connection {
       this.startCatchUp(roomId, stream, null);
     }
     while (stream.catchUp) await stream.catchUp;
-    return stream.sent;
+    return stream;
+  }
+
+  /** True for this member's own `member.left` (only those rows are parsed: leaves are rare). */
+  private isOwnLeave(row: StoredRoomEvent): boolean {
+    if (row.type !== "member.left") return false;
+    return (JSON.parse(row.frame) as { userId?: unknown }).userId === this.userId;
+  }
+
+  /**
+   * A catch-up sent this member's own `member.left` (`seq`): the room's
+   * stream ends there, on this socket, as a live leave ends it
+   * (`unsubscribe`), and the gateway is told.
+   */
+  private endAtOwnLeave(roomId: string, stream: RoomStream, seq: number): void {
+    if (this.rooms.get(roomId) === stream) {
+      this.unsubscribe(roomId, seq);
+      this.opts.onLeftInLog?.(roomId, this);
+    } else {
+      // Already unsubscribed (a live leave, later than this one: the member rejoined and left again).
+      stream.end = Math.min(stream.end, seq);
+      this.dropHeldAfter(stream, seq);
+    }
   }
 
   private startCatchUp(roomId: string, stream: RoomStream, before: { after: number; upTo: number } | null): void {
@@ -434,6 +472,15 @@ export class Connection {
    * pacing on the socket's drain; `advance` moves the stream's `sent` along.
    * The end is read again after every wait: a member who leaves mid-stream
    * gets nothing past their `member.left`.
+   *
+   * With `advance` (the stream's own catch-up, past what it sent), the
+   * member's own `member.left` met in the log ends the stream there, as if
+   * it had arrived live: the leave may have been made on a node this one
+   * did not hear (the bus between nodes down), and the log, not the bus, is
+   * what proves it. Without `advance` (a resume's replay of what came before
+   * this socket's stream began, up to its baseline) an own `member.left` is
+   * an old one: the stream began after it, on a membership checked since
+   * (a rejoin), so the replay goes on past it.
    */
   private async stream(roomId: string, stream: RoomStream, after: number, upTo: number, advance: boolean): Promise<void> {
     const bound = this.opts.sendBufferBytes;
@@ -456,17 +503,27 @@ export class Connection {
           const stop = Math.min(upTo, stream.end);
           const texts: string[] = [];
           let chunkBytes = 0;
+          let ownLeave = false;
           // Framed a chunk at a time into one buffer each, not event by event.
           while (i < rows.length && rows[i]!.seq <= stop && texts.length < CATCH_UP_CHUNK && (texts.length === 0 || chunkBytes < chunkBudget)) {
-            texts.push(rows[i]!.frame);
-            chunkBytes += rows[i]!.frame.length;
+            const row = rows[i]!;
+            texts.push(row.frame);
+            chunkBytes += row.frame.length;
             i++;
+            if (advance && this.isOwnLeave(row)) {
+              ownLeave = true;
+              break;
+            }
           }
           if (texts.length === 0) return;
           pending -= chunkBytes;
           this.batchBytes -= chunkBytes;
           this.enqueue(frameTexts(texts), true);
           if (advance) stream.sent = rows[i - 1]!.seq;
+          if (ownLeave) {
+            this.endAtOwnLeave(roomId, stream, rows[i - 1]!.seq);
+            return;
+          }
           if (this.bufferedBytes > highWater) await this.drained();
         }
       } finally {

@@ -5,10 +5,10 @@ import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Deps, Actor } from "../deps.js";
 import type { Services } from "../services.js";
-import type { BusEnvelope, RoomEnvelope } from "../bus/bus.js";
+import type { BusEnvelope, RoomEnvelope, RoomEphemeralEnvelope } from "../bus/bus.js";
 import { CloseCode, ErrorCode, errorStatus, type ErrorBody } from "@shared/protocol/errors.js";
 import type { ErrorFrame, ReadyFrame } from "@shared/protocol/frames.js";
-import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
+import { MAX_FRAME_BYTES, MAX_SEQ } from "@shared/protocol/limits.js";
 import { AppError } from "../errors.js";
 import { Connection } from "./connection.js";
 import { CommandRejected, parseCommand, peekCommandId, runCommand } from "./commands.js";
@@ -22,6 +22,7 @@ import { requestId } from "../http/health.js";
 import { isTypingFrame } from "../presence/typing.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
 import { noSocketCounts, type SocketCounts } from "./socket-counts.js";
+import { membersAmong } from "../rooms/access.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -40,6 +41,12 @@ const HEARTBEAT_GROUPS = 30;
 const MAX_EARLY_FRAMES = 32;
 /** Users whose rooms one query of a resync reads (after a bus outage). */
 const RESYNC_USERS = 500;
+/**
+ * Ephemeral room frames waiting for their membership check while the bus is
+ * down, at most; past it they are dropped (typing and receipts carry no
+ * seq: a lost one is no gap).
+ */
+const MAX_UNVOUCHED_FRAMES = 1_000;
 
 /** Per socket: its rate limits and the frames that arrived before `ready`. */
 interface Intake {
@@ -96,6 +103,18 @@ export class Gateway {
   private flushScheduled = false;
   /** When the room events routed this turn were committed (performance.now() ms): the fan-out latency metric. */
   private routedCommits: number[] = [];
+  /**
+   * True from the loss of the bus between nodes until the resync after it
+   * has run: leaves made on other nodes meanwhile were not heard, so the
+   * per-room index may name sockets of users who left. Never set with the
+   * in-process bus.
+   */
+  private unvouched = false;
+  /** Bus outages so far: a resync clears `unvouched` only if no new outage began while it ran. */
+  private outages = 0;
+  /** Ephemeral room frames whose membership check runs (in order, one after another) while unvouched. */
+  private vouching: Promise<void> = Promise.resolve();
+  private vouchQueue = 0;
 
   /** What catch-ups read: the event log, as far as it is durable. */
   private readonly readEvents: RoomEventReader;
@@ -229,6 +248,7 @@ export class Gateway {
       scheduleFlush: (c) => this.scheduleFlush(c),
       index: { add: (roomId, c) => addTo(this.byRoom, roomId, c), remove: (roomId, c) => removeFrom(this.byRoom, roomId, c) },
       onBacklog: (c) => this.backlogged.add(c),
+      onLeftInLog: (roomId, c) => this.leftInLog(roomId, c),
     });
     const intake: Intake = {
       limit: new CommandRateLimit(this.deps.config.wsCommandsPerSecond, this.deps.config.wsBytesPerSecond),
@@ -374,7 +394,7 @@ export class Gateway {
     if (started !== undefined) this.deps.metrics.sendPath.stage("intake", performance.now() - started);
     runCommand(this.services, conn, cmd).then(
       (ack) => {
-        if (ack) conn.send(JSON.stringify(ack));
+        if (ack) conn.send(JSON.stringify(typeof ack === "function" ? ack() : ack));
       },
       (err: unknown) => this.sendError(conn, cmd.id ?? null, err),
     );
@@ -417,7 +437,12 @@ export class Gateway {
         this.toUsers([e.userId], e.frame);
         return;
       case "room.ephemeral": {
-        // Typing: to the room's subscribed sockets but the typist's; framed once; no seq, so no cursor.
+        // Typing, receipts: to the room's subscribed sockets but the typist's; framed once; no seq, so no cursor.
+        // Also while checked frames still wait after the resync: a frame sent directly must not overtake them.
+        if (this.unvouched || this.vouchQueue > 0) {
+          this.toMembersChecked(e);
+          return;
+        }
         const conns = this.byRoom.get(e.roomId);
         if (!conns) return;
         const wire = frameText(e.frame);
@@ -434,6 +459,54 @@ export class Gateway {
         }
         return;
     }
+  }
+
+  /**
+   * An ephemeral room frame while the bus is down: the room's sockets here
+   * may include those of a user who left through another node, unheard. So
+   * membership is read from the database first, in one query for all of
+   * them, and the frame goes only to members' sockets. A socket whose user
+   * is no longer a member is caught up from the log, which ends its stream
+   * at their `member.left`. Frames are checked one after another (their
+   * order kept), at most MAX_UNVOUCHED_FRAMES waiting; when the database
+   * cannot answer either, the frame is dropped (ephemeral: no seq, no gap).
+   */
+  private toMembersChecked(e: RoomEphemeralEnvelope): void {
+    const conns = [...(this.byRoom.get(e.roomId) ?? [])].filter((c) => c.userId !== e.exceptUserId);
+    if (conns.length === 0) return;
+    if (this.vouchQueue >= MAX_UNVOUCHED_FRAMES) return;
+    this.vouchQueue++;
+    const userIds = [...new Set(conns.map((c) => c.userId))];
+    this.vouching = this.vouching
+      .then(async () => {
+        const members = await membersAmong(this.deps.store.db, e.roomId, userIds);
+        let wire: Buffer | null = null;
+        for (const conn of conns) {
+          // Left (heard meanwhile) or closed while the check ran.
+          if (!conn.rooms.has(e.roomId) || !conn.isOpen) continue;
+          if (!members.has(conn.userId)) conn.catchUpTo(e.roomId, MAX_SEQ);
+          else conn.enqueue((wire ??= frameText(e.frame)));
+        }
+      })
+      .catch((err: unknown) => this.deps.log.warn({ err, roomId: e.roomId }, "ephemeral room frame dropped: membership could not be checked"))
+      .finally(() => this.vouchQueue--);
+  }
+
+  /**
+   * A catch-up ended a socket's room at its user's own `member.left`, a
+   * leave this node did not hear live: they are no longer typing there. If
+   * they are a member again (they rejoined, unheard too), this socket cannot
+   * follow the room from here: it is closed with 1012 and its client
+   * resumes, as the resync does with a socket whose rooms changed.
+   */
+  private leftInLog(roomId: string, conn: Connection): void {
+    this.services.typing.left(roomId, conn.userId);
+    membersAmong(this.deps.store.db, roomId, [conn.userId]).then(
+      (members) => {
+        if (members.has(conn.userId) && conn.isOpen && !conn.rooms.has(roomId)) conn.close(CloseCode.ServiceRestart);
+      },
+      (err: unknown) => this.deps.log.warn({ err, conn: conn.id, roomId }, "membership check after a leave found in the log failed"),
+    );
   }
 
   /** Every socket on this node of each of `userIds`; framed once, and only if one of them is here. */
@@ -525,15 +598,33 @@ export class Gateway {
   }
 
   /**
+   * The bus between nodes is down (bus/open.ts): until the resync after it
+   * has run, this node cannot vouch for its per-room index, since a leave
+   * made on another node meanwhile is not heard. Room events with a seq
+   * need nothing more: the leave took a seq, so the next event a stale
+   * socket gets shows a gap, and the catch-up from the log that fills it
+   * ends at the member's own `member.left`. Ephemeral room frames (typing,
+   * receipts) have no seq: they are sent only to sockets whose user the
+   * database confirms as a member (`toMembersChecked`).
+   */
+  busLost(): void {
+    this.outages++;
+    this.unvouched = true;
+  }
+
+  /**
    * After the bus between nodes was down: envelopes published meanwhile are
    * lost, so every socket here is brought up to date from the database. For
    * the users with sockets here, RESYNC_USERS at a time, one query gives
    * their rooms and heads: a socket whose rooms are the same catches up on
    * each room it is behind in; one whose rooms changed meanwhile (a join or
    * leave it did not hear of) is closed with 1012, and its client reconnects
-   * and resumes by seq, which sends it exactly what it lacks.
+   * and resumes by seq, which sends it exactly what it lacks. Once it has
+   * run through (and the bus did not go down again meanwhile), ephemeral
+   * room frames go to the per-room index unchecked again.
    */
   async resync(): Promise<void> {
+    const outage = this.outages;
     const users = [...this.byUser.keys()];
     for (let i = 0; i < users.length && this.accepting; i += RESYNC_USERS) {
       const chunk = users.slice(i, i + RESYNC_USERS);
@@ -548,6 +639,7 @@ export class Gateway {
         }
       }
     }
+    if (this.outages === outage) this.unvouched = false;
   }
 
   /**

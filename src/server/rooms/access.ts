@@ -87,3 +87,21 @@ export function* requireSender(db: Kysely<Database>, userId: string, roomId: str
   }
   return { author: { id: row.id, username: row.username, displayName: row.display_name } };
 }
+
+/** User ids one membership query names at most. */
+const MEMBERS_AMONG_CHUNK = 500;
+
+/**
+ * Which of `userIds` are members of `roomId` now, in one query per 500 ids:
+ * the gateway's batched check of who may get a room's live traffic while it
+ * cannot trust its own subscriptions (the bus between nodes is down).
+ */
+export async function membersAmong(db: Kysely<Database>, roomId: string, userIds: readonly string[]): Promise<Set<string>> {
+  const members = new Set<string>();
+  for (let i = 0; i < userIds.length; i += MEMBERS_AMONG_CHUNK) {
+    const chunk = userIds.slice(i, i + MEMBERS_AMONG_CHUNK);
+    const found = await db.selectFrom("room_members").select("user_id").where("room_id", "=", roomId).where("user_id", "in", chunk).execute();
+    for (const r of found) members.add(r.user_id);
+  }
+  return members;
+}
