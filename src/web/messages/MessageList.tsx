@@ -110,7 +110,10 @@ export function MessageList({
     const el = scroller.current;
     if (!el || typeof ResizeObserver === "undefined") return;
     const observer = new ResizeObserver(() => {
-      if (!before.current.atBottom || el.scrollHeight - el.clientHeight - el.scrollTop < 1) return;
+      // Only when nothing scrolled since the last look: a jump to a quoted message (scrollIntoView) moves
+      // scrollTop before its scroll event arrives, and must not be undone. Growth alone leaves scrollTop as it was.
+      const unscrolled = Math.abs(el.scrollTop - before.current.scrollTop) < 1;
+      if (!before.current.atBottom || !unscrolled || el.scrollHeight - el.clientHeight - el.scrollTop < 1) return;
       el.scrollTop = el.scrollHeight;
       before.current = { ...before.current, scrollTop: el.scrollTop, firstBottom: bottomOf(el, before.current.firstKey) ?? 0 };
     });
