@@ -56,11 +56,32 @@ export interface ParleyServer {
    */
   listen(): Promise<string>;
   /**
-   * Graceful stop: refuse new sockets and requests, close sockets with 1001
-   * "going away", finish in-flight requests and group commits, close the database.
+   * Graceful stop, in two steps (docs/scaling.md, "Graceful shutdown"):
+   * first a drain of `graceMs` (default 0; `main` passes
+   * --shutdown-grace-ms) while /readyz answers 503, requests are still
+   * served (each answer ends its keep-alive connection) and new WebSocket
+   * upgrades are refused with 503; then the listener closes, requests
+   * still arriving on open connections get 503 with Retry-After, requests
+   * in flight and group commits finish, sockets close with 1012, and the
+   * database closes. Logs "stopped after N ms" at the end.
    */
-  close(): Promise<void>;
+  close(opts?: { graceMs?: number }): Promise<void>;
 }
+
+/**
+ * A start-up failure the operator can act on (a port in use, a database
+ * or Redis that does not answer): `main` prints its message as one line,
+ * without a stack (the cause is logged at debug).
+ */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** A URL fit for a log line or an error: its password (userinfo) hidden. */
+const redactUrl = (url: string): string => url.replace(/\/\/[^@/]*@/, "//***@");
+
+/** An error's message, without the "Error: " its String() form would repeat. */
+const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Where the built web client lives when none is configured: dist/web beside dist/server. */
 function defaultWebDir(): string {
@@ -79,10 +100,12 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     postgresPoolSize: config.databasePoolSize,
     onPostgresError: (err) => log.warn({ err: err.message }, "database connection lost; the pool reconnects when asked"),
     onQuery: metrics.registry ? (ms) => metrics.query(ms) : undefined,
+  }).catch((err: unknown) => {
+    throw new StartupError(`cannot open the database ${redactUrl(config.databaseUrl)} (--database-url): ${reasonOf(err)}`, { cause: err });
   });
   const opened = await openBus(config, nodeId, log, metrics, opts.bus).catch(async (err: unknown) => {
     await store.close();
-    throw err;
+    throw new StartupError(`${reasonOf(err)} (--redis-url)`, { cause: err });
   });
   const { bus, cluster } = opened;
   const deps: Deps = { config, store, bus, log, metrics, cluster };
@@ -97,7 +120,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     // A reaction's emoji is a path parameter: up to 32 UTF-16 units, each up to 9 characters
     // percent-encoded (288); the default 100 would answer a long ZWJ sequence 404.
     routerOptions: { maxParamLength: 512 },
-    // A line per request drowns a busy node's log; errors are still logged by the error handler.
+    // Fastify's two lines per request (incoming, completed) are replaced by one, from the
+    // onResponse hook below, at a level that depends on the answer (probes at debug, refusals at warn).
     logController: new LogController({ disableRequestLogging: true }),
     // Closing is answered by our own hook below, in contract v1's error shape.
     return503OnClosing: false,
@@ -109,9 +133,17 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
   echoRequestId(app);
+  logRequests(app);
+  // Shutdown (close()): draining = readiness off and keep-alive ended; closing = the listener is shut.
+  let draining = false;
   let closing = false;
   app.addHook("onRequest", async () => {
     if (closing) throw new AppError(ErrorCode.Unavailable, "The server is shutting down; try again shortly.", { retryAfter: 5 });
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    // A stopping node hands each connection back after its answer, so that a balancer's
+    // keep-alive pool holds none of its connections when it stops listening.
+    if (draining) void reply.header("connection", "close");
   });
   await app.register(cookie);
   app.decorateRequest("actor", null);
@@ -142,7 +174,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     },
     { prefix: "/api/v1" },
   );
-  healthRoutes(app, { db: store.db, redisReady: () => opened.redis?.ready ?? true });
+  healthRoutes(app, { db: store.db, redisReady: () => opened.redis?.ready ?? true, draining: () => draining });
   // Metrics are served only by their own listener. Without this route the SPA fallback
   // would answer a scraper pointed at the public port with index.html and a 200.
   app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
@@ -191,30 +223,47 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     },
     async listen() {
       if (metrics.registry && config.metricsPort !== null) {
-        metricsListener = await startMetricsListener(metrics.registry, { host: config.metricsHost, port: config.metricsPort });
+        metricsListener = await startMetricsListener(metrics.registry, { host: config.metricsHost, port: config.metricsPort }).catch((err: unknown) => {
+          throw listenError(err, config.metricsHost, config.metricsPort ?? 0, "--metrics-port", "--metrics-host");
+        });
+        // With --metrics-port 0 the port is only known now: the scraper's configuration needs it.
+        log.info({ metricsUrl: metricsListener.url }, `metrics at ${metricsListener.url}`);
       }
       try {
         await app.listen({ port: config.port, host: config.host });
       } catch (err) {
         await metricsListener?.close();
         metricsListener = null;
-        throw err;
+        throw listenError(err, config.host, config.port, "--port", "--host");
       }
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
       return `http://${host}:${port}`;
     },
-    close() {
+    close(closeOpts = {}) {
       closed ??= (async () => {
+        const started = performance.now();
+        const graceMs = closeOpts.graceMs ?? 0;
+        draining = true;
+        gateway.refuseNewSockets();
+        if (graceMs > 0) {
+          log.info({ graceMs }, `draining: /readyz answers 503; serving ${graceMs} ms more for the load balancer to notice`);
+          await new Promise((resolve) => setTimeout(resolve, graceMs));
+        }
         closing = true;
         try {
+          // Fastify stops listening at once (new connections are refused, a balancer tries another node)
+          // and resolves once the requests in flight are answered; meanwhile the sockets close with 1012.
+          const appClosed = app.close();
+          // Awaited below; until then a rejection must not count as unhandled.
+          appClosed.catch(() => undefined);
           await gateway.close();
           // After the sockets closed: their pending presence and typing timers announce nothing now.
           services.presence.close();
           services.typing.close();
           await services.receipts.close();
-          await app.close();
+          await appClosed;
           await services.writer.drain();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
           cluster?.close();
@@ -228,8 +277,62 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           metricsListener = null;
           await listener?.close();
         }
+        const ms = Math.round(performance.now() - started);
+        log.info({ ms }, `stopped after ${ms} ms`);
       })();
       return closed;
     },
   };
+}
+
+/**
+ * One log line per HTTP request, when its answer is sent: method, route
+ * pattern, path (never the query, which may carry search text), status and
+ * time, under the request's `reqId` (its X-Request-Id). Nothing from the
+ * headers or the body is logged: no cookie, Authorization or CSRF token, no
+ * password. Levels: /healthz and /readyz at debug (a balancer probes every
+ * few seconds); a refused sign-in, a rate limit (429) and a body over the
+ * size limit (413) at warn; a 5xx at warn (the error handler logs the cause);
+ * everything else at info. WebSocket frames are not requests: not logged here.
+ */
+function logRequests(app: FastifyInstance): void {
+  app.addHook("onResponse", async (request, reply) => {
+    const status = reply.statusCode;
+    const route = request.routeOptions.url ?? null;
+    const line = {
+      method: request.method,
+      route,
+      path: request.url.split("?")[0],
+      status,
+      ms: Math.round(reply.elapsedTime),
+    };
+    if (route === "/healthz" || route === "/readyz") request.log.debug(line, "probe");
+    else if (status === 401 && route === "/api/v1/auth/login") {
+      const body = request.body as { username?: unknown } | undefined;
+      // The name tried (who is being guessed at), never the password.
+      const login = typeof body?.username === "string" ? body.username.slice(0, 64) : undefined;
+      request.log.warn({ ...line, login }, "sign-in failed");
+    } else if (status === 429) request.log.warn(line, "refused: rate limit");
+    else if (status === 413) request.log.warn(line, "refused: body too large");
+    else if (status >= 500) request.log.warn(line, "request failed");
+    else request.log.info(line, "request");
+  });
+}
+
+/**
+ * A listen failure as one sentence naming the setting to change.
+ * @param flag the port's flag; `hostFlag` the address's
+ */
+function listenError(err: unknown, host: string, port: number, flag: string, hostFlag: string): StartupError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  const reason =
+    code === "EADDRINUSE"
+      ? `the port is in use by another process; choose another with ${flag}`
+      : code === "EACCES"
+        ? `permission denied (ports below 1024 need privileges); choose another with ${flag}`
+        : code === "EADDRNOTAVAIL" || code === "ENOTFOUND"
+          ? `this machine has no such address; choose another with ${hostFlag}`
+          : reasonOf(err);
+  return new StartupError(`cannot listen on ${where}: ${reason}`, { cause: err });
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import fs from "node:fs";
 import path from "node:path";
 import { isIP } from "node:net";
 import { z } from "zod";
@@ -14,9 +15,9 @@ const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "si
 /** Every setting: flag name, environment variable, schema, and what it is for. */
 export const settings = {
   port: { env: "PARLEY_PORT", schema: z.coerce.number().int().min(0).max(65535).default(3000), doc: "TCP port for HTTP and WebSocket (0 = any free port). The conventional PORT variable is read too when PARLEY_PORT is unset." },
-  host: { env: "PARLEY_HOST", schema: z.string().min(1).default("0.0.0.0"), doc: "Address to listen on." },
-  dataDir: { env: "PARLEY_DATA_DIR", schema: z.string().min(1).default("./data"), doc: "Where the SQLite database and uploaded files live." },
-  databaseUrl: { env: "PARLEY_DATABASE_URL", schema: z.string().optional(), doc: "Database; empty = SQLite file `<dataDir>/parley.db`. `sqlite::memory:` for a throwaway one." },
+  host: { env: "PARLEY_HOST", schema: z.string().min(1).default("0.0.0.0"), doc: "Address to listen on; the default 0.0.0.0 is every IPv4 interface (127.0.0.1 = this machine only)." },
+  dataDir: { env: "PARLEY_DATA_DIR", schema: z.string().min(1).default("./data"), doc: "Where the SQLite database lives (created if missing; its parent must exist). Unused on PostgreSQL." },
+  databaseUrl: { env: "PARLEY_DATABASE_URL", schema: z.string().optional(), doc: "Database: `sqlite:<file>` (its directory must exist), `sqlite::memory:` for a throwaway one, or `postgres://…`. Default: SQLite file `<data-dir>/parley.db`." },
   databasePoolSize: { env: "PARLEY_DATABASE_POOL_SIZE", schema: z.coerce.number().int().min(1).max(1000).default(10), doc: "PostgreSQL only: connections this node keeps to the database at most (node-postgres' pool). Nodes × this must stay under the server's max_connections." },
   redisUrl: { env: "PARLEY_REDIS_URL", schema: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(), doc: "Redis (redis://[user:password@]host:port[/db]): set on every node of a many-node installation, with the same PostgreSQL --database-url; live events, presence and typing then reach the sockets on every node. Unset: one node, in-process fan-out." },
   redisKeyPrefix: { env: "PARLEY_REDIS_KEY_PREFIX", schema: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, "1 to 64 of A-Z a-z 0-9 _ : . -").default("parley:"), doc: "Prefix of the Redis channel Parley uses: installations sharing one Redis need different ones." },
@@ -27,7 +28,7 @@ export const settings = {
   sessionTtlDays: { env: "PARLEY_SESSION_TTL_DAYS", schema: z.coerce.number().positive().max(365).default(30), doc: "Days a login session lasts." },
   sqliteSynchronous: { env: "PARLEY_SQLITE_SYNCHRONOUS", schema: z.enum(["full", "normal"]).default("full"), doc: "`full`: the WAL is fsynced (off the event loop, once per group commit) before any ack, so no acked message is lost on power loss; `normal`: no fsync before the ack, faster, may lose the last acked messages on power loss, never corrupts." },
   commitWindowMs: { env: "PARLEY_COMMIT_WINDOW_MS", schema: z.coerce.number().int().min(0).max(50).default(1), doc: "How long an idle writer may wait for a second write to commit with (ms); it commits as soon as one comes. Trades up to that much latency for fewer transactions, fsyncs and socket writes. 0 = commit at the end of the event-loop turn." },
-  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, held live events, catch-up batches); past it the socket is closed (4408) and resumes by seq later. Times wsSocketsPerUser, it bounds one account." },
+  wsSendBufferBytes: { env: "PARLEY_WS_SEND_BUFFER_BYTES", schema: z.coerce.number().int().min(64 * 1024).default(1024 * 1024), doc: "What one socket may make the server hold for it (unsent frames, held live events, catch-up batches); past it the socket is closed (4408) and resumes by seq later. Times --ws-sockets-per-user, it bounds one account." },
   wsStallTimeoutMs: { env: "PARLEY_WS_STALL_TIMEOUT_MS", schema: z.coerce.number().int().min(1000).default(60_000), doc: "A socket with unsent data that reads none of it for this long is closed (4408); a pong is not reading." },
   wsHeartbeatMs: { env: "PARLEY_WS_HEARTBEAT_MS", schema: z.coerce.number().int().min(1000).default(30_000), doc: "How often each socket is pinged (one that answered no ping since the last is cut) and its session or token re-checked (gone or expired: 4401)." },
   wsCommandsPerSecond: { env: "PARLEY_WS_COMMANDS_PER_SECOND", schema: z.coerce.number().positive().default(50), doc: "Sustained commands per second per socket; bursts of 4× are allowed, beyond that `rate_limited`." },
@@ -54,6 +55,7 @@ export const settings = {
   webDir: { env: "PARLEY_WEB_DIR", schema: z.string().optional(), doc: "Directory of the built web client. Default: dist/web next to the server." },
   metricsPort: { env: "PARLEY_METRICS_PORT", schema: z.coerce.number().int().min(0).max(65535).optional(), doc: "TCP port of a separate listener serving Prometheus metrics at GET /metrics (0 = any free port). Unset = no metrics: nothing is collected, and the public port never serves them." },
   metricsHost: { env: "PARLEY_METRICS_HOST", schema: z.string().min(1).default("127.0.0.1"), doc: "Address the metrics listener binds to; loopback by default, so only the machine (or a scraper you let in) reads it." },
+  shutdownGraceMs: { env: "PARLEY_SHUTDOWN_GRACE_MS", schema: z.coerce.number().int().min(0).max(120_000).default(5_000), doc: "On SIGTERM or SIGINT, how long (ms) the node keeps serving with /readyz answering 503, so that a load balancer stops sending it traffic; then it stops taking connections, finishes the requests in flight and closes its sockets with 1012." },
 } as const;
 
 type Settings = typeof settings;
@@ -118,6 +120,8 @@ export interface Config {
   metricsHost: string;
   /** True when publicUrl is https: cookies get the Secure flag. */
   secureCookies: boolean;
+  /** Drain: how long (ms) a stopping node serves with readiness off before it stops taking connections. */
+  shutdownGraceMs: number;
 }
 
 /** Thrown for a bad setting; main prints its message and exits 1. */
@@ -127,17 +131,41 @@ export class ConfigError extends Error {
 
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** How a setting is named to the operator: its flag and variable, never the internal key. */
+const named = (key: keyof Settings): string => `--${kebab(key)} / ${settings[key].env}`;
+
+/**
+ * `--flag -5` → `--flag=-5`: parseArgs takes a value starting with a dash
+ * for another option ("ambiguous"); a negative number is a value, and the
+ * setting's range then refuses it by name.
+ */
+function joinNegativeValues(argv: string[], flags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (flags.has(arg) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 /**
  * Builds the configuration from explicit values (tests), command-line
  * flags and the environment, in that order of precedence.
- * @throws ConfigError naming the flag and variable of the first bad setting.
+ * @throws ConfigError naming the bad setting as the operator gave it: the
+ *   flag, or the environment variable (PORT included) with its flag.
  */
 export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; values?: ConfigInput } = {}): Config {
   const env = opts.env ?? {};
   const options = Object.fromEntries(Object.keys(settings).map((k) => [kebab(k), { type: "string" as const }]));
+  const flagNames = new Set(Object.keys(settings).map((k) => `--${kebab(k)}`));
   let flags: Record<string, string | boolean | undefined>;
   try {
-    flags = parseArgs({ args: opts.argv ?? [], options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }).values;
+    const args = joinNegativeValues(opts.argv ?? [], flagNames);
+    flags = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values;
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}. Run with --help to list the settings.`);
   }
@@ -146,15 +174,22 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
   for (const key of Object.keys(settings) as (keyof Settings)[]) {
     const explicit = opts.values?.[key];
     const fromFlag = flags[kebab(key)];
+    const envName = settings[key].env;
     // The conventional PORT (set by platforms that run Node apps) counts when PARLEY_PORT is not set.
-    const fromEnv = env[settings[key].env] ?? (key === "port" ? env.PORT : undefined);
-    const value = explicit ?? fromFlag ?? (fromEnv === "" ? undefined : fromEnv);
+    const fromOwnEnv = env[envName] === "" ? undefined : env[envName];
+    const fromPort = key === "port" && fromOwnEnv === undefined && env.PORT !== "" ? env.PORT : undefined;
+    const value = explicit ?? fromFlag ?? fromOwnEnv ?? fromPort;
     const parsed = settings[key].schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]?.message ?? "invalid";
-      throw new ConfigError(
-        `Invalid setting ${key} (--${kebab(key)} / ${settings[key].env}) = ${JSON.stringify(value)}: ${issue}`,
-      );
+      // Blame what the operator wrote: the flag, the variable, or the PORT the platform set.
+      const source =
+        explicit !== undefined || fromFlag !== undefined
+          ? `--${kebab(key)}`
+          : fromOwnEnv !== undefined
+            ? `${envName} (the --${kebab(key)} setting)`
+            : `PORT (read for --port because PARLEY_PORT is unset)`;
+      throw new ConfigError(`Invalid ${source} = ${JSON.stringify(value)}: ${issue}`);
     }
     raw[key] = parsed.data;
   }
@@ -163,15 +198,12 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
   const dataDir = path.resolve(v.dataDir);
   const databaseUrl = v.databaseUrl ?? `sqlite:${path.join(dataDir, "parley.db")}`;
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
-    throw new ConfigError(
-      `Invalid setting databaseUrl (--database-url / PARLEY_DATABASE_URL) = ${JSON.stringify(databaseUrl)}: must start with sqlite: or postgres://`,
-    );
+    throw new ConfigError(`Invalid ${named("databaseUrl")} = ${JSON.stringify(databaseUrl)}: must start with sqlite: or postgres://`);
   }
+  checkSqliteDirectory(databaseUrl, dataDir);
   if (v.redisUrl !== undefined && databaseUrl.startsWith("sqlite:")) {
     // Nodes on SQLite would each have a database of their own: seqs and history would diverge.
-    throw new ConfigError(
-      "Invalid setting redisUrl (--redis-url / PARLEY_REDIS_URL): many nodes must share one PostgreSQL database; set --database-url postgres://… too",
-    );
+    throw new ConfigError(`Invalid ${named("redisUrl")}: many nodes must share one PostgreSQL database; set --database-url postgres://… too`);
   }
   const publicUrl = (v.publicUrl ?? `http://localhost:${v.port}`).replace(/\/+$/, "");
   const origins = new Set<string>([new URL(publicUrl).origin]);
@@ -184,7 +216,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     try {
       origin = new URL(o).origin;
     } catch {
-      throw new ConfigError(`Invalid setting allowedOrigins (--allowed-origins / PARLEY_ALLOWED_ORIGINS): ${JSON.stringify(o)} is not a URL`);
+      throw new ConfigError(`Invalid ${named("allowedOrigins")}: ${JSON.stringify(o)} is not a URL`);
     }
     origins.add(origin);
   }
@@ -232,8 +264,36 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     metricsPort: v.metricsPort ?? null,
     metricsHost: v.metricsHost,
     secureCookies: publicUrl.startsWith("https:"),
+    shutdownGraceMs: v.shutdownGraceMs,
   };
 }
+
+/**
+ * A SQLite file's directory must exist, so that a typo does not silently
+ * start an empty database somewhere new. The data directory is the
+ * exception: it is created at start-up, so only its parent must exist.
+ * @throws ConfigError naming --database-url or --data-dir
+ */
+function checkSqliteDirectory(databaseUrl: string, dataDir: string): void {
+  if (!databaseUrl.startsWith("sqlite:") || databaseUrl === "sqlite::memory:") return;
+  const dir = path.dirname(path.resolve(databaseUrl.slice("sqlite:".length)));
+  if (dir === dataDir) {
+    const parent = path.dirname(dataDir);
+    if (!isDirectory(dataDir) && !isDirectory(parent)) {
+      throw new ConfigError(`Invalid ${named("dataDir")} = ${JSON.stringify(dataDir)}: its parent directory ${parent} does not exist`);
+    }
+  } else if (!isDirectory(dir)) {
+    throw new ConfigError(`Invalid ${named("databaseUrl")} = ${JSON.stringify(databaseUrl)}: the directory ${dir} does not exist`);
+  }
+}
+
+const isDirectory = (dir: string): boolean => {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 /**
  * The trusted-proxy list: addresses or CIDR ranges (Fastify's trustProxy,
@@ -247,21 +307,31 @@ function parseTrustedProxies(value: string): string[] {
   for (const e of entries) {
     if (["true", "1", "yes", "*"].includes(e.toLowerCase())) {
       throw new ConfigError(
-        `Invalid setting trustProxy (--trust-proxy / PARLEY_TRUST_PROXY) = ${JSON.stringify(value)}: list the proxies' addresses (e.g. 127.0.0.1,10.0.0.0/8); trusting every hop lets any client forge its address`,
+        `Invalid ${named("trustProxy")} = ${JSON.stringify(value)}: list the proxies' addresses (e.g. 127.0.0.1,10.0.0.0/8); trusting every hop lets any client forge its address`,
       );
     }
     const [addr, bits, ...rest] = e.split("/");
     const ipv = isIP(addr ?? "");
     const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (ipv === 6 ? 128 : 32));
     if (ipv === 0 || !bitsOk || rest.length > 0) {
-      throw new ConfigError(`Invalid setting trustProxy (--trust-proxy / PARLEY_TRUST_PROXY): ${JSON.stringify(e)} is not an IP address or CIDR range`);
+      throw new ConfigError(`Invalid ${named("trustProxy")}: ${JSON.stringify(e)} is not an IP address or CIDR range`);
     }
   }
   return entries;
 }
 
-/** The --help text: every flag with its variable and purpose. */
+/** A setting's default as the operator would type it, or null when it has none (unset). */
+function defaultOf(key: keyof Settings): string | null {
+  const parsed = settings[key].schema.safeParse(undefined);
+  if (!parsed.success || parsed.data === undefined) return null;
+  return parsed.data === "" ? null : String(parsed.data);
+}
+
+/** The --help text: every flag with its variable, default and purpose. */
 export function configHelp(): string {
-  const lines = Object.entries(settings).map(([k, s]) => `  --${kebab(k)}  (${s.env})\n      ${s.doc}`);
-  return `Usage: parley [--flag value ...]\n\nSettings (flag, environment variable):\n${lines.join("\n")}\n`;
+  const lines = (Object.keys(settings) as (keyof Settings)[]).map((k) => {
+    const d = defaultOf(k);
+    return `  --${kebab(k)} <value>  (${settings[k].env}${d === null ? "" : `, default ${d}`})\n      ${settings[k].doc}`;
+  });
+  return `Usage: parley [--flag value ...]\n\nSettings (flag, environment variable, default). A flag wins over its variable.\n${lines.join("\n")}\n`;
 }

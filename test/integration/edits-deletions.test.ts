@@ -230,6 +230,50 @@ describe("editing and deleting messages", () => {
     await b.close();
   });
 
+  it("a deletion blanks the emoji of its message's reaction events: a resume from 0 replays their seqs, none of their emoji", async () => {
+    const room = await createRoom(alice, "private");
+    expect((await alice.post(`/rooms/${room}/members`, { userId: bob.user.id })).status).toBe(201);
+    const react = (as: Caller, method: "PUT" | "DELETE", messageId: string, emoji: string) =>
+      as.request(method, `/rooms/${room}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+    const m = await send(alice, room, "react, then vanish");
+    const other = await send(bob, room, "I stay");
+    expect((await react(bob, "PUT", m.id, "🦄")).status).toBe(201);
+    expect((await react(bob, "DELETE", m.id, "🦄")).status).toBe(200);
+    expect((await react(alice, "PUT", m.id, "🦄")).status).toBe(201);
+    const a = await SocketClient.connect(t.wsUrl, alice);
+    expect(await a.command({ type: "reaction.add", roomId: room, messageId: m.id, emoji: "🐙" })).toMatchObject({ type: "ack" });
+    expect(await a.command({ type: "reaction.add", roomId: room, messageId: other.id, emoji: "🐢" })).toMatchObject({ type: "ack" });
+    expect((await del(alice, room, m.id)).status).toBe(200);
+    await a.close();
+
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    const ack = (await b.command({ type: "resume", rooms: { [room]: 0 } })) as AckFrame;
+    const replayed = b.frames.filter((f) => roomEvents(f, room)) as (ServerFrame & { seq: number })[];
+    // Every seq once, in order (invariant 4): the reaction events keep their seqs and types.
+    expect(replayed.map((f) => f.seq)).toEqual(replayed.map((_, i) => i + 1));
+    expect(ack.rooms).toEqual({ [room]: replayed.length });
+    const ofMessage = replayed.filter((f) => (f.type === "reaction.added" || f.type === "reaction.removed") && f.messageId === m.id);
+    expect(ofMessage.map((f) => [f.type, "emoji" in f ? f.emoji : undefined, "userId" in f ? f.userId : undefined])).toEqual([
+      ["reaction.added", "", bob.user.id],
+      ["reaction.removed", "", bob.user.id],
+      ["reaction.added", "", alice.user.id],
+      ["reaction.added", "", alice.user.id],
+    ]);
+    const text = JSON.stringify(b.frames);
+    expect(text).not.toContain("🦄");
+    expect(text).not.toContain("🐙");
+    // Another message's reactions keep theirs.
+    expect(replayed.find((f) => f.type === "reaction.added" && f.messageId === other.id)).toMatchObject({ emoji: "🐢" });
+    expect(b.invalid).toEqual([]);
+    await b.close();
+
+    // Nor does the database keep them anywhere.
+    const db = t.server.store.db;
+    const frames = await db.selectFrom("room_events").select("frame").where("room_id", "=", room).execute();
+    expect(frames.filter((f) => f.frame.includes("🦄") || f.frame.includes("🐙"))).toEqual([]);
+    expect(await db.selectFrom("reactions").select("emoji").where("message_id", "=", m.id).execute()).toEqual([]);
+  });
+
   it("a resume from before an edit replays the edit exactly once, and WS and HTTP edits give the same events", async () => {
     const m = await send(alice, roomId, "resume me");
     const a = await SocketClient.connect(t.wsUrl, alice);

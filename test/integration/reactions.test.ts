@@ -122,7 +122,7 @@ describe("reactions", () => {
 
   it("accepts every kind of single emoji, the longest sequences included, percent-encoded in the path", async () => {
     const m = await send(alice, roomId, "so many kinds");
-    const kinds = ["👍🏽", "❤️", "👨‍👩‍👧‍👦", "🇫🇷", "1️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🧑🏻‍❤️‍💋‍🧑🏼", "©️", "☺"];
+    const kinds = ["👍🏽", "❤️", "👨‍👩‍👧‍👦", "🇫🇷", "1️⃣", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🧑🏻‍❤️‍💋‍🧑🏼", "©️", "☺️", "🏳️‍🌈", "🫱🏻‍🫲🏿"];
     for (const emoji of kinds) expect((await put(alice, roomId, m.id, emoji)).status, emoji).toBe(201);
     expect((await reactionsOf(roomId, m.id))?.map((r) => r.emoji)).toEqual(kinds);
   });
@@ -249,6 +249,57 @@ describe("reactions", () => {
     expect(await lastSeq(roomId)).toBe(before);
     expect(await reactionsOf(roomId, m.id)).toEqual([]);
     expect(reactionEvents(a, roomId).filter((f) => f.messageId === m.id)).toEqual([]);
+    await a.close();
+  });
+
+  it("one emoji is one reaction however it is written: ❤ and ❤️, 👍 and 👍️ are the same, stored fully-qualified, on both transports", async () => {
+    const m = await send(alice, roomId, "heart it");
+    const a = await SocketClient.connect(t.wsUrl, alice);
+    const start = await lastSeq(roomId);
+    const added = await put(bob, roomId, m.id, "❤");
+    expect(added.status).toBe(201);
+    expect(added.body.reactions).toEqual([{ emoji: "❤️", count: 1, userIds: [bob.user.id] }]);
+    expect(await a.waitFor((f) => f.type === "reaction.added" && f.messageId === m.id)).toMatchObject({ emoji: "❤️" });
+    expect((await put(bob, roomId, m.id, "❤️")).status).toBe(200);
+    const b = await SocketClient.connect(t.wsUrl, bob);
+    expect(await b.command({ type: "reaction.add", roomId, messageId: m.id, emoji: "👍️" })).toMatchObject({ reactions: [{ emoji: "❤️" }, { emoji: "👍", count: 1 }] });
+    expect(await b.command({ type: "reaction.add", roomId, messageId: m.id, emoji: "👍" })).toMatchObject({ reactions: [{ emoji: "❤️" }, { emoji: "👍", count: 1 }] });
+    expect(await lastSeq(roomId)).toBe(start + 2);
+    // Taken back in the other spelling.
+    expect((await del(bob, roomId, m.id, "❤️")).body.reactions).toEqual([{ emoji: "👍", count: 1, userIds: [bob.user.id] }]);
+    expect(await b.command({ type: "reaction.remove", roomId, messageId: m.id, emoji: "👍️" })).toMatchObject({ reactions: [] });
+    await a.waitFor((f) => f.type === "reaction.removed" && f.messageId === m.id && f.emoji === "👍");
+    expect(reactionEvents(a, roomId).filter((f) => f.messageId === m.id).map((f) => `${f.type} ${f.emoji}`)).toEqual([
+      "reaction.added ❤️",
+      "reaction.added 👍",
+      "reaction.removed ❤️",
+      "reaction.removed 👍",
+    ]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("hidden text and look-alikes of 👍 are refused (400 validation_failed on both transports): nobody holds 12 reactions that all show 👍", async () => {
+    const tags = (text: string) => [...text].map((c) => String.fromCodePoint(0xe0000 + c.codePointAt(0)!)).join("");
+    const m = await send(alice, roomId, "smuggle here");
+    const before = await lastSeq(roomId);
+    const smuggled = [
+      "👍" + "\uFE0F".repeat(15),
+      "👍" + "\uFE0F".repeat(2),
+      "👍" + tags("ssn=123-45-6789") + "\u{E007F}",
+      "🏴" + tags("ssn=123") + "\u{E007F}",
+      "👍\u200D👍\u200D👍",
+      "👍\u200D👍",
+    ];
+    const a = await SocketClient.connect(t.wsUrl, alice);
+    for (const emoji of smuggled) {
+      const res = await put(alice, roomId, m.id, emoji);
+      expect(res.status, JSON.stringify(emoji)).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: "validation_failed", details: [{ path: expect.stringContaining("emoji") }] } });
+      expect((await a.command({ type: "reaction.add", roomId, messageId: m.id, emoji })) as ErrorFrame, JSON.stringify(emoji)).toMatchObject({ type: "error", code: "validation_failed" });
+    }
+    expect(await lastSeq(roomId)).toBe(before);
+    expect(await reactionsOf(roomId, m.id)).toEqual([]);
+    expect(await t.server.store.db.selectFrom("reactions").select("emoji").where("message_id", "=", m.id).execute()).toEqual([]);
     await a.close();
   });
 

@@ -113,6 +113,8 @@ export async function spawnNode(inst: Installation, extra: string[] = []): Promi
     "--signups-per-hour-per-address", "100000",
     "--login-attempts-per-minute-per-address", "100000",
     "--http-messages-per-minute", "100000",
+    // SIGTERM stops at once, as a test's cleanup wants; a test of the drain passes its own grace in `extra`.
+    "--shutdown-grace-ms", "0",
     ...extra,
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });

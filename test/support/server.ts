@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { randomBytes } from "node:crypto";
 import { loadConfig, type ConfigInput } from "@server/config.js";
 import { createServer, type ParleyServer } from "@server/app.js";
@@ -63,8 +63,9 @@ export async function createTestPostgresDatabase(baseUrl = testPostgresUrl): Pro
 /**
  * Starts a node for a test. Logs are silent unless PARLEY_TEST_LOG is set.
  * `dataDir` reuses a directory (restart tests); otherwise a fresh one is made.
+ * `opts.logger`: where the node logs instead (a test that reads its log lines).
  */
-export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "parley-test-"));
   // On PostgreSQL the database outlives a restart like the data dir does: remembered per data dir.
   let postgres = postgresByDataDir.get(dataDir);
@@ -94,7 +95,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       dataDir,
     },
   });
-  const server = await createServer(config, { logger: pino({ level: config.logLevel }) });
+  const server = await createServer(config, { logger: opts.logger ?? pino({ level: config.logLevel }) });
   const baseUrl = (await server.listen()).replace("localhost", "127.0.0.1");
   // The browser's Origin is the test URL: allow it like a configured public URL.
   config.allowedOrigins.push(baseUrl);
@@ -106,7 +107,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
     stop: () => server.close(),
     async restart() {
       await server.close();
-      return startTestServer({ ...overrides, dataDir });
+      return startTestServer({ ...overrides, dataDir }, opts);
     },
     async destroy() {
       await server.close();

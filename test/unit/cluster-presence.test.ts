@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import pino from "pino";
+import { Writable } from "node:stream";
 import type { Bus, BusEnvelope } from "@server/bus/bus.js";
 import { ClusterMembership } from "@server/bus/nodes.js";
 import { ClusterPresenceStore } from "@server/presence/cluster.js";
@@ -195,5 +196,36 @@ describe("ClusterPresenceStore and ClusterMembership", () => {
     expect(stops).toEqual([{ kind: "room.ephemeral", roomId: "r", exceptUserId: "u", frame: JSON.stringify({ type: "typing.updated", roomId: "r", userId: "u", state: "stop" }) }]);
     expect(typists.size).toBe(0);
     expect(a.membership.peers()).toEqual([]);
+  });
+});
+
+describe("ClusterMembership's log lines", () => {
+  it("name the node that wrote them once (its `node` key) and the other node as `peer`", async () => {
+    let text = "";
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    // As app.ts makes it: every line of a node carries its own id as `node`.
+    const nodeLog = pino({ level: "info" }, stream).child({ node: "a" });
+    const net = new Network();
+    const a = new ClusterMembership("a", net.bus("a"), 3_000, nodeLog);
+    const b = new ClusterMembership("b", net.bus("b"), 3_000, pino({ level: "silent" }));
+    b.hello();
+    await settle();
+    b.close();
+    await settle();
+    const lines = text.split("\n").filter(Boolean);
+    const joined = lines.find((l) => l.includes("node joined the cluster"));
+    const left = lines.find((l) => l.includes("node left the cluster"));
+    for (const line of [joined, left]) {
+      expect(line).toBeDefined();
+      // JSON.parse keeps the last of two equal keys: a second "node" would hide who wrote the line.
+      expect(line!.match(/"node":/g)).toHaveLength(1);
+      expect(JSON.parse(line!)).toMatchObject({ node: "a", peer: "b" });
+    }
+    a.close();
   });
 });

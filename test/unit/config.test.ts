@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { ConfigError, configHelp, loadConfig } from "@server/config.js";
+import { ConfigError, configHelp, loadConfig, settings } from "@server/config.js";
 
 describe("loadConfig", () => {
   it("has working defaults: port 3000, ./data, SQLite in the data dir, localhost origins", () => {
@@ -24,7 +26,77 @@ describe("loadConfig", () => {
   it("reads the conventional PORT when PARLEY_PORT is unset, and PARLEY_PORT over it", () => {
     expect(loadConfig({ env: { PORT: "8123" } }).port).toBe(8123);
     expect(loadConfig({ env: { PORT: "8123", PARLEY_PORT: "9000" } }).port).toBe(9000);
-    expect(() => loadConfig({ env: { PORT: "http" } })).toThrow(/PARLEY_PORT/);
+  });
+
+  it("blames a bad PORT on PORT, not on --port or PARLEY_PORT", () => {
+    expect(() => loadConfig({ env: { PORT: "abc" } })).toThrow(/^Invalid PORT \(read for --port because PARLEY_PORT is unset\) = "abc"/);
+    expect(() => loadConfig({ env: { PARLEY_PORT: "abc" } })).toThrow(/^Invalid PARLEY_PORT \(the --port setting\) = "abc"/);
+    expect(() => loadConfig({ argv: ["--port", "abc"], env: { PORT: "8080" } })).toThrow(/^Invalid --port = "abc"/);
+  });
+
+  it("refuses a negative number as out of range, naming the flag, not as an ambiguous argument", () => {
+    const attempt = () => loadConfig({ argv: ["--ws-heartbeat-ms", "-5"] });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/^Invalid --ws-heartbeat-ms = "-5": Too small/);
+    expect(() => loadConfig({ argv: ["--port", "-1"] })).toThrow(/^Invalid --port = "-1"/);
+    // A value that merely starts with a dash is still the flag's value, not another option.
+    expect(loadConfig({ argv: ["--ws-heartbeat-ms", "5000", "--port", "0"] }).wsHeartbeatMs).toBe(5000);
+  });
+
+  it("names settings by their flags and variables, never by internal names", () => {
+    const message = (input: Parameters<typeof loadConfig>[0]): string => {
+      try {
+        loadConfig(input);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error("no error");
+    };
+    for (const input of [
+      { env: { PARLEY_LOG_LEVEL: "loud" } },
+      { argv: ["--session-ttl-days", "0"] },
+      { env: { PARLEY_TRUST_PROXY: "*" } },
+      { env: { PARLEY_REDIS_URL: "redis://x:6379" } },
+      { env: { PARLEY_DATABASE_URL: "mysql://x" } },
+      { env: { PARLEY_ALLOWED_ORIGINS: "::nope" } },
+    ]) {
+      const text = message(input);
+      expect(text).toMatch(/--[a-z-]+/);
+      expect(text).not.toMatch(/\b(logLevel|sessionTtlDays|trustProxy|redisUrl|databaseUrl|allowedOrigins)\b/);
+    }
+  });
+
+  describe("the SQLite file's directory", () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "parley-config-"));
+
+    it("must exist for an explicit sqlite: URL", () => {
+      const attempt = () => loadConfig({ argv: ["--database-url", "sqlite:/no/such/dir/parley.db"] });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(/^Invalid --database-url \/ PARLEY_DATABASE_URL = "sqlite:\/no\/such\/dir\/parley.db": the directory \/no\/such\/dir does not exist/);
+      expect(fs.existsSync("/no/such/dir")).toBe(false);
+      expect(loadConfig({ argv: ["--database-url", `sqlite:${path.join(tmp, "x.db")}`] }).databaseUrl).toBe(`sqlite:${path.join(tmp, "x.db")}`);
+    });
+
+    it("may be the data directory, created at start-up, when its parent exists", () => {
+      const dataDir = path.join(tmp, "not-yet");
+      expect(loadConfig({ argv: ["--data-dir", dataDir] }).databaseUrl).toBe(`sqlite:${path.join(dataDir, "parley.db")}`);
+      expect(() => loadConfig({ argv: ["--data-dir", "/no/such/parent/data"] })).toThrow(
+        /^Invalid --data-dir \/ PARLEY_DATA_DIR = "\/no\/such\/parent\/data": its parent directory \/no\/such\/parent does not exist/,
+      );
+    });
+
+    it("is not checked on PostgreSQL or in memory, where no data directory is used", () => {
+      expect(loadConfig({ argv: ["--data-dir", "/no/such/parent/data", "--database-url", "postgres://db/parley"] }).databaseUrl).toBe("postgres://db/parley");
+      expect(loadConfig({ argv: ["--data-dir", "/no/such/parent/data", "--database-url", "sqlite::memory:"] }).databaseUrl).toBe("sqlite::memory:");
+    });
+  });
+
+  it("drains for --shutdown-grace-ms before it stops taking connections (5 s by default, 0 to 120 s)", () => {
+    expect(loadConfig().shutdownGraceMs).toBe(5_000);
+    expect(loadConfig({ env: { PARLEY_SHUTDOWN_GRACE_MS: "0" } }).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ argv: ["--shutdown-grace-ms", "15000"] }).shutdownGraceMs).toBe(15_000);
+    expect(() => loadConfig({ argv: ["--shutdown-grace-ms", "-1"] })).toThrow(/^Invalid --shutdown-grace-ms/);
+    expect(() => loadConfig({ argv: ["--shutdown-grace-ms", "120001"] })).toThrow(/^Invalid --shutdown-grace-ms/);
   });
 
   it("many nodes: a Redis URL needs a PostgreSQL database, and must be redis:// or rediss://", () => {
@@ -46,9 +118,9 @@ describe("loadConfig", () => {
   });
 
   it.each([
-    [{ env: { PARLEY_PORT: "seventy" } }, /port \(--port \/ PARLEY_PORT\)/],
+    [{ env: { PARLEY_PORT: "seventy" } }, /PARLEY_PORT \(the --port setting\)/],
     [{ env: { PARLEY_PORT: "70000" } }, /PARLEY_PORT/],
-    [{ env: { PARLEY_LOG_LEVEL: "loud" } }, /logLevel \(--log-level \/ PARLEY_LOG_LEVEL\)/],
+    [{ env: { PARLEY_LOG_LEVEL: "loud" } }, /PARLEY_LOG_LEVEL \(the --log-level setting\)/],
     [{ env: { PARLEY_PUBLIC_URL: "not a url" } }, /PARLEY_PUBLIC_URL/],
     [{ env: { PARLEY_DATABASE_URL: "mysql://x" } }, /PARLEY_DATABASE_URL/],
     [{ env: { PARLEY_ALLOWED_ORIGINS: "::nope" } }, /PARLEY_ALLOWED_ORIGINS/],
@@ -78,7 +150,7 @@ describe("loadConfig", () => {
 
     it.each(["true", "TRUE", "*", "1", "yes", "10.0.0.1,*", "127.0.0.1, true"])("refuses trusting every hop: %j", (value) => {
       expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: value } })).toThrow(ConfigError);
-      expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: value } })).toThrow(/trustProxy \(--trust-proxy \/ PARLEY_TRUST_PROXY\).*forge/);
+      expect(() => loadConfig({ env: { PARLEY_TRUST_PROXY: value } })).toThrow(/--trust-proxy \/ PARLEY_TRUST_PROXY.*forge/);
     });
 
     it.each(["proxy.example.com", "localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/8/8", "10.0.0.256", "10.0.0.0/x", "10.0.0.0/", "loopback"])(
@@ -109,14 +181,24 @@ describe("loadConfig", () => {
     });
 
     it.each(["metrics", "-1", "65536", "94.5"])("refuses a bad metrics port: %j", (value) => {
-      expect(() => loadConfig({ env: { PARLEY_METRICS_PORT: value } })).toThrow(/metricsPort \(--metrics-port \/ PARLEY_METRICS_PORT\)/);
+      expect(() => loadConfig({ env: { PARLEY_METRICS_PORT: value } })).toThrow(/PARLEY_METRICS_PORT \(the --metrics-port setting\)/);
     });
   });
 
-  it("documents every setting in --help", () => {
+  it("documents every setting in --help, with its default, and nothing the product does not have", () => {
     const help = configHelp();
-    for (const flag of ["--port", "--host", "--data-dir", "--public-url", "--allowed-origins", "--log-level", "PARLEY_DATABASE_URL"]) {
+    for (const flag of ["--port", "--host", "--data-dir", "--public-url", "--allowed-origins", "--log-level", "PARLEY_DATABASE_URL", "--shutdown-grace-ms"]) {
       expect(help).toContain(flag);
     }
+    expect(help).toContain("--port <value>  (PARLEY_PORT, default 3000)");
+    expect(help).toContain("--host <value>  (PARLEY_HOST, default 0.0.0.0)");
+    expect(help).toContain("(PARLEY_LOG_LEVEL, default info)");
+    expect(help).toContain("(PARLEY_SHUTDOWN_GRACE_MS, default 5000)");
+    // Unset settings show no default rather than "undefined".
+    expect(help).not.toContain("undefined");
+    // Settings are named by their flags there too, never by internal keys (wsSocketsPerUser).
+    for (const key of Object.keys(settings)) if (/[A-Z]/.test(key)) expect(help).not.toContain(key);
+    // No uploaded files yet: --help must not promise them.
+    expect(help).not.toMatch(/upload/i);
   });
 });

@@ -94,7 +94,7 @@ export class ClusterMembership {
     this.lastHeard.set(from, now);
     const hello = e.kind === "node.beat" && e.state === "hello";
     if (!known) {
-      this.log.info({ node: from }, "node joined the cluster");
+      this.log.info({ peer: from }, "node joined the cluster");
       // Heard again after being taken for dead (it stalled, or we did): what it holds was forgotten here.
       // A hello makes every node, it included, tell its presence again; not when ours is recent (a start).
       if (!hello && now - this.helloAt > this.timeoutMs) this.hello();
@@ -118,7 +118,7 @@ export class ClusterMembership {
 
   private down(nodeId: string, why: "goodbye" | "silent"): void {
     if (!this.lastHeard.delete(nodeId)) return;
-    this.log.warn({ node: nodeId, why }, "node left the cluster");
+    this.log.warn({ peer: nodeId, why }, "node left the cluster");
     for (const l of this.listeners) l.onDown?.(nodeId);
   }
 }

@@ -12,12 +12,18 @@ const READY_DATABASE_TIMEOUT_MS = 2_000;
  * `/healthz` (alive: the process answers; for a supervisor's liveness
  * probe, says nothing of the database) and `/readyz` (worth sending
  * traffic to, for a load balancer: the database answers within 2 s, and
- * `redisReady()` is true). A node shutting down answers both 503 from its
- * onRequest hook. Both are left out of the OpenAPI document.
+ * `redisReady()` is true). A draining node (`draining()`: its shutdown
+ * began) answers /readyz 503 at once, so that a balancer stops sending it
+ * traffic while it still serves; once it stops listening it answers both
+ * 503 from its onRequest hook. Both are left out of the OpenAPI document.
  */
-export function healthRoutes(app: FastifyInstance, opts: { db: Kysely<Database>; redisReady: () => boolean }): void {
+export function healthRoutes(app: FastifyInstance, opts: { db: Kysely<Database>; redisReady: () => boolean; draining: () => boolean }): void {
   app.get("/healthz", { schema: { hide: true } }, async () => ({ ok: true }));
   app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    if (opts.draining()) {
+      const body: ErrorBody = { error: { code: ErrorCode.Unavailable, message: "Not ready: shutting down." } };
+      return reply.code(503).header("retry-after", "5").send(body);
+    }
     const failing: string[] = [];
     const probe = sql`select 1`.execute(opts.db).then(
       () => true,

@@ -8,6 +8,7 @@ import type { RoomWriter } from "../events/writer.js";
 import { memberAndLiveMessage, rewriteStoredEvent } from "./queries.js";
 import { clearMentions } from "./mentions.js";
 import { scrubRootPreviews } from "./replies.js";
+import { blankReactionEvents } from "./reactions.js";
 import { rows } from "../store/steps.js";
 
 /**
@@ -17,7 +18,8 @@ import { rows } from "../store/steps.js";
  * tombstone (body "", `deleted_at`), its earlier versions are deleted, and
  * the stored frames of its `message.created` and `message.edited` events
  * are rewritten in place, with the tombstone and their own seqs, so that a
- * `resume` from before the deletion replays the same seqs without the text.
+ * `resume` from before the deletion replays the same seqs without the text;
+ * so are its reaction events, with emoji "" (reactions.ts).
  * The HTTP route and the socket's `message.delete` both call `delete`.
  */
 export class MessageDeletionService {
@@ -61,8 +63,9 @@ export class MessageDeletionService {
       yield* rows(trx.updateTable("messages").set({ body: "", deleted_at: at, mentions: null }).where("id", "=", messageId).compile());
       if (previousMentions) yield* clearMentions(trx, roomId, current.seq);
       yield* rows(trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).compile());
-      // Reactions go with the message (their reaction.* events stay in the log: they carry no text).
+      // Reactions go with the message; their reaction.* events keep their seqs, not their emoji.
       yield* rows(trx.deleteFrom("reactions").where("message_id", "=", messageId).compile());
+      yield* blankReactionEvents(trx, roomId, messageId);
       // The log keeps every seq (resume has no gaps), but none of them may carry the text any more.
       const rewrites: RoomEvent[] = [
         { type: "message.created", roomId, seq: current.seq, message: tombstone },

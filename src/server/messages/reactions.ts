@@ -2,7 +2,8 @@ import type { Kysely } from "kysely";
 import type { Deps, Actor } from "../deps.js";
 import type { Database } from "../store/schema.js";
 import type { Message } from "@shared/protocol/entities.js";
-import type { Reaction } from "@shared/protocol/reactions.js";
+import { normalizeEmoji, type Reaction } from "@shared/protocol/reactions.js";
+import type { RoomEvent } from "@shared/protocol/frames.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { AppError } from "../errors.js";
 import { nowIso } from "../store/ids.js";
@@ -22,6 +23,12 @@ import { rows, runSteps, type Steps } from "../store/steps.js";
  * …/reactions/:emoji) and the socket's `reaction.add` / `reaction.remove`
  * call `add` and `remove`. History pages carry each message's reactions
  * through `withReactions`: one query per page, not one per message.
+ *
+ * An emoji is one of Unicode's RGI set, stored fully-qualified
+ * (normalizeEmoji: "❤" and "❤️" are one reaction), so that a reaction
+ * carries no hidden text and one person holds one per emoji. Every
+ * reaction event's seq is listed per message (`reaction_events`): deleting
+ * the message blanks their emoji in the log (`blankReactionEvents`).
  */
 
 /** What an add or a remove did, and the message's reactions after it. */
@@ -38,13 +45,15 @@ export class ReactionService {
   ) {}
 
   /**
-   * The caller reacts to a live message with `emoji` (already validated by
-   * the shared EmojiSchema) and `reaction.added` goes to the room.
-   * @throws AppError not_found (no room or not visible; no such message in the room; deleted),
-   *   forbidden (public room not joined), limit_reached (the message has reactionsPerMessage
-   *   distinct emoji and this is a new one)
+   * The caller reacts to a live message with `emoji` (an RGI emoji in any
+   * qualification: the shared EmojiSchema normalized it already; checked
+   * again here) and `reaction.added` goes to the room.
+   * @throws AppError validation_failed (not an RGI emoji), not_found (no room or not visible; no
+   *   such message in the room; deleted), forbidden (public room not joined), limit_reached (the
+   *   message has reactionsPerMessage distinct emoji and this is a new one)
    */
-  add(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
+  add(actor: Actor, roomId: string, messageId: string, text: string): Promise<ReactionChange> {
+    const emoji = qualifiedEmoji(text);
     const limit = this.deps.config.reactionsPerMessage;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
@@ -71,6 +80,7 @@ export class ReactionService {
           .values({ message_id: messageId, emoji, user_id: actor.userId, room_id: roomId, seq: appended.seq, group_seq: group ?? appended.seq, created_at: at })
           .compile(),
       );
+      yield* rows(trx.insertInto("reaction_events").values({ message_id: messageId, seq: appended.seq, room_id: roomId }).compile());
       return {
         result: { changed: true, reactions: yield* reactionsOf(trx, messageId) },
         publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
@@ -81,11 +91,12 @@ export class ReactionService {
   /**
    * Takes back the caller's `emoji` reaction and `reaction.removed` goes
    * to the room. Only one's own reaction can be removed: the key includes
-   * the caller.
-   * @throws AppError not_found (no room or not visible; no such message in the room; deleted),
-   *   forbidden (public room not joined)
+   * the caller. `text` as for `add`: "❤" takes back "❤️".
+   * @throws AppError validation_failed (not an RGI emoji), not_found (no room or not visible; no
+   *   such message in the room; deleted), forbidden (public room not joined)
    */
-  remove(actor: Actor, roomId: string, messageId: string, emoji: string): Promise<ReactionChange> {
+  remove(actor: Actor, roomId: string, messageId: string, text: string): Promise<ReactionChange> {
+    const emoji = qualifiedEmoji(text);
     return this.writer.submitRoomSteps<ReactionChange>(roomId, function* (trx) {
       yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       if (!(yield* holds(trx, messageId, emoji, actor.userId))) {
@@ -102,12 +113,51 @@ export class ReactionService {
         userId: actor.userId,
       }));
       yield* rows(trx.deleteFrom("reactions").where("message_id", "=", messageId).where("emoji", "=", emoji).where("user_id", "=", actor.userId).compile());
+      yield* rows(trx.insertInto("reaction_events").values({ message_id: messageId, seq: appended.seq, room_id: roomId }).compile());
       return {
         result: { changed: true, reactions: yield* reactionsOf(trx, messageId) },
         publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }],
       };
     });
   }
+}
+
+/**
+ * `text`'s fully-qualified RGI form (normalizeEmoji).
+ * @throws AppError validation_failed (details path `emoji`) when it is none
+ */
+function qualifiedEmoji(text: string): string {
+  const emoji = normalizeEmoji(text);
+  if (emoji !== null) return emoji;
+  throw new AppError(ErrorCode.ValidationFailed, "Must be a single emoji of Unicode's RGI set.", {
+    details: [{ path: "emoji", message: "Must be a single emoji of Unicode's RGI set (fully-qualified, e.g. 👍, ❤️, 🇫🇷)." }],
+  });
+}
+
+/** Reaction events read and rewritten per statement when a message is deleted: well under either database's parameter bound. */
+const BLANK_BATCH = 500;
+
+/**
+ * Steps of a message's deletion (messages/deletions.ts), in its
+ * transaction: every reaction.added / reaction.removed event about the
+ * message keeps its seq, type, message and user in the log but its `emoji`
+ * becomes "", so that no resume replays what the reactions said (the
+ * reactions themselves are deleted with the message); its
+ * `reaction_events` rows go. Clients skip an event with emoji "" (its
+ * message is deleted: `withReaction` changes nothing).
+ */
+export function* blankReactionEvents(trx: Kysely<Database>, roomId: string, messageId: string): Steps<void> {
+  const seqs = (yield* rows(trx.selectFrom("reaction_events").select("seq").where("message_id", "=", messageId).orderBy("seq").compile())).map((r) => Number(r.seq));
+  for (let i = 0; i < seqs.length; i += BLANK_BATCH) {
+    const chunk = seqs.slice(i, i + BLANK_BATCH);
+    const stored = yield* rows(trx.selectFrom("room_events").select(["seq", "frame"]).where("room_id", "=", roomId).where("seq", "in", chunk).compile());
+    for (const row of stored) {
+      const event = JSON.parse(row.frame) as RoomEvent;
+      if ((event.type !== "reaction.added" && event.type !== "reaction.removed") || event.emoji === "") continue;
+      yield* rows(trx.updateTable("room_events").set({ frame: JSON.stringify({ ...event, emoji: "" }) }).where("room_id", "=", roomId).where("seq", "=", Number(row.seq)).compile());
+    }
+  }
+  yield* rows(trx.deleteFrom("reaction_events").where("message_id", "=", messageId).compile());
 }
 
 function* holds(trx: Kysely<Database>, messageId: string, emoji: string, userId: string): Steps<boolean> {

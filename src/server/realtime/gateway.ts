@@ -48,6 +48,8 @@ interface Intake {
   typing: TypingBudget;
   /** Frames waiting for `ready`; null once started. */
   early: RawData[] | null;
+  /** The socket's first rate_limited refusal was logged (at warn); the rest are not. */
+  limitedLogged?: boolean;
 }
 
 /**
@@ -86,6 +88,8 @@ export class Gateway {
   private nextGroup = 0;
   private tick = 0;
   private accepting = true;
+  /** Draining (shutdown began): new upgrades are refused with 503, so a balancer tries another node; open sockets stay. */
+  private refusing = false;
   /** Sockets with frames queued this turn; flushed together at its end. */
   private readonly dirty = new Set<Connection>();
   private flushScheduled = false;
@@ -157,7 +161,10 @@ export class Gateway {
     // With many nodes the caps count every node's sockets (realtime/socket-counts.ts); read before the checks,
     // so that each check and its registration still happen in one turn.
     const addressElsewhere = await this.socketCounts.elsewhere(`a:${address}`);
-    if ((this.byAddress.get(address) ?? 0) + addressElsewhere >= this.deps.config.wsSocketsPerAddress) return refuse(socket, 429, "Too Many Requests");
+    if ((this.byAddress.get(address) ?? 0) + addressElsewhere >= this.deps.config.wsSocketsPerAddress) {
+      this.deps.log.warn({ address, limit: "--ws-sockets-per-address" }, "socket refused: rate limit");
+      return refuse(socket, 429, "Too Many Requests");
+    }
     // Held until the upgrade is refused or the TCP connection closes: counted once, released once.
     this.byAddress.set(address, (this.byAddress.get(address) ?? 0) + 1);
     this.socketCounts.set(`a:${address}`, this.byAddress.get(address)!);
@@ -182,9 +189,12 @@ export class Gateway {
     if (actor === "bad-origin") return refuseCounted(403, "Forbidden");
     if (!actor) return refuseCounted(401, "Unauthorized");
     const userElsewhere = await this.socketCounts.elsewhere(`u:${actor.userId}`);
-    if (socket.destroyed || !this.accepting) return refuseCounted(503, "Service Unavailable");
+    if (socket.destroyed || !this.accepting || this.refusing) return refuseCounted(503, "Service Unavailable");
     // Checked and registered (in open(), called back synchronously) in one turn: concurrent upgrades on this node cannot both pass.
-    if ((this.byUser.get(actor.userId)?.size ?? 0) + userElsewhere >= this.deps.config.wsSocketsPerUser) return refuseCounted(429, "Too Many Requests");
+    if ((this.byUser.get(actor.userId)?.size ?? 0) + userElsewhere >= this.deps.config.wsSocketsPerUser) {
+      this.deps.log.warn({ userId: actor.userId, limit: "--ws-sockets-per-user" }, "socket refused: rate limit");
+      return refuseCounted(429, "Too Many Requests");
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       void this.open(ws, socket as Socket, actor).catch((err: unknown) => {
         // A start that fails on a socket already gone (peer left, shutdown) is no bug.
@@ -312,10 +322,16 @@ export class Gateway {
     }
     const verdict = intake.limit.take(bytes);
     if (verdict === "flood") {
+      this.deps.log.warn({ conn: conn.id, userId: conn.actor.userId }, "socket closed: it ignored rate_limited (4429)");
       conn.close(CloseCode.Flooding);
       return;
     }
     if (verdict === "limited") {
+      // Once per socket at warn: a client over its budget sends many refused frames in a row.
+      if (!intake.limitedLogged) {
+        intake.limitedLogged = true;
+        this.deps.log.warn({ conn: conn.id, userId: conn.actor.userId, limit: "--ws-commands-per-second / --ws-bytes-per-second" }, "socket frames refused: rate limit");
+      }
       // Not parsed: refusing must cost less than the frame did to send. The id is peeked from the
       // frame's head so that a client can tell which command to retry. Not counted as invalid:
       // a client that ignores rate_limited is closed by the flood verdict (4429) instead.
@@ -529,6 +545,15 @@ export class Gateway {
         }
       }
     }
+  }
+
+  /**
+   * The first step of a shutdown: upgrades from now on are refused with
+   * 503 (nginx passes a refused GET to another node), while the sockets
+   * already open keep being served until `close`.
+   */
+  refuseNewSockets(): void {
+    this.refusing = true;
   }
 
   /**

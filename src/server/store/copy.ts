@@ -37,6 +37,7 @@ export const COPY_TABLES: { readonly [T in keyof Database]: readonly (keyof Data
   room_events: ["room_id", "seq"],
   message_edits: ["room_id", "seq"],
   reactions: ["message_id", "emoji", "user_id"],
+  reaction_events: ["message_id", "seq"],
   message_mentions: ["user_id", "room_id", "seq"],
 };
 

@@ -134,6 +134,18 @@ export interface ReactionsTable {
 }
 
 /**
+ * The reaction events of messages not deleted (0011): the seq of every
+ * reaction.added / reaction.removed about `message_id`, so that deleting the
+ * message blanks their emoji in the log without scanning it. Deleting the
+ * message deletes its rows.
+ */
+export interface ReactionEventsTable {
+  message_id: string;
+  seq: number;
+  room_id: string;
+}
+
+/**
  * The room's event log: one row per seq, holding the event frame exactly as
  * it was broadcast, so that resume replays it without re-serializing.
  */
@@ -160,6 +172,7 @@ export interface Database {
   message_edits: MessageEditsTable;
   message_mentions: MessageMentionsTable;
   reactions: ReactionsTable;
+  reaction_events: ReactionEventsTable;
   room_events: RoomEventsTable;
 }
 

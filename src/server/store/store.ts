@@ -36,7 +36,9 @@ export async function openStore(
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
     await store.close();
-    throw new Error(`Migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
+    // A database that cannot be reached fails before any migration runs: say that, not "Migration failed".
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(failed ? `migration ${failed.migrationName} failed: ${reason}` : reason, { cause: error });
   }
   return store;
 }

@@ -11,6 +11,7 @@
  * move in the grid (one tab stop), Enter or Space picks, Escape closes.
  */
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import { normalizeEmoji } from "@shared/protocol/index.js";
 import { Dialog } from "@web/ui/Dialog";
 
 /** One pickable emoji, as the picker needs it. */
@@ -51,7 +52,12 @@ export function loadEmoji(): Promise<PickerEmoji[]> {
   return loading;
 }
 
-/** Emojibase's compact records → what the picker shows: pickable groups only, in Emojibase's order. */
+/**
+ * Emojibase's compact records → what the picker shows: pickable groups
+ * only, in Emojibase's order, each emoji in the fully-qualified form the
+ * server stores (normalizeEmoji: Emojibase writes 👍️ with a VS16, the
+ * server 👍), so that a pick matches the chip of the same reaction.
+ */
 export function toPickerEmoji(
   data: readonly { unicode: string; label: string; hexcode: string; group?: number; order?: number; tags?: string[] }[],
   shortcodes: Readonly<Record<string, string | string[]>>,
@@ -61,7 +67,7 @@ export function toPickerEmoji(
     if (e.group === undefined || e.group === 2) continue;
     const codes = shortcodes[e.hexcode];
     const words = [e.label, ...(e.tags ?? []), ...(codes === undefined ? [] : Array.isArray(codes) ? codes : [codes])].map((w) => w.toLowerCase());
-    out.push({ emoji: e.unicode, label: e.label, group: e.group, words, order: e.order ?? Number.MAX_SAFE_INTEGER });
+    out.push({ emoji: normalizeEmoji(e.unicode) ?? e.unicode, label: e.label, group: e.group, words, order: e.order ?? Number.MAX_SAFE_INTEGER });
   }
   out.sort((a, b) => a.order - b.order);
   return out.map(({ order: _order, ...e }) => e);

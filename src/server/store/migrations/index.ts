@@ -9,6 +9,7 @@ import { receipts } from "./0006_receipts.js";
 import { mentions } from "./0007_mentions.js";
 import { lastSeen } from "./0008_last_seen.js";
 import { partialReplyIndex } from "./0009_partial_reply_index.js";
+import { reactionEvents } from "./0011_reaction_events.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -27,6 +28,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0007_mentions": mentions,
     "0008_last_seen": lastSeen,
     "0009_partial_reply_index": partialReplyIndex,
+    "0011_reaction_events": reactionEvents,
   };
   return { getMigrations: async () => migrations };
 }
