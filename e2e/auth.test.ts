@@ -80,6 +80,54 @@ describe("sign up, sign in, sign out", () => {
     await chat.close();
   });
 
+  it("loads the sign-in page without an error in the console (no 401 from the session check)", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      const failed: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error") errors.push(message.text());
+      });
+      page.on("response", (response) => {
+        if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+      });
+      await page.goto(server.baseUrl);
+      await page.getByTestId("login-form").waitFor();
+      await page.reload();
+      await page.getByTestId("login-form").waitFor();
+      expect(errors).toEqual([]);
+      expect(failed).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("signs up with a display name, shown as the user's name (the @username beside it)", async () => {
+    const chat = await ChatPage.open(browser, server.baseUrl);
+    const username = `fay_${unique()}`;
+    await chat.byTestId("show-signup").click();
+    await chat.byTestId("signup-email").fill(`${username}@example.test`);
+    await chat.byTestId("signup-username").fill(username);
+    await chat.page.getByLabel("Display name (optional)").fill("Fay Wray");
+    await chat.byTestId("signup-password").fill(PASSWORD);
+    await chat.byTestId("signup-password-confirm").fill(PASSWORD);
+    await expectNoSeriousA11yViolations(chat.page);
+    await chat.byTestId("signup-submit").click();
+    await chat.waitUntilConnected();
+    expect(await chat.byTestId("current-user").innerText()).toBe("Fay Wray");
+    const me = await chat.apiGet<{ user: { displayName: string; username: string } }>("/me");
+    expect(me.user).toMatchObject({ displayName: "Fay Wray", username });
+    // A display name the shared rules refuse is refused next to its field, before any request.
+    await chat.close();
+    const again = await ChatPage.open(browser, server.baseUrl);
+    await again.byTestId("show-signup").click();
+    await again.byTestId("signup-display-name").fill("Evil\u202Ename");
+    await again.byTestId("signup-submit").click();
+    await again.byTestId("error-displayName").waitFor();
+    await again.close();
+  });
+
   it("goes back to sign-in when the session ends in another tab", async () => {
     const chat = await ChatPage.open(browser, server.baseUrl);
     await chat.signUp("erin");

@@ -61,6 +61,36 @@ function linesOf(body: Locator): Promise<string[]> {
   });
 }
 
+function intersects(a: Box, b: Box): boolean {
+  // A pixel of slack: adjacent boxes share an edge.
+  return a.x < b.x + b.width - 1 && b.x < a.x + a.width - 1 && a.y < b.y + b.height - 1 && b.y < a.y + a.height - 1;
+}
+
+/**
+ * Visible controls of one message that lie over another message: "what covers what", as
+ * "reaction-bar of #3 over #2". Visible: not hidden by display, visibility or opacity.
+ */
+function controlsOverOtherMessages(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const rows = Array.from(document.querySelectorAll<HTMLElement>('[data-testid="room-view"] [data-testid="message"]'));
+    const boxes = rows.map((row) => row.getBoundingClientRect());
+    const found: string[] = [];
+    rows.forEach((row, i) => {
+      for (const control of Array.from(row.querySelectorAll<HTMLElement>("button, [role='toolbar']"))) {
+        if (!control.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
+        const c = control.getBoundingClientRect();
+        if (c.width === 0 || c.height === 0) continue;
+        boxes.forEach((b, j) => {
+          if (j === i) return;
+          const overlap = c.left < b.right - 1 && b.left < c.right - 1 && c.top < b.bottom - 1 && b.top < c.bottom - 1;
+          if (overlap) found.push(`${control.getAttribute("aria-label") ?? control.className} of #${i} over #${j}`);
+        });
+      }
+    });
+    return found;
+  });
+}
+
 function activeTestId(page: Page): Promise<string | null> {
   return page.evaluate(() => document.activeElement?.getAttribute("data-testid") ?? null);
 }
@@ -84,6 +114,8 @@ describe("the web client on a phone", () => {
       deviceScaleFactor: 2,
       baseURL: server.baseUrl,
     });
+    // "Copy text" in a message's sheet writes to the clipboard; the test reads it back.
+    await phoneContext.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.baseUrl });
     phone = await phoneContext.newPage();
     await phone.goto(server.baseUrl);
     bob = await ChatPage.open(browser, server.baseUrl);
@@ -172,19 +204,137 @@ describe("the web client on a phone", () => {
     await phone.screenshot({ path: path.join(RESULTS_DIR, "phone-room.png") });
     await expectNoSeriousA11yViolations(phone);
 
-    // A message's own actions (when the client has them) float over it once tapped, touch-sized and on screen.
-    const actions = long.getByTestId("message-actions");
-    if ((await actions.count()) > 0) {
-      await long.locator(".message__bubble").tap();
-      await eventually("the actions show", async () => (await actions.evaluate((el) => getComputedStyle(el).opacity)) === "1");
-      for (const button of await actions.getByRole("button").all()) {
-        await expectTouchTarget(button, "a message action");
-        const box = await boxOf(button);
-        expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
-      }
-      await phone.screenshot({ path: path.join(RESULTS_DIR, "phone-message-actions.png") });
-      await phone.getByTestId("room-title").tap();
+  });
+
+  it("a tap on a message opens its actions as a sheet: every action by touch, 44 px, nothing covering another message", async () => {
+    const messages = phone.locator('[data-testid="room-view"] [data-testid="message"]');
+    const sentence = messages.filter({ has: phone.getByTestId("message-body").getByText(SENTENCE, { exact: true }) });
+    const mine = "tap me for the actions";
+    await phone.getByTestId("composer-input").fill(mine);
+    await phone.getByTestId("composer-send").tap();
+    const own = messages.filter({ has: phone.getByTestId("message-body").getByText(mine, { exact: true }) });
+    await eventually("the own message is sent", async () => (await own.getAttribute("data-status")) === "sent");
+
+    // Before and after tapping: no control of one message lies over another message.
+    expect(await controlsOverOtherMessages(phone)).toEqual([]);
+    const sheet = phone.getByRole("dialog", { name: "Message actions" });
+    const openSheet = async (message: Locator) => {
+      await message.locator(".message__bubble").tap();
+      await sheet.waitFor();
+    };
+
+    // Bob's message: the phone's user owns the room, so Delete too; no Edit.
+    await openSheet(sentence);
+    expect(await controlsOverOtherMessages(phone)).toEqual([]);
+    expect(await sheet.evaluate((el) => el.contains(document.activeElement))).toBe(true);
+    expect(await sheet.getByTestId("message-sheet-quote").innerText()).toContain(bob.username);
+    const names = async () => (await sheet.locator(".message-sheet__actions button").allInnerTexts()).map((n) => n.trim());
+    expect(await names()).toEqual(["Reply", "Reply in thread", "Copy text", "Delete"]);
+    // The sheet fills the bottom of the screen; every target is 44 px or more, on screen, none over another.
+    const sheetBox = await boxOf(sheet);
+    expect(sheetBox.x).toBe(0);
+    expect(sheetBox.width).toBe(PHONE.width);
+    expect(Math.round(sheetBox.y + sheetBox.height)).toBe(PHONE.height);
+    const targets = await sheet.getByRole("button").all();
+    expect(targets.length).toBe(7 + 4 + 2); // 6 quick reactions + Add reaction, 4 actions, Close and Cancel
+    const boxes: Box[] = [];
+    for (const target of targets) {
+      await expectTouchTarget(target, `sheet: ${await target.getAttribute("aria-label") ?? await target.innerText()}`);
+      const box = await boxOf(target);
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+      for (const other of boxes) expect(intersects(box, other), "two sheet targets overlap").toBe(false);
+      boxes.push(box);
     }
+    await phone.screenshot({ path: path.join(RESULTS_DIR, "phone-message-sheet.png") });
+    await expectNoSeriousA11yViolations(phone);
+    // Escape closes it, and the focus is back on the message.
+    await phone.keyboard.press("Escape");
+    await sheet.waitFor({ state: "detached" });
+    expect(await sentence.evaluate((el) => el === document.activeElement)).toBe(true);
+
+    // Each action works from the sheet. A quick reaction:
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "React with 👍" }).tap();
+    await sheet.waitFor({ state: "detached" });
+    await eventually("the 👍 is on the message", async () =>
+      (await sentence.locator('[data-testid="reaction"][data-emoji="👍"]').getAttribute("aria-pressed")) === "true",
+    );
+    expect(await controlsOverOtherMessages(phone)).toEqual([]);
+    // Add reaction opens the picker.
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "Add reaction" }).tap();
+    const picker = phone.getByTestId("emoji-picker");
+    await picker.waitFor();
+    await phone.keyboard.press("Escape");
+    await picker.waitFor({ state: "detached" });
+    // Reply quotes it in the composer.
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "Reply", exact: true }).tap();
+    await phone.getByTestId("composer-reply").waitFor();
+    expect(await phone.getByTestId("composer-reply").innerText()).toContain(bob.username);
+    await phone.getByTestId("composer-reply-cancel").tap();
+    // Reply in thread opens its thread.
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "Reply in thread" }).tap();
+    const thread = phone.getByRole("complementary", { name: "Thread" });
+    await thread.waitFor();
+    await phone.getByRole("button", { name: "Close thread" }).tap();
+    await thread.waitFor({ state: "detached" });
+    // Copy text puts the body on the clipboard.
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "Copy text" }).tap();
+    await eventually("the text is copied", async () => (await phone.evaluate(() => navigator.clipboard.readText())) === SENTENCE);
+    // Delete asks first (Cancel here).
+    await openSheet(sentence);
+    await sheet.getByRole("button", { name: "Delete" }).tap();
+    const confirm = phone.getByRole("dialog", { name: /delete/i });
+    await confirm.waitFor();
+    await confirm.getByRole("button", { name: "Cancel" }).tap();
+    await confirm.waitFor({ state: "detached" });
+
+    // One's own message also offers Edit, which opens the editor in place with the focus in it.
+    await openSheet(own);
+    expect(await names()).toEqual(["Reply", "Reply in thread", "Edit", "Copy text", "Delete"]);
+    await sheet.getByRole("button", { name: "Edit" }).tap();
+    const editor = phone.getByTestId("message-editor-input");
+    await editor.waitFor();
+    expect(await editor.evaluate((el) => el === document.activeElement)).toBe(true);
+    await editor.fill(`${mine}, edited`);
+    await editor.press("Enter");
+    const edited = messages.filter({ has: phone.getByTestId("message-body").getByText(`${mine}, edited`, { exact: true }) });
+    await edited.getByTestId("message-edited").waitFor();
+    // A long press opens the sheet too; Cancel closes it.
+    // (a finger's press, then the browser's "contextmenu" of a long press; a mouse's right click keeps its menu)
+    await edited.locator(".message__bubble").dispatchEvent("pointerdown", { pointerType: "touch", isPrimary: true, bubbles: true });
+    await edited.locator(".message__bubble").dispatchEvent("contextmenu");
+    await sheet.waitFor();
+    await sheet.getByRole("button", { name: "Cancel" }).tap();
+    await sheet.waitFor({ state: "detached" });
+    expect(await controlsOverOtherMessages(phone)).toEqual([]);
+    expect(await scrollWidth(phone)).toBeLessThanOrEqual(PHONE.width);
+  });
+
+  it("keeps an own bubble's width for its text: the time and receipt go under it, Read by only on the last read", async () => {
+    const words = "shall we meet at noon by the old station clock";
+    await phone.getByTestId("composer-input").fill(words);
+    await phone.getByTestId("composer-send").tap();
+    const own = phone
+      .locator('[data-testid="room-view"] [data-testid="message"]')
+      .filter({ has: phone.getByTestId("message-body").getByText(words, { exact: true }) });
+    await eventually("it is sent", async () => (await own.getAttribute("data-status")) === "sent");
+    // Bob has the room open: he reads it.
+    await eventually("Read by 1 shows", async () => ((await own.getByTestId("receipt").textContent()) ?? "").includes("Read by 1"));
+    const bubble = await boxOf(own.locator(".message__bubble"));
+    const time = await boxOf(own.getByTestId("message-time"));
+    expect(time.y, "the time is under the bubble").toBeGreaterThanOrEqual(bubble.y + bubble.height - 1);
+    expect(bubble.width, "the bubble takes the width its text needs").toBeGreaterThan(PHONE.width * 0.6);
+    expect((await linesOf(own.getByTestId("message-body"))).length).toBeLessThanOrEqual(2);
+    // "Read by" is under the newest message Bob has read, not under every one.
+    const readBy = phone.locator('[data-testid="room-view"] [data-testid="receipt"]').filter({ hasText: /Read by/ });
+    expect(await readBy.count()).toBe(1);
+    expect(await own.getByTestId("receipt").innerText()).toBe("Read by 1");
+    await phone.screenshot({ path: path.join(RESULTS_DIR, "phone-own-bubbles.png") });
   });
 
   it("folds the room's actions into a menu that works by touch and by keyboard", async () => {
@@ -198,7 +348,8 @@ describe("the web client on a phone", () => {
     expect(await button.getAttribute("aria-expanded")).toBe("true");
     const items = menu.getByRole("menuitem");
     const names = await items.allInnerTexts();
-    expect(names.map((n) => n.replace(/\s+/g, " ").trim())).toEqual(["Members 2", "Leave"]);
+    // A public room's owner may invite (and add) people.
+    expect(names.map((n) => n.replace(/\s+/g, " ").trim())).toEqual(["Members 2", "Invite people", "Leave"]);
     for (const item of await items.all()) await expectTouchTarget(item, "menu item");
     const menuBox = await boxOf(menu);
     expect(menuBox.x).toBeGreaterThanOrEqual(0);
@@ -207,6 +358,8 @@ describe("the web client on a phone", () => {
 
     // Arrow keys move between items (and wrap); Escape closes and gives focus back to the button.
     expect(await activeTestId(phone)).toBe("menu-members");
+    await phone.keyboard.press("ArrowDown");
+    expect(await activeTestId(phone)).toBe("menu-add-member");
     await phone.keyboard.press("ArrowDown");
     expect(await activeTestId(phone)).toBe("menu-leave");
     await phone.keyboard.press("ArrowDown");
@@ -253,7 +406,7 @@ describe("the web client on a phone", () => {
     expect(await boxOf(phone.getByTestId("sidebar"))).toEqual({ x: 0, y: 0, width: PHONE.width, height: PHONE.height });
     const item = phone.locator(`[data-testid="room-item"][data-room-name="${roomName}"]`);
     await eventually("the list previews the last message", async () =>
-      (await item.getByTestId("room-preview").innerText()).includes("https://example.test/"),
+      (await item.getByTestId("room-preview").innerText()).includes("shall we meet at noon"),
     );
     const itemBox = await boxOf(item);
     expect(itemBox.height).toBeGreaterThanOrEqual(TOUCH_PX);

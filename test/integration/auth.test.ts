@@ -3,7 +3,7 @@ import WebSocket from "ws";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { Caller, PASSWORD, SocketClient, signup, signupBot, unique } from "../support/client.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
-import type { SessionResponse } from "@shared/protocol/http.js";
+import type { SessionResponse, SessionStateResponse } from "@shared/protocol/http.js";
 
 const signupBody = (username: string, email = `${username}@example.test`, password = PASSWORD) => ({
   email,
@@ -127,6 +127,31 @@ describe("accounts and sessions", () => {
     const stale = new Caller(t.baseUrl);
     stale.cookie = cookie;
     expect((await stale.get("/me")).status).toBe(401);
+  });
+
+  it("GET /session answers 200 whether or not the caller is signed in (GET /me stays 401)", async () => {
+    const anon = new Caller(t.baseUrl);
+    const none = await anon.get<SessionStateResponse>("/session");
+    expect([none.status, none.body]).toEqual([200, { authenticated: false }]);
+    expect((await anon.get("/me")).status).toBe(401);
+
+    const user = await signup(t.baseUrl, "probe");
+    const yes = await user.get<SessionStateResponse>("/session");
+    expect(yes.status).toBe(200);
+    expect(yes.body).toEqual({ authenticated: true, user: expect.objectContaining({ id: user.user.id }), csrfToken: user.csrfToken });
+
+    const bot = await signupBot(t.baseUrl, "probebot");
+    expect((await bot.get<SessionStateResponse>("/session")).body).toMatchObject({ authenticated: true, csrfToken: "" });
+    const fake = new Caller(t.baseUrl);
+    fake.bearer = "prl_not-a-real-token";
+    expect((await fake.get<SessionStateResponse>("/session")).body).toEqual({ authenticated: false });
+
+    // A session that ended: its cookie says nothing any more.
+    const cookie = user.cookie;
+    expect((await user.post("/auth/logout")).status).toBe(204);
+    const stale = new Caller(t.baseUrl);
+    stale.cookie = cookie;
+    expect((await stale.get<SessionStateResponse>("/session")).body).toEqual({ authenticated: false });
   });
 
   it("an API token authenticates HTTP and the WebSocket; a bad token is refused", async () => {

@@ -352,7 +352,7 @@ describe("the OpenAPI document tells the truth", () => {
       }
     }
     const publicOps = operations().filter((op) => (operation(op).security ?? []).length === 0);
-    expect(publicOps.sort()).toEqual(["GET /api/v1/openapi.json", "POST /api/v1/auth/login", "POST /api/v1/auth/signup"]);
+    expect(publicOps.sort()).toEqual(["GET /api/v1/openapi.json", "GET /api/v1/session", "POST /api/v1/auth/login", "POST /api/v1/auth/signup"]);
     const me = await send({ op: "POST /api/v1/auth/login", body: { username: alice.user.username, password: PASSWORD }, as: null });
     expect(me.status).toBe(200);
     await send({ op: "GET /api/v1/openapi.json", as: null });
@@ -385,6 +385,8 @@ describe("the OpenAPI document tells the truth", () => {
     expect(dora.status).toBe(201);
     expect((await send({ op: "GET /api/v1/me", as: alice })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/me", as: bot })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/session", as: alice })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/session", as: null })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/tokens", body: { name: "ci" }, as: alice })).status).toBe(201);
     expect((await send({ op: "GET /api/v1/users", query: { q: "bo" }, as: alice })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/users", as: bot })).status).toBe(200);

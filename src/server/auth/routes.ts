@@ -5,6 +5,7 @@ import {
   CreateTokenResponseSchema,
   LoginRequestSchema,
   SessionResponseSchema,
+  SessionStateResponseSchema,
   SignupRequestSchema,
 } from "@shared/protocol/http.js";
 import type { Services } from "../services.js";
@@ -15,7 +16,7 @@ import type { NewSession } from "./service.js";
 import { SESSION_COOKIE } from "./credentials.js";
 import { accountLoginLimit, loginAddressLimit, signupAddressLimit } from "./limits.js";
 
-/** POST /auth/signup, /auth/login, /auth/logout, GET /me, POST /tokens (contract v1). */
+/** POST /auth/signup, /auth/login, /auth/logout, GET /me, POST /tokens (contract v1); GET /session (ext). */
 export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
   const auth = authenticate(services.auth);
   const accountLimit = accountLoginLimit(app, config);
@@ -68,6 +69,19 @@ export const authRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
     // A Bearer caller needs no CSRF token; it gets an empty one.
     return { user: await services.auth.me(actor), csrfToken: actor.csrfToken ?? "" };
   });
+
+  // Never 401: the web client asks this on load, where "no session" is the normal answer for a new visitor.
+  app.get(
+    "/session",
+    { schema: { tags: ["auth"], summary: "Whether the caller is signed in (200 either way)", security: [], response: { 200: SessionStateResponseSchema } } },
+    async (request) => {
+      const header = request.headers.authorization;
+      const bearer = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+      const actor = await services.auth.identify({ bearer, sessionToken: request.cookies[SESSION_COOKIE] });
+      if (!actor) return { authenticated: false as const };
+      return { authenticated: true as const, user: await services.auth.me(actor), csrfToken: actor.csrfToken ?? "" };
+    },
+  );
 
   app.post(
     "/tokens",

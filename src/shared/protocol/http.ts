@@ -66,6 +66,22 @@ export const SessionResponseSchema = z.object({
 }).meta({ id: "SessionResponse" });
 export type SessionResponse = z.infer<typeof SessionResponseSchema>;
 
+/**
+ * GET /session (ext): whether the caller has a session, answered 200 either
+ * way, so a browser can check on load without a 401 in its console (GET /me
+ * stays 401 when unauthenticated: contract v1).
+ */
+export const SessionStateResponseSchema = z.discriminatedUnion("authenticated", [
+  z.object({ authenticated: z.literal(false) }),
+  z.object({
+    authenticated: z.literal(true),
+    user: SelfSchema,
+    /** As GET /me: send as X-CSRF-Token; "" for a Bearer caller. */
+    csrfToken: z.string(),
+  }),
+]).meta({ id: "SessionState" });
+export type SessionStateResponse = z.infer<typeof SessionStateResponseSchema>;
+
 export const CreateTokenRequestSchema = z.object({
   name: nameText({ label: "Token name", max: 64 }),
 }).meta({ id: "CreateToken" });

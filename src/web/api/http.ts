@@ -23,6 +23,7 @@ import {
   RoomResponseSchema,
   RoomsResponseSchema,
   SessionResponseSchema,
+  SessionStateResponseSchema,
   UsersResponseSchema,
   type CreateRoomRequest,
   type ReceiptsResponse,
@@ -189,6 +190,16 @@ export class ParleyApi {
   /** The current session; throws ApiError 401 when there is none. */
   async me(): Promise<SessionResponse> {
     return this.remember(await this.transport.request("GET", "/me", { schema: SessionResponseSchema }));
+  }
+
+  /**
+   * The session, if there is one, or null: GET /session answers 200 either
+   * way, so loading the sign-in page logs no failed request (GET /me would
+   * answer 401, which browsers print in the console).
+   */
+  async session(): Promise<SessionResponse | null> {
+    const state = await this.transport.request("GET", "/session", { schema: SessionStateResponseSchema });
+    return state.authenticated ? this.remember({ user: state.user, csrfToken: state.csrfToken }) : null;
   }
 
   async searchUsers(q: string): Promise<User[]> {

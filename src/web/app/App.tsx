@@ -1,5 +1,6 @@
 /**
- * The root: restores the session (GET /me) on load, shows the sign-in
+ * The root: restores the session (GET /session, which answers 200 without
+ * one, so a signed-out load logs no 401) on load, shows the sign-in
  * screen or the chat, and goes back to sign-in when the session ends.
  */
 import { useEffect, useState } from "react";
@@ -22,9 +23,13 @@ export function App({ chat }: { chat: ChatClient }) {
 
   useEffect(() => {
     let current = true;
-    chat.api.me().then(
+    chat.api.session().then(
       (session) => {
         if (!current) return;
+        if (!session) {
+          setView({ status: "signedOut", notice: null });
+          return;
+        }
         setView({ status: "signedIn", user: session.user });
         void chat.begin(session.user);
       },

@@ -415,15 +415,7 @@ export class ChatClient {
       createSocket: this.options.createSocket,
       isOnline: this.options.isOnline,
       resumeCursor: () => resumeCursor(store.getState()),
-      checkSession: async () => {
-        try {
-          await this.api.me();
-          return true;
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 401) return false;
-          throw error;
-        }
-      },
+      checkSession: async () => (await this.api.session()) !== null,
       handlers: {
         ready: (_user, presence) => {
           this.ephemeral.reset(presence);

@@ -115,7 +115,7 @@ function LoginForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
 }
 
 function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
-  const [values, setValues] = useState({ email: "", username: "", password: "", passwordConfirm: "" });
+  const [values, setValues] = useState({ email: "", username: "", displayName: "", password: "", passwordConfirm: "" });
   const [errors, setErrors] = useState<FieldErrors>({});
   const [busy, setBusy] = useState(false);
   const form = useFocusFirstInvalid(errors);
@@ -124,7 +124,9 @@ function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const parsed = SignupRequestSchema.safeParse(values);
+    // The display name is optional: left blank (or only spaces), the server uses the username.
+    const { displayName, ...required } = values;
+    const parsed = SignupRequestSchema.safeParse(displayName.trim() === "" ? required : values);
     if (!parsed.success) {
       setErrors(fieldErrorsFrom(detailsFromIssues(parsed.error.issues)));
       return;
@@ -149,6 +151,11 @@ function SignupForm({ api, onSignedIn }: Omit<AuthScreenProps, "notice">) {
       <Field label="Username" error={errors.username} name="username" hint="3–32 characters: letters, digits, _ . -">
         <input id="username" name="username" autoComplete="username" value={values.username}
           onChange={set("username")} data-testid="signup-username" />
+      </Field>
+      <Field label="Display name (optional)" error={errors.displayName} name="displayName"
+        hint="The name people see; your username if left empty">
+        <input id="displayName" name="displayName" autoComplete="name" value={values.displayName}
+          onChange={set("displayName")} data-testid="signup-display-name" />
       </Field>
       <Field label="Password" error={errors.password} name="password" hint="At least 8 characters">
         <input id="password" name="password" type="password" autoComplete="new-password" value={values.password}

@@ -183,8 +183,10 @@ export default function EmojiPicker({ onPick, onClose }: { onPick: (emoji: strin
           onKeyDown={searchKeyDown}
           data-testid="emoji-search"
         />
-        {query.trim() ? null : (
-          <div className="emoji-picker__groups" role="group" aria-label="Emoji groups">
+        {/* Kept in place while searching (hidden, out of the tab order and of the accessibility tree), and the
+            grid has a fixed height: the dialog keeps its size and the search box does not jump as matches narrow. */}
+        <div className={query.trim() ? "emoji-picker__groups emoji-picker__groups--hidden" : "emoji-picker__groups"}
+          role="group" aria-label="Emoji groups" aria-hidden={query.trim() ? true : undefined}>
             {GROUPS.map((g) => (
               <button
                 key={g.id}
@@ -202,7 +204,6 @@ export default function EmojiPicker({ onPick, onClose }: { onPick: (emoji: strin
               </button>
             ))}
           </div>
-        )}
         <p id="emoji-picker-status" className="emoji-picker__status" role="status" data-testid="emoji-status">
           {status}
         </p>

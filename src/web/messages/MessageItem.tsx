@@ -13,16 +13,25 @@
  * the first), its time and its text (`aria-labelledby`); MessageList gives
  * one message of the list the Tab stop (`tabStop`) and moves it with the
  * arrow keys.
+ *
+ * On touch (any width), a tap or a long press on a stored message opens its
+ * action sheet (MessageActionSheet), with every action at 44 px and nothing
+ * laid over another message; so does the "More actions" button, for the
+ * keyboard and the mouse. Below 768 px the hover bar and the icon buttons
+ * give way to that sheet, and the time and receipt go under the bubble
+ * (styles.css, "Phone layout") so a bubble keeps the width for its text.
  */
-import { memo, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
+import { createPortal } from "react-dom";
+import { memo, useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
-import { PencilIcon, ReplyIcon, ThreadIcon, TrashIcon } from "@web/ui/icons";
+import { CopyIcon, MoreIcon, PencilIcon, ReplyIcon, ThreadIcon, TrashIcon } from "@web/ui/icons";
 import type { ReplyTo } from "@shared/protocol/index.js";
 import { ReplyQuote } from "./ReplyQuote";
 import { ThreadSummary } from "./ThreadSummary";
 import { useChat } from "@web/state/useChat";
 import { checkDraft } from "./draft";
-import { MessageReactions } from "./Reactions";
+import { MessageActionSheet, type SheetAction } from "./MessageActionSheet";
+import { MessageReactions, useReactionChoice } from "./Reactions";
 import { ReceiptMark } from "./ReceiptMark";
 import { mentionParts } from "./mentionText";
 import type { DisplayMessage } from "./rows";
@@ -101,8 +110,63 @@ export const MessageItem = memo(function MessageItem({
   const failed = message.status === "failed" && message.clientId !== null;
   const labelledBy = [`${id}-author`, timeId, editing ? null : `${id}-body`, failed ? `${id}-failure` : null].filter(Boolean).join(" ");
 
+  const reactions = useReactionChoice(message);
+  const [sheetOpen, setSheetOpen] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
+
+  // A tap or a long press (touch only: a mouse has the hover bar) on a stored message opens its sheet.
+  // Native listeners: the bubble is not a control of its own (the keyboard has "More actions").
+  useEffect(() => {
+    const el = root.current;
+    if (!el || !stored || editing) return;
+    let pointer = "";
+    const onPointerDown = (event: PointerEvent) => {
+      pointer = event.pointerType;
+    };
+    const open = (event: Event) => {
+      if (pointer !== "touch") return;
+      const target = event.target instanceof Element ? event.target : null;
+      // Its own controls (reactions, quote, "(edited)", thread link, Read by) keep their taps.
+      if (!target || target.closest("button, a, input, textarea, [role='tooltip'], dialog")) return;
+      if (!target.closest(".message__line")) return;
+      event.preventDefault(); // a long press: no text-selection menu over the sheet
+      el.focus({ preventScroll: true }); // where focus comes back to when the sheet closes
+      setSheetOpen(true);
+    };
+    el.addEventListener("pointerdown", onPointerDown);
+    el.addEventListener("click", open);
+    el.addEventListener("contextmenu", open);
+    return () => {
+      el.removeEventListener("pointerdown", onPointerDown);
+      el.removeEventListener("click", open);
+      el.removeEventListener("contextmenu", open);
+    };
+  }, [stored, editing]);
+
+  useEffect(() => {
+    if (!copied) return;
+    const timer = window.setTimeout(() => setCopied(false), 2000);
+    return () => window.clearTimeout(timer);
+  }, [copied]);
+
+  const sheetActions: SheetAction[] = [];
+  if (canReply) sheetActions.push({ label: "Reply", icon: <ReplyIcon />, testId: "sheet-reply", onSelect: () => onReply?.(message) });
+  if (canThread) sheetActions.push({ label: "Reply in thread", icon: <ThreadIcon />, testId: "sheet-thread", onSelect: () => onOpenThread?.(message) });
+  if (canEdit) sheetActions.push({ label: "Edit", icon: <PencilIcon />, testId: "sheet-edit", onSelect: () => onEdit?.(message) });
+  if (stored) {
+    sheetActions.push({
+      label: "Copy text",
+      icon: <CopyIcon />,
+      testId: "sheet-copy",
+      onSelect: () => void navigator.clipboard?.writeText(message.body).then(() => setCopied(true), () => undefined),
+    });
+  }
+  if (canDelete) sheetActions.push({ label: "Delete", icon: <TrashIcon />, testId: "sheet-delete", danger: true, onSelect: () => onDelete?.(message) });
+
   return (
     <div
+      ref={root}
       className={classes}
       role="listitem"
       tabIndex={tabStop ? 0 : -1}
@@ -166,6 +230,7 @@ export const MessageItem = memo(function MessageItem({
               )}
             </div>
           )}
+          <span className="message__info">
           {message.editedAt && !message.deleted ? (
             <button
               type="button"
@@ -190,7 +255,9 @@ export const MessageItem = memo(function MessageItem({
             )}
             {message.status === "sent" && message.mine && message.seq !== null && !message.deleted ? <ReceiptMark seq={message.seq} /> : null}
           </span>
-          {(canEdit || canDelete || canReply || canThread) && !editing ? (
+          {copied ? <span className="message__notice" role="status" data-testid="message-copied">Copied</span> : null}
+          </span>
+          {stored && !editing ? (
             <div className="message__actions" data-testid="message-actions">
               {canReply ? (
                 <button type="button" className="icon-button message__action" aria-label="Reply" title="Reply"
@@ -217,10 +284,14 @@ export const MessageItem = memo(function MessageItem({
                   <TrashIcon aria-hidden="true" />
                 </button>
               ) : null}
+              <button type="button" className="icon-button message__action message__more" aria-label="More actions"
+                title="More actions" aria-haspopup="dialog" onClick={() => setSheetOpen(true)} data-testid="message-more">
+                <MoreIcon aria-hidden="true" />
+              </button>
             </div>
           ) : null}
         </div>
-        <MessageReactions message={message} />
+        <MessageReactions message={message} choice={reactions} />
         {message.replyCount && message.id !== null && onOpenThread ? (
           <ThreadSummary count={message.replyCount} repliers={message.repliers} lastReplyAt={message.lastReplyAt ?? null} onOpen={() => onOpenThread(message)} />
         ) : null}
@@ -235,6 +306,13 @@ export const MessageItem = memo(function MessageItem({
             </button>
           </div>
         ) : null}
+        {/* Into <body>: the open sheet is not part of the message (its focus does not count as the message's). */}
+        {sheetOpen && stored
+          ? createPortal(
+              <MessageActionSheet message={message} reactions={reactions} actions={sheetActions} onClose={() => setSheetOpen(false)} />,
+              document.body,
+            )
+          : null}
       </div>
     </div>
   );

@@ -11,7 +11,13 @@
  *   of the message that was first: its top changes when it joins the run of
  *   the page above (its author line goes away), its bottom does not. The
  *   browser's own scroll anchoring is turned off in CSS so it does not apply
- *   a second correction.
+ *   a second correction;
+ * - at the bottom it stays at the bottom when the list or its rows change
+ *   size without a new message: the composer grows or shows the mention
+ *   suggestions, a receipt or a reaction arrives after the first paint, the
+ *   phone's keyboard opens. A ResizeObserver watches the list and its rows;
+ *   before it, a room could open short of its newest message by as much as
+ *   something below it grew after that first paint.
  *
  * For a screen reader and the keyboard (as in Slack and Element):
  * - the messages are a list (`role="list"`, one `listitem` per message) that
@@ -118,6 +124,33 @@ export function MessageList({
       onLoadOlder();
     }
   }, [rows, firstKey, lastKey, lastRow, timeline.loaded, timeline.hasOlder, timeline.loading, onLoadOlder]);
+
+  // Sizes changed without a new row (see the rules above): a list that was at the bottom stays there.
+  const resizes = useRef<ResizeObserver | null>(null);
+  // A layout effect, declared before the one that observes the rows: it exists when the first rows come.
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const observer = new ResizeObserver(() => {
+      // Only when nothing scrolled since the last look: a jump to a quoted message (scrollIntoView) moves
+      // scrollTop before its scroll event arrives, and must not be undone. Growth alone leaves scrollTop as it was.
+      const unscrolled = Math.abs(el.scrollTop - before.current.scrollTop) < 1;
+      if (!before.current.atBottom || !unscrolled || el.scrollHeight - el.clientHeight - el.scrollTop < 1) return;
+      el.scrollTop = el.scrollHeight;
+      before.current = { ...before.current, scrollTop: el.scrollTop, firstBottom: bottomOf(el, before.current.firstKey) ?? 0 };
+    });
+    observer.observe(el);
+    resizes.current = observer;
+    return () => {
+      observer.disconnect();
+      resizes.current = null;
+    };
+  }, []);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    // Observing a row already observed does nothing; a row that left stays observed until the list goes.
+    if (el && resizes.current) for (const row of Array.from(el.children)) resizes.current.observe(row);
+  }, [rows]);
 
   const onScroll = useCallback(() => {
     const el = scroller.current;

@@ -89,15 +89,31 @@ export function namesSentence(names: readonly string[]): string {
 }
 
 /**
- * A stored message's reactions and quick-reaction bar; nothing for a
- * pending or deleted message, or outside a ReactionsProvider.
+ * What can be done about one message's reactions, in one place for the
+ * hover bar, the counts and the message's action sheet: `choose` adds an
+ * emoji or takes mine back (a second click undoes), `picking` opens the
+ * emoji picker, `error` is the last failure's sentence. `available` is
+ * false outside a ReactionsProvider and for a pending or deleted message.
  */
-export const MessageReactions = memo(function MessageReactions({ message }: { message: DisplayMessage }) {
+export interface ReactionChoice {
+  available: boolean;
+  /** Whether I reacted with `emoji`. */
+  isMine: (emoji: string) => boolean;
+  choose: (emoji: string) => void;
+  toggle: (emoji: string, on: boolean) => void;
+  error: string | null;
+  picking: boolean;
+  setPicking: (open: boolean) => void;
+}
+
+/** The reaction choice of `message` (see ReactionChoice). */
+export function useReactionChoice(message: DisplayMessage): ReactionChoice {
   const context = useContext(ReactionsContext);
   const [error, setError] = useState<string | null>(null);
   const [picking, setPicking] = useState(false);
   const messageId = message.id;
   const reactions = message.reactions ?? NO_REACTIONS;
+  const meId = context?.meId ?? "";
 
   const toggle = useCallback(
     (emoji: string, on: boolean) => {
@@ -107,13 +123,28 @@ export const MessageReactions = memo(function MessageReactions({ message }: { me
     },
     [context, messageId],
   );
-  /** From the bar or the picker: adds mine, or takes it back if I had it (a second click undoes). */
-  const choose = useCallback(
-    (emoji: string) => toggle(emoji, !reactions.some((r) => r.emoji === emoji && r.userIds.includes(context?.meId ?? ""))),
-    [toggle, reactions, context?.meId],
+  const isMine = useCallback((emoji: string) => reactions.some((r) => r.emoji === emoji && r.userIds.includes(meId)), [reactions, meId]);
+  const choose = useCallback((emoji: string) => toggle(emoji, !isMine(emoji)), [toggle, isMine]);
+  const available = context !== null && messageId !== null && message.status === "sent" && !message.deleted;
+  return useMemo(
+    () => ({ available, isMine, choose, toggle, error, picking, setPicking }),
+    [available, isMine, choose, toggle, error, picking],
   );
+}
 
-  if (!context || messageId === null || message.status !== "sent" || message.deleted) return null;
+/**
+ * A stored message's reactions and quick-reaction bar; nothing for a
+ * pending or deleted message, or outside a ReactionsProvider. `choice` is
+ * the message's (MessageItem shares it with its action sheet); without
+ * it, the component keeps its own.
+ */
+export const MessageReactions = memo(function MessageReactions({ message, choice }: { message: DisplayMessage; choice?: ReactionChoice }) {
+  const context = useContext(ReactionsContext);
+  const own = useReactionChoice(message);
+  const { available, choose, toggle, error, picking, setPicking } = choice ?? own;
+  const reactions = message.reactions ?? NO_REACTIONS;
+
+  if (!context || !available) return null;
   return (
     <>
       {reactions.length > 0 ? (

@@ -3,10 +3,13 @@
  * ✓✓ delivered (on at least one other member's device), and read. In a
  * direct message read shows as colored ✓✓ ("Read"); in a room as "Read by
  * N", a button whose small popover names the readers (on hover, focus or
- * tap; Escape closes it). Every mark has a text name for screen readers.
+ * tap; Escape closes it), on my newest read message only (as Messenger
+ * does): an earlier read message shows the compact read ticks, so a
+ * two-person room is not "Read by 1" under every line. Every mark has a
+ * text name for screen readers.
  */
 import { useId, useState, useSyncExternalStore, type KeyboardEvent } from "react";
-import { receiptOf } from "@web/state/receipts";
+import { lastReadMineSeq, receiptOf } from "@web/state/receipts";
 import { useChat, useChatClient } from "@web/state/useChat";
 
 export function ReceiptMark({ seq }: { seq: number }) {
@@ -15,12 +18,15 @@ export function ReceiptMark({ seq }: { seq: number }) {
   const kind = useChat((s) => (roomId ? s.rooms[roomId]?.room.kind : undefined));
   const meId = useChat((s) => s.me?.id ?? "");
   const all = useSyncExternalStore(chat.receipts.subscribe, chat.receipts.getSnapshot);
+  const messages = useChat((s) => (roomId ? s.timelines[roomId]?.messages : undefined));
   const [open, setOpen] = useState(false);
   const popoverId = useId();
   if (!roomId) return null;
   const { delivered, readers } = receiptOf(all[roomId], seq, meId);
 
-  if (kind === "direct" || readers.length === 0) {
+  const readByHere = readers.length > 0 && lastReadMineSeq(all[roomId], messages ?? [], meId) === seq;
+
+  if (kind === "direct" || !readByHere) {
     const state = readers.length > 0 ? "read" : delivered ? "delivered" : "sent";
     const label = state === "read" ? "Read" : state === "delivered" ? "Delivered" : "Sent";
     return (

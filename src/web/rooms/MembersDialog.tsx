@@ -1,7 +1,9 @@
 /**
- * A room's members, and for the owner or an admin of a private room, the
- * picker to add people. Reloads when the room's member count changes, so
- * joins and leaves seen live show up here too.
+ * A room's members, and "Invite": in a public room, for everyone, the
+ * room's link to share (whoever opens it is offered "Join room"); for the
+ * owner or an admin of any room but a direct one, the picker to add people
+ * at once (POST /rooms/:id/members). Reloads when the room's member count
+ * changes, so joins and leaves seen live show up here too.
  */
 import { useEffect, useMemo, useState } from "react";
 import type { Member, Room, User } from "@shared/protocol/index.js";
@@ -12,16 +14,31 @@ import { Dialog } from "@web/ui/Dialog";
 import { UserPicker } from "./UserPicker";
 import { PresenceDot } from "./PresenceDot";
 
-/** Whether the caller may add people to this room. */
+/** Whether the caller may add people to this room (the server's rule: its owner or an admin; never a direct room). */
 export function canAddMembers(room: Room): boolean {
-  return room.kind === "private" && (room.role === "owner" || room.role === "admin");
+  return room.kind !== "direct" && (room.role === "owner" || room.role === "admin");
+}
+
+/** Whether the room offers to invite: anyone in a public room (its link), whoever may add people elsewhere. */
+export function canInvite(room: Room): boolean {
+  return room.kind === "public" || canAddMembers(room);
+}
+
+/** What the invite action is called: "Invite" in a public room, where anyone may join; "Add" in a private one. */
+export function inviteLabel(room: Room): "Invite" | "Add" {
+  return room.kind === "public" ? "Invite" : "Add";
+}
+
+/** The room's address in this app (`#/rooms/<id>`): a non-member who opens it is offered to join. */
+export function roomLink(room: Room): string {
+  return `${window.location.origin}${window.location.pathname}#/rooms/${encodeURIComponent(room.id)}`;
 }
 
 export function MembersDialog({ room, startAdding, onClose }: { room: Room; startAdding: boolean; onClose: () => void }) {
   const chat = useChatClient();
   const me = useChat((s) => s.me);
   const [members, setMembers] = useState<Member[] | null>(null);
-  const [adding, setAdding] = useState(startAdding && canAddMembers(room));
+  const [adding, setAdding] = useState(startAdding && canInvite(room));
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [added, setAdded] = useState<string | null>(null);
@@ -58,12 +75,13 @@ export function MembersDialog({ room, startAdding, onClose }: { room: Room; star
   }
 
   return (
-    <Dialog title={adding ? `Add people to ${room.name}` : `Members of ${room.name}`} onClose={onClose} testId="members-dialog">
+    <Dialog title={adding ? `${inviteLabel(room)} people to ${room.name}` : `Members of ${room.name}`} onClose={onClose} testId="members-dialog">
       {error ? <p className="form__error" role="alert">{error}</p> : null}
       {added ? <p className="notice" role="status" data-testid="member-added">{added} was added.</p> : null}
       {adding ? (
         <>
-          <UserPicker exclude={exclude} onPick={(u) => void add(u)} actionLabel="Add" busyUserId={busy} />
+          {room.kind === "public" ? <InviteLink room={room} /> : null}
+          {canAddMembers(room) ? <UserPicker exclude={exclude} onPick={(u) => void add(u)} actionLabel="Add" busyUserId={busy} /> : null}
           <button type="button" className="link-button" onClick={() => setAdding(false)}>Show members</button>
         </>
       ) : (
@@ -85,13 +103,37 @@ export function MembersDialog({ room, startAdding, onClose }: { room: Room; star
               </li>
             ))}
           </ul>
-          {canAddMembers(room) ? (
+          {canInvite(room) ? (
             <button type="button" className="button button--primary" onClick={() => setAdding(true)} data-testid="members-add">
-              Add people
+              {inviteLabel(room)} people
             </button>
           ) : null}
         </>
       )}
     </Dialog>
+  );
+}
+
+/** A public room's link, to paste anywhere; Copy puts it on the clipboard. */
+function InviteLink({ room }: { room: Room }) {
+  const link = roomLink(room);
+  const [copied, setCopied] = useState<"yes" | "failed" | null>(null);
+  return (
+    <div className="invite-link">
+      <label htmlFor="invite-link-input">Anyone with this link can join the room</label>
+      <div className="invite-link__row">
+        <input id="invite-link-input" className="invite-link__input" readOnly value={link} data-testid="invite-link"
+          onFocus={(e) => e.target.select()} />
+        <button type="button" className="button" data-testid="invite-copy"
+          onClick={() => {
+            navigator.clipboard?.writeText(link).then(() => setCopied("yes"), () => setCopied("failed"));
+          }}>
+          Copy link
+        </button>
+      </div>
+      <p className="field__hint" role="status" data-testid="invite-copied">
+        {copied === "yes" ? "Link copied." : copied === "failed" ? "Could not copy: select the link and copy it." : ""}
+      </p>
+    </div>
   );
 }

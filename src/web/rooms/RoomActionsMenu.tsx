@@ -17,7 +17,7 @@ import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode 
 import type { Room } from "@shared/protocol/index.js";
 import { useRoute } from "@web/app/route";
 import { DoorIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
-import { canAddMembers } from "./MembersDialog";
+import { canInvite, inviteLabel } from "./MembersDialog";
 
 export interface RoomAction {
   /** What the item says (its accessible name). */
@@ -35,8 +35,8 @@ export function roomActions(room: Room, open: (dialog: "members" | "add" | "leav
   const actions: RoomAction[] = [
     { label: "Members", detail: String(room.memberCount), icon: <UsersIcon />, testId: "menu-members", onSelect: () => open("members") },
   ];
-  if (canAddMembers(room)) {
-    actions.push({ label: "Add people", icon: <UserPlusIcon />, testId: "menu-add-member", onSelect: () => open("add") });
+  if (canInvite(room)) {
+    actions.push({ label: `${inviteLabel(room)} people`, icon: <UserPlusIcon />, testId: "menu-add-member", onSelect: () => open("add") });
   }
   actions.push({ label: "Leave", icon: <DoorIcon />, testId: "menu-leave", danger: true, onSelect: () => open("leave") });
   return actions;

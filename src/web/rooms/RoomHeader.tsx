@@ -7,7 +7,7 @@ import { useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
 import { Dialog } from "@web/ui/Dialog";
 import { DoorIcon, HashIcon, LockIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
-import { MembersDialog, canAddMembers } from "./MembersDialog";
+import { MembersDialog, canInvite, inviteLabel } from "./MembersDialog";
 import { BackToConversations, RoomActionsMenu, roomActions } from "./RoomActionsMenu";
 import { PresenceDot } from "./PresenceDot";
 import { OnlineCount } from "./OnlineCount";
@@ -54,9 +54,9 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
             title="Members" aria-label={`${room.memberCount} members`}>
             <UsersIcon /> {room.memberCount}
           </button>
-          {canAddMembers(room) ? (
+          {canInvite(room) ? (
             <button type="button" className="chip" onClick={() => setDialog("add")} data-testid="add-member">
-              <UserPlusIcon /> Add
+              <UserPlusIcon /> {inviteLabel(room)}
             </button>
           ) : null}
           <button type="button" className="chip" onClick={() => setDialog("leave")} data-testid="leave-room">

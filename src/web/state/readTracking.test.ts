@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { documentAttention, seqToMarkRead } from "./readTracking";
 import { pageTitle, unreadTotal } from "./pageTitle";
-import { ReceiptsStore, receiptOf } from "./receipts";
+import { ReceiptsStore, lastReadMineSeq, receiptOf } from "./receipts";
 
 const focused = { visible: true, focused: true };
 const room = { lastSeq: 10, lastReadSeq: 4, lastMessageSeq: 9 };
@@ -62,5 +62,24 @@ describe("receipts store", () => {
     store.apply({ type: "receipts.updated", roomId: "r", reads: { a: 1 }, delivered: {} });
     store.apply({ type: "receipts.updated", roomId: "r", reads: { a: 1 }, delivered: {} });
     expect(calls).toBe(1);
+  });
+});
+
+describe("lastReadMineSeq: where Read by N goes", () => {
+  const mine = (seq: number, deletedAt: string | null = null) => ({ seq, author: { id: "me" }, deletedAt });
+  const theirs = (seq: number) => ({ seq, author: { id: "ada" }, deletedAt: null });
+  const receipts = (reads: Record<string, number>) => ({ reads, delivered: {}, names: {} });
+
+  it("is my newest message at or before the furthest read of anyone else", () => {
+    const messages = [mine(1), theirs(2), mine(3), mine(5), theirs(6), mine(7)];
+    expect(lastReadMineSeq(receipts({ ada: 6, me: 7 }), messages, "me")).toBe(5);
+    expect(lastReadMineSeq(receipts({ ada: 3, bob: 1 }), messages, "me")).toBe(3);
+    expect(lastReadMineSeq(receipts({ ada: 9 }), messages, "me")).toBe(7);
+  });
+  it("skips deleted messages, ignores my own read position, and is null when nothing of mine is read", () => {
+    expect(lastReadMineSeq(receipts({ ada: 6 }), [mine(1), mine(5, "2026-01-01T00:00:00.000Z")], "me")).toBe(1);
+    expect(lastReadMineSeq(receipts({ me: 9 }), [mine(1)], "me")).toBeNull();
+    expect(lastReadMineSeq(receipts({ ada: 0 }), [mine(1)], "me")).toBeNull();
+    expect(lastReadMineSeq(undefined, [mine(1)], "me")).toBeNull();
   });
 });

@@ -39,6 +39,29 @@ export function receiptOf(r: RoomReceipts | undefined, seq: number, meId: string
   return { delivered, readers };
 }
 
+/**
+ * The seq of my newest message that someone else has read, among
+ * `messages` (the open room's timeline, ascending or not): where "Read by
+ * N" goes, as in Messenger, instead of under every message read. Deleted
+ * messages carry no receipt, so they are skipped. Null when no message of
+ * mine here is read yet.
+ */
+export function lastReadMineSeq(
+  r: RoomReceipts | undefined,
+  messages: readonly { seq: number; author: { id: string }; deletedAt?: string | null | undefined }[],
+  meId: string,
+): number | null {
+  if (!r) return null;
+  let furthest = -1;
+  for (const [userId, read] of Object.entries(r.reads)) if (userId !== meId && read > furthest) furthest = read;
+  let found: number | null = null;
+  for (const m of messages) {
+    if (m.author.id !== meId || m.deletedAt || m.seq > furthest) continue;
+    if (found === null || m.seq > found) found = m.seq;
+  }
+  return found;
+}
+
 /** Merges positions keeping the higher one per user. */
 function forward(held: Readonly<Record<string, number>>, incoming: Readonly<Record<string, number>>): Readonly<Record<string, number>> {
   let out: Record<string, number> | null = null;

@@ -11,9 +11,11 @@ export interface DialogProps {
   /** For tests and styling. */
   testId?: string;
   wide?: boolean;
+  /** A bottom sheet on a phone (styles.css, `.dialog--sheet`), a small centred dialog elsewhere. */
+  sheet?: boolean;
 }
 
-export function Dialog({ title, onClose, children, testId, wide }: DialogProps) {
+export function Dialog({ title, onClose, children, testId, wide, sheet }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
 
   useEffect(() => {
@@ -23,15 +25,17 @@ export function Dialog({ title, onClose, children, testId, wide }: DialogProps) 
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     if (dialog && !dialog.open) dialog.showModal();
     return () => {
+      // Unless what closed it moved the focus on purpose (an edit box, the composer): then that stays.
+      const moved = document.activeElement !== null && document.activeElement !== document.body && !dialog?.contains(document.activeElement);
       dialog?.close();
-      if (opener?.isConnected) opener.focus();
+      if (opener?.isConnected && !moved) opener.focus();
     };
   }, []);
 
   return (
     <dialog
       ref={ref}
-      className={wide ? "dialog dialog--wide" : "dialog"}
+      className={["dialog", wide ? "dialog--wide" : "", sheet ? "dialog--sheet" : ""].filter(Boolean).join(" ")}
       data-testid={testId}
       aria-label={title}
       onCancel={(event) => {

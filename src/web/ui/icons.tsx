@@ -40,3 +40,9 @@ export const TrashIcon = (p: SVGProps<SVGSVGElement>) => (
 export const ThreadIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2zM8 9h8M8 13h5" {...p} />;
 export const ReplyIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M9 17 4 12l5-5M4 12h11a5 5 0 0 1 5 5v2" {...p} />;
 export const CloseIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M18 6 6 18M6 6l12 12" {...p} />;
+export const CopyIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M9 9h11v11H9zM5 15H4V4h11v1" {...p} />
+);
+export const MoreIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M5 12h.01M12 12h.01M19 12h.01" strokeWidth="3" {...p} />
+);
