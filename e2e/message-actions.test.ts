@@ -65,16 +65,24 @@ describe("message actions and small things at a desktop", () => {
     await bob.page.mouse.move(5, 795); // far from the message (the sidebar's bottom corner)
     await eventually("the bar hides", async () => (await opacityOf(bar)) === "0");
     expect(await opacityOf(message.getByTestId("message-actions"))).toBe("0");
-    // The keyboard still brings it: Tab from the reaction count reaches the bar, and it shows.
-    await message.locator('[data-testid="reaction"]').first().focus();
-    await bob.page.keyboard.press("Tab");
+    // The keyboard still brings it: Shift+Tab from the composer selects the newest message, and its bar shows.
+    await bob.composer().focus();
+    await bob.page.keyboard.press("Shift+Tab");
+    expect(await bob.page.evaluate(() => document.activeElement?.getAttribute("data-testid"))).toBe("message");
     await eventually("the bar shows for the keyboard", async () => (await opacityOf(bar)) === "1");
   });
 
   it("More actions opens the message's sheet from the keyboard; Escape gives the focus back", async () => {
     const message = await bob.waitForMessage("Coffee at ten?");
-    const more = message.getByRole("button", { name: "More actions" });
-    await more.focus();
+    const more = message.getByTestId("message-more");
+    // As a keyboard user gets there: Shift+Tab from the composer selects the newest message, Enter goes into its
+    // controls, Tab to "More actions".
+    await bob.composer().focus();
+    await bob.page.keyboard.press("Shift+Tab");
+    await bob.page.keyboard.press("Enter");
+    const focusedId = () => bob.page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
+    for (let i = 0; i < 10 && (await focusedId()) !== "message-more"; i += 1) await bob.page.keyboard.press("Tab");
+    expect(await focusedId()).toBe("message-more");
     await bob.page.keyboard.press("Enter");
     const sheet = bob.page.getByRole("dialog", { name: "Message actions" });
     await sheet.waitFor();

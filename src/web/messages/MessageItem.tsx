@@ -112,6 +112,29 @@ export const MessageItem = memo(function MessageItem({
 
   const reactions = useReactionChoice(message);
   const [sheetOpen, setSheetOpen] = useState(false);
+  // What had the focus when the sheet opened (the message, or "More actions"): it gets it back on close.
+  const sheetOpener = useRef<HTMLElement | null>(null);
+  const openSheet = () => {
+    sheetOpener.current = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    setSheetOpen(true);
+  };
+  const sheetWasOpen = useRef(false);
+  useEffect(() => {
+    if (sheetOpen) {
+      sheetWasOpen.current = true;
+      return;
+    }
+    if (!sheetWasOpen.current) return;
+    sheetWasOpen.current = false;
+    const opener = sheetOpener.current;
+    sheetOpener.current = null;
+    // The dialog's own restore fails for "More actions": with the focus in the sheet the message held none, so its
+    // actions were out of the tree (styles.css). Unless the chosen action moved the focus on purpose (Edit), the
+    // message takes it first (its actions come back), then the opener.
+    if (document.activeElement && document.activeElement !== document.body) return;
+    root.current?.focus({ preventScroll: true });
+    if (opener && opener !== root.current && opener.isConnected) opener.focus({ preventScroll: true });
+  }, [sheetOpen]);
   const [copied, setCopied] = useState(false);
   const root = useRef<HTMLDivElement>(null);
 
@@ -132,6 +155,7 @@ export const MessageItem = memo(function MessageItem({
       if (!target.closest(".message__line")) return;
       event.preventDefault(); // a long press: no text-selection menu over the sheet
       el.focus({ preventScroll: true }); // where focus comes back to when the sheet closes
+      sheetOpener.current = el;
       setSheetOpen(true);
     };
     el.addEventListener("pointerdown", onPointerDown);
@@ -285,7 +309,7 @@ export const MessageItem = memo(function MessageItem({
                 </button>
               ) : null}
               <button type="button" className="icon-button message__action message__more" aria-label="More actions"
-                title="More actions" aria-haspopup="dialog" onClick={() => setSheetOpen(true)} data-testid="message-more">
+                title="More actions" aria-haspopup="dialog" onClick={openSheet} data-testid="message-more">
                 <MoreIcon aria-hidden="true" />
               </button>
             </div>
