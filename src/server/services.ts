@@ -61,7 +61,7 @@ export function createServices(deps: Deps): Services {
     replies: new ReplyService(deps, writer),
     // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
     presence: new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined),
-    typing: new TypingService(deps),
+    typing: new TypingService(deps, undefined, (userId, roomId) => rooms.membership.require(userId, roomId)),
     remoteTypists: deps.cluster ? new RemoteTypists(deps.bus, deps.cluster) : null,
     receipts: new ReceiptService(deps, rooms),
     writer,

@@ -4,7 +4,7 @@ import type { Database } from "../store/schema.js";
 import type { ReceiptsUpdatedEvent, RoomReadEvent } from "@shared/protocol/frames.js";
 import type { ReadAllResponse, ReceiptsResponse } from "@shared/protocol/http.js";
 import type { RoomService } from "./service.js";
-import { requireMember } from "./access.js";
+import { storePositions } from "./positions.js";
 import { systemClock, type Clock } from "../presence/clock.js";
 
 /** Positions that moved in one room since its last receipts.updated frame, by user id. */
@@ -37,6 +37,7 @@ export class ReceiptService {
   private readonly bus: Deps["bus"];
   private readonly intervalMs: number;
   private readonly log: Deps["log"];
+  private readonly rooms: RoomService;
   private readonly pending = new Map<string, Pending>();
   /** Delivered positions acked but not yet stored (room → user → seq); `writing`: the batch being stored now. */
   private unwritten = new Map<string, Map<string, number>>();
@@ -53,6 +54,7 @@ export class ReceiptService {
     this.bus = deps.bus;
     this.log = deps.log;
     this.intervalMs = deps.config.receiptsIntervalMs;
+    this.rooms = rooms;
     rooms.onRead = (roomId, userId, seq) => this.note(roomId, "reads", userId, seq);
   }
 
@@ -63,7 +65,7 @@ export class ReceiptService {
    * @throws AppError not_found, forbidden (not a member)
    */
   async markDelivered(actor: Actor, roomId: string, seq: number): Promise<number> {
-    const { room, member } = await requireMember(this.db, actor.userId, roomId);
+    const { room, member } = await this.rooms.membership.require(actor.userId, roomId);
     const stored = Math.max(Number(member.last_delivered_seq), this.unstored(roomId, actor.userId));
     const target = Math.min(seq, Number(room.last_seq));
     if (target <= stored) return stored;
@@ -118,7 +120,7 @@ export class ReceiptService {
    * @throws AppError not_found, forbidden (not a member)
    */
   async positions(actor: Actor, roomId: string): Promise<ReceiptsResponse> {
-    await requireMember(this.db, actor.userId, roomId);
+    await this.rooms.membership.require(actor.userId, roomId);
     const rows = await this.db
       .selectFrom("room_members")
       .select(["user_id", "last_read_seq", "last_delivered_seq"])
@@ -179,20 +181,8 @@ export class ReceiptService {
     this.unwritten = new Map();
     if (this.writing.size > 0) {
       try {
-        await this.db.transaction().execute(async (trx) => {
-          for (const [roomId, users] of this.writing) {
-            for (const [userId, seq] of users) {
-              // Guarded: a position never moves back, whatever another node stored meanwhile.
-              await trx
-                .updateTable("room_members")
-                .set({ last_delivered_seq: seq })
-                .where("room_id", "=", roomId)
-                .where("user_id", "=", userId)
-                .where("last_delivered_seq", "<", seq)
-                .execute();
-            }
-          }
-        });
+        const moves = [...this.writing].flatMap(([roomId, users]) => [...users].map(([userId, seq]) => ({ roomId, userId, seq })));
+        await storePositions(this.db, "last_delivered_seq", moves);
       } catch (error) {
         // Ephemeral: a lost batch only delays ticks until the clients report again.
         this.log.warn({ err: error }, "storing delivered positions failed");

@@ -11,10 +11,12 @@ import { getUser, toUser, userColumns } from "../users/users.js";
 import { appendRoomEvent } from "../events/log.js";
 import type { RoomWriter } from "../events/writer.js";
 import type { RoomEnvelope } from "../bus/bus.js";
-import { findVisibleRoom, requireMember, requireModerator, visibleRoom, type RoomRow } from "./access.js";
+import { findVisibleRoom, requireModerator, visibleRoom, type RoomRow } from "./access.js";
 import { myRoomIds, publicRoomIds, roomIdOf, roomViews } from "./views.js";
 import { requireMemberSlot, requireRoomSlot, type Who } from "./limits.js";
 import { rows, type Steps } from "../store/steps.js";
+import { MembershipReads } from "./membership-reads.js";
+import { ReadPositions } from "./positions.js";
 
 /**
  * Rooms and their members: create, discover, join, leave, add members,
@@ -22,10 +24,17 @@ import { rows, type Steps } from "../store/steps.js";
  * seq-stamped room event written through the RoomWriter.
  */
 export class RoomService {
+  /** Membership checks of the many-at-a-time socket commands (read, delivered, typing), read per turn. */
+  readonly membership: MembershipReads;
+  private readonly readPositions: ReadPositions;
+
   constructor(
     private readonly deps: Deps,
     private readonly writer: RoomWriter,
-  ) {}
+  ) {
+    this.membership = new MembershipReads(deps.store.db);
+    this.readPositions = new ReadPositions(deps.store.db);
+  }
 
   /** Told when a member's read position moved (room, user, new seq): the receipts aggregator (rooms/receipts.ts). */
   onRead: ((roomId: string, userId: string, seq: number) => void) | null = null;
@@ -235,16 +244,10 @@ export class RoomService {
    * @throws AppError not_found, forbidden (not a member)
    */
   async markRead(actor: Actor, roomId: string, seq: number): Promise<number> {
-    const { room, member } = await requireMember(this.db, actor.userId, roomId);
+    const { room, member } = await this.membership.require(actor.userId, roomId);
     const target = Math.min(seq, Number(room.last_seq));
     if (target <= Number(member.last_read_seq)) return Number(member.last_read_seq);
-    await this.db
-      .updateTable("room_members")
-      .set({ last_read_seq: target })
-      .where("room_id", "=", roomId)
-      .where("user_id", "=", actor.userId)
-      .where("last_read_seq", "<", target)
-      .execute();
+    await this.readPositions.store(roomId, actor.userId, target);
     const event: RoomReadEvent = { type: "room.read", roomId, lastReadSeq: target };
     this.deps.bus.publish({ kind: "user", userId: actor.userId, frame: JSON.stringify(event) });
     this.onRead?.(roomId, actor.userId, target);
