@@ -340,6 +340,8 @@ function startNode(n) {
     ...["--port", String(port), "--host", "127.0.0.1"],
     ...["--database-url", databaseUrl.toString()],
     ...(noRedis ? [] : ["--redis-url", redisUrl.toString()]),
+    // One machine: the nodes share one files directory (an operator's own PARLEY_STORAGE_URL, e.g. s3://…, wins).
+    ...(noRedis || process.env.PARLEY_STORAGE_URL ? [] : ["--storage-url", `file:${path.join(root, "data", "cluster-files")}`, "--storage-shared", "true"]),
     ...(noRedis || args["redis-key-prefix"] === undefined ? [] : ["--redis-key-prefix", args["redis-key-prefix"]]),
     ...["--public-url", publicUrl, "--trust-proxy", "127.0.0.1"],
     ...(args["shutdown-grace-ms"] === undefined ? [] : ["--shutdown-grace-ms", String(shutdownGraceMs)]),

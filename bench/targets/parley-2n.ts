@@ -57,7 +57,8 @@ async function startCluster(ctx: BenchContext, sqliteFile: string): Promise<{ se
           ...["--database-url", databaseUrl, "--redis-url", ctx.redisUrl, "--redis-key-prefix", prefix],
           ...["--public-url", `http://127.0.0.1:${lbPort}`, "--trust-proxy", "127.0.0.1"],
         ],
-        env: { ...PARLEY_BENCH_ENV, ...ctx.parleyEnv },
+        // One machine, one files directory for both nodes (by environment: a --parley-main build from before files ignores it).
+        env: { ...PARLEY_BENCH_ENV, PARLEY_STORAGE_URL: `file:${path.join(ctx.tmpDir, `parley-2n-files-${prefix.replace(/[^A-Za-z0-9-]/g, "")}`)}`, PARLEY_STORAGE_SHARED: "true", ...ctx.parleyEnv },
         // /readyz: the node answers only once PostgreSQL and Redis do.
         healthPath: "/readyz",
         timeoutMs: 60_000,

@@ -18,6 +18,7 @@ import { openBus } from "./bus/open.js";
 import { echoRequestId, healthRoutes, requestId } from "./http/health.js";
 import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
+import { openFileStorage } from "./files/open-storage.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
@@ -116,7 +117,13 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     throw new StartupError(`${reasonOf(err)} (--redis-url)`, { cause: err });
   });
   const { bus, cluster } = opened;
-  const deps: Deps = { config, store, bus, log, metrics, cluster };
+  const files = await openFileStorage(config).catch(async (err: unknown) => {
+    cluster?.close();
+    await bus.close();
+    await store.close();
+    throw new StartupError(`cannot open the file storage ${redactUrl(config.storageUrl)} (--storage-url): ${reasonOf(err)}`, { cause: err });
+  });
+  const deps: Deps = { config, store, bus, log, metrics, cluster, files };
   // Stalls of the loop are logged (and counted when metrics are on) for the node's whole life.
   const loopWatch = watchEventLoop(log, { onBlocked: (ms) => metrics.eventLoopBlocked(ms) });
   const services = createServices(deps);
@@ -290,6 +297,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           services.remoteTypists?.close();
           await bus.close();
           await store.close();
+          await files.close();
         } finally {
           loopWatch.stop();
           // Last, so the node can be scraped while it drains; even after a failed step, so its port is freed.

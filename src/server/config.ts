@@ -11,6 +11,11 @@ import { z } from "zod";
  */
 
 const LogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+/** A yes/no setting, written true/false (or 1/0, yes/no). */
+const Flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+const MiB = 1024 * 1024;
 
 /** Every setting: flag name, environment variable, schema, and what it is for. */
 export const settings = {
@@ -22,6 +27,18 @@ export const settings = {
   redisUrl: { env: "PARLEY_REDIS_URL", schema: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(), doc: "Redis (redis://[user:password@]host:port[/db]): set on every node of a many-node installation, with the same PostgreSQL --database-url; live events, presence and typing then reach the sockets on every node. Unset: one node, in-process fan-out." },
   redisKeyPrefix: { env: "PARLEY_REDIS_KEY_PREFIX", schema: z.string().regex(/^[A-Za-z0-9_:.-]{1,64}$/, "1 to 64 of A-Z a-z 0-9 _ : . -").default("parley:"), doc: "Prefix of the Redis channel Parley uses: installations sharing one Redis need different ones." },
   nodeTimeoutMs: { env: "PARLEY_NODE_TIMEOUT_MS", schema: z.coerce.number().int().min(300).max(300_000).default(15_000), doc: "Many nodes: a node not heard from for this long (ms) is taken for dead; whoever it showed online or typing is taken back by the others (offline after --presence-offline-grace-ms more). Each node beats every third of it." },
+  storageUrl: { env: "PARLEY_STORAGE_URL", schema: z.string().regex(/^(file:|s3:\/\/)/, "must start with file: or s3://").optional(), doc: "Where uploaded files live: `file:<directory>` on this machine, or `s3://<bucket>[/<prefix>]` in any S3-compatible store (AWS S3, MinIO, Garage, Ceph; credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the SDK's other sources). Default: `file:<data-dir>/files`. Every node of a many-node installation needs the same S3 store (or a directory they all share: --storage-shared)." },
+  s3Endpoint: { env: "PARLEY_S3_ENDPOINT", schema: z.url().optional(), doc: "S3 storage: the endpoint URL of a store that is not AWS (MinIO, Garage, Ceph), e.g. http://127.0.0.1:9000. Unset: AWS for --s3-region." },
+  s3Region: { env: "PARLEY_S3_REGION", schema: z.string().min(1).default("us-east-1"), doc: "S3 storage: the bucket's region." },
+  s3ForcePathStyle: { env: "PARLEY_S3_FORCE_PATH_STYLE", schema: Flag.default(true), doc: "S3 storage: address the bucket in the path (http://host/bucket/key), as most self-hosted stores need; false: as a host name (bucket.host)." },
+  storageShared: { env: "PARLEY_STORAGE_SHARED", schema: Flag.default(false), doc: "Many nodes with `file:` storage: say that the directory is the same one on every node (a network file system). Without it, --redis-url with file storage is refused: each node would hold files the others cannot serve." },
+  uploadMaxBytes: { env: "PARLEY_UPLOAD_MAX_BYTES", schema: z.coerce.number().int().min(1024).max(4096 * MiB).default(25 * MiB), doc: "Largest file one upload may carry (bytes); a larger one is refused with 413 payload_too_large before the rest is read." },
+  attachmentsPerMessage: { env: "PARLEY_ATTACHMENTS_PER_MESSAGE", schema: z.coerce.number().int().min(1).max(100).default(10), doc: "Files one message may carry." },
+  uploadsPerMinute: { env: "PARLEY_UPLOADS_PER_MINUTE", schema: z.coerce.number().int().positive().default(30), doc: "Uploads one user may start per minute; past it 429 rate_limited." },
+  uploadQuotaBytes: { env: "PARLEY_UPLOAD_QUOTA_BYTES", schema: z.coerce.number().int().min(1024).default(2048 * MiB), doc: "Bytes of files (pending and sent, not deleted) one user may hold; an upload past it is refused with 409 limit_reached." },
+  imageMaxPixels: { env: "PARLEY_IMAGE_MAX_PIXELS", schema: z.coerce.number().int().min(1).default(100_000_000), doc: "Largest image (width × height, every frame of an animation counted) the server decodes; a larger one is refused with 413 payload_too_large from its header, before decoding (decompression bombs)." },
+  pendingUploadTtlMs: { env: "PARLEY_PENDING_UPLOAD_TTL_MS", schema: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000), doc: "An upload not sent in a message within this long (ms) is deleted." },
+  fileSweepIntervalMs: { env: "PARLEY_FILE_SWEEP_INTERVAL_MS", schema: z.coerce.number().int().min(100).default(10 * 60 * 1000), doc: "How often (ms) expired pending uploads, deleted messages' files and stored files no upload refers to are removed (with many nodes, by the leader)." },
   publicUrl: { env: "PARLEY_PUBLIC_URL", schema: z.url().optional(), doc: "The URL people open, e.g. https://chat.example.com. Default http://localhost:<port>. An https URL makes cookies Secure." },
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
@@ -74,6 +91,25 @@ export interface Config {
   redisKeyPrefix: string;
   /** A node silent for this long (ms) is taken for dead by the others. */
   nodeTimeoutMs: number;
+  /** `file:<absolute directory>` or `s3://bucket[/prefix]`. */
+  storageUrl: string;
+  s3Endpoint: string | null;
+  s3Region: string;
+  s3ForcePathStyle: boolean;
+  /** `file:` storage shared by every node (a network file system). */
+  storageShared: boolean;
+  /** Largest upload, bytes. */
+  uploadMaxBytes: number;
+  attachmentsPerMessage: number;
+  uploadsPerMinute: number;
+  /** Bytes of files one user may hold. */
+  uploadQuotaBytes: number;
+  /** Largest image decoded, pixels (all frames). */
+  imageMaxPixels: number;
+  /** A pending upload is swept after this long, ms. */
+  pendingUploadTtlMs: number;
+  /** Period of the file sweeper, ms. */
+  fileSweepIntervalMs: number;
   publicUrl: string;
   /** Origins (scheme://host[:port]) allowed for cookie-authenticated WebSocket upgrades. */
   allowedOrigins: string[];
@@ -205,6 +241,14 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     // Nodes on SQLite would each have a database of their own: seqs and history would diverge.
     throw new ConfigError(`Invalid ${named("redisUrl")}: many nodes must share one PostgreSQL database; set --database-url postgres://… too`);
   }
+  const storageUrl = v.storageUrl === undefined ? `file:${path.join(dataDir, "files")}` : v.storageUrl.startsWith("file:") ? `file:${path.resolve(v.storageUrl.slice("file:".length))}` : v.storageUrl;
+  if (storageUrl.startsWith("s3://") && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/.test(storageUrl)) {
+    throw new ConfigError(`Invalid ${named("storageUrl")} = ${JSON.stringify(storageUrl)}: write s3://<bucket>[/<prefix>] with a bucket name of 3 to 63 of a-z 0-9 . -`);
+  }
+  if (v.redisUrl !== undefined && storageUrl.startsWith("file:") && !v.storageShared) {
+    // Each node would store files on its own disk, and the others could not serve them.
+    throw new ConfigError(`Invalid ${named("storageUrl")} = ${JSON.stringify(storageUrl)}: many nodes (--redis-url) need one S3 store (--storage-url s3://…), or a directory every node shares (then say so with --storage-shared true)`);
+  }
   const publicUrl = (v.publicUrl ?? `http://localhost:${v.port}`).replace(/\/+$/, "");
   const origins = new Set<string>([new URL(publicUrl).origin]);
   if (v.publicUrl === undefined) {
@@ -230,6 +274,18 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     redisUrl: v.redisUrl ?? null,
     redisKeyPrefix: v.redisKeyPrefix,
     nodeTimeoutMs: v.nodeTimeoutMs,
+    storageUrl,
+    s3Endpoint: v.s3Endpoint ?? null,
+    s3Region: v.s3Region,
+    s3ForcePathStyle: v.s3ForcePathStyle,
+    storageShared: v.storageShared,
+    uploadMaxBytes: v.uploadMaxBytes,
+    attachmentsPerMessage: v.attachmentsPerMessage,
+    uploadsPerMinute: v.uploadsPerMinute,
+    uploadQuotaBytes: v.uploadQuotaBytes,
+    imageMaxPixels: v.imageMaxPixels,
+    pendingUploadTtlMs: v.pendingUploadTtlMs,
+    fileSweepIntervalMs: v.fileSweepIntervalMs,
     publicUrl,
     allowedOrigins: [...origins],
     logLevel: v.logLevel,

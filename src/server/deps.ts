@@ -4,6 +4,7 @@ import type { Store } from "./store/store.js";
 import type { Bus } from "./bus/bus.js";
 import type { Metrics } from "./metrics/registry.js";
 import type { ClusterMembership } from "./bus/nodes.js";
+import type { FileStorage } from "./files/storage.js";
 
 /** What every service is built from: configuration, database, bus, log, metrics. */
 export interface Deps {
@@ -19,6 +20,8 @@ export interface Deps {
   metrics: Metrics;
   /** Many nodes (--redis-url): which other nodes are alive; null on a node alone. */
   cluster: ClusterMembership | null;
+  /** Where uploaded files' bytes live (files/storage.ts): the local disk or an S3 store. */
+  files: FileStorage;
 }
 
 /**

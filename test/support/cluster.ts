@@ -35,6 +35,8 @@ export interface Installation {
   databaseUrl: string;
   redisUrl: string;
   redisKeyPrefix: string;
+  /** `file:` storage every node of the installation shares (one machine). */
+  storageUrl: string;
   drop(): Promise<void>;
 }
 
@@ -42,13 +44,16 @@ export async function installation(opts: { redisUrl?: string; postgresUrl?: stri
   const db = await createTestPostgresDatabase(opts.postgresUrl);
   const url = opts.redisUrl ?? redisUrl;
   const prefix = `parley-test-${randomBytes(5).toString("hex")}:`;
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), "parley-test-files-"));
   return {
     databaseUrl: db.url,
     redisUrl: url,
     redisKeyPrefix: prefix,
+    storageUrl: `file:${files}`,
     drop: async () => {
       await db.drop();
       await deleteKeys(url, prefix);
+      fs.rmSync(files, { recursive: true, force: true });
     },
   };
 }
@@ -71,7 +76,7 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
 
 /** A node in this process on the installation (test/support/server.ts), with `clusterSettings`. */
 export function startNode(inst: Installation, overrides: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  return startTestServer({ databaseUrl: inst.databaseUrl, redisUrl: inst.redisUrl, redisKeyPrefix: inst.redisKeyPrefix, ...clusterSettings, ...overrides });
+  return startTestServer({ databaseUrl: inst.databaseUrl, redisUrl: inst.redisUrl, redisKeyPrefix: inst.redisKeyPrefix, storageUrl: inst.storageUrl, storageShared: "true", ...clusterSettings, ...overrides });
 }
 
 /** The same identity (cookie and CSRF token, or Bearer token) calling another node. */
@@ -106,6 +111,8 @@ export async function spawnNode(inst: Installation, extra: string[] = []): Promi
     "--database-url", inst.databaseUrl,
     "--redis-url", inst.redisUrl,
     "--redis-key-prefix", inst.redisKeyPrefix,
+    "--storage-url", inst.storageUrl,
+    "--storage-shared", "true",
     "--node-timeout-ms", String(clusterSettings.nodeTimeoutMs),
     "--presence-offline-grace-ms", String(clusterSettings.presenceOfflineGraceMs),
     "--data-dir", fs.mkdtempSync(path.join(os.tmpdir(), "parley-node-")),

@@ -100,7 +100,7 @@ describe("loadConfig", () => {
   });
 
   it("many nodes: a Redis URL needs a PostgreSQL database, and must be redis:// or rediss://", () => {
-    const c = loadConfig({ env: { PARLEY_REDIS_URL: "redis://10.0.0.5:6379", PARLEY_DATABASE_URL: "postgres://db/parley", PARLEY_DATABASE_POOL_SIZE: "25" } });
+    const c = loadConfig({ env: { PARLEY_REDIS_URL: "redis://10.0.0.5:6379", PARLEY_DATABASE_URL: "postgres://db/parley", PARLEY_DATABASE_POOL_SIZE: "25", PARLEY_STORAGE_URL: "s3://parley-files" } });
     expect(c.redisUrl).toBe("redis://10.0.0.5:6379");
     expect(c.databasePoolSize).toBe(25);
     expect(c.redisKeyPrefix).toBe("parley:");
@@ -108,6 +108,24 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ env: { PARLEY_REDIS_URL: "redis://10.0.0.5:6379" } })).toThrow(/many nodes must share one PostgreSQL database/);
     expect(() => loadConfig({ env: { PARLEY_REDIS_URL: "http://x", PARLEY_DATABASE_URL: "postgres://db/p" } })).toThrow(/PARLEY_REDIS_URL/);
     expect(() => loadConfig({ env: { PARLEY_REDIS_KEY_PREFIX: "has space" } })).toThrow(/PARLEY_REDIS_KEY_PREFIX/);
+  });
+
+  it("files: local by default, S3 by URL; many nodes need a store they all reach", () => {
+    const local = loadConfig({ env: { PARLEY_DATA_DIR: "/srv/parley" } });
+    expect(local.storageUrl).toBe("file:/srv/parley/files");
+    expect(local.uploadMaxBytes).toBe(25 * 1024 * 1024);
+    expect(local.attachmentsPerMessage).toBe(10);
+    const s3 = loadConfig({ argv: ["--storage-url", "s3://parley-files/team", "--s3-endpoint", "http://127.0.0.1:9000", "--s3-force-path-style", "false"] });
+    expect(s3).toMatchObject({ storageUrl: "s3://parley-files/team", s3Endpoint: "http://127.0.0.1:9000", s3Region: "us-east-1", s3ForcePathStyle: false });
+    expect(() => loadConfig({ argv: ["--storage-url", "s3://A_bad_bucket"] })).toThrow(/^Invalid --storage-url/);
+    expect(() => loadConfig({ argv: ["--storage-url", "/tmp/files"] })).toThrow(/^Invalid --storage-url/);
+    expect(() => loadConfig({ argv: ["--storage-shared", "maybe"] })).toThrow(/^Invalid --storage-shared/);
+    const many = { PARLEY_REDIS_URL: "redis://10.0.0.5:6379", PARLEY_DATABASE_URL: "postgres://db/parley" };
+    expect(() => loadConfig({ env: many })).toThrow(/^Invalid --storage-url .*many nodes/);
+    expect(loadConfig({ env: { ...many, PARLEY_STORAGE_URL: "file:/mnt/shared", PARLEY_STORAGE_SHARED: "true" } }).storageShared).toBe(true);
+    for (const flag of ["--upload-max-bytes", "--attachments-per-message", "--uploads-per-minute", "--upload-quota-bytes", "--image-max-pixels", "--pending-upload-ttl-ms", "--file-sweep-interval-ms"]) {
+      expect(() => loadConfig({ argv: [flag, "0"] }), flag).toThrow(new RegExp(`^Invalid ${flag}`));
+    }
   });
 
   it("derives Secure cookies and the allowed origin from an https public URL", () => {
@@ -198,7 +216,6 @@ describe("loadConfig", () => {
     expect(help).not.toContain("undefined");
     // Settings are named by their flags there too, never by internal keys (wsSocketsPerUser).
     for (const key of Object.keys(settings)) if (/[A-Z]/.test(key)) expect(help).not.toContain(key);
-    // No uploaded files yet: --help must not promise them.
-    expect(help).not.toMatch(/upload/i);
+    expect(help).toContain("--upload-max-bytes <value>  (PARLEY_UPLOAD_MAX_BYTES, default 26214400)");
   });
 });

@@ -1,4 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DiskStorage } from "@server/files/disk.js";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import pino from "pino";
 import { openStore, type Store } from "@server/store/store.js";
 import { loadConfig } from "@server/config.js";
@@ -16,6 +20,7 @@ import type { Actor } from "@server/deps.js";
 describe("reads stop at the durable head", () => {
   let store: Store;
   let services: Services;
+  let filesDir = "";
   let release: (() => void) | null = null;
   let holdFsync = false;
   const ann: Actor = { userId: "ann", via: "token", credentialHash: "a", csrfToken: null, expiresAt: null };
@@ -32,9 +37,12 @@ describe("reads stop at the durable head", () => {
     await store.db.insertInto("rooms").values({ id: "r", kind: "public", name: "r", topic: "", direct_key: null, created_by: "ann", created_at: at, last_seq: 0, last_activity_at: at, last_message_id: null }).execute();
     for (const id of ["ann", "bob"]) await store.db.insertInto("room_members").values({ room_id: "r", user_id: id, role: "member", joined_at: at, last_read_seq: 0 }).execute();
     const config = loadConfig({ values: { logLevel: "silent", commitWindowMs: 0 } });
-    services = createServices({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null });
+    services = createServices({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null, files: await DiskStorage.open((filesDir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-unit-files-")))) });
   });
-  afterEach(() => store.close());
+  afterEach(async () => {
+    await store.close();
+    fs.rmSync(filesDir, { recursive: true, force: true });
+  });
 
   it("hides a committed message until its batch is durable, then shows it", async () => {
     await services.messages.send(ann, "r", "first", "c1");

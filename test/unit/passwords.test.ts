@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { DiskStorage } from "@server/files/disk.js";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import pino from "pino";
 import { hashPassword, isCommonPassword, PasswordHasher, verifyPassword, type PasswordOps } from "@server/auth/passwords.js";
 import { hashSecret, secretsEqual } from "@server/auth/credentials.js";
@@ -111,7 +115,8 @@ describe("signup does the same password work whatever the outcome", () => {
       burn: async () => undefined,
     };
     const config = loadConfig({ values: { databaseUrl: "sqlite::memory:" } });
-    const auth = new AuthService({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null }, new PasswordHasher({ concurrency: 1, queue: 10 }, ops));
+    const filesDir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-unit-files-"));
+    const auth = new AuthService({ config, store, bus: new MemoryBus(), log: pino({ level: "silent" }), metrics: noMetrics, cluster: null, files: await DiskStorage.open(filesDir) }, new PasswordHasher({ concurrency: 1, queue: 10 }, ops));
     const body = (username: string, email: string, password: string) => ({ username, email, password, passwordConfirm: password });
     try {
       await auth.signup(body("first", "first@example.test", "tangerine-violet-1"));
@@ -124,6 +129,7 @@ describe("signup does the same password work whatever the outcome", () => {
       expect(await store.db.selectFrom("users").select("username").execute()).toEqual([{ username: "first" }]);
     } finally {
       await store.close();
+      fs.rmSync(filesDir, { recursive: true, force: true });
     }
   });
 });

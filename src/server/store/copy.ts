@@ -39,6 +39,7 @@ export const COPY_TABLES: { readonly [T in keyof Database]: readonly (keyof Data
   reactions: ["message_id", "emoji", "user_id"],
   reaction_events: ["message_id", "seq"],
   message_mentions: ["user_id", "room_id", "seq"],
+  uploads: ["id"],
 };
 
 const TABLE_NAMES = Object.keys(COPY_TABLES) as (keyof Database)[];

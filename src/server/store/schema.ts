@@ -88,6 +88,8 @@ export interface MessagesTable {
   in_thread: Generated<number>;
   /** Added by 0010: 1 for a thread reply also sent to the room (shown in the timeline too), else 0. */
   also_in_room: Generated<number>;
+  /** Added by 0012: the message's attachments as JSON (the wire's `Attachment[]`), null for none; null once deleted. */
+  attachments: Generated<string | null>;
 }
 
 /**
@@ -161,6 +163,44 @@ export interface RoomEventsTable {
   created_at: string;
 }
 
+/**
+ * Uploaded files (0012): who may read each and where it is stored.
+ * `state`: `pending` (uploaded, not yet sent: its owner's only), `attached`
+ * (part of `message_id` in `room_id`: the room's members'), `deleted` (its
+ * message deleted or it was swept; the row goes once its objects are removed).
+ */
+export interface UploadsTable {
+  id: string;
+  owner_id: string;
+  state: "pending" | "attached" | "deleted";
+  room_id: string | null;
+  message_id: string | null;
+  /** AttachmentKind: image, audio, video, file. */
+  kind: string;
+  /** Sniffed from the content. */
+  mime: string;
+  /** For display only (cleaned). */
+  name: string;
+  /** Bytes as stored (bigint: PostgreSQL answers it as a string; read with Number()). */
+  size: number | string;
+  width: number | null;
+  height: number | null;
+  duration_ms: number | null;
+  /** JSON array of 0–255 levels, or null. */
+  waveform: string | null;
+  /** 1: a voice note recorded in the app. */
+  voice: Generated<number>;
+  /** The file's key in the file storage (files/storage.ts). */
+  storage_key: string;
+  /** Images: the thumbnail's key, or null. */
+  thumbnail_key: string | null;
+  thumbnail_width: number | null;
+  thumbnail_height: number | null;
+  created_at: string;
+  attached_at: string | null;
+  deleted_at: string | null;
+}
+
 export interface KyselyMigrationTable {
   name: string;
   timestamp: string;
@@ -178,6 +218,7 @@ export interface Database {
   reactions: ReactionsTable;
   reaction_events: ReactionEventsTable;
   room_events: RoomEventsTable;
+  uploads: UploadsTable;
 }
 
 export type { Generated };

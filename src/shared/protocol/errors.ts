@@ -23,6 +23,13 @@ export const ErrorCode = {
   /** 413: a body, frame or message over its limit. */
   PayloadTooLarge: "payload_too_large",
   /**
+   * 415 (ext, issue 17): an upload whose content is not what it must be to
+   * be kept: an image (by its bytes) that does not decode, a truncated or
+   * corrupt one. A file of a type the server does not display is not
+   * refused: it is kept as a download.
+   */
+  UnsupportedMediaType: "unsupported_media_type",
+  /**
    * 409: a bound on how much may exist was reached (rooms one person is in,
    * members of a room); `details` names whose. Retrying succeeds only once
    * something changed (someone left a room), unlike rate_limited.
@@ -62,6 +69,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   username_taken: 409,
   email_taken: 409,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   limit_reached: 409,
   rate_limited: 429,
   headers_too_large: 431,

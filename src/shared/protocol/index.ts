@@ -6,3 +6,4 @@ export * from "./entities.js";
 export * from "./http.js";
 export * from "./frames.js";
 export * from "./reactions.js";
+export * from "./attachments.js";

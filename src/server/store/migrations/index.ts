@@ -11,6 +11,7 @@ import { lastSeen } from "./0008_last_seen.js";
 import { partialReplyIndex } from "./0009_partial_reply_index.js";
 import { threadReplies } from "./0010_thread_replies.js";
 import { reactionEvents } from "./0011_reaction_events.js";
+import { attachments } from "./0012_attachments.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -31,6 +32,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0009_partial_reply_index": partialReplyIndex,
     "0010_thread_replies": threadReplies,
     "0011_reaction_events": reactionEvents,
+    "0012_attachments": attachments,
   };
   return { getMigrations: async () => migrations };
 }
