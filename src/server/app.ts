@@ -19,6 +19,7 @@ import { echoRequestId, healthRoutes, requestId } from "./http/health.js";
 import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { openFileStorage } from "./files/open-storage.js";
+import type { FileStorage } from "./files/storage.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
@@ -42,6 +43,8 @@ export interface ParleyServer {
   gateway: Gateway;
   services: Services;
   store: Store;
+  /** Where uploaded files' bytes live (the same object as `Deps["files"]`). */
+  files: FileStorage;
   config: Config;
   log: Logger;
   /** The node's metrics (the same object as `Deps["metrics"]`); registry null when metrics are off. */
@@ -241,6 +244,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
     gateway,
     services,
     store,
+    files,
     config,
     log,
     metrics,
