@@ -25,17 +25,28 @@ const QUIET_FLAGS = [
 
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
+export interface LaunchOptions {
+  /**
+   * Flags added to this browser only, after the usual ones: e.g. a test of
+   * the microphone passes `--use-fake-device-for-media-stream` and
+   * `--use-fake-ui-for-media-stream` (a generated tone, permission granted
+   * without a prompt); every other test's browser is left as it is.
+   */
+  extraArgs?: readonly string[];
+}
+
 /** Starts a headless Chromium; the caller closes it. */
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(options: LaunchOptions = {}): Promise<Browser> {
+  const extra = options.extraArgs ?? [];
   const fromEnv = process.env.PARLEY_CHROMIUM;
-  if (fromEnv) return chromium.launch({ executablePath: fromEnv, args: QUIET_FLAGS, headless: true });
+  if (fromEnv) return chromium.launch({ executablePath: fromEnv, args: [...QUIET_FLAGS, ...extra], headless: true });
   if (fs.existsSync(DEBIAN_CHROMIUM)) {
-    return chromium.launch({ executablePath: DEBIAN_CHROMIUM, args: QUIET_FLAGS, headless: true });
+    return chromium.launch({ executablePath: DEBIAN_CHROMIUM, args: [...QUIET_FLAGS, ...extra], headless: true });
   }
   const bundled = (await import("@sparticuz/chromium")).default;
   // Its default flags are for AWS Lambda. --single-process makes every browser
   // context share one renderer: cookies leak between contexts (two people in
   // one test become one) and closing a context ends the browser. Drop it.
   const args = bundled.args.filter((arg) => arg !== "--single-process");
-  return chromium.launch({ executablePath: await bundled.executablePath(), args, headless: true });
+  return chromium.launch({ executablePath: await bundled.executablePath(), args: [...args, ...extra], headless: true });
 }

@@ -92,6 +92,11 @@ export class HttpTransport {
     this.csrfToken = token;
   }
 
+  /** The session's CSRF token, for a request made without `request` (uploads go over XMLHttpRequest: api/uploads.ts). */
+  get csrf(): string | null {
+    return this.csrfToken;
+  }
+
   async request<S extends z.ZodType | null>(
     method: Method,
     path: string,
