@@ -195,6 +195,22 @@ describe("Connection delivery", () => {
     expect(new Set(s.seqs()).size).toBe(s.seqs().length);
   });
 
+  it("a long catch-up gives the event loop back between batches (issue 16 item 15b)", async () => {
+    await append(2_000);
+    const s = fakeSocket();
+    const conn = started(s);
+    conn.subscribe("r", 2_000);
+    // SQLite's reads resolve in microtasks and this peer never needs a drain: only a yield lets a macrotask in.
+    let sentAtFirstTurn = -1;
+    setImmediate(() => (sentAtFirstTurn = s.seqs().length));
+    const last = await conn.resume("r", 0);
+    await settle();
+    expect(last.sent).toBe(2_000);
+    expect(s.seqs()).toEqual(Array.from({ length: 2_000 }, (_, i) => i + 1));
+    expect(sentAtFirstTurn).toBeGreaterThanOrEqual(0);
+    expect(sentAtFirstTurn).toBeLessThan(2_000);
+  });
+
   it("resume from a seq ahead of the socket skips what the client already has", async () => {
     await append(4);
     const s = fakeSocket();

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { Logger } from "pino";
@@ -533,6 +534,10 @@ export class Connection {
       cursor = rows[rows.length - 1]!.seq;
       await this.drained();
       if (rows.length < rowsWanted) return;
+      // A local peer's socket rarely needs a drain, and SQLite's reads resolve in microtasks: without this, a
+      // long catch-up (an old cursor's resume) ran batch after batch in one macrotask, holding the loop
+      // (the issue 16 soak's loop max grew with the log). One batch per turn lets sends and acks through.
+      await yieldToLoop();
     }
   }
 }
