@@ -10,7 +10,8 @@
  * voice note with its waveform and duration, plays it (the audio element's
  * time advances, fetched with Range requests: 206) and seeks by a click on
  * the waveform and by the keyboard. axe finds nothing serious, and a phone
- * (375 px, touch) gets 44 px controls and a screenshot.
+ * (375 px, touch) gets 44 px controls and a screenshot. Playwright's clock
+ * makes five minutes pass at once for the length limit.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -26,6 +27,8 @@ const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 const FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
 const PHONE = { width: 375, height: 740 };
 const TOUCH_PX = 44;
+/** VoiceRecorder's MAX_RECORDING_MS: a recording stops by itself there. */
+const RECORDING_LIMIT_MS = 5 * 60 * 1000;
 
 /** The recorder's clock, in ms as the component counts it (data-elapsed-ms) and as shown (mm:ss). */
 async function clockOf(page: Page): Promise<{ ms: number; text: string }> {
@@ -45,6 +48,10 @@ async function uploadsOf(server: TestServer, username: string): Promise<{ state:
   const db = server.server.store.db;
   const user = await db.selectFrom("users").select("id").where("username", "=", username).executeTakeFirstOrThrow();
   return db.selectFrom("uploads").select(["state", "voice"]).where("owner_id", "=", user.id).execute();
+}
+
+function hasFocus(locator: Locator): Promise<boolean> {
+  return locator.evaluate((el) => el === document.activeElement);
 }
 
 /** The audio element's state in the page. */
@@ -92,7 +99,7 @@ describe("voice notes", () => {
     await page.locator('[data-testid="voice-recorder"][data-phase="recording"]').waitFor();
     // Recording: the text box steps aside for the recorder, whose Send button has the focus.
     expect(await ada.composer().isVisible()).toBe(false);
-    expect(await page.getByRole("button", { name: "Send voice note" }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await eventually("Send voice note has the focus", () => hasFocus(page.getByRole("button", { name: "Send voice note" })));
     // The clock moves (mm:ss), and the start was announced once, politely.
     await eventually("the clock shows a second", async () => (await clockOf(page)).text === "00:01", 15_000);
     await eventually("the clock moves on", async () => (await clockOf(page)).ms >= 2000, 15_000);
@@ -105,8 +112,7 @@ describe("voice notes", () => {
     await page.getByRole("button", { name: "Cancel recording" }).click();
     await recorder.waitFor({ state: "detached" });
     expect(await ada.composer().isVisible()).toBe(true);
-    const mic = page.getByRole("button", { name: "Record voice note" });
-    expect(await mic.evaluate((el) => el === document.activeElement)).toBe(true);
+    await eventually("the microphone has the focus back", () => hasFocus(page.getByRole("button", { name: "Record voice note" })));
 
     // Escape cancels too.
     await recordFor(page, 1);
@@ -169,7 +175,7 @@ describe("voice notes", () => {
     expect((await audioState(player)).paused).toBe(false);
     await player.getByRole("button", { name: "Pause voice note" }).click();
     await eventually("the audio pauses", async () => (await audioState(player)).paused);
-    expect(await player.getByRole("button", { name: "Play voice note" }).count()).toBe(1);
+    await player.getByRole("button", { name: "Play voice note" }).waitFor();
     // The file came with Range requests, answered 206 (so a seek can fetch from there).
     expect(fileStatuses).toContain(206);
 
@@ -178,24 +184,25 @@ describe("voice notes", () => {
     await slider.click({ position: { x: box.width * 0.75, y: box.height / 2 } });
     const target = durationS * 0.75;
     await eventually("the click seeks", async () => Math.abs((await audioState(player)).currentTime - target) < 0.6);
-    const played = await player.locator(".voice-note__bar--played").count();
-    expect(played).toBeGreaterThan(0);
-    expect(played).toBeLessThan(await player.locator("rect").count());
+    const playedBars = player.locator(".voice-note__bar--played");
+    await eventually("the bars before the click are filled", async () => (await playedBars.count()) > 0);
+    expect(await playedBars.count()).toBeLessThan(await player.locator("rect").count());
 
     // The keyboard: Home to the start, an arrow 1 s on, End to the end.
     await slider.focus();
     await bob.page.keyboard.press("Home");
     await eventually("Home seeks to the start", async () => (await audioState(player)).currentTime < 0.05);
-    expect(await slider.getAttribute("aria-valuetext")).toMatch(/^0:00 of /);
+    await eventually("the slider says 0:00", async () => /^0:00 of /.test((await slider.getAttribute("aria-valuetext")) ?? ""));
     await bob.page.keyboard.press("ArrowRight");
     await eventually("the arrow steps 1 s", async () => Math.abs((await audioState(player)).currentTime - 1) < 0.05);
+    await eventually("the slider says 0:01", async () => /^0:01 of /.test((await slider.getAttribute("aria-valuetext")) ?? ""));
     expect(await slider.getAttribute("aria-valuenow")).toBe("1");
-    expect(await slider.getAttribute("aria-valuetext")).toMatch(/^0:01 of /);
 
     // Playing from a seeked position goes on from there.
     await player.getByRole("button", { name: "Play voice note" }).click();
     await eventually("it plays from 1 s", async () => (await audioState(player)).currentTime > 1.2);
     await player.getByRole("button", { name: "Pause voice note" }).click();
+    expect([...ada.pageErrors, ...bob.pageErrors]).toEqual([]);
   });
 
   it("has no serious accessibility violations while recording or beside a voice note", async () => {
@@ -205,6 +212,29 @@ describe("voice notes", () => {
     await expectNoSeriousA11yViolations(ada.page);
     await ada.page.screenshot({ path: path.join(RESULTS_DIR, "voice-recording.png") });
     await ada.page.getByRole("button", { name: "Cancel recording" }).click();
+  });
+
+  it("stops by itself at the 5-minute limit and waits for Send or Cancel", async () => {
+    const eve = await ChatPage.open(browser, server.baseUrl);
+    try {
+      // The page's clock (timers, performance.now) is Playwright's, so five minutes pass in one step.
+      await eve.context.clock.install();
+      await eve.signUp("eve");
+      await eve.joinPublicRoom(roomName);
+      await recordFor(eve.page, 1);
+      await eve.context.clock.fastForward(RECORDING_LIMIT_MS);
+      await eve.page.locator('[data-testid="voice-recorder"][data-phase="stopped"]').waitFor();
+      expect((await clockOf(eve.page)).text).toBe("05:00");
+      expect(await eve.page.getByTestId("voice-recorder").innerText()).toContain("5:00 limit reached");
+      await eventually("Send voice note has the focus", () => hasFocus(eve.page.getByRole("button", { name: "Send voice note" })));
+      const said = "Recording stopped at the 5:00 limit. Send it or cancel.";
+      await eventually("the stop is announced", async () => (await eve.page.getByTestId("announcement").allInnerTexts()).includes(said));
+      await eve.page.getByRole("button", { name: "Cancel recording" }).click();
+      await eve.page.getByRole("button", { name: "Record voice note" }).waitFor();
+      expect(await uploadsOf(server, eve.username)).toEqual([]);
+    } finally {
+      await eve.close();
+    }
   });
 
   it("says in words that the microphone was refused", async () => {
