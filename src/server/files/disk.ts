@@ -44,14 +44,13 @@ export class DiskStorage implements FileStorage {
     });
     const handle = await fs.promises.open(temp, "wx", 0o600);
     try {
-      await pipeline(body, count, handle.createWriteStream({ autoClose: false }));
-      await handle.sync();
+      // The stream fsyncs (flush) and then closes the handle, on success and on error alike. With autoClose: false
+      // it kept a reference to the handle, and FileHandle.close() waits for references: every put hung there.
+      await pipeline(body, count, handle.createWriteStream({ flush: true }));
     } catch (err) {
-      await handle.close().catch(() => undefined);
       await fs.promises.rm(temp, { force: true });
       throw err;
     }
-    await handle.close();
     const dir = path.dirname(target);
     await fs.promises.mkdir(dir, { recursive: true });
     await fs.promises.rename(temp, target);
