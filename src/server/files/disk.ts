@@ -68,8 +68,10 @@ export class DiskStorage implements FileStorage {
       throw err;
     }
     const { size } = await handle.stat();
-    // The stream owns the handle from here: it closes it at its end or on destroy.
-    const body = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // The stream owns the handle from here: it closes it at its end or on destroy. A whole object is read as the
+    // range 0..size-1: the stream then ends with its last byte, not one read later, so an HTTP answer streaming it
+    // is finished when its client has it all (a node stopping at that moment does not keep the connection).
+    const body = handle.createReadStream(range ? { start: range.start, end: range.end } : size > 0 ? { start: 0, end: size - 1 } : {});
     return { body, size };
   }
 
