@@ -277,7 +277,7 @@ const transformObject: SwaggerTransformObject = (input) => {
         const code = Number(status);
         // A file's bytes: any type (the file's own), not JSON.
         if (isObject(response.content) && isObject(response.content["application/json"]) && isObject(response.content["application/json"].schema) && response.content["application/json"].schema.$ref === FILE_BYTES_REF) {
-          response.content = { "*/*": { schema: { type: "string", contentMediaType: "application/octet-stream", description: "The file's bytes, with its sniffed type as Content-Type." } } };
+          response.content = { "*/*": { schema: { description: "The file's bytes, of the type its Content-Type gives (sniffed from its content)." } } };
         }
         const headers: Json = {};
         if (limited && code !== 503) for (const name of Object.keys(RATE_LIMIT_HEADERS) as (keyof typeof RATE_LIMIT_HEADERS)[]) headers[name] = headerRef(name);
