@@ -299,9 +299,12 @@ describe("S3 only", () => {
         expect(checksumHeaders(s), `${s.method} ${s.url}`).toEqual([]);
         expect(s.headers["content-encoding"] ?? "", `${s.method} ${s.url}`).not.toContain("aws-chunked");
       }
-      expect(deletes).toHaveLength(1);
-      expect(checksumHeaders(deletes[0]!)).toEqual([]);
-      expect(deletes[0]!.headers["content-md5"]).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      // One DeleteObjects, or more when the SDK retried it (a kept-alive connection the relay lost).
+      expect(deletes.length).toBeGreaterThanOrEqual(1);
+      for (const s of deletes) {
+        expect(checksumHeaders(s)).toEqual([]);
+        expect(s.headers["content-md5"]).toMatch(/^[A-Za-z0-9+/]{22}==$/);
+      }
       expect(await keysOf(storage)).toEqual([]);
     } finally {
       await storage.close();
@@ -361,7 +364,7 @@ describe("S3 only", () => {
   });
 
   it("a node on an S3 store keeps its files there", async () => {
-    const node = await startTestServer({ databaseUrl: "sqlite::memory:", storageUrl: `${s3.storageUrl}/node`, s3Endpoint: s3.endpoint });
+    const node = await startTestServer({ storageUrl: `${s3.storageUrl}/node`, s3Endpoint: s3.endpoint });
     const reader = await S3Storage.open({ storageUrl: `${s3.storageUrl}/node`, ...settings() });
     try {
       expect(node.server.files.kind).toBe("s3");
