@@ -346,7 +346,7 @@ describe("S3 only", () => {
     }
   }, 120_000);
 
-  it("a node refuses to start on a bucket that does not exist, or credentials the store refuses", async () => {
+  it("a node refuses to start on a bucket that does not exist, credentials the store refuses, or none at all", async () => {
     const missing = startTestServer({ databaseUrl: "sqlite::memory:", storageUrl: "s3://parley-no-such-bucket", s3Endpoint: s3.endpoint });
     await expect(missing).rejects.toThrow(StartupError);
     await expect(missing).rejects.toThrow(
@@ -360,6 +360,27 @@ describe("S3 only", () => {
       );
     } finally {
       vi.stubEnv("AWS_ACCESS_KEY_ID", s3.env.AWS_ACCESS_KEY_ID!);
+    }
+    // No credentials anywhere the SDK looks: not in the environment, no shared files, no instance role.
+    const nowhere = path.join(os.tmpdir(), "parley-no-such-aws-dir");
+    const noCredentials = {
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_PROFILE: "",
+      AWS_SHARED_CREDENTIALS_FILE: path.join(nowhere, "credentials"),
+      AWS_CONFIG_FILE: path.join(nowhere, "config"),
+      AWS_EC2_METADATA_DISABLED: "true",
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: "",
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: "",
+      AWS_WEB_IDENTITY_TOKEN_FILE: "",
+    };
+    for (const [name, value] of Object.entries(noCredentials)) vi.stubEnv(name, value);
+    try {
+      await expect(startTestServer({ databaseUrl: "sqlite::memory:", storageUrl: s3.storageUrl, s3Endpoint: s3.endpoint })).rejects.toThrow(
+        "(--storage-url): no S3 credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+      );
+    } finally {
+      for (const [name, value] of Object.entries(s3.env)) vi.stubEnv(name, value);
     }
   });
 
