@@ -44,10 +44,12 @@ export class DiskStorage implements FileStorage {
     });
     const handle = await fs.promises.open(temp, "wx", 0o600);
     try {
-      // The stream fsyncs (flush) and then closes the handle, on success and on error alike. With autoClose: false
-      // it kept a reference to the handle, and FileHandle.close() waits for references: every put hung there.
+      // The stream owns the handle: `flush` fsyncs it before the stream closes it, and the
+      // pipeline settles after that close. (With autoClose: false the stream keeps its
+      // reference on the handle, and handle.close() then waits for ever.)
       await pipeline(body, count, handle.createWriteStream({ flush: true }));
     } catch (err) {
+      await handle.close().catch(() => undefined);
       await fs.promises.rm(temp, { force: true });
       throw err;
     }
@@ -79,7 +81,7 @@ export class DiskStorage implements FileStorage {
     for (const key of keys) await fs.promises.rm(this.pathOf(key), { force: true });
   }
 
-  async *list(prefix = ""): AsyncIterable<{ key: string; modifiedAt: Date }> {
+  async *list(prefix = ""): AsyncIterable<{ key: string; modifiedAt: Date; size: number }> {
     const dirs = await fs.promises.readdir(this.root, { withFileTypes: true });
     for (const dir of dirs) {
       if (!dir.isDirectory() || dir.name === TEMP_DIR) continue;
@@ -94,7 +96,7 @@ export class DiskStorage implements FileStorage {
         if (!key.startsWith(prefix)) continue;
         try {
           const stat = await fs.promises.stat(path.join(this.root, key));
-          if (stat.isFile()) yield { key, modifiedAt: stat.mtime };
+          if (stat.isFile()) yield { key, modifiedAt: stat.mtime, size: stat.size };
         } catch {
           // removed meanwhile
         }
