@@ -539,6 +539,22 @@ describe("uploads: bad input gets its code and stores nothing", () => {
     expect((await sharp(served.bytes).metadata()).format).toBe("gif");
   });
 
+  it("removes the temporary files a crash left, before the node's first upload", async () => {
+    const node = await startTestServer({});
+    try {
+      const tmp = path.join(node.dataDir, "tmp");
+      fs.mkdirSync(tmp, { recursive: true });
+      const old = path.join(tmp, "0123.part");
+      fs.writeFileSync(old, "left by a crash");
+      const anHourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+      fs.utimesSync(old, anHourAgo, anHourAgo);
+      await uploaded(await signupBot(node.baseUrl, "alice"), "a.txt", sample.text());
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      await node.destroy();
+    }
+  });
+
   it("keeps the base name of the file only, without control or bidi characters", async () => {
     const named = async (disposition: string) => {
       const res = await upload(alice, [{ name: "file", filename: "", disposition, data: sample.pdf() }]);

@@ -30,6 +30,8 @@ import { nowIso } from "../store/ids.js";
  * failure between the two removes what was stored.
  */
 
+/** Temporary files older than this (ms) are what a crash left behind: removed before this node's first upload. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Longest voice note or media duration a form may state: 24 h, in ms. */
 const MAX_DURATION_MS = 24 * 60 * 60 * 1000;
 
@@ -119,6 +121,8 @@ interface Received {
 /** Uploading, cancelling and reading files; the route (files/routes.ts) is the HTTP side. */
 export class UploadService {
   private readonly tmpDir: string;
+  /** The temporary directory made, and a crash's leftovers in it removed: once per node, at its first upload. */
+  private tmpReady: Promise<void> | null = null;
 
   constructor(
     private readonly deps: Deps,
@@ -146,7 +150,7 @@ export class UploadService {
       image: path.join(this.tmpDir, `${id}.image`),
       thumbnail: path.join(this.tmpDir, `${id}.thumb`),
     };
-    await fs.promises.mkdir(this.tmpDir, { recursive: true });
+    await (this.tmpReady ??= this.prepareTmp());
     try {
       const { file, fields } = await this.receive(parts, temp.received);
       await this.requireQuota(actor.userId, file.size);
@@ -243,6 +247,22 @@ export class UploadService {
    */
   open(key: string, range?: { start: number; end: number }): Promise<{ body: Readable; size: number } | null> {
     return this.deps.files.get(key, range);
+  }
+
+  /**
+   * Makes `<dataDir>/tmp` and removes the temporary files a crash left in
+   * it (every path of an upload removes its own; only a killed process
+   * leaves any). Only old ones: the directory is this node's, but an upload
+   * of this process may have begun meanwhile.
+   */
+  private async prepareTmp(): Promise<void> {
+    await fs.promises.mkdir(this.tmpDir, { recursive: true });
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const name of await fs.promises.readdir(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const stat = await fs.promises.stat(file).catch(() => null);
+      if (stat?.isFile() && stat.mtimeMs < cutoff) await fs.promises.rm(file, { force: true });
+    }
   }
 
   /** Bytes `userId` holds in uploads not deleted, pending and sent alike. */
