@@ -321,7 +321,7 @@ export async function runScenario(ctx: BenchContext, scenario: ScenarioName, tar
       const growth = result.uploads.rssGrowthWithSizeMiB;
       const largest = result.uploads.steps.at(-1);
       result.bar.push({
-        check: "uploads: server memory does not grow with the file size (peak RSS growth, largest files minus smallest, under 64 MiB)",
+        check: "uploads: server memory does not grow with the file size (peak RSS with the largest files minus with the smallest, under 64 MiB)",
         value: growth === null ? "–" : `${growth} MiB more at ${largest?.sizeMiB} MiB than at ${result.uploads.steps[0]?.sizeMiB} MiB (${u.clients} uploads at once, ${(u.clients * (largest?.sizeMiB ?? 0)).toLocaleString("en")} MiB in flight)`,
         pass: growth === null ? null : growth < 64,
       });

@@ -43,7 +43,7 @@ export interface UploadsStep {
 
 export interface UploadsResult {
   steps: UploadsStep[];
-  /** Peak RSS growth over baseline at the largest size minus at the smallest, MiB. */
+  /** Peak RSS at the largest size minus the peak at the smallest, MiB. */
   rssGrowthWithSizeMiB: number | null;
 }
 
@@ -195,10 +195,10 @@ export async function runUploads(ctx: BenchContext, opts: UploadsOptions): Promi
       });
       ctx.log(`uploads: ${opts.clients} × ${sizeMiB} MiB: ${roundMiBps.join(", ")} MiB/s; RSS ${steps.at(-1)!.rssBaselineMiB} → ${steps.at(-1)!.rssPeakMiB} MiB; ${errors} errors`);
     }
-    const growth = (s: UploadsStep): number => s.rssPeakMiB - s.rssBaselineMiB;
+    // Peak against peak: each step's baseline already holds what the step before grew to (the allocator keeps it).
     const first = steps[0];
     const last = steps.at(-1);
-    return { steps, rssGrowthWithSizeMiB: first && last && first !== last ? Math.round((growth(last) - growth(first)) * 10) / 10 : null };
+    return { steps, rssGrowthWithSizeMiB: first && last && first !== last ? Math.round((last.rssPeakMiB - first.rssPeakMiB) * 10) / 10 : null };
   } finally {
     await server.stop();
   }
