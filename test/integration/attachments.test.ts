@@ -12,6 +12,7 @@ import type { Message, Room } from "@shared/protocol/entities.js";
 import type { Attachment } from "@shared/protocol/attachments.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
 import { FileSweeper } from "@server/files/sweeper.js";
+import { attachUploads } from "@server/messages/attachments.js";
 import { ClusterMembership } from "@server/bus/nodes.js";
 import { MemoryBus } from "@server/bus/memory.js";
 
@@ -273,6 +274,23 @@ describe("messages with attachments", () => {
     expect(await uploadStates([mine.id, carols.id])).toEqual({ [mine.id]: pending, [carols.id]: pending });
     expect(a.frames.filter((f) => f.type === "message.created" && f.roomId === room && f.seq > head)).toEqual([]);
     await a.close();
+  });
+
+  it("an upload that changes between a send's read and its write fails the attach, so the writer reruns the send alone (PostgreSQL: another node's send)", async () => {
+    const file = await upload(alice);
+    const db = t.server.store.db;
+    const steps = attachUploads(db, [file.id], { ownerId: alice.user.id, roomId, messageId: "raced", at: new Date().toISOString() });
+    // The steps' read, run here by hand so that something can happen before their write.
+    const read = steps.next();
+    if (read.done) throw new Error("the steps read nothing");
+    const found = (await db.executeQuery(read.value)).rows;
+    await db.updateTable("uploads").set({ state: "attached" }).where("id", "=", file.id).execute();
+    const write = steps.next(found);
+    if (write.done) throw new Error("the steps wrote nothing");
+    const attached = (await db.executeQuery(write.value)).rows;
+    expect(attached).toEqual([]);
+    // A plain Error, not an AppError: the writer rolls the batch back and retries the send alone, whose read refuses it.
+    expect(() => steps.next(attached)).toThrow(/changed since they were read/);
   });
 
   it("deleting a message deletes its files from the storage and from every stored event; a resume from before shows none", async () => {
