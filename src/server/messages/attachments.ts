@@ -1,10 +1,11 @@
-import type { Kysely, Selectable } from "kysely";
-import type { Database, UploadsTable } from "../store/schema.js";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.js";
 import { rows, type Steps } from "../store/steps.js";
 import { AppError } from "../errors.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import type { Attachment } from "@shared/protocol/attachments.js";
 import type { UploadObjects } from "../files/sweeper.js";
+import { attachmentOf } from "../files/uploads.js";
 
 /**
  * Messages that carry files (issue 17). A file is uploaded first and is then
@@ -19,32 +20,6 @@ import type { UploadObjects } from "../files/sweeper.js";
 
 /** The answer to every id a send may not use: someone else's upload, an unknown id, one already sent or deleted. */
 const NO_SUCH_UPLOAD = "No such upload.";
-
-/**
- * An `uploads` row as the wire's Attachment: `url` and `thumbnailUrl` are
- * paths of GET /api/v1/files/{id}[/thumbnail]; absent fields stay absent.
- * Stands in for files/' own `attachmentOf` until that lands (the two must agree).
- */
-export function attachmentOf(row: Selectable<UploadsTable>): Attachment {
-  const url = `/api/v1/files/${row.id}`;
-  return {
-    id: row.id,
-    kind: row.kind as Attachment["kind"],
-    mime: row.mime,
-    name: row.name,
-    // bigint: PostgreSQL answers it as a string.
-    size: Number(row.size),
-    ...(row.width !== null ? { width: row.width } : {}),
-    ...(row.height !== null ? { height: row.height } : {}),
-    ...(row.duration_ms !== null ? { durationMs: row.duration_ms } : {}),
-    ...(row.waveform !== null ? { waveform: JSON.parse(row.waveform) as number[] } : {}),
-    ...(Number(row.voice) === 1 ? { voice: true } : {}),
-    url,
-    ...(row.thumbnail_key !== null ? { thumbnailUrl: `${url}/thumbnail` } : {}),
-    ...(row.thumbnail_width !== null ? { thumbnailWidth: row.thumbnail_width } : {}),
-    ...(row.thumbnail_height !== null ? { thumbnailHeight: row.thumbnail_height } : {}),
-  };
-}
 
 /**
  * Refuses a send naming more files than a message may carry, before the
