@@ -30,8 +30,7 @@ describe("messages with attachments", () => {
   let carol: Caller; // in no room
   let roomId: string; // public
 
-  const upload = (as: Caller, kind: Attachment["kind"] = "file"): Promise<Attachment> =>
-    pendingUpload(t, as, kind === "image" ? { kind } : kind === "audio" ? { kind, mime: "audio/webm", name: "clip.webm" } : { kind });
+  const upload = (as: Caller, kind: "image" | "audio" | "file" = "file"): Promise<Attachment> => pendingUpload(t, as, { kind });
   const uploadStates = async (ids: string[]) =>
     Object.fromEntries(
       (await t.server.store.db.selectFrom("uploads").select(["id", "state", "room_id", "message_id"]).where("id", "in", ids).execute()).map((r) => [
@@ -55,7 +54,8 @@ describe("messages with attachments", () => {
     s.waitFor<Extract<ServerFrame, { type: "message.created" }>>((f) => f.type === "message.created" && f.message.id === messageId);
 
   beforeAll(async () => {
-    ({ t, alice, bob, carol, roomId } = await threePeople());
+    // Tests upload far more than a person would in a minute: the upload rate is tested in uploads.test.ts.
+    ({ t, alice, bob, carol, roomId } = await threePeople({ uploadsPerMinute: 100_000 }));
   });
   afterAll(() => t.destroy());
 
@@ -69,7 +69,7 @@ describe("messages with attachments", () => {
     const sent = ack.message!;
     // In the order named, as the upload answered them.
     expect(sent.attachments).toEqual([photo, doc]);
-    expect(photo).toMatchObject({ kind: "image", url: `/api/v1/files/${photo.id}`, thumbnailUrl: `/api/v1/files/${photo.id}/thumbnail`, width: 640, height: 480 });
+    expect(photo).toMatchObject({ kind: "image", url: `/api/v1/files/${photo.id}`, thumbnailUrl: `/api/v1/files/${photo.id}/thumbnail`, width: 64, height: 48 });
     for (const s of [a, b]) expect((await createdOf(s, sent.id)).message).toEqual(sent);
 
     const clip = await upload(bob, "audio");
@@ -276,6 +276,27 @@ describe("messages with attachments", () => {
     await a.close();
   });
 
+  it("a sent file is read by the room's members, only while they are members; before the send by its uploader alone; after the deletion by nobody", async () => {
+    const room = await privateRoomWithBob();
+    const file = await upload(alice, "image");
+    const status = async (as: Caller, url: string): Promise<number> => {
+      const headers: Record<string, string> = as.bearer ? { authorization: `Bearer ${as.bearer}` } : { cookie: as.cookie ?? "" };
+      const res = await fetch(`${t.baseUrl}${url}`, { headers });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const statuses = (as: Caller) => Promise.all([status(as, file.url), status(as, file.thumbnailUrl!)]);
+    expect([await statuses(alice), await statuses(bob), await statuses(carol)]).toEqual([[200, 200], [404, 404], [404, 404]]);
+
+    const m = await postMessage(alice, room, "", { attachments: [file.id] });
+    expect([await statuses(alice), await statuses(bob), await statuses(carol)]).toEqual([[200, 200], [200, 200], [404, 404]]);
+    // A member who leaves loses access at once.
+    expect((await bob.post(`/rooms/${room}/leave`)).status).toBe(204);
+    expect(await statuses(bob)).toEqual([404, 404]);
+    expect((await alice.request("DELETE", `/rooms/${room}/messages/${m.id}`)).status).toBe(200);
+    expect(await statuses(alice)).toEqual([404, 404]);
+  });
+
   it("an upload that changes between a send's read and its write fails the attach, so the writer reruns the send alone (PostgreSQL: another node's send)", async () => {
     const file = await upload(alice);
     const db = t.server.store.db;
@@ -366,7 +387,7 @@ describe("the file sweeper", () => {
   const putStray = async (key: string) => t.server.files.put(key, Readable.from([Buffer.from("stray")]), { contentType: "application/octet-stream" });
 
   beforeAll(async () => {
-    t = await startTestServer({ pendingUploadTtlMs: DAY });
+    t = await startTestServer({ pendingUploadTtlMs: DAY, uploadsPerMinute: 100_000 });
     alice = await signup(t.baseUrl, "alice");
     const { config, store, files, log } = t.server;
     sweeper = new FileSweeper({ config, store, files, log, cluster: null });

@@ -1,65 +1,39 @@
-import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
-import type { Insertable } from "kysely";
-import type { Attachment, AttachmentKind } from "@shared/protocol/attachments.js";
-import type { UploadsTable } from "@server/store/schema.js";
-import { attachmentOf } from "@server/messages/attachments.js";
+import { UploadResponseSchema, type Attachment, type AttachmentKind } from "@shared/protocol/attachments.js";
 import type { TestServer } from "./server.js";
 import type { Caller } from "./client.js";
+import { oggOpusHead, pdf, png } from "./sample-files.js";
 
-/** What a test upload is: its kind and type, its display name, its bytes; an image also gets a thumbnail. */
+/** What a test upload is: an image (a 64 × 48 PNG), audio (an Ogg Opus voice note's head) or a file (a PDF). */
 export interface TestUpload {
-  kind?: AttachmentKind;
-  mime?: string;
-  name?: string;
-  bytes?: Buffer;
+  kind?: Exclude<AttachmentKind, "video">;
+}
+
+/** The bytes, file name and part type a kind is uploaded with. */
+async function sample(kind: Exclude<AttachmentKind, "video">): Promise<{ data: Buffer; name: string; type: string }> {
+  if (kind === "image") return { data: await png(64, 48), name: "picture.png", type: "image/png" };
+  if (kind === "audio") return { data: oggOpusHead(), name: "note.ogg", type: "audio/ogg" };
+  return { data: pdf(), name: "notes.pdf", type: "application/pdf" };
 }
 
 /**
- * A pending upload of `owner`'s, as POST /api/v1/uploads leaves one: its
- * bytes (and an image's thumbnail) in the node's file storage under the
- * server's keys, its `uploads` row pending.
- *
- * Made directly through the node's store and storage until the upload route
- * is on this branch; then only this function changes (a multipart POST as
- * `owner`, answering `{upload}`), and every test keeps working.
- * @returns the upload as the route answers it
+ * A pending upload of `owner`'s, through the real route: POST
+ * /api/v1/uploads (multipart, one part `file`) with `owner`'s cookie and
+ * CSRF token or Bearer token. The server sniffs, processes and stores it
+ * (an image gets a thumbnail).
+ * @returns the upload as the route answers it (`{upload}`)
+ * @throws Error unless the answer is 201
  */
 export async function pendingUpload(t: TestServer, owner: Caller, upload: TestUpload = {}): Promise<Attachment> {
-  const id = randomBytes(16).toString("hex");
-  const kind = upload.kind ?? "file";
-  const mime = upload.mime ?? (kind === "image" ? "image/png" : "application/pdf");
-  const bytes = upload.bytes ?? Buffer.from(`%PDF-1.4 test file ${id}\n`);
-  const storageKey = `${id.slice(0, 2)}/${id}`;
-  const thumbnailKey = kind === "image" ? `${storageKey}.thumb` : null;
-  await t.server.files.put(storageKey, Readable.from([bytes]), { contentType: mime });
-  if (thumbnailKey) await t.server.files.put(thumbnailKey, Readable.from([bytes]), { contentType: "image/webp" });
-  const row: Insertable<UploadsTable> = {
-    id,
-    owner_id: owner.user.id,
-    state: "pending",
-    room_id: null,
-    message_id: null,
-    kind,
-    mime,
-    name: upload.name ?? (kind === "image" ? "picture.png" : "notes.pdf"),
-    size: bytes.length,
-    width: kind === "image" ? 640 : null,
-    height: kind === "image" ? 480 : null,
-    duration_ms: kind === "audio" || kind === "video" ? 1500 : null,
-    waveform: null,
-    voice: 0,
-    storage_key: storageKey,
-    thumbnail_key: thumbnailKey,
-    thumbnail_width: kind === "image" ? 480 : null,
-    thumbnail_height: kind === "image" ? 360 : null,
-    created_at: new Date().toISOString(),
-    attached_at: null,
-    deleted_at: null,
-  };
-  await t.server.store.db.insertInto("uploads").values(row).execute();
-  const [stored] = await t.server.store.db.selectFrom("uploads").selectAll().where("id", "=", id).execute();
-  return attachmentOf(stored!);
+  const { data, name, type } = await sample(upload.kind ?? "file");
+  const form = new FormData();
+  form.append("file", new Blob([new Uint8Array(data)], { type }), name);
+  const headers: Record<string, string> = owner.bearer
+    ? { authorization: `Bearer ${owner.bearer}` }
+    : { cookie: owner.cookie ?? "", "x-csrf-token": owner.csrfToken ?? "" };
+  const res = await fetch(`${t.baseUrl}/api/v1/uploads`, { method: "POST", headers, body: form });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`upload failed: ${res.status} ${text}`);
+  return UploadResponseSchema.parse(JSON.parse(text)).upload;
 }
 
 /** Whether the node's file storage holds `key`. */
