@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ReactionSchema } from "./reactions.js";
+import { AttachmentSchema } from "./attachments.js";
 
 /**
  * The entities every answer and event is built from (contract v1 shapes,
@@ -137,6 +138,13 @@ export const MessageSchema = z.object({
    * and `reaction.removed` keep it current (a deleted message has none).
    */
   reactions: z.array(ReactionSchema).optional(),
+  /**
+   * Files the message carries (ext, issue 17), in the order the sender named
+   * them. Absent: none (a message without files, a deleted one, and events
+   * stored before attachments existed). Sent with the message and fixed
+   * from then on: an edit changes the text only; a deletion deletes the files.
+   */
+  attachments: z.array(AttachmentSchema).optional(),
 }).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
 
