@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ReactionSchema } from "./reactions.js";
+import { AttachmentSchema } from "./attachments.js";
 
 /**
  * The entities every answer and event is built from (contract v1 shapes,
@@ -137,6 +138,8 @@ export const MessageSchema = z.object({
    * and `reaction.removed` keep it current (a deleted message has none).
    */
   reactions: z.array(ReactionSchema).optional(),
+  /** The files the message carries (ext, issue 17), in the order sent. Absent: none (and on a deleted message). */
+  attachments: z.array(AttachmentSchema).optional(),
 }).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
 

@@ -4,6 +4,7 @@ import { ClientIdSchema, MessageBodySchema } from "./http.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
 import { idText } from "./text.js";
+import { AttachmentIdsSchema } from "./attachments.js";
 import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
 
 /**
@@ -30,6 +31,8 @@ export const MessageSendCommandSchema = z.object({
   inThread: z.boolean().optional(),
   /** With inThread (ext): also put the reply in the room's timeline (Slack's "also send to channel"). Default false. */
   alsoInRoom: z.boolean().optional(),
+  /** Pending uploads of the sender to attach (ext, issue 17): ids from POST /uploads. */
+  attachments: AttachmentIdsSchema.optional(),
 });
 
 export const ResumeCommandSchema = z.object({

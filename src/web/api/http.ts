@@ -84,12 +84,17 @@ export class HttpTransport {
    *   so the app can go back to the login screen.
    */
   constructor(
-    private readonly baseUrl = "/api/v1",
+    readonly baseUrl = "/api/v1",
     private readonly onUnauthenticated: () => void = () => {},
   ) {}
 
   setCsrfToken(token: string | null): void {
     this.csrfToken = token;
+  }
+
+  /** The session's CSRF token, for a request made without `request` (uploads go over XMLHttpRequest: api/uploads.ts). */
+  get csrf(): string | null {
+    return this.csrfToken;
   }
 
   async request<S extends z.ZodType | null>(
