@@ -228,6 +228,9 @@ describe("attachments in the web client", () => {
     await eventually("Bob sees the message with two files", async () => (await messagesWithFiles(bob.page).count()) === before + 1);
     const message = messagesWithFiles(bob.page).last();
     expect(await message.getByTestId("message-body").count()).toBe(0);
+    // Without text, the files are what the conversation list and the screen reader say.
+    await eventually("the preview names the files", async () => (await bob.roomItem(roomName).getByTestId("room-preview").innerText()).endsWith(": 2 files"));
+    expect(await bob.page.getByTestId("announcement").last().innerText()).toMatch(/: 2 files$/);
     expect(await message.getByTestId("attachment-image").count()).toBe(1);
     const card = message.getByTestId("attachment-file");
     expect(await card.getByTestId("attachment-file-name").innerText()).toBe("report.pdf");
