@@ -138,7 +138,12 @@ export const MessageSchema = z.object({
    * and `reaction.removed` keep it current (a deleted message has none).
    */
   reactions: z.array(ReactionSchema).optional(),
-  /** The files the message carries (ext, issue 17), in the order sent. Absent: none (and on a deleted message). */
+  /**
+   * Files the message carries (ext, issue 17), in the order the sender named
+   * them. Absent: none (a message without files, a deleted one, and events
+   * stored before attachments existed). Sent with the message and fixed
+   * from then on: an edit changes the text only; a deletion deletes the files.
+   */
   attachments: z.array(AttachmentSchema).optional(),
 }).meta({ id: "Message" });
 export type Message = z.infer<typeof MessageSchema>;
