@@ -4,6 +4,7 @@ import type * as vegaLite from "vega-lite";
 import type { LatencySummary } from "./lib/hist.js";
 import type { ConnectionsTargetRun, MessagingTargetRun, ScenarioResult } from "./scenarios/common.js";
 import type { SoakResult } from "./scenarios/soak.js";
+import type { UploadsResult } from "./scenarios/uploads.js";
 
 /**
  * Writes a scenario's result three ways: the JSON (everything measured),
@@ -247,6 +248,7 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
     );
   }
   if (r.soak) out.push(...soakTable(r.soak), "");
+  if (r.uploads) out.push(...uploadsTable(r.uploads), "");
   if (r.bar.length > 0) {
     out.push("The bar (issue 10, the send path at relay speed; history: issue 3):", "", "| check | measured | pass |", "| --- | --- | --- |");
     for (const b of r.bar) out.push(`| ${b.check} | ${b.value} | ${yes(b.pass)} |`);
@@ -255,6 +257,20 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
   if (chartFile) out.push(`![${r.title}](${chartFile})`, "");
   if (opts.method !== false) out.push("How it was measured:", "", ...r.method.map((m) => `- ${m}`), "");
   return out.join("\n");
+}
+
+/** The uploads scenario: one row per file size (bench/scenarios/uploads.ts). */
+function uploadsTable(u: UploadsResult): string[] {
+  const out = [
+    "| file size | clients at once | rounds: MiB/s | median MiB/s | upload p50 / p99 / max ms | server RSS baseline → peak MiB | server CPU % | errors |",
+    "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const st of u.steps) {
+    out.push(
+      `| ${st.sizeMiB} MiB | ${st.clients} | ${st.roundMiBps.join(", ")} | ${fmt(st.medianMiBps)} | ${fmt(st.latency.p50)} / ${fmt(st.latency.p99)} / ${fmt(st.latency.max)} | ${fmt(st.rssBaselineMiB)} → ${fmt(st.rssPeakMiB)} | ${fmt(st.serverCpuPct, 0)} | ${st.errors} |`,
+    );
+  }
+  return out;
 }
 
 /** The soak's windows: one row per scrape window (bench/scenarios/soak.ts). */
@@ -454,7 +470,7 @@ export function updateDocs(docsFile: string, resultsDir: string): void {
     const prev = latest.get(r.scenario);
     if (!prev || (prev.r.quick && !r.quick) || (prev.r.quick === r.quick && r.startedAt > prev.r.startedAt)) latest.set(r.scenario, { file: f, r });
   }
-  const order = ["room-fanout", "dm", "connections", "history", "startup", "soak"];
+  const order = ["room-fanout", "dm", "connections", "history", "startup", "uploads", "soak"];
   const rel = path.relative(path.dirname(docsFile), resultsDir);
   const sections = order
     .filter((s) => latest.has(s))

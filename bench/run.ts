@@ -3,14 +3,15 @@
  * from load-generator processes and writes bench/results/<date>-<scenario>
  * .json, .md and .png. See docs/benchmarks.md.
  *
- *   --scenario a,b     room-fanout, dm, connections, history, startup, soak (default: all but soak)
+ *   --scenario a,b     room-fanout, dm, connections, history, startup, uploads, soak (default: all but soak)
  *   --target a,b       parley, ws, socketio, parley-2n, socketio-2n (default: parley, ws, socketio;
  *                      history and startup are Parley only; the -2n targets, two nodes behind nginx
  *                      on Redis (Parley also on PostgreSQL), run room-fanout and dm only: issue 11)
  *   --quick            few, short steps (for iterating); results get a -quick suffix
  *   --steps a,b        override the steps (deliveries/s; sockets for connections)
  *   --duration S       seconds per measured step (soak: of the whole run)   --drain S    drain timeout (s)
- *   --rate N           soak: writes/s (default 150)       --clients N  messaging clients; soak: people (default 300)
+ *   --rate N           soak: writes/s (default 150)       --clients N  messaging clients; soak: people (default 300);
+ *                                                        uploads: clients uploading at once (default 20)
  *   --server-nice=N    soak: nice of the server's threads (negative needs root): keeps a shared machine's
  *                      other work from starving it, so the stalls left are the code's
  *   --warmup S         warm-up window (s)                 --clients N  messaging clients
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
       ...(values.workers ? { workers: num(values.workers)! } : {}),
     },
     connections: steps ? { steps } : {},
+    uploads: values.clients ? { clients: num(values.clients)! } : {},
     soak: {
       ...(values.duration ? { durationMs: num(values.duration)! * 1000 } : {}),
       ...(values.clients ? { people: num(values.clients)! } : {}),
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const only =
-        scenario === "history" || scenario === "startup" || scenario === "soak"
+        scenario === "history" || scenario === "startup" || scenario === "soak" || scenario === "uploads"
           ? targets.filter((t) => t === "parley")
           : scenario === "connections"
             ? targets.filter((t) => !t.endsWith("-2n")) // one process's RSS per socket: not a cluster's

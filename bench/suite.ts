@@ -9,6 +9,7 @@ import { runConnectionsTarget, type ConnectionsOptions } from "./scenarios/conne
 import { runHistory, type HistoryOptions } from "./scenarios/history.js";
 import { runStartup, type StartupOptions } from "./scenarios/startup.js";
 import { runSoak, type SoakOptions } from "./scenarios/soak.js";
+import { runUploads, type UploadsOptions } from "./scenarios/uploads.js";
 import type { MessagingTargetRun, ScenarioName, ScenarioResult } from "./scenarios/common.js";
 import { parley } from "./targets/parley.js";
 import { wsRelay } from "./targets/ws-relay.js";
@@ -33,6 +34,7 @@ export interface ScenarioParams {
   history?: Partial<HistoryOptions>;
   startup?: Partial<StartupOptions>;
   soak?: Partial<SoakOptions>;
+  uploads?: Partial<UploadsOptions>;
 }
 
 const FANOUT_STEPS = [5_000, 10_000, 20_000, 30_000, 50_000, 75_000, 100_000];
@@ -46,7 +48,7 @@ const DM_STEPS = [1_000, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_0
 export function defaults(
   scenario: ScenarioName,
   quick: boolean,
-): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions; soak: SoakOptions } {
+): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions; soak: SoakOptions; uploads: UploadsOptions } {
   const fdLimit = openFileLimit();
   const maxSockets = Math.max(100, Math.min(19_500, fdLimit - 500));
   const messaging: MessagingOptions & { clients: number; roomSize: number } = {
@@ -89,6 +91,8 @@ export function defaults(
       rejoinMs: 5_000,
       serverNice: null,
     },
+    // Issue 17: 20 clients uploading 25 MiB files at once; 1 MiB files beside them show memory does not follow the file size.
+    uploads: { clients: 20, sizesMiB: [1, 25], rounds: quick ? 1 : 3 },
   };
 }
 
@@ -99,6 +103,7 @@ const TITLES: Record<ScenarioName, string> = {
   history: "history: pages and resume from a room of 1,000,000 messages",
   startup: "startup: time to first accepted socket on 1,000,000 messages",
   soak: "soak: a long mixed run with churn, watched for event-loop stalls",
+  uploads: "uploads: 20 clients uploading large files at once",
 };
 
 const COMMON_METHOD = [
@@ -300,6 +305,30 @@ export async function runScenario(ctx: BenchContext, scenario: ScenarioName, tar
     } catch (err) {
       ctx.log(`soak failed: ${(err as Error).message}`);
       result.bar.push({ check: "soak", value: `error: ${(err as Error).message}`, pass: false });
+      result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
+    }
+  }
+  if (scenario === "uploads") {
+    const u: UploadsOptions = { ...d.uploads, ...params.uploads };
+    result.config = { ...result.config, ...u };
+    result.method.push(
+      `${u.clients} accounts signed up over HTTP, each with a Bearer token; per size (${u.sizesMiB.join(", ")} MiB), ${u.rounds} round(s) of every client POSTing one file of random bytes to /api/v1/uploads at once (multipart, Content-Length given, streamed from a 1 MiB buffer with back-pressure); each upload deleted (DELETE /uploads/:id) before the next round.`,
+      "Throughput is the bytes of a round over its wall time (first request to last answer); the server's RSS is sampled every 20 ms during the rounds (peak) against its value just before (baseline), on local-disk storage under the run's data directory.",
+    );
+    ctx.log(`== uploads: ${u.clients} clients × ${u.sizesMiB.join(", ")} MiB`);
+    try {
+      result.uploads = await runUploads(ctx, u);
+      const growth = result.uploads.rssGrowthWithSizeMiB;
+      const largest = result.uploads.steps.at(-1);
+      result.bar.push({
+        check: "uploads: server memory does not grow with the file size (peak RSS with the largest files minus with the smallest, under 64 MiB)",
+        value: growth === null ? "–" : `${growth} MiB more at ${largest?.sizeMiB} MiB than at ${result.uploads.steps[0]?.sizeMiB} MiB (${u.clients} uploads at once, ${(u.clients * (largest?.sizeMiB ?? 0)).toLocaleString("en")} MiB in flight)`,
+        pass: growth === null ? null : growth < 64,
+      });
+      result.bar.push({ check: "uploads: every upload answered 201", value: result.uploads.steps.map((st) => `${st.errors} errors at ${st.sizeMiB} MiB`).join(", "), pass: result.uploads.steps.every((st) => st.errors === 0) });
+    } catch (err) {
+      ctx.log(`uploads failed: ${(err as Error).message}`);
+      result.bar.push({ check: "uploads", value: `error: ${(err as Error).message}`, pass: false });
       result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
     }
   }

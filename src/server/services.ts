@@ -13,6 +13,7 @@ import { TypingService } from "./presence/typing.js";
 import { ReceiptService } from "./rooms/receipts.js";
 import { ClusterPresenceStore } from "./presence/cluster.js";
 import { RemoteTypists } from "./presence/typing-cluster.js";
+import { UploadService } from "./files/uploads.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -38,6 +39,8 @@ export interface Services {
   receipts: ReceiptService;
   /** The group-commit queue behind every seq-taking write; drained at shutdown. */
   writer: RoomWriter;
+  /** Files: uploading, cancelling, who may read them (files/uploads.ts). */
+  uploads: UploadService;
 }
 
 export function createServices(deps: Deps): Services {
@@ -65,5 +68,7 @@ export function createServices(deps: Deps): Services {
     remoteTypists: deps.cluster ? new RemoteTypists(deps.bus, deps.cluster) : null,
     receipts: new ReceiptService(deps, rooms),
     writer,
+    // The batched membership checks of the room service: a page of images asks for many files in one turn.
+    uploads: new UploadService(deps, rooms.membership),
   };
 }

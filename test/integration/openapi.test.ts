@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { PASSWORD, SocketClient, signup, signupBot, unique, type Caller } from "../support/client.js";
 import { heldHttp, rawHttp } from "../support/raw-http.js";
+import * as sample from "../support/sample-files.js";
 
 /**
  * The served OpenAPI document against the server's real answers, so that the
@@ -42,6 +43,10 @@ interface Call {
   body?: unknown;
   /** A raw body sent with Content-Type: application/json. */
   raw?: string;
+  /** A multipart/form-data body: one file in the part named `file` (POST /uploads). */
+  file?: { filename: string; data: Buffer };
+  /** More request headers (Range, If-None-Match). */
+  headers?: Record<string, string>;
   /** Who calls: a Caller (its Bearer token, else its cookie), or nobody. */
   as?: Caller | null;
   /** false: a cookie caller leaves X-CSRF-Token out. */
@@ -56,7 +61,17 @@ interface Answer {
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 const LONG_ID = "x".repeat(65);
 const BIG_BODY = JSON.stringify({ body: "x".repeat(70 * 1024) });
+/** Every path parameter of every operation, for the calls made to each operation alike. */
+const ANY_PARAMS = { roomId: "x", messageId: "x", emoji: "👍", uploadId: "x", fileId: "x" };
+/** The media type of a response whose body is a file's bytes, whatever their type (GET /files/…). */
+const ANY_MEDIA = "*/*";
 
+/** A multipart/form-data body with one file in the part named `file`. */
+function multipartFile(file: { filename: string; data: Buffer }): { body: Buffer; contentType: string } {
+  const boundary = `openapi-${unique()}`;
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+  return { body: Buffer.concat([Buffer.from(head), file.data, Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
 /** Every /api/v1 route Fastify has registered, as "METHOD /api/v1/rooms/:roomId", parsed from printRoutes' tree. */
 function registeredRoutes(app: FastifyInstance): string[] {
   const routes: string[] = [];
@@ -107,6 +122,7 @@ describe("the OpenAPI document tells the truth", () => {
   let directRoom: string;
   let bobMessage: string; // bob's, in publicRoom
   let deletedMessage: string; // deleted, in publicRoom
+  let bobFile: string; // bob's pending upload, a PNG
 
   const operation = (op: string): Operation => {
     const [method, path] = op.split(" ") as [string, string];
@@ -142,7 +158,7 @@ describe("the OpenAPI document tells the truth", () => {
   };
 
   /** The method, path (with query) and headers of `call`, as `send` puts them on the wire. */
-  function request(call: Call): { method: string; target: string; headers: Record<string, string>; body: string | undefined } {
+  function request(call: Call): { method: string; target: string; headers: Record<string, string>; body: string | Buffer | undefined } {
     const [method, template] = call.op.split(" ") as [string, string];
     const path = template.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = call.params?.[name];
@@ -150,23 +166,27 @@ describe("the OpenAPI document tells the truth", () => {
       return encodeURIComponent(value);
     });
     const qs = call.query ? `?${new URLSearchParams(call.query).toString()}` : "";
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...call.headers };
     if (call.body !== undefined || call.raw !== undefined) headers["content-type"] = "application/json";
+    const form = call.file ? multipartFile(call.file) : null;
+    if (form) headers["content-type"] = form.contentType;
     const as = call.as;
     if (as?.bearer) headers.authorization = `Bearer ${as.bearer}`;
     else if (as?.cookie) {
       headers.cookie = as.cookie;
       if (call.csrf !== false && method !== "GET" && as.csrfToken) headers["x-csrf-token"] = as.csrfToken;
     }
-    return { method, target: `${path}${qs}`, headers, body: call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body)) };
+    return { method, target: `${path}${qs}`, headers, body: form?.body ?? call.raw ?? (call.body === undefined ? undefined : JSON.stringify(call.body)) };
   }
 
   /** Sends `call` and checks the answer against the document; returns it for the case's own assertions. */
   async function send(call: Call): Promise<Answer> {
     const { method, target, headers, body } = request(call);
-    const res = await fetch(`${t.baseUrl}${target}`, { method, headers, body });
+    const res = await fetch(`${t.baseUrl}${target}`, { method, headers, body: Buffer.isBuffer(body) ? new Uint8Array(body) : body });
     const text = await res.text();
-    const answer: Answer = { status: res.status, body: text ? (JSON.parse(text) as unknown) : null, headers: res.headers };
+    // A file's bytes are not JSON; anything else that has a body is.
+    const json = text !== "" && !operation(call.op).responses[String(res.status)]?.content?.[ANY_MEDIA];
+    const answer: Answer = { status: res.status, body: json ? (JSON.parse(text) as unknown) : null, headers: res.headers };
     check(call, operation(call.op), answer, text);
     return answer;
   }
@@ -201,7 +221,10 @@ describe("the OpenAPI document tells the truth", () => {
     statuses.add(answer.status);
 
     const media = declared.content?.["application/json"];
-    if (!media) {
+    if (declared.content?.[ANY_MEDIA]) {
+      // A file's bytes: its own type, never JSON (the body is the file's, checked by uploads.test.ts).
+      expect(answer.headers.get("content-type") ?? "", where).not.toMatch(/^application\/json/);
+    } else if (!media) {
       expect(text, `a body where the document declares none: ${where}`).toBe("");
     } else {
       expect(answer.headers.get("content-type") ?? "", where).toMatch(/^application\/json/);
@@ -296,7 +319,8 @@ describe("the OpenAPI document tells the truth", () => {
         expect(status, op).toMatch(/^[1-5]\d\d$/);
         expect(response.description, `${op} ${status}: description`).toEqual(expect.any(String));
         for (const [type, media] of Object.entries(response.content ?? {})) {
-          expect(type, op).toBe("application/json");
+          // JSON, or (a success of GET /files/…) a file's bytes of any type.
+          expect(type, op).toBe(Number(status) < 300 && type === ANY_MEDIA ? ANY_MEDIA : "application/json");
           validatorFor(`${op} ${status}`, media.schema);
         }
         // Every error answer is the contract's error body, with its codes listed.
@@ -346,7 +370,7 @@ describe("the OpenAPI document tells the truth", () => {
     for (const op of operations()) {
       const security = operation(op).security ?? [];
       if (security.length > 0) {
-        const res = await send({ op, params: { roomId: "x", messageId: "x", emoji: "👍" }, as: null });
+        const res = await send({ op, params: ANY_PARAMS, as: null });
         expect(res.status, op).toBe(401);
         expect(res.body).toMatchObject({ error: { code: "unauthenticated" } });
       }
@@ -364,7 +388,7 @@ describe("the OpenAPI document tells the truth", () => {
       const needsCsrf = security.some((r) => "session" in r && "csrf" in r);
       const cookieAlone = security.some((r) => "session" in r && !("csrf" in r));
       if (!needsCsrf && !cookieAlone) continue;
-      const res = await send({ op, params: { roomId: "x", messageId: "x", emoji: "👍" }, as: bob, csrf: false });
+      const res = await send({ op, params: ANY_PARAMS, as: bob, csrf: false });
       if (needsCsrf) {
         expect(res.status, op).toBe(403);
         expect(res.body).toMatchObject({ error: { code: "forbidden", details: [{ path: "X-CSRF-Token" }] } });
@@ -438,6 +462,19 @@ describe("the OpenAPI document tells the truth", () => {
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: publicRoom }, as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/read-all", as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: publicRoom }, as: bot })).status).toBe(204);
+    // Files (issue 17): an upload; its bytes whole, a range of them, unchanged; its thumbnail; a cancel.
+    const up = await send({ op: "POST /api/v1/uploads", file: { filename: "p.png", data: await sample.png(64, 48) }, as: bob });
+    expect(up.status).toBe(201);
+    bobFile = (up.body as { upload: { id: string } }).upload.id;
+    const file = { fileId: bobFile };
+    expect((await send({ op: "GET /api/v1/files/{fileId}", params: file, as: bob })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/files/{fileId}", params: file, query: { download: "1" }, headers: { range: "bytes=0-9" }, as: bob })).status).toBe(206);
+    expect((await send({ op: "GET /api/v1/files/{fileId}", params: file, headers: { "if-none-match": `"${bobFile}"` }, as: bob })).status).toBe(304);
+    expect((await send({ op: "GET /api/v1/files/{fileId}/thumbnail", params: file, as: bob })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/files/{fileId}/thumbnail", params: file, headers: { "if-none-match": `"${bobFile}.t"` }, as: bob })).status).toBe(304);
+    const draft = await send({ op: "POST /api/v1/uploads", file: { filename: "draft.pdf", data: sample.pdf() }, as: bot });
+    expect(draft.status).toBe(201);
+    expect((await send({ op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: (draft.body as { upload: { id: string } }).upload.id }, as: bot })).status).toBe(204);
 
     const leaver = await signup(t.baseUrl, "leaver");
     expect((await send({ op: "POST /api/v1/auth/logout", as: leaver })).status).toBe(204);
@@ -473,6 +510,10 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/join", params: { roomId: LONG_ID }, as: bob },
       { op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: LONG_ID }, as: bob },
       { op: "POST /api/v1/direct", body: { userId: bob.user.id }, as: bob }, // oneself
+      { op: "POST /api/v1/uploads", file: { filename: "empty.txt", data: Buffer.alloc(0) }, as: bob },
+      { op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: LONG_ID }, as: bob },
+      { op: "GET /api/v1/files/{fileId}", params: { fileId: LONG_ID }, as: bob },
+      { op: "GET /api/v1/files/{fileId}/thumbnail", params: { fileId: bobFile }, query: { download: "yes" }, as: bob },
     ];
     for (const call of bad) {
       const res = await send(call);
@@ -484,6 +525,19 @@ describe("the OpenAPI document tells the truth", () => {
       expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
       expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
     }
+    {
+      const op = "DELETE /api/v1/uploads/{uploadId}";
+      expect((await send({ op, params: { uploadId: bobFile }, raw: "{not json", as: bob })).status, op).toBe(400);
+      expect((await send({ op, params: { uploadId: bobFile }, raw: BIG_BODY, as: bob })).status, op).toBe(413);
+    }
+    // An image that does not decode (415); a range outside the file (416).
+    const png = await sample.png(64, 48);
+    const cut = await send({ op: "POST /api/v1/uploads", file: { filename: "cut.png", data: png.subarray(0, 60) }, as: bob });
+    expect(cut.status).toBe(415);
+    expect(cut.body).toMatchObject({ error: { code: "unsupported_media_type" } });
+    const outside = await send({ op: "GET /api/v1/files/{fileId}", params: { fileId: bobFile }, headers: { range: "bytes=999999-" }, as: bob });
+    expect(outside.status).toBe(416);
+    expect(outside.body).toMatchObject({ error: { code: "range_not_satisfiable" } });
     for (const op of ["PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}"]) {
       const params = { roomId: publicRoom, messageId: bobMessage, emoji: "👍" };
       expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
@@ -530,6 +584,9 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: privateRoom, messageId: bobMessage, emoji: "👍" }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: privateRoom, messageId: bobMessage }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi", replyTo: deletedMessage }, as: bob }, // reply to a deleted message
+      { op: "GET /api/v1/files/{fileId}", params: { fileId: bobFile }, as: carol }, // someone else's pending upload
+      { op: "GET /api/v1/files/{fileId}/thumbnail", params: { fileId: "no-such-file" }, as: bob },
+      { op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: bobFile }, as: carol },
     ];
     for (const call of notFound) {
       const res = await send(call);
@@ -573,7 +630,7 @@ describe("the OpenAPI document tells the truth", () => {
   });
 
   it("bounds on how much may exist answer a documented 409 limit_reached", async () => {
-    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2, reactionsPerMessage: 1 });
+    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2, reactionsPerMessage: 1, uploadQuotaBytes: 1024 });
     const base = t;
     t = small;
     try {
@@ -596,6 +653,11 @@ describe("the OpenAPI document tells the truth", () => {
       const tooMany = await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...reacted, emoji: "🎉" }, as: c! });
       expect(tooMany.status).toBe(409);
       expect(tooMany.body).toMatchObject({ error: { code: "limit_reached" } });
+      // A user's files take at most uploadQuotaBytes (here 1 KiB).
+      expect((await send({ op: "POST /api/v1/uploads", file: { filename: "a.bin", data: Buffer.alloc(1000, 1) }, as: a! })).status).toBe(201);
+      const over = await send({ op: "POST /api/v1/uploads", file: { filename: "b.bin", data: Buffer.alloc(100, 1) }, as: a! });
+      expect(over.status).toBe(409);
+      expect(over.body).toMatchObject({ error: { code: "limit_reached" } });
     } finally {
       t = base;
       await small.destroy();
@@ -610,6 +672,7 @@ describe("the OpenAPI document tells the truth", () => {
       roomsCreatedPerHour: 1,
       memberAddsPerMinute: 1,
       httpMessagesPerMinute: 1,
+      uploadsPerMinute: 1,
     });
     const base = t;
     t = limited;
@@ -641,6 +704,7 @@ describe("the OpenAPI document tells the truth", () => {
       // So do reactions.
       await until429({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
       await until429({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
+      await until429({ op: "POST /api/v1/uploads", file: { filename: "a.pdf", data: sample.pdf() }, as: a });
     } finally {
       t = base;
       await limited.destroy();
@@ -679,7 +743,7 @@ describe("the OpenAPI document tells the truth", () => {
     // answers it (a new connection would be refused: the listener closes at once, and a balancer tries another node).
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
-    const held = operations().map((op) => sendHeld({ op, params: { roomId: publicRoom, messageId: "x", emoji: "👍" }, as: alice }, stopped));
+    const held = operations().map((op) => sendHeld({ op, params: { ...ANY_PARAMS, roomId: publicRoom }, as: alice }, stopped));
     await Promise.all(held.map((h) => h.sent));
     // One whole request on a new connection of its own, answered after them: the server accepts connections
     // in order and reads what each holds before it waits for more, so it has read every half-sent head by then.

@@ -44,14 +44,15 @@ export class DiskStorage implements FileStorage {
     });
     const handle = await fs.promises.open(temp, "wx", 0o600);
     try {
-      await pipeline(body, count, handle.createWriteStream({ autoClose: false }));
-      await handle.sync();
+      // The stream owns the handle: `flush` fsyncs it before the stream closes it, and the
+      // pipeline settles after that close. (With autoClose: false the stream keeps its
+      // reference on the handle, and handle.close() then waits for ever.)
+      await pipeline(body, count, handle.createWriteStream({ flush: true }));
     } catch (err) {
       await handle.close().catch(() => undefined);
       await fs.promises.rm(temp, { force: true });
       throw err;
     }
-    await handle.close();
     const dir = path.dirname(target);
     await fs.promises.mkdir(dir, { recursive: true });
     await fs.promises.rename(temp, target);
@@ -69,8 +70,10 @@ export class DiskStorage implements FileStorage {
       throw err;
     }
     const { size } = await handle.stat();
-    // The stream owns the handle from here: it closes it at its end or on destroy.
-    const body = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    // The stream owns the handle from here: it closes it at its end or on destroy. A whole object is read as the
+    // range 0..size-1: the stream then ends with its last byte, not one read later, so an HTTP answer streaming it
+    // is finished when its client has it all (a node stopping at that moment does not keep the connection).
+    const body = handle.createReadStream(range ? { start: range.start, end: range.end } : size > 0 ? { start: 0, end: size - 1 } : {});
     return { body, size };
   }
 
@@ -78,7 +81,7 @@ export class DiskStorage implements FileStorage {
     for (const key of keys) await fs.promises.rm(this.pathOf(key), { force: true });
   }
 
-  async *list(prefix = ""): AsyncIterable<{ key: string; modifiedAt: Date }> {
+  async *list(prefix = ""): AsyncIterable<{ key: string; modifiedAt: Date; size: number }> {
     const dirs = await fs.promises.readdir(this.root, { withFileTypes: true });
     for (const dir of dirs) {
       if (!dir.isDirectory() || dir.name === TEMP_DIR) continue;
@@ -93,7 +96,7 @@ export class DiskStorage implements FileStorage {
         if (!key.startsWith(prefix)) continue;
         try {
           const stat = await fs.promises.stat(path.join(this.root, key));
-          if (stat.isFile()) yield { key, modifiedAt: stat.mtime };
+          if (stat.isFile()) yield { key, modifiedAt: stat.mtime, size: stat.size };
         } catch {
           // removed meanwhile
         }

@@ -29,8 +29,12 @@ export interface FileStorage {
   get(key: string, range?: { start: number; end: number }): Promise<{ body: Readable; size: number } | null>;
   /** Removes the keys; a key that is not there is no error. */
   delete(keys: readonly string[]): Promise<void>;
-  /** Every key stored under `prefix` with its last-modified time (the sweeper's walk for files nothing refers to). */
-  list(prefix?: string): AsyncIterable<{ key: string; modifiedAt: Date }>;
+  /**
+   * Every key stored under `prefix` with its last-modified time (the
+   * sweeper's walk for files nothing refers to) and its size in bytes
+   * (copy-database's check that a copied object is whole).
+   */
+  list(prefix?: string): AsyncIterable<{ key: string; modifiedAt: Date; size: number }>;
   /** Releases connections; nothing is called after it. */
   close(): Promise<void>;
 }

@@ -38,7 +38,7 @@ import { SAFE_METHODS } from "./identity.js";
 export const API_PREFIX = "/api/v1";
 
 /** An HTTP status that some error code maps to (see `errorStatus`). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 429 | 431 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 416 | 429 | 431 | 500 | 503;
 
 /** Methods whose body Fastify parses: they can answer 413 (too large) and 400 (bad JSON). */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -81,8 +81,27 @@ export function errorResponses<const S extends ErrorStatus>(...statuses: S[]): {
   return Object.fromEntries(statuses.map((s) => [s, ErrorBodySchema])) as { [K in S]: typeof ErrorBodySchema };
 }
 
-/** The `response` entry of a 204: no body (its JSON schema is `type: null`, which the document shows as no content). */
+/** The `response` entry of a 204 or 304: no body (its JSON schema is `type: null`, which the document shows as no content). */
 export const NoContentSchema = z.undefined();
+
+/**
+ * The `response` entry of an answer whose body is a file's bytes (GET
+ * /files/…): the document shows it as content of any media type (the
+ * file's own), not JSON. The route sends a stream, which Fastify never serializes.
+ */
+export const FileBytesSchema = z.string().meta({ id: "FileBytes", description: "The file's bytes, with its sniffed type as Content-Type." });
+const FILE_BYTES_REF = "#/components/schemas/FileBytes";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * A route whose body is `multipart/form-data`, which its handler reads
+     * part by part (files/routes.ts): the form as the document shows it.
+     * Never validated by Fastify (the body is a stream when the handler runs).
+     */
+    multipartBody?: z.ZodType;
+  }
+}
 
 /** What GET /api/v1/openapi.json answers: an OpenAPI 3.1 document (only its frame is declared). */
 export const OpenApiDocumentSchema = z
@@ -148,7 +167,9 @@ const transform: SwaggerTransform = (input) => {
   const response = { ...errorResponses(...transportErrorStatuses(facts)), ...own.response };
   const change = methodsOf(route).some((m) => !SAFE_METHODS.has(m));
   const security = isPublic(facts) ? [] : change ? CHANGE_SECURITY : READ_SECURITY;
-  return jsonSchemaTransform({ ...input, schema: { ...input.schema, response, security } });
+  const multipartBody = route.config?.multipartBody;
+  const body = multipartBody ? { body: multipartBody, consumes: ["multipart/form-data"] } : {};
+  return jsonSchemaTransform({ ...input, schema: { ...input.schema, ...body, response, security } });
 };
 
 /** What each code means, for the descriptions of error answers. A code missing here is listed by name only. */
@@ -161,7 +182,9 @@ const CODE_MEANING: Partial<Record<ErrorCode, string>> = {
   username_taken: "the username is in use (case is ignored)",
   email_taken: "an account with that email exists (case is ignored)",
   limit_reached: "a bound on how much may exist was reached (rooms one person is in, members of a room); `details` names whose; retrying helps only once something changed",
-  payload_too_large: `the request body is over ${MAX_FRAME_BYTES / 1024} KiB`,
+  payload_too_large: `the request body is over ${MAX_FRAME_BYTES / 1024} KiB; an upload's file over the server's upload limit, or an image over its pixel limit`,
+  unsupported_media_type: "an upload whose content is an image that does not decode (truncated, corrupt)",
+  range_not_satisfiable: "the Range asked for is outside the file; `Content-Range: bytes */<size>` gives its size",
   rate_limited: "too many requests; wait the Retry-After header's seconds",
   headers_too_large: `the request line and headers are over ${maxHeaderSize / 1024} KiB (a long URL or a large cookie); the connection is closed`,
   internal_error: "a bug or an outage; the message reveals nothing internal",
@@ -172,6 +195,8 @@ const SUCCESS_DESCRIPTION: Record<string, string> = {
   "200": "OK",
   "201": "Created",
   "204": "Done; no body",
+  "206": "Partial content: the byte range asked for, with Content-Range",
+  "304": "Not modified: the copy whose ETag you sent in If-None-Match is current; no body",
 };
 
 /** The error codes answered with `status`, from the one code → status table. */
@@ -250,6 +275,10 @@ const transformObject: SwaggerTransformObject = (input) => {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (!isObject(response)) continue;
         const code = Number(status);
+        // A file's bytes: any type (the file's own), not JSON.
+        if (isObject(response.content) && isObject(response.content["application/json"]) && isObject(response.content["application/json"].schema) && response.content["application/json"].schema.$ref === FILE_BYTES_REF) {
+          response.content = { "*/*": { schema: { description: "The file's bytes, of the type its Content-Type gives (sniffed from its content)." } } };
+        }
         const headers: Json = {};
         if (limited && code !== 503) for (const name of Object.keys(RATE_LIMIT_HEADERS) as (keyof typeof RATE_LIMIT_HEADERS)[]) headers[name] = headerRef(name);
         if (code === 429 || code === 503) headers["Retry-After"] = headerRef("Retry-After");

@@ -30,6 +30,11 @@ export const ErrorCode = {
    */
   UnsupportedMediaType: "unsupported_media_type",
   /**
+   * 416 (ext, issue 17): a `Range` outside a file's bytes; the answer's
+   * `Content-Range` gives the file's size (RFC 9110 §14.4). HTTP only.
+   */
+  RangeNotSatisfiable: "range_not_satisfiable",
+  /**
    * 409: a bound on how much may exist was reached (rooms one person is in,
    * members of a room); `details` names whose. Retrying succeeds only once
    * something changed (someone left a room), unlike rate_limited.
@@ -70,6 +75,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   email_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  range_not_satisfiable: 416,
   limit_reached: 409,
   rate_limited: 429,
   headers_too_large: 431,
