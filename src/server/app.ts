@@ -20,6 +20,7 @@ import type { Bus } from "./bus/bus.js";
 import { createServices, type Services } from "./services.js";
 import { openFileStorage } from "./files/open-storage.js";
 import type { FileStorage } from "./files/storage.js";
+import { FileSweeper } from "./files/sweeper.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
@@ -238,6 +239,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   opened.onBusBack(() => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")));
   cluster?.hello();
   registerSocketGauges(metrics, { sockets: () => gateway.size, queuedBytes: () => gateway.bufferedBytes });
+  // Expired pending uploads, deleted messages' files and stray objects: swept from `listen` until `close`.
+  const sweeper = new FileSweeper(deps);
 
   let metricsListener: MetricsListener | null = null;
   let closed: Promise<void> | null = null;
@@ -268,6 +271,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
         metricsListener = null;
         throw listenError(err, config.host, config.port, "--port", "--host");
       }
+      sweeper.start();
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -297,6 +301,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.receipts.close();
           await appClosed;
           await services.writer.drain();
+          // Before the store and the storage close: a sweep under way finishes first.
+          await sweeper.stop();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
           cluster?.close();
           await socketCounts.close();

@@ -9,6 +9,7 @@ import { openStore } from "@server/store/store.js";
 import { checkCopy, copyDatabase, CopyCheckError, COPY_TABLES, type CopyProgress } from "@server/store/copy.js";
 import { createTestPostgresDatabase, startTestServer, type TestServer } from "../support/server.js";
 import { Caller, PASSWORD, SocketClient, createRoom, postMessage, signup, signupBot } from "../support/client.js";
+import { pendingUpload } from "../support/uploads.js";
 
 /**
  * The SQLite → PostgreSQL copy (docs/moving-data.md): a real installation
@@ -119,6 +120,9 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
       await postMessage(bob, publicRoom, `a reply for @${alice.user.username}`, { replyTo: root.id });
       await postMessage(bot, publicRoom, `@${bob.user.username} and @${carol.user.username}: the bot speaks`);
       await postMessage(carol, privateRoom, `@${alice.user.username} see this`);
+      // A message with a file (uploads: attached; a pending one beside it).
+      await postMessage(alice, publicRoom, "the plan, attached", { attachments: [(await pendingUpload(node, alice, { kind: "image" })).id] });
+      await pendingUpload(node, bob, { kind: "file" });
 
       edited = await postMessage(alice, publicRoom, "draft one");
       expect((await alice.request("PATCH", `/rooms/${publicRoom}/messages/${edited.id}`, { body: "draft two" })).status).toBe(200);

@@ -7,6 +7,7 @@ import type { RoomEvent } from "@shared/protocol/frames.js";
 import { membership, type MemberRow } from "../rooms/access.js";
 import { REPLY_PREVIEW_CHARS, type Mentions, type Message, type ReplyTo } from "@shared/protocol/entities.js";
 import { MAX_SEQ } from "@shared/protocol/limits.js";
+import type { Attachment } from "@shared/protocol/attachments.js";
 
 /** Message rows joined with their authors, turned into wire messages. */
 
@@ -31,6 +32,8 @@ const messageColumns = [
   // Thread replies (0010): 0/1.
   "messages.in_thread",
   "messages.also_in_room",
+  // Attachments (0012): the Attachment[] as JSON, null for none (and once deleted).
+  "messages.attachments",
 ] as const;
 
 export interface MessageJoinRow {
@@ -60,6 +63,8 @@ export interface MessageJoinRow {
   /** 0010, 0/1; optional as `mentions` (absent reads as 0). */
   in_thread?: number | null;
   also_in_room?: number | null;
+  /** 0012, JSON `Attachment[]` or null; optional as `mentions`. */
+  attachments?: string | null;
 }
 
 /**
@@ -99,6 +104,8 @@ export const toMessage = (r: MessageJoinRow): Message => ({
   ...(r.mentions ? { mentions: JSON.parse(r.mentions) as Mentions } : {}),
   // Carried only by a thread reply (absent reads as false: a message of the timeline).
   ...(Number(r.in_thread ?? 0) === 1 ? { inThread: true, alsoInRoom: Number(r.also_in_room ?? 0) === 1 } : {}),
+  // Carried only when the message has files (absent reads as none), as stored at the send: no join with uploads.
+  ...(r.attachments ? { attachments: JSON.parse(r.attachments) as Attachment[] } : {}),
 });
 
 /**
@@ -179,13 +186,23 @@ const insertMessage = prepared<Insertable<MessagesTable>, never>((db, p) =>
     mentions: p.mentions,
     in_thread: p.in_thread,
     also_in_room: p.also_in_room,
+    attachments: p.attachments,
   }),
 );
 
 /** Stores a message row (its event is stored by appendRoomEvent); `reply_to_id`: its thread's root, if a reply. */
 export function* storeMessage(db: Kysely<Database>, row: Insertable<MessagesTable>): Steps<void> {
   // A prepared parameter must be a value: an absent reply_to_id is bound as null.
-  yield* rows(insertMessage.query(db, { ...row, reply_to_id: row.reply_to_id ?? null, mentions: row.mentions ?? null, in_thread: row.in_thread ?? 0, also_in_room: row.also_in_room ?? 0 }));
+  yield* rows(
+    insertMessage.query(db, {
+      ...row,
+      reply_to_id: row.reply_to_id ?? null,
+      mentions: row.mentions ?? null,
+      in_thread: row.in_thread ?? 0,
+      also_in_room: row.also_in_room ?? 0,
+      attachments: row.attachments ?? null,
+    }),
+  );
 }
 
 /**

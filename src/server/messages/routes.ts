@@ -55,10 +55,17 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
     "/rooms/:roomId/messages",
     { schema: { tags, summary: "Send a message (also delivered live)", params: RoomParamsSchema, body: SendMessageRequestSchema, response: { 201: MessageResponseSchema, ...errorResponses(403, 404, 429) } }, onRequest: onRequestAuth, preHandler: writeLimit },
     async (request, reply) => {
-      const message = await services.messages.send(actorOf(request), request.params.roomId, request.body.body, request.body.clientId ?? null, request.body.replyTo ?? null, {
-        inThread: request.body.inThread ?? false,
-        alsoInRoom: request.body.alsoInRoom ?? false,
-      });
+      const { body } = request;
+      // No text: a message of files only (the schema refused a send with neither).
+      const message = await services.messages.send(
+        actorOf(request),
+        request.params.roomId,
+        body.body ?? "",
+        body.clientId ?? null,
+        body.replyTo ?? null,
+        { inThread: body.inThread ?? false, alsoInRoom: body.alsoInRoom ?? false },
+        body.attachments ?? [],
+      );
       return reply.code(201).send({ message });
     },
   );

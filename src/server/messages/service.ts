@@ -10,6 +10,7 @@ import { findByClientId, historyPage, storeMessage } from "./queries.js";
 import { withReactions } from "./reactions.js";
 import { checkPlacement, recordReply, resolveReplyRoot, withRepliers, type ReplyPlacement } from "./replies.js";
 import { mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
+import { attachUploads, checkAttachmentCount } from "./attachments.js";
 
 /**
  * Sending and reading messages. A send is stored, with its room's next seq,
@@ -30,11 +31,15 @@ export class MessageService {
    * time move in the same transaction. Without it, no extra query.
    * `placement`: a thread reply (`inThread`, shown in its thread only),
    * perhaps also sent to the room (`alsoInRoom`); default a quote-reply
-   * (replies.ts). A retry by clientId returns the first copy as stored,
-   * whatever placement it asks.
+   * (replies.ts). `attachmentIds` (issue 17): the sender's pending
+   * uploads the message carries (messages/attachments.ts), attached in the
+   * same transaction; `body` may then be "". Without any, no extra query.
+   * A retry by clientId returns the first copy as stored, whatever
+   * placement or files it names.
    * @returns the stored message; for a repeated clientId, the one stored first
    * @throws AppError not_found (no room, or private and not a member; replyTo unknown in this room, or deleted),
-   *   forbidden (not a member), validation_failed (inThread without replyTo, alsoInRoom without inThread)
+   *   forbidden (not a member), validation_failed (inThread without replyTo, alsoInRoom without inThread;
+   *   more files than `attachmentsPerMessage`; `attachments.<i>`: not the sender's pending upload)
    */
   send(
     actor: Actor,
@@ -43,9 +48,11 @@ export class MessageService {
     clientId: string | null,
     replyTo: string | null = null,
     placement: ReplyPlacement = { inThread: false, alsoInRoom: false },
+    attachmentIds: readonly string[] = [],
   ): Promise<Message> {
     // Bad input changes nothing: refused before the writer takes the room.
     checkPlacement(replyTo, placement);
+    checkAttachmentCount(attachmentIds, this.deps.config.attachmentsPerMessage);
     const inThread = placement.inThread;
     const alsoInRoom = placement.inThread && placement.alsoInRoom;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
@@ -62,6 +69,8 @@ export class MessageService {
       const mentions = yield* resolveMentions(db, roomId, actor.userId, body);
       const at = nowIso();
       const id = newId();
+      // Files: the last check and the first write, before anything else is written (the writer has no savepoints).
+      const attachments = attachmentIds.length === 0 ? null : yield* attachUploads(db, attachmentIds, { ownerId: actor.userId, roomId, messageId: id, at });
       const created = yield* appendRoomEvent(db, roomId, at, (seq) => ({
         type: "message.created" as const,
         roomId,
@@ -81,9 +90,23 @@ export class MessageService {
           lastReplyAt: null,
           ...(mentions ? { mentions } : {}),
           ...(inThread ? { inThread: true, alsoInRoom } : {}),
+          ...(attachments ? { attachments } : {}),
         },
       }), id);
-      yield* storeMessage(db, { id, room_id: roomId, seq: created.seq, author_id: actor.userId, body, client_id: clientId, created_at: at, reply_to_id: root?.id ?? null, mentions: mentionsColumn(mentions), in_thread: inThread ? 1 : 0, also_in_room: alsoInRoom ? 1 : 0 });
+      yield* storeMessage(db, {
+        id,
+        room_id: roomId,
+        seq: created.seq,
+        author_id: actor.userId,
+        body,
+        client_id: clientId,
+        created_at: at,
+        reply_to_id: root?.id ?? null,
+        mentions: mentionsColumn(mentions),
+        in_thread: inThread ? 1 : 0,
+        also_in_room: alsoInRoom ? 1 : 0,
+        attachments: attachments ? JSON.stringify(attachments) : null,
+      });
       if (root) yield* recordReply(db, root.id, at);
       if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {

@@ -114,10 +114,16 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
-      const message = await services.messages.send(conn.actor, cmd.roomId, cmd.body, cmd.clientId, cmd.replyTo ?? null, {
-        inThread: cmd.inThread ?? false,
-        alsoInRoom: cmd.alsoInRoom ?? false,
-      });
+      // No text: a message of files only (the schema refused a send with neither).
+      const message = await services.messages.send(
+        conn.actor,
+        cmd.roomId,
+        cmd.body ?? "",
+        cmd.clientId,
+        cmd.replyTo ?? null,
+        { inThread: cmd.inThread ?? false, alsoInRoom: cmd.alsoInRoom ?? false },
+        cmd.attachments ?? [],
+      );
       return { type: "ack", id: cmd.id, message };
     }
     case "resume": {

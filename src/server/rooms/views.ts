@@ -95,6 +95,7 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
         "lm.created_at as lm_created_at",
         "lm.edited_at as lm_edited_at",
         "lm.deleted_at as lm_deleted_at",
+        "lm.attachments as lm_attachments",
         "lm_author.id as lm_author_id",
         "lm_author.username as lm_author_username",
         "lm_author.display_name as lm_author_display_name",
@@ -139,6 +140,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
             author_id: r.lm_author_id,
             author_username: r.lm_author_username ?? "",
             author_display_name: r.lm_author_display_name ?? "",
+            // A message of files only shows as its files (issue 17).
+            attachments: r.lm_attachments ?? null,
           })
         : null;
     return {

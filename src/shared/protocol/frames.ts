@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { MAX_SEQ } from "./limits.js";
-import { ClientIdSchema, MessageBodySchema } from "./http.js";
+import { ClientIdSchema, MessageBodySchema, OptionalMessageBodySchema, requireTextOrFiles, textOrFilesWhen } from "./http.js";
+import { AttachmentIdsSchema } from "./attachments.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
 import { idText } from "./text.js";
-import { AttachmentIdsSchema } from "./attachments.js";
 import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
 
 /**
@@ -22,7 +22,8 @@ export const MessageSendCommandSchema = z.object({
   type: z.literal("message.send"),
   id: CommandId,
   roomId: RoomId,
-  body: MessageBodySchema,
+  /** 1 to 4,000 characters; may be "" or left out when `attachments` names a file (ext). */
+  body: OptionalMessageBodySchema.optional(),
   /** Idempotency key: a retried send with the same clientId is stored once. */
   clientId: ClientIdSchema,
   /** Reply to this message of the room (ext); a reply to a reply joins the root's thread. */
@@ -31,9 +32,9 @@ export const MessageSendCommandSchema = z.object({
   inThread: z.boolean().optional(),
   /** With inThread (ext): also put the reply in the room's timeline (Slack's "also send to channel"). Default false. */
   alsoInRoom: z.boolean().optional(),
-  /** Pending uploads of the sender to attach (ext, issue 17): ids from POST /uploads. */
+  /** Files (ext): ids of the sender's pending uploads (POST /uploads), at most the server's attachments per message (default 10). */
   attachments: AttachmentIdsSchema.optional(),
-});
+}).superRefine(requireTextOrFiles, textOrFilesWhen);
 
 export const ResumeCommandSchema = z.object({
   type: z.literal("resume"),

@@ -13,6 +13,7 @@ import {
 } from "./limits.js";
 import { MemberSchema, MessageSchema, MessageVersionSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
 import { bodyText, idText, nameText, queryText } from "./text.js";
+import { AttachmentIdsSchema } from "./attachments.js";
 
 /**
  * HTTP bodies under /api/v1 (contract v1), one schema each: the server
@@ -24,6 +25,43 @@ import { bodyText, idText, nameText, queryText } from "./text.js";
  * visible character; no control characters but \n and \t (text.ts).
  */
 export const MessageBodySchema = bodyText({ label: "Message", max: MAX_BODY_CHARS });
+
+/**
+ * A send's text when it may be left out (ext, issue 17): the rules of
+ * MessageBodySchema, but empty (or only whitespace, trimmed to "") is
+ * allowed, since a message that carries files needs no text. The send
+ * schemas pair it with `requireTextOrFiles`.
+ */
+export const OptionalMessageBodySchema = bodyText({ label: "Message", max: MAX_BODY_CHARS, min: 0 });
+
+/**
+ * A send needs text or a file (ext, issue 17). Without attachments the text
+ * is checked as in contract v1 (MessageBodySchema), so a send with neither
+ * gets v1's answer, word for word: validation_failed on `body`. Use with
+ * `textOrFilesWhen`.
+ */
+export function requireTextOrFiles(
+  send: { body?: string | undefined; attachments?: string[] | undefined },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  if ((send.attachments?.length ?? 0) > 0) return;
+  if (typeof send.body === "string" && send.body.length > 0) return;
+  for (const issue of MessageBodySchema.safeParse(send.body).error?.issues ?? []) {
+    ctx.addIssue({ code: "custom", path: ["body", ...issue.path], message: issue.message, input: send.body });
+  }
+}
+
+/**
+ * When `requireTextOrFiles` runs: also when another field failed (as v1's
+ * own check of `body` did, so both are reported), but not when `body` or
+ * `attachments` has an issue of its own already.
+ */
+export const textOrFilesWhen = {
+  when: (payload: z.core.ParsePayload): boolean =>
+    typeof payload.value === "object" &&
+    payload.value !== null &&
+    !payload.issues.some((issue) => issue.path?.[0] === "body" || issue.path?.[0] === "attachments"),
+};
 
 /** A client-chosen idempotency key (a UUID is typical). */
 export const ClientIdSchema = idText({ label: "clientId", max: MAX_CLIENT_ID_CHARS });
@@ -138,7 +176,8 @@ export const HistoryResponseSchema = z.object({
 export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
 
 export const SendMessageRequestSchema = z.object({
-  body: MessageBodySchema,
+  /** 1 to 4,000 characters; may be "" or left out when `attachments` names a file (ext). */
+  body: OptionalMessageBodySchema.optional(),
   clientId: ClientIdSchema.optional(),
   /** Reply to this message of the room (ext); a reply to a reply joins the root's thread. */
   replyTo: idText({ label: "replyTo", max: 64 }).optional(),
@@ -146,7 +185,9 @@ export const SendMessageRequestSchema = z.object({
   inThread: z.boolean().optional(),
   /** With inThread (ext): also put the reply in the room's timeline (Slack's "also send to channel"). Default false. */
   alsoInRoom: z.boolean().optional(),
-}).meta({ id: "SendMessage" });
+  /** Files (ext): ids of the sender's pending uploads (POST /uploads), at most the server's attachments per message (default 10). */
+  attachments: AttachmentIdsSchema.optional(),
+}).superRefine(requireTextOrFiles, textOrFilesWhen).meta({ id: "SendMessage" });
 export const MessageResponseSchema = z.object({ message: MessageSchema }).meta({ id: "MessageResponse" });
 
 /** PATCH /rooms/:roomId/messages/:messageId: the new text, under the same rules as a send. */

@@ -224,15 +224,17 @@ export function nameText({ label, max, min = 1, emptyMessage }: TextLimits) {
  * A message body: trimmed, line breaks as \n, NFC, no control characters
  * but \n and \t, no bidi controls, no stray tag characters, and at least one
  * visible character. ZWJ, ZWNJ and the like stay (emoji sequences, Persian,
- * Indic scripts); a body of only those is still refused.
+ * Indic scripts); a body of only those is still refused. `min: 0` allows
+ * "" (a message carrying files needs no text): text that is not empty still
+ * needs a visible character.
  */
-export function bodyText({ label, max, emptyMessage }: TextLimits) {
+export function bodyText({ label, max, min = 1, emptyMessage }: TextLimits) {
   return z
     .string()
     .overwrite(normalizeLineBreaks)
     .trim()
     .normalize("NFC")
-    .min(1, emptyMessage ?? `${label} is empty.`)
+    .min(min, emptyMessage ?? `${label} is empty.`)
     .max(max, `${label} is longer than ${max} characters.`)
     .superRefine(textRules(label, "body", true));
 }
