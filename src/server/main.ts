@@ -65,8 +65,8 @@ async function main(): Promise<void> {
     failStart(`failed to start: ${err instanceof Error ? err.message : String(err)}`, err, config);
   }
   const database = config.databaseUrl.replace(/\/\/[^@/]*@/, "//***@");
-  // The data directory only matters to SQLite: a node on PostgreSQL does not name one it does not use.
-  server.log.info({ url, publicUrl: config.publicUrl, database, ...(sqlite ? { dataDir: config.dataDir } : {}) }, `Parley is up: open ${config.publicUrl}`);
+  // Where everything is kept: the database, the files, and the data directory (SQLite's file, uploads in progress).
+  server.log.info({ url, publicUrl: config.publicUrl, database, files: config.storageUrl.replace(/\/\/[^@/]*@/, "//***@"), dataDir: config.dataDir }, `Parley is up: open ${config.publicUrl}`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -93,15 +93,15 @@ describe("start-up errors", () => {
     }
   }, 180_000);
 
-  it("--help shows each setting's default and mentions no uploaded files", async () => {
+  it("--help shows each setting's default, the file settings included", async () => {
     const { code, stdout } = await runCliToExit(["--help"]);
     expect(code).toBe(0);
     expect(stdout).toContain("--port <value>  (PARLEY_PORT, default 3000)");
     expect(stdout).toContain("--shutdown-grace-ms <value>  (PARLEY_SHUTDOWN_GRACE_MS, default 5000)");
-    expect(stdout).not.toMatch(/upload/i);
+    expect(stdout).toContain("--upload-max-bytes <value>  (PARLEY_UPLOAD_MAX_BYTES, default 26214400)");
   }, 30_000);
 
-  it.skipIf(!testPostgresUrl)("a node on PostgreSQL logs no data directory, and creates none", async () => {
+  it.skipIf(!testPostgresUrl)("a node on PostgreSQL names its database and where its files go (the data directory, by default)", async () => {
     const database = await createTestPostgresDatabase();
     const parent = fs.mkdtempSync(path.join(os.tmpdir(), "parley-pg-"));
     const dataDir = path.join(parent, "unused");
@@ -109,9 +109,8 @@ describe("start-up errors", () => {
     const started = await runCli(["--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--database-url", database.url], {}, /Parley is up/);
     try {
       const up = started.out.split("\n").find((l) => l.includes("Parley is up"))!;
-      expect(JSON.parse(up)).toMatchObject({ database: expect.stringMatching(/^postgres/) });
-      expect(up).not.toContain("dataDir");
-      expect(fs.existsSync(dataDir)).toBe(false);
+      expect(JSON.parse(up)).toMatchObject({ database: expect.stringMatching(/^postgres/), files: `file:${path.join(dataDir, "files")}`, dataDir });
+      expect(fs.existsSync(path.join(dataDir, "files"))).toBe(true);
     } finally {
       expect(await started.stop()).toBe(0);
       await database.drop();

@@ -84,7 +84,7 @@ export class HttpTransport {
    *   so the app can go back to the login screen.
    */
   constructor(
-    private readonly baseUrl = "/api/v1",
+    readonly baseUrl = "/api/v1",
     private readonly onUnauthenticated: () => void = () => {},
   ) {}
 

@@ -6,7 +6,7 @@
  * talk to fetch or the WebSocket themselves. One ChatClient lives for the
  * page; `begin` and `end` bracket a signed-in session.
  */
-import type { CreateRoomRequest, Member, MessageVersion, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
+import type { Attachment, CreateRoomRequest, Member, MessageVersion, Room, RoomEvent, Self, User } from "@shared/protocol/index.js";
 import { ApiError, type ParleyApi } from "@web/api/http";
 import { RealtimeConnection, type WebSocketLike } from "@web/realtime/socket";
 import type { ThreadPlacement } from "@web/realtime/outbox";
@@ -240,9 +240,9 @@ export class ChatClient {
 
   // ---- messages ----
 
-  /** Queues a message; it shows as pending until the server has it. */
-  send(roomId: string, body: string, replyTo?: string, placement?: ThreadPlacement): void {
-    this.connection?.send(roomId, body, replyTo, placement);
+  /** Queues a message (with its uploaded `attachments`, if any); it shows as pending until the server has it. */
+  send(roomId: string, body: string, replyTo?: string, placement?: ThreadPlacement, attachments?: readonly Attachment[]): void {
+    this.connection?.send(roomId, body, replyTo, placement, attachments);
   }
 
   retry(clientId: string): void {

@@ -4,10 +4,22 @@
  * composition). An empty or over-long draft is refused with the reason
  * shown, and a counter appears as the draft nears the limit. Sending works
  * offline too: the message waits in the outbox.
+ *
+ * Files (issue 17) are attached by the "Attach files" button, by dropping
+ * them anywhere on the conversation (a drop zone shows while they are
+ * dragged over it) or by pasting an image. They upload at once and show as
+ * chips (AttachmentChips); Send waits until every one has uploaded, so a
+ * message never goes with some of its files missing, and a message of
+ * files only needs no text.
  */
-import { useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { CloseIcon, SendIcon } from "@web/ui/icons";
+import { useEffect, useLayoutEffect, useRef, useState, type ClipboardEvent, type FormEvent, type KeyboardEvent, type ReactNode, type RefObject } from "react";
+import { createPortal } from "react-dom";
+import type { Attachment } from "@shared/protocol/index.js";
+import { useChatClient } from "@web/state/useChat";
+import { CloseIcon, PaperclipIcon, SendIcon } from "@web/ui/icons";
+import { AttachmentChips, useUploadQueue } from "./AttachmentChips";
 import { checkDraft, draftCounter } from "./draft";
+import { MAX_ATTACHMENTS, sendCheck } from "./uploadQueue";
 import { useTypingSignal } from "./typingSignal";
 import { useMentionAutocomplete } from "./MentionAutocomplete";
 
@@ -20,7 +32,8 @@ const MAX_INPUT_HEIGHT = 200;
 export interface ComposerProps {
   roomId: string;
   placeholder: string;
-  onSend: (body: string) => void;
+  /** Sends the text (may be "" when there are files) with the uploaded files, in the order chosen. */
+  onSend: (body: string, attachments: readonly Attachment[]) => void;
   /** Up arrow in an empty composer: edit the last own message. Returns false when there is none. */
   onEditLast?: () => boolean;
   /** Changing it moves the focus back here (after an edit ends). */
@@ -35,10 +48,20 @@ export interface ComposerProps {
   replyingTo?: { author: string; preview: string } | null;
   /** The reply bar's close button, or Escape: send a plain message again. */
   onCancelReply?: () => void;
+  /** Beside "Attach files": the voice note recorder's button (messages/VoiceRecorder.tsx), when there is one. */
+  recorder?: ReactNode;
 }
 
-export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal = 0, onTyping, memberCount = 0, canMentionEveryone = false, replyingTo = null, onCancelReply }: ComposerProps) {
+export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal = 0, onTyping, memberCount = 0, canMentionEveryone = false, replyingTo = null, onCancelReply, recorder }: ComposerProps) {
   const typing = useTypingSignal(onTyping);
+  const chat = useChatClient();
+  const uploads = useUploadQueue(chat.api.transport);
+  const files = sendCheck(uploads.queue);
+  // Said when more files were chosen than a message takes.
+  const [fileNotice, setFileNotice] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const form = useRef<HTMLFormElement>(null);
+  const drop = useFileDrop(form, addFiles);
   const [text, setText] = useState(() => drafts.get(roomId) ?? "");
   const [refusal, setRefusal] = useState<string | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
@@ -75,18 +98,42 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
 
   function submit(event?: FormEvent) {
     event?.preventDefault();
+    if (!files.ok) {
+      setRefusal(files.reason);
+      return;
+    }
     const check = checkDraft(text);
-    if (!check.ok) {
+    // Files alone make a message: no text is then no reason to refuse.
+    const filesOnly = !check.ok && check.reason === "empty" && files.attachments.length > 0;
+    if (!check.ok && !filesOnly) {
       setRefusal(check.message);
       input.current?.focus();
       return;
     }
     typing.stopped();
-    onSend(check.body);
+    onSend(check.ok ? check.body : "", files.attachments);
+    uploads.clearSent();
+    setFileNotice(null);
     setText("");
     drafts.delete(roomId);
     setRefusal(null);
     input.current?.focus();
+  }
+
+  /** Queues chosen, dropped or pasted files (they start uploading at once). */
+  function addFiles(chosen: readonly File[]) {
+    if (chosen.length === 0) return;
+    const leftOut = uploads.add(chosen);
+    setFileNotice(leftOut > 0 ? `A message takes up to ${MAX_ATTACHMENTS} files: ${leftOut === 1 ? "1 was" : `${leftOut} were`} left out.` : null);
+    if (refusal) setRefusal(null);
+  }
+
+  function paste(event: ClipboardEvent<HTMLTextAreaElement>) {
+    const pasted = Array.from(event.clipboardData.files);
+    // Copied cells or a document bring a picture of themselves beside their text: the text is what was meant.
+    if (pasted.length === 0 || event.clipboardData.types.includes("text/plain")) return;
+    event.preventDefault();
+    addFiles(pasted);
   }
 
   function keyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -108,8 +155,9 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
   }
 
   return (
-    <form className={reason ? "composer composer--refused" : "composer"} onSubmit={submit} data-testid="composer">
+    <form ref={form} className={reason ? "composer composer--refused" : "composer"} onSubmit={submit} data-testid="composer">
       {mention.listbox}
+      {drop.zone}
       {replyingTo ? (
         <div className="composer__reply" data-testid="composer-reply">
           <span className="composer__reply-text">
@@ -122,6 +170,7 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
           </button>
         </div>
       ) : null}
+      <AttachmentChips uploads={uploads} notice={fileNotice} />
       <div className="composer__box">
         <textarea
           ref={input}
@@ -140,9 +189,25 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
           onSelect={(e) => mention.changed(e.currentTarget.selectionStart)}
           onKeyDown={keyDown}
           onBlur={() => typing.stopped()}
+          onPaste={paste}
           data-testid="composer-input"
         />
-        <button type="submit" className="composer__send" aria-label="Send" title="Send (Enter)" data-testid="composer-send">
+        {/* After the input, so that Tab from the messages (and the skip link) still lands in the text first. */}
+        <span className="composer__tool">
+          <button type="button" className="icon-button composer__attach" aria-label="Attach files" aria-describedby="composer-attach-tip"
+            onClick={() => fileInput.current?.click()} data-testid="composer-attach">
+            <PaperclipIcon aria-hidden="true" width={18} height={18} />
+          </button>
+          <span className="composer__tip" id="composer-attach-tip" role="tooltip">Attach files (or drop or paste them)</span>
+        </span>
+        <input ref={fileInput} type="file" multiple hidden tabIndex={-1} data-testid="composer-file-input"
+          onChange={(e) => {
+            addFiles(Array.from(e.target.files ?? []));
+            e.target.value = ""; // the same file can be chosen again after it was removed
+          }} />
+        {recorder}
+        <button type="submit" className="composer__send" aria-label="Send" title={files.ok ? "Send (Enter)" : files.reason}
+          aria-disabled={files.ok ? undefined : true} data-testid="composer-send">
           <SendIcon />
         </button>
       </div>
@@ -163,4 +228,70 @@ export function Composer({ roomId, placeholder, onSend, onEditLast, focusSignal 
       </div>
     </form>
   );
+}
+
+/**
+ * Files dragged over the conversation (the room view around `inside`): a
+ * drop zone covers it while they are over it, and dropping them hands them
+ * to `onFiles`. Only drags that carry files count (not a dragged text
+ * selection). Native listeners on the room view, which the composer does not
+ * render; the zone is a portal into it.
+ */
+function useFileDrop(inside: RefObject<HTMLElement | null>, onFiles: (files: readonly File[]) => void): { zone: ReactNode } {
+  const [area, setArea] = useState<HTMLElement | null>(null);
+  const [over, setOver] = useState(false);
+  const latest = useRef(onFiles);
+  latest.current = onFiles;
+
+  useEffect(() => {
+    const view = inside.current?.closest<HTMLElement>(".room-view") ?? null;
+    setArea(view);
+    if (!view) return;
+    // dragenter and dragleave come in pairs for every element crossed: the count is 0 once the drag has left.
+    let depth = 0;
+    const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+    const enter = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      setOver(true);
+    };
+    const dragOver = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault(); // allows the drop
+      if (event.dataTransfer) event.dataTransfer.dropEffect = "copy";
+    };
+    const leave = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setOver(false);
+    };
+    const dropped = (event: DragEvent) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault(); // else the browser opens the file in place of the app
+      depth = 0;
+      setOver(false);
+      latest.current(Array.from(event.dataTransfer?.files ?? []));
+    };
+    view.addEventListener("dragenter", enter);
+    view.addEventListener("dragover", dragOver);
+    view.addEventListener("dragleave", leave);
+    view.addEventListener("drop", dropped);
+    return () => {
+      view.removeEventListener("dragenter", enter);
+      view.removeEventListener("dragover", dragOver);
+      view.removeEventListener("dragleave", leave);
+      view.removeEventListener("drop", dropped);
+    };
+  }, [inside]);
+
+  const zone = over && area
+    ? createPortal(
+        <div className="drop-zone" data-testid="drop-zone" aria-hidden="true">
+          <p className="drop-zone__text">Drop files to attach them</p>
+        </div>,
+        area,
+      )
+    : null;
+  return { zone };
 }

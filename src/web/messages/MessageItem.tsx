@@ -20,12 +20,17 @@
  * keyboard and the mouse. Below 768 px the hover bar and the icon buttons
  * give way to that sheet, and the time and receipt go under the bubble
  * (styles.css, "Phone layout") so a bubble keeps the width for its text.
+ *
+ * A message's files (issue 17) are in its bubble, above its text
+ * (Attachments.tsx); a message of files only has no text paragraph. A
+ * deleted message's files are gone with it.
  */
 import { createPortal } from "react-dom";
 import { memo, useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
 import { Avatar } from "@web/ui/Avatar";
 import { CopyIcon, MoreIcon, PencilIcon, ReplyIcon, ThreadIcon, TrashIcon } from "@web/ui/icons";
 import type { ReplyTo } from "@shared/protocol/index.js";
+import { MessageAttachments } from "./Attachments";
 import { ReplyQuote } from "./ReplyQuote";
 import { ThreadSummary } from "./ThreadSummary";
 import { useChat } from "@web/state/useChat";
@@ -150,8 +155,8 @@ export const MessageItem = memo(function MessageItem({
     const open = (event: Event) => {
       if (pointer !== "touch") return;
       const target = event.target instanceof Element ? event.target : null;
-      // Its own controls (reactions, quote, "(edited)", thread link, Read by) keep their taps.
-      if (!target || target.closest("button, a, input, textarea, [role='tooltip'], dialog")) return;
+      // Its own controls (reactions, quote, "(edited)", thread link, Read by, files and players) keep their taps.
+      if (!target || target.closest("button, a, input, textarea, audio, video, [role='tooltip'], dialog")) return;
       if (!target.closest(".message__line")) return;
       event.preventDefault(); // a long press: no text-selection menu over the sheet
       el.focus({ preventScroll: true }); // where focus comes back to when the sheet closes
@@ -230,7 +235,7 @@ export const MessageItem = memo(function MessageItem({
           {editing && onSaveEdit && onCancelEdit ? (
             <MessageEditor message={message} onSave={onSaveEdit} onCancel={onCancelEdit} />
           ) : (
-            <div className="message__bubble" id={`${id}-body`}>
+            <div className={message.attachments && !message.deleted ? "message__bubble message__bubble--files" : "message__bubble"} id={`${id}-body`}>
               {message.deleted ? (
                 <p className="message__body message__tombstone" data-testid="message-tombstone">
                   message deleted
@@ -241,15 +246,18 @@ export const MessageItem = memo(function MessageItem({
                     // Not color only: the highlight says in words why it is there.
                     <span className="message__mention-tag" data-testid="message-mention-tag">@ Mentions you</span>
                   ) : null}
-                  <p className="message__body" data-testid="message-body">
-                    {mentionParts(message.body, myUsername, message.mentions).map((part, i) =>
-                      part.kind === "mention" ? (
-                        <span key={i} className="mention" data-testid="message-mention">{part.text}</span>
-                      ) : (
-                        part.text
-                      ),
-                    )}
-                  </p>
+                  {message.attachments ? <MessageAttachments attachments={message.attachments} /> : null}
+                  {message.body !== "" || !message.attachments ? (
+                    <p className="message__body" data-testid="message-body">
+                      {mentionParts(message.body, myUsername, message.mentions).map((part, i) =>
+                        part.kind === "mention" ? (
+                          <span key={i} className="mention" data-testid="message-mention">{part.text}</span>
+                        ) : (
+                          part.text
+                        ),
+                      )}
+                    </p>
+                  ) : null}
                 </>
               )}
             </div>

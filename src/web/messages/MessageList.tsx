@@ -38,6 +38,7 @@ import { announce, incomingSentence } from "@web/a11y/announcer";
 import { lastMoveWasTab, prefersReducedMotion, tabbableBeside, tabbablesIn, watchTabbing } from "@web/a11y/focus";
 import type { Timeline } from "@web/state/timeline";
 import { ArrowDownIcon } from "@web/ui/icons";
+import { textOrFiles } from "./attachmentText";
 import { MessageItem, type MessageActions } from "./MessageItem";
 import type { Row } from "./rows";
 
@@ -310,7 +311,8 @@ function announceArrivals(rows: readonly Row[], previousLastKey: string): void {
   for (const row of rows.slice(from + 1)) {
     if (row.kind === "message" && !row.message.mine && row.message.status === "sent" && !row.message.deleted) arrived.push(row.message);
   }
-  if (arrived.length > 0) announce(incomingSentence(arrived));
+  // A message of files only is said by its files ("Bob: Photo"), not as an empty sentence.
+  if (arrived.length > 0) announce(incomingSentence(arrived.map((m) => ({ authorName: m.authorName, body: textOrFiles(m) }))));
 }
 
 /** Bottom edge of the message row `key`, relative to the scroller's top edge on screen. */

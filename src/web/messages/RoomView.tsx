@@ -4,7 +4,7 @@
  * focused tab (state/readTracking.ts), never merely because it was opened.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import type { Room } from "@shared/protocol/index.js";
+import type { Attachment, Room } from "@shared/protocol/index.js";
 import { RoomHeader } from "@web/rooms/RoomHeader";
 import { roomTitle } from "@web/state/rooms";
 import { EMPTY_TIMELINE } from "@web/state/timeline";
@@ -80,8 +80,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null);
   const [threadRootId, setThreadRootId] = useState<string | null>(null);
   const send = useCallback(
-    (body: string) => {
-      chat.send(room.id, body, replyingTo?.id ?? undefined);
+    (body: string, attachments: readonly Attachment[]) => {
+      chat.send(room.id, body, replyingTo?.id ?? undefined, undefined, attachments);
       setReplyingTo(null);
     },
     [chat, room.id, replyingTo],

@@ -21,6 +21,7 @@ import { createPortal } from "react-dom";
 import type { Message } from "@shared/protocol/index.js";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { CloseIcon, SendIcon } from "@web/ui/icons";
+import { MessageAttachments } from "./Attachments";
 import { checkDraft } from "./draft";
 import { replyCountText } from "./ThreadSummary";
 import { MessageReactions } from "./Reactions";
@@ -231,7 +232,10 @@ function ThreadMessage({ message, root = false, children }: { message: Message; 
       {message.deletedAt ? (
         <p className="thread-message__body message__tombstone">message deleted</p>
       ) : (
-        <p className="thread-message__body" data-testid="thread-message-body">{message.body}</p>
+        <>
+          {message.attachments?.length ? <MessageAttachments attachments={message.attachments} /> : null}
+          {message.body !== "" || !message.attachments?.length ? <p className="thread-message__body" data-testid="thread-message-body">{message.body}</p> : null}
+        </>
       )}
       <MessageReactions message={forReactions} />
       {children}

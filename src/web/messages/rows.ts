@@ -4,7 +4,7 @@
  * messages marked as the first or last of a run by the same author (the
  * author's name is shown once per run, as in every chat client).
  */
-import type { Author, Mentions, Message, Reaction, ReplyTo, Self } from "@shared/protocol/index.js";
+import type { Attachment, Author, Mentions, Message, Reaction, ReplyTo, Self } from "@shared/protocol/index.js";
 import type { OutboxEntry, OutboxStatus } from "@web/realtime/outbox";
 import { dayKey, dayLabel } from "./time";
 
@@ -41,6 +41,8 @@ export interface DisplayMessage {
   readonly lastReplyAt?: string | null;
   /** A thread root: its most recent repliers, most recent first (the summary's avatars). */
   readonly repliers?: readonly Author[];
+  /** Its files (issue 17; absent: none, and on a deleted message, whose files are gone). */
+  readonly attachments?: readonly Attachment[];
 }
 
 export type Row =
@@ -82,6 +84,7 @@ export function displayMessages(
       editedAt: m.editedAt ?? null,
       deleted: Boolean(m.deletedAt),
       ...(m.reactions?.length && !m.deletedAt ? { reactions: m.reactions } : {}),
+      ...(m.attachments?.length && !m.deletedAt ? { attachments: m.attachments } : {}),
       ...(m.replyTo ? { replyTo: m.replyTo } : {}),
       ...(m.replyCount ? { replyCount: m.replyCount, lastReplyAt: m.lastReplyAt ?? null, ...(m.repliers ? { repliers: m.repliers } : {}) } : {}),
       ...(m.mentions && !m.deletedAt
@@ -109,6 +112,7 @@ export function displayMessages(
       error: entry.error?.message ?? null,
       editedAt: null,
       deleted: false,
+      ...(entry.attachments?.length ? { attachments: entry.attachments } : {}),
     });
   }
   return shown;

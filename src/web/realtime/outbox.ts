@@ -17,6 +17,8 @@
  *   so the message is on screen exactly once at every moment.
  */
 
+import type { Attachment } from "@shared/protocol/index.js";
+
 export type OutboxStatus = "queued" | "sending" | "failed";
 
 export interface OutboxEntry {
@@ -32,6 +34,8 @@ export interface OutboxEntry {
   readonly inThread?: boolean;
   /** A thread reply also sent to the room: the send's `alsoInRoom`. */
   readonly alsoInRoom?: boolean;
+  /** The uploaded files it carries (issue 17): their ids go in the send's `attachments`; shown while pending. */
+  readonly attachments?: readonly Attachment[];
   readonly status: OutboxStatus;
   /** Correlation id of the send command in flight, when status is "sending". */
   readonly commandId: string | null;
@@ -54,7 +58,16 @@ export interface ThreadPlacement {
 /** Adds a freshly composed message at the end of the outbox. */
 export function enqueue(
   outbox: Outbox,
-  draft: { clientId: string; roomId: string; body: string; composedAt: string; replyTo?: string; inThread?: boolean; alsoInRoom?: boolean },
+  draft: {
+    clientId: string;
+    roomId: string;
+    body: string;
+    composedAt: string;
+    replyTo?: string;
+    inThread?: boolean;
+    alsoInRoom?: boolean;
+    attachments?: readonly Attachment[];
+  },
 ): Outbox {
   if (outbox.some((e) => e.clientId === draft.clientId)) return outbox;
   return [...outbox, { ...draft, status: "queued", commandId: null, error: null, attempts: 0 }];

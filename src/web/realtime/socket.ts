@@ -18,6 +18,7 @@
  */
 import {
   CloseCode,
+  type Attachment,
   ServerFrameSchema,
   type ClientCommand,
   type Message,
@@ -198,11 +199,12 @@ export class RealtimeConnection {
    * Queues a message for `roomId` and sends it as soon as the socket allows.
    * Returns its clientId, created here once and kept for every resend.
    */
-  send(roomId: string, body: string, replyTo?: string, placement: ThreadPlacement = {}): string {
+  send(roomId: string, body: string, replyTo?: string, placement: ThreadPlacement = {}, attachments: readonly Attachment[] = []): string {
     const clientId = this.options.newClientId?.() ?? crypto.randomUUID();
     const composedAt = new Date(this.clock.now()).toISOString();
     const where = replyTo && placement.inThread ? { inThread: true, ...(placement.alsoInRoom ? { alsoInRoom: true } : {}) } : {};
-    this.setOutbox(outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt, ...(replyTo ? { replyTo } : {}), ...where }));
+    const files = attachments.length ? { attachments } : {};
+    this.setOutbox(outboxRules.enqueue(this.box, { clientId, roomId, body, composedAt, ...(replyTo ? { replyTo } : {}), ...where, ...files }));
     this.flushOutbox();
     return clientId;
   }
@@ -532,7 +534,8 @@ export class RealtimeConnection {
       const id = this.nextId();
       const sent = this.command(
         { type: "message.send", id, roomId: entry.roomId, body: entry.body, clientId: entry.clientId, ...(entry.replyTo ? { replyTo: entry.replyTo } : {}),
-          ...(entry.inThread ? { inThread: true } : {}), ...(entry.alsoInRoom ? { alsoInRoom: true } : {}) },
+          ...(entry.inThread ? { inThread: true } : {}), ...(entry.alsoInRoom ? { alsoInRoom: true } : {}),
+          ...(entry.attachments?.length ? { attachments: entry.attachments.map((a) => a.id) } : {}) },
         { kind: "send", clientId: entry.clientId },
       );
       if (!sent) return;

@@ -8,6 +8,7 @@
  * already applied and mixing the two would count a message twice.
  */
 import type { Message, Room } from "@shared/protocol/index.js";
+import { textOrFiles } from "@web/messages/attachmentText";
 
 /** Newest activity first; ties broken by name so the order is stable. */
 export function byRecentActivity(a: Room, b: Room): number {
@@ -81,7 +82,8 @@ export function roomTitle(room: Room): string {
 export function previewOf(room: Room, myUserId: string | null): string {
   const message = room.lastMessage;
   if (!message) return room.kind === "direct" ? "No messages yet" : room.topic || "No messages yet";
-  const firstLine = message.deletedAt ? "message deleted" : message.body.replace(/\s+/g, " ").trim();
+  // A message of files only (issue 17) is said by its files: "Photo", "2 files".
+  const firstLine = message.deletedAt ? "message deleted" : textOrFiles(message).replace(/\s+/g, " ").trim();
   if (message.author.id === myUserId) return `You: ${firstLine}`;
   if (room.kind === "direct") return firstLine;
   return `${message.author.displayName || message.author.username}: ${firstLine}`;

@@ -46,3 +46,9 @@ export const CopyIcon = (p: SVGProps<SVGSVGElement>) => (
 export const MoreIcon = (p: SVGProps<SVGSVGElement>) => (
   <Icon d="M5 12h.01M12 12h.01M19 12h.01" strokeWidth="3" {...p} />
 );
+// Attachments (issue 17).
+export const PaperclipIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="m21.4 11.1-9.2 9.2a6 6 0 0 1-8.5-8.5l9.2-9.2a4 4 0 0 1 5.7 5.7l-9.2 9.2a2 2 0 0 1-2.8-2.8l8.5-8.5" {...p} />
+);
+export const DownloadIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3" {...p} />;
+export const FileIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6" {...p} />;
