@@ -10,8 +10,7 @@
  * - audio and video: the browser's own players (`preload="metadata"`: the
  *   duration without the whole file; the server answers Range requests, so
  *   seeking works), a video sized like an image;
- * - a voice note (`voice: true`): a plain audio player for now; VoiceNotePlayer
- *   (its waveform and duration) takes its place (see VoiceNote below);
+ * - a voice note (`voice: true`): VoiceNotePlayer, with its waveform and duration;
  * - anything else: a card with a file-type icon, the name, the size and a
  *   download button ("Download <name>").
  *
@@ -24,6 +23,7 @@ import type { Attachment } from "@shared/protocol/index.js";
 import { downloadUrl } from "@web/api/uploads";
 import { DownloadIcon, FileIcon } from "@web/ui/icons";
 import { Lightbox } from "./Lightbox";
+import { VoiceNotePlayer } from "./VoiceNotePlayer";
 import { formatSize } from "./uploadQueue";
 
 /** The largest box one image or video takes in the timeline, CSS px (the column may be narrower: then its width). */
@@ -46,7 +46,7 @@ export function MessageAttachments({ attachments }: { attachments: readonly Atta
       ) : null}
       {others.map((a) =>
         a.voice ? (
-          <VoiceNote key={a.id} attachment={a} />
+          <VoiceNotePlayer key={a.id} attachment={a} />
         ) : a.kind === "audio" ? (
           <AudioAttachment key={a.id} attachment={a} />
         ) : a.kind === "video" ? (
@@ -127,19 +127,6 @@ function AudioAttachment({ attachment }: { attachment: Attachment }) {
         <bdi>{attachment.name}</bdi> · {formatSize(attachment.size)}
       </span>
       <audio src={attachment.url} controls preload="metadata" aria-label={attachment.name} />
-    </div>
-  );
-}
-
-/**
- * A voice note recorded in the app. Its player with the waveform is
- * VoiceNotePlayer (issue 17 item 4, built beside this): until it is wired
- * here, the browser's audio player plays it.
- */
-function VoiceNote({ attachment }: { attachment: Attachment }) {
-  return (
-    <div className="attachment-audio attachment-audio--voice" data-testid="attachment-voice" data-attachment-id={attachment.id}>
-      <audio src={attachment.url} controls preload="metadata" aria-label="Voice note" />
     </div>
   );
 }

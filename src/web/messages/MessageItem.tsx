@@ -156,7 +156,7 @@ export const MessageItem = memo(function MessageItem({
       if (pointer !== "touch") return;
       const target = event.target instanceof Element ? event.target : null;
       // Its own controls (reactions, quote, "(edited)", thread link, Read by, files and players) keep their taps.
-      if (!target || target.closest("button, a, input, textarea, audio, video, [role='tooltip'], dialog")) return;
+      if (!target || target.closest("button, a, input, textarea, audio, video, [role='slider'], [role='tooltip'], dialog")) return;
       if (!target.closest(".message__line")) return;
       event.preventDefault(); // a long press: no text-selection menu over the sheet
       el.focus({ preventScroll: true }); // where focus comes back to when the sheet closes

@@ -19,6 +19,7 @@ import { ThreadPanel } from "./ThreadPanel";
 import { quoteOf } from "./ReplyQuote";
 import { inTimeline, type ReplyTo } from "@shared/protocol/index.js";
 import { TypingLine } from "./TypingLine";
+import { VoiceRecorder } from "./VoiceRecorder";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
 
 export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
@@ -86,6 +87,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
     },
     [chat, room.id, replyingTo],
   );
+  // A voice note is a message of that one file (a reply, if the composer was replying).
+  const sendVoiceNote = useCallback((upload: Attachment) => send("", [upload]), [send]);
   const startReply = useCallback((message: DisplayMessage) => setReplyingTo(message), []);
   const cancelReply = useCallback(() => setReplyingTo(null), []);
   // Closing a thread returns the focus to what opened it ("N replies"), as a dialog does; else to the composer.
@@ -213,7 +216,7 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
       <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} onEditLast={editLast} focusSignal={composerFocus}
         onTyping={typing} memberCount={room.memberCount} canMentionEveryone={canModerate}
         replyingTo={replyingTo ? { author: replyingTo.authorName, preview: replyingTo.deleted ? "message deleted" : quoteOf(replyingTo.body) } : null}
-        onCancelReply={cancelReply} />
+        onCancelReply={cancelReply} recorder={<VoiceRecorder onSend={sendVoiceNote} />} />
       {deleting ? <DeleteMessageDialog message={deleting} onConfirm={confirmDelete} onClose={closeDelete} /> : null}
       {historyOf ? <EditHistoryDialog roomId={room.id} message={historyOf} onClose={() => setHistoryOf(null)} /> : null}
     </section>
