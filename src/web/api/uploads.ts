@@ -37,7 +37,14 @@ export interface UploadRequest {
  * `retryAfter`, `validation_failed` 400, `unauthenticated` 401, …),
  * `network_error` (status 0), `bad_response`, and `aborted`.
  */
-export function uploadFile(transport: HttpTransport, file: Blob, name: string, onProgress: (sent: number) => void): UploadRequest {
+export function uploadFile(
+  transport: HttpTransport,
+  file: Blob,
+  name: string,
+  onProgress: (sent: number) => void,
+  /** Text fields sent before the file part (a voice note's `voice`, `durationMs`, `waveform`). */
+  fields: Readonly<Record<string, string>> = {},
+): UploadRequest {
   const xhr = new XMLHttpRequest();
   const done = new Promise<Attachment>((resolve, reject) => {
     xhr.upload.addEventListener("progress", (event) => {
@@ -63,6 +70,7 @@ export function uploadFile(transport: HttpTransport, file: Blob, name: string, o
     xhr.addEventListener("abort", () => reject(new ApiError(0, UPLOAD_ABORTED, "The upload was cancelled.")));
   });
   const form = new FormData();
+  for (const [key, value] of Object.entries(fields)) form.append(key, value);
   form.append("file", file, name);
   xhr.open("POST", `${transport.baseUrl}/uploads`);
   xhr.setRequestHeader("Accept", "application/json");

@@ -4,22 +4,14 @@
  * `waveform`), answered `201 {upload: Attachment}` (a pending upload the
  * caller then names in a send's `attachments`). See docs/protocol.md, "Files".
  *
- * XMLHttpRequest, not fetch: fetch reports no upload progress. Failures are
- * the same `ApiError`s as the rest of the API (http.ts), so the UI switches
- * on the same stable codes (payload_too_large, limit_reached, rate_limited,
- * network_error…); a cancelled upload rejects with an AbortError, as fetch does.
+ * It goes through `uploadFile` (api/uploads.ts: XMLHttpRequest, for its
+ * progress), so failures are the same `ApiError`s with the same stable codes
+ * (payload_too_large, limit_reached, rate_limited, network_error…); a
+ * cancelled upload rejects with an AbortError, as fetch does.
  */
-import { ErrorBodySchema, UploadResponseSchema, type Attachment } from "@shared/protocol/index.js";
-import { ApiError, ClientErrorCode } from "./http";
-
-export interface VoiceUploadOptions {
-  /** The session's CSRF token (`HttpTransport.csrf`): a cookie-authenticated POST must carry it. */
-  csrfToken: string | null;
-  /** Aborting it cancels the upload (the promise rejects with an AbortError). */
-  signal?: AbortSignal;
-  /** Prefix of the API's paths ("/api/v1" in the browser). */
-  baseUrl?: string;
-}
+import type { Attachment } from "@shared/protocol/index.js";
+import { ApiError, type HttpTransport } from "./http";
+import { UPLOAD_ABORTED, uploadFile } from "./uploads";
 
 /** The file name a recording is uploaded under, by its container ("voice-note.webm"): display only, the server sniffs the type. */
 export function voiceNoteFileName(mimeType: string): string {
@@ -30,7 +22,8 @@ export function voiceNoteFileName(mimeType: string): string {
 }
 
 /**
- * Uploads a recording as a voice note and resolves with the pending upload.
+ * Uploads a recording as a voice note and resolves with the pending upload:
+ * `uploadFile` (api/uploads.ts) with the note's fields before the file.
  *
  * @param blob the recording (MediaRecorder's chunks; its `type` is sent as the part's Content-Type).
  * @param durationMs how long it lasts, in ms (rounded to an integer).
@@ -38,86 +31,32 @@ export function voiceNoteFileName(mimeType: string): string {
  * @param onProgress called as bytes go out, with the fraction sent (0–1).
  * @throws ApiError with the server's code (400 validation_failed, 413 payload_too_large, 409 limit_reached,
  *   429 rate_limited, 401…), `network_error` when the server cannot be reached, `bad_response` for an answer
- *   that is not `{upload}`; a DOMException "AbortError" when `options.signal` aborts.
+ *   that is not `{upload}`; a DOMException "AbortError" when `signal` aborts.
  */
-export function uploadVoiceNote(
+export async function uploadVoiceNote(
+  transport: HttpTransport,
   blob: Blob,
   durationMs: number,
   waveform: readonly number[],
   onProgress: (fraction: number) => void,
-  options: VoiceUploadOptions,
+  signal?: AbortSignal,
 ): Promise<Attachment> {
-  const form = new FormData();
-  // The server reads text fields only before the file part (it streams the file without buffering the body).
-  form.append("voice", "true");
-  form.append("durationMs", String(Math.max(0, Math.round(durationMs))));
-  form.append("waveform", waveform.join(","));
-  form.append("file", blob, voiceNoteFileName(blob.type));
-
-  return new Promise<Attachment>((resolve, reject) => {
-    const { signal } = options;
-    if (signal?.aborted) {
-      reject(new DOMException("The upload was cancelled.", "AbortError"));
-      return;
-    }
-    const xhr = new XMLHttpRequest();
-    const onAbort = () => xhr.abort();
-    const settle = () => signal?.removeEventListener("abort", onAbort);
-    xhr.open("POST", `${options.baseUrl ?? "/api/v1"}/uploads`);
-    xhr.withCredentials = true;
-    xhr.responseType = "text";
-    xhr.setRequestHeader("Accept", "application/json");
-    if (options.csrfToken) xhr.setRequestHeader("X-CSRF-Token", options.csrfToken);
-    xhr.upload.onprogress = (event) => {
-      if (event.lengthComputable && event.total > 0) onProgress(Math.min(event.loaded / event.total, 1));
-    };
-    xhr.onload = () => {
-      settle();
-      const json = parseJson(xhr.responseText);
-      if (xhr.status < 200 || xhr.status >= 300) {
-        reject(apiErrorOf(xhr.status, json));
-        return;
-      }
-      const parsed = UploadResponseSchema.safeParse(json);
-      if (!parsed.success) {
-        reject(new ApiError(xhr.status, ClientErrorCode.BadResponse, "The server sent an unexpected answer."));
-        return;
-      }
-      onProgress(1);
-      resolve(parsed.data.upload);
-    };
-    xhr.onerror = () => {
-      settle();
-      reject(new ApiError(0, ClientErrorCode.Network, "Cannot reach the server. Check your connection."));
-    };
-    xhr.onabort = () => {
-      settle();
-      reject(new DOMException("The upload was cancelled.", "AbortError"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    xhr.send(form);
+  if (signal?.aborted) throw new DOMException("The upload was cancelled.", "AbortError");
+  const request = uploadFile(transport, blob, voiceNoteFileName(blob.type), (sent) => onProgress(blob.size > 0 ? Math.min(sent / blob.size, 1) : 1), {
+    voice: "true",
+    durationMs: String(Math.max(0, Math.round(durationMs))),
+    waveform: waveform.join(","),
   });
-}
-
-function parseJson(text: string): unknown {
+  const onAbort = () => request.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    const upload = await request.done;
+    onProgress(1);
+    return upload;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === UPLOAD_ABORTED) throw new DOMException("The upload was cancelled.", "AbortError");
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
   }
-}
-
-/**
- * The server's `{error: {code, message, details}}` as an ApiError. A body
- * that is not one (a proxy's own page, e.g. nginx's 413) still gets the
- * code its status means, else `http_<status>`.
- */
-function apiErrorOf(status: number, json: unknown): ApiError {
-  const parsed = ErrorBodySchema.safeParse(json);
-  if (parsed.success) {
-    const { code, message, details } = parsed.data.error;
-    return new ApiError(status, code, message, details ?? []);
-  }
-  const code = status === 413 ? "payload_too_large" : status === 429 ? "rate_limited" : `http_${status}`;
-  return new ApiError(status, code, `The server answered ${status}.`);
 }

@@ -252,13 +252,14 @@ export function VoiceRecorder({ onSend }: VoiceRecorderProps) {
     setPhase({ name: "uploading", progress: 0 });
     try {
       const uploaded = await uploadVoiceNote(
+        chat.api.transport,
         finished.blob,
         finished.durationMs,
         finished.waveform,
         (progress) => {
           if (upload.current === controller) setPhase({ name: "uploading", progress });
         },
-        { csrfToken: chat.api.transport.csrf, signal: controller.signal },
+        controller.signal,
       );
       if (upload.current !== controller) return;
       upload.current = null;
