@@ -1,3 +1,4 @@
+import { formatSize } from "@shared/protocol/attachments.js";
 import { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -220,7 +221,7 @@ function refuseOversized(maxBytes: number) {
   return async (request: FastifyRequest): Promise<void> => {
     const length = Number(request.headers["content-length"]);
     if (Number.isFinite(length) && length > maxBytes + FORM_OVERHEAD_BYTES) {
-      throw new AppError(ErrorCode.PayloadTooLarge, `The file is over this server's ${maxBytes} bytes.`);
+      throw new AppError(ErrorCode.PayloadTooLarge, `The file is over this server's limit of ${formatSize(maxBytes)}.`);
     }
   };
 }

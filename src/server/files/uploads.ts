@@ -1,3 +1,4 @@
+import { formatSize } from "@shared/protocol/attachments.js";
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
@@ -316,7 +317,7 @@ export class UploadService {
       const limit = new Transform({
         transform(chunk: Buffer, _enc, done) {
           size += chunk.length;
-          if (size > max) done(new AppError(ErrorCode.PayloadTooLarge, `The file is over this server's ${max} bytes.`));
+          if (size > max) done(new AppError(ErrorCode.PayloadTooLarge, `The file is over this server's limit of ${formatSize(max)}.`));
           else done(null, chunk);
         },
       });

@@ -61,3 +61,22 @@ export const AttachmentIdsSchema = z
   .array(z.string().min(1).max(64))
   .max(100)
   .refine((ids) => new Set(ids).size === ids.length, "An attachment is named twice.");
+
+/**
+ * A size for people: "512 B", "1.5 KB", "340 KB", "2.4 MB", "25 MB".
+ * Binary multiples (1 KB = 1,024 bytes, as the server's limits are set in
+ * MiB; the server's refusals say sizes the same way), one decimal below 10 units, none from 10 up.
+ */
+export function formatSize(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  // Rounding 9.96 to one decimal gives "10.0": say 10 instead; 1023.9 KB is said as "1024 KB", not "1.0 MB".
+  const text = value < 9.95 ? value.toFixed(1).replace(/\.0$/, "") : String(Math.round(value));
+  return `${text} ${units[unit]}`;
+}

@@ -20,6 +20,10 @@
  *   caller deletes that upload instead of leaving it pending.
  */
 import type { Attachment } from "@shared/protocol/index.js";
+import { formatSize } from "@shared/protocol/attachments.js";
+
+/** Sizes for people, as the server says them too (shared/protocol/attachments.ts). */
+export { formatSize };
 
 /** Most files one message carries: the server's default `attachmentsPerMessage` (it refuses more). */
 export const MAX_ATTACHMENTS = 10;
@@ -142,24 +146,6 @@ export function percentSent(entry: UploadEntry): number {
   return entry.size > 0 ? Math.floor((entry.sent / entry.size) * 100) : 0;
 }
 
-/**
- * A size for people: "512 B", "1.5 KB", "340 KB", "2.4 MB", "25 MB".
- * Binary multiples (1 KB = 1,024 bytes, as the server's limits are set in
- * MiB), one decimal below 10 units, none from 10 up.
- */
-export function formatSize(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 1024) return `${Math.max(0, Math.round(bytes || 0))} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  // Rounding 9.96 to one decimal gives "10.0": say 10 instead; 1023.9 KB is said as "1024 KB", not "1.0 MB".
-  const text = value < 9.95 ? value.toFixed(1).replace(/\.0$/, "") : String(Math.round(value));
-  return `${text} ${units[unit]}`;
-}
 
 /**
  * The sentence a failed upload shows, from the answer: the HTTP status (0:
