@@ -241,6 +241,15 @@ describe("attachments in the web client", () => {
     const saved = await file.path();
     expect(fs.readFileSync(saved).equals(PDF)).toBe(true);
 
+    // A reply to a message of files only quotes its files in words, in the composer and on the reply.
+    await message.hover();
+    await message.getByRole("button", { name: "Reply", exact: true }).click();
+    expect(await bob.byTestId("composer-reply").innerText()).toContain("2 files");
+    await bob.send("Got both, thanks");
+    const reply = await bob.waitForMessage("Got both, thanks");
+    await eventually("the reply quotes the files", async () => (await reply.getByTestId("reply-quote-text").count()) === 1);
+    expect(await reply.getByTestId("reply-quote-text").innerText()).toBe("2 files");
+
     await bob.page.mouse.move(1, 1); // no hover bar
     await expectNoSeriousA11yViolations(bob.page);
     expect(ada.pageErrors).toEqual([]);

@@ -4,16 +4,19 @@
  * the root (`onJump`). Text is a React text node, never HTML.
  *
  * When the timeline holds the root, its current text is quoted (an edit or
- * a deletion shows at once); otherwise the preview the reply carries.
+ * a deletion shows at once); otherwise the preview the reply carries. A
+ * root of files only is quoted by its files in words ("Photo", "2 files").
  */
 import type { ReplyTo } from "@shared/protocol/index.js";
 import { REPLY_PREVIEW_CHARS } from "@shared/protocol/index.js";
 import { useChat } from "@web/state/useChat";
+import { textOrFiles } from "./attachmentText";
 
 export function ReplyQuote({ roomId, replyTo, onJump }: { roomId: string; replyTo: ReplyTo; onJump?: (replyTo: ReplyTo) => void }) {
   const held = useChat((s) => s.timelines[roomId]?.messages.find((m) => m.id === replyTo.id));
   const deleted = held ? Boolean(held.deletedAt) : replyTo.deleted;
-  const preview = held && !deleted ? quoteOf(held.body) : replyTo.preview;
+  // A root of files only has no text: its files in words ("Photo"); the server's preview of one is "".
+  const preview = held && !deleted ? quoteOf(textOrFiles(held)) : replyTo.preview || "Attachment";
   const author = replyTo.author.displayName || replyTo.author.username;
   const text = deleted ? "message deleted" : preview;
   return (

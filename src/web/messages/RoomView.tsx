@@ -20,6 +20,7 @@ import { quoteOf } from "./ReplyQuote";
 import { inTimeline, type ReplyTo } from "@shared/protocol/index.js";
 import { TypingLine } from "./TypingLine";
 import { VoiceRecorder } from "./VoiceRecorder";
+import { textOrFiles } from "./attachmentText";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
 
 export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
@@ -215,7 +216,7 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
       <TypingLine room={room} />
       <Composer key={room.id} roomId={room.id} placeholder={placeholder} onSend={send} onEditLast={editLast} focusSignal={composerFocus}
         onTyping={typing} memberCount={room.memberCount} canMentionEveryone={canModerate}
-        replyingTo={replyingTo ? { author: replyingTo.authorName, preview: replyingTo.deleted ? "message deleted" : quoteOf(replyingTo.body) } : null}
+        replyingTo={replyingTo ? { author: replyingTo.authorName, preview: replyingTo.deleted ? "message deleted" : quoteOf(textOrFiles(replyingTo)) } : null}
         onCancelReply={cancelReply} recorder={<VoiceRecorder onSend={sendVoiceNote} />} />
       {deleting ? <DeleteMessageDialog message={deleting} onConfirm={confirmDelete} onClose={closeDelete} /> : null}
       {historyOf ? <EditHistoryDialog roomId={room.id} message={historyOf} onClose={() => setHistoryOf(null)} /> : null}
