@@ -35,6 +35,7 @@ export const settings = {
   uploadMaxBytes: { env: "PARLEY_UPLOAD_MAX_BYTES", schema: z.coerce.number().int().min(1024).max(4096 * MiB).default(25 * MiB), doc: "Largest file one upload may carry (bytes); a larger one is refused with 413 payload_too_large before the rest is read." },
   attachmentsPerMessage: { env: "PARLEY_ATTACHMENTS_PER_MESSAGE", schema: z.coerce.number().int().min(1).max(100).default(10), doc: "Files one message may carry." },
   uploadsPerMinute: { env: "PARLEY_UPLOADS_PER_MINUTE", schema: z.coerce.number().int().positive().default(30), doc: "Uploads one user may start per minute; past it 429 rate_limited." },
+  uploadsInProgressPerUser: { env: "PARLEY_UPLOADS_IN_PROGRESS_PER_USER", schema: z.coerce.number().int().min(1).max(100).default(4), doc: "Uploads one user may have on their way to this node at once (each holds a temporary file until it is stored); another is refused with 429 rate_limited." },
   uploadQuotaBytes: { env: "PARLEY_UPLOAD_QUOTA_BYTES", schema: z.coerce.number().int().min(1024).default(2048 * MiB), doc: "Bytes of files (pending and sent, not deleted) one user may hold; an upload past it is refused with 409 limit_reached." },
   imageMaxPixels: { env: "PARLEY_IMAGE_MAX_PIXELS", schema: z.coerce.number().int().min(1).default(100_000_000), doc: "Largest image (width × height, every frame of an animation counted) the server decodes; a larger one is refused with 413 payload_too_large from its header, before decoding (decompression bombs)." },
   pendingUploadTtlMs: { env: "PARLEY_PENDING_UPLOAD_TTL_MS", schema: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000), doc: "An upload not sent in a message within this long (ms) is deleted." },
@@ -102,6 +103,8 @@ export interface Config {
   uploadMaxBytes: number;
   attachmentsPerMessage: number;
   uploadsPerMinute: number;
+  /** Uploads of one user in progress at once on a node. */
+  uploadsInProgressPerUser: number;
   /** Bytes of files one user may hold. */
   uploadQuotaBytes: number;
   /** Largest image decoded, pixels (all frames). */
@@ -282,6 +285,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     uploadMaxBytes: v.uploadMaxBytes,
     attachmentsPerMessage: v.attachmentsPerMessage,
     uploadsPerMinute: v.uploadsPerMinute,
+    uploadsInProgressPerUser: v.uploadsInProgressPerUser,
     uploadQuotaBytes: v.uploadQuotaBytes,
     imageMaxPixels: v.imageMaxPixels,
     pendingUploadTtlMs: v.pendingUploadTtlMs,

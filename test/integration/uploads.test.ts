@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import sharp from "sharp";
@@ -488,6 +489,49 @@ describe("uploads: the per-user rate", () => {
     expect(limited.headers.get("retry-after")).toBe("60");
     expect(await holdings(t)).toEqual(before);
     expect((await upload(bob, [file])).status).toBe(201);
+  });
+});
+
+describe("uploads: in progress at once, per user", () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ uploadsPerMinute: 100_000, uploadsInProgressPerUser: 2 });
+  });
+  afterAll(() => t.destroy());
+
+  /** An upload whose body stops after the start of its file: it stays in progress until `abort`. */
+  function slowUpload(caller: Caller): { abort: () => void } {
+    const boundary = `slow-${unique()}`;
+    const url = new URL(`${t.baseUrl}/api/v1/uploads`);
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      method: "POST",
+      path: url.pathname,
+      headers: { ...authHeaders(caller), "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": "100000" },
+    });
+    req.on("error", () => undefined);
+    req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+    req.write(Buffer.alloc(1000, 7));
+    return { abort: () => req.destroy() };
+  }
+
+  it("a user's uploads in progress at once are bounded: one more answers 429 and stores nothing; others' are not counted", async () => {
+    const [alice, bob] = await Promise.all([signupBot(t.baseUrl, "alice"), signupBot(t.baseUrl, "bob")]);
+    const slow = [slowUpload(alice), slowUpload(alice)];
+    try {
+      // Both are being received: their temporary files exist.
+      await vi.waitFor(async () => expect((await holdings(t)).temporary).toHaveLength(2), { timeout: 10_000, interval: 20 });
+      const refused = await upload(alice, [{ name: "file", filename: "a.txt", data: sample.text() }]);
+      expectError(refused, 429, "rate_limited");
+      expect(await holdings(t)).toMatchObject({ rows: 0 });
+      expect((await upload(bob, [{ name: "file", filename: "b.txt", data: sample.text() }])).status).toBe(201);
+    } finally {
+      for (const s of slow) s.abort();
+    }
+    // The abandoned uploads end, leave nothing, and free their places.
+    await vi.waitFor(async () => expect((await holdings(t)).temporary).toEqual([]), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await upload(alice, [{ name: "file", filename: "a.txt", data: sample.text() }])).status).toBe(201), { timeout: 10_000, interval: 50 });
   });
 });
 

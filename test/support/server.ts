@@ -90,6 +90,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       httpMessagesPerMinute: 100_000,
       wsSocketsPerAddress: 10_000,
       wsSocketsPerUser: 10_000,
+      uploadsInProgressPerUser: 100,
       ...(postgres ? { databaseUrl: postgres.url } : {}),
       ...overrides,
       dataDir,

@@ -124,6 +124,8 @@ export class UploadService {
   private readonly tmpDir: string;
   /** The temporary directory made, and a crash's leftovers in it removed: once per node, at its first upload. */
   private tmpReady: Promise<void> | null = null;
+  /** Uploads on their way per user (this node), each holding a temporary file: bounded by uploadsInProgressPerUser. */
+  private readonly inProgress = new Map<string, number>();
 
   constructor(
     private readonly deps: Deps,
@@ -142,6 +144,23 @@ export class UploadService {
    *   imageMaxPixels), unsupported_media_type (an image that does not decode), limit_reached (the uploader's quota)
    */
   async upload(actor: Actor, parts: AsyncIterable<FormPart>): Promise<Attachment> {
+    // Counted before the first await, so that uploads begun in one turn cannot all pass.
+    const userId = actor.userId;
+    const running = this.inProgress.get(userId) ?? 0;
+    if (running >= this.deps.config.uploadsInProgressPerUser) {
+      throw new AppError(ErrorCode.RateLimited, "Too many uploads on their way at once; wait for one to finish.", { retryAfter: 1 });
+    }
+    this.inProgress.set(userId, running + 1);
+    try {
+      return await this.receiveAndStore(actor, parts);
+    } finally {
+      const left = (this.inProgress.get(userId) ?? 1) - 1;
+      if (left > 0) this.inProgress.set(userId, left);
+      else this.inProgress.delete(userId);
+    }
+  }
+
+  private async receiveAndStore(actor: Actor, parts: AsyncIterable<FormPart>): Promise<Attachment> {
     const { files, store } = this.deps;
     // Full already: refused before a byte of the file is read.
     await this.requireQuota(actor.userId, 0);
@@ -151,7 +170,11 @@ export class UploadService {
       image: path.join(this.tmpDir, `${id}.image`),
       thumbnail: path.join(this.tmpDir, `${id}.thumb`),
     };
-    await (this.tmpReady ??= this.prepareTmp());
+    // A failed preparation (a passing EACCES, EMFILE) is tried again by the next upload, not kept for good.
+    await (this.tmpReady ??= this.prepareTmp().catch((err: unknown) => {
+      this.tmpReady = null;
+      throw err;
+    }));
     try {
       const { file, fields } = await this.receive(parts, temp.received);
       await this.requireQuota(actor.userId, file.size);
@@ -209,22 +232,16 @@ export class UploadService {
    */
   async cancel(actor: Actor, uploadId: string): Promise<void> {
     const { store, files, log } = this.deps;
+    // One guarded statement: a send that attached it meanwhile wins, and this answers not_found.
     const row = await store.db
-      .selectFrom("uploads")
-      .select(["storage_key", "thumbnail_key"])
-      .where("id", "=", uploadId)
-      .where("owner_id", "=", actor.userId)
-      .where("state", "=", "pending")
-      .executeTakeFirst();
-    if (!row) throw notFound("No such upload.");
-    // Conditional on still being pending: a send that attached it meanwhile wins, and this answers not_found.
-    const marked = await store.db
       .updateTable("uploads")
       .set({ state: "deleted", deleted_at: nowIso() })
       .where("id", "=", uploadId)
+      .where("owner_id", "=", actor.userId)
       .where("state", "=", "pending")
+      .returning(["storage_key", "thumbnail_key"])
       .executeTakeFirst();
-    if (Number(marked.numUpdatedRows) === 0) throw notFound("No such upload.");
+    if (!row) throw notFound("No such upload.");
     try {
       await files.delete([row.storage_key, ...(row.thumbnail_key ? [row.thumbnail_key] : [])]);
       await store.db.deleteFrom("uploads").where("id", "=", uploadId).where("state", "=", "deleted").execute();
