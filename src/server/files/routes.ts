@@ -1,12 +1,10 @@
-import { formatSize } from "@shared/protocol/attachments.js";
 import { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import type { RateLimitOptions } from "@fastify/rate-limit";
 import multipart from "@fastify/multipart";
 import parseRange from "range-parser";
 import { z } from "zod";
-import { UploadResponseSchema } from "@shared/protocol/attachments.js";
+import { UploadResponseSchema, formatSize } from "@shared/protocol/attachments.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import { idText } from "@shared/protocol/text.js";
 import type { Services } from "../services.js";
@@ -14,7 +12,7 @@ import type { Config } from "../config.js";
 import { AppError } from "../errors.js";
 import { actorOf, authenticate } from "../http/identity.js";
 import { FileBytesSchema, NoContentSchema, errorResponses } from "../http/openapi.js";
-import { rateLimitOptions } from "../auth/limits.js";
+import { uploadLimit } from "../rooms/rate-limits.js";
 import { UploadFieldsSchema, type FormPart } from "./uploads.js";
 import { isInlineType } from "./sniff.js";
 import { noSuchFile, type UploadRow } from "./access.js";
@@ -48,8 +46,6 @@ const FORM_OVERHEAD_BYTES = 64 * 1024;
 /** Text fields a form may have, and the bytes of each (a waveform of 256 levels is at most 1,023). */
 const FORM_FIELDS = 10;
 const FIELD_BYTES = 2048;
-/** Users each upload limiter remembers; an LRU past it forgets the least recent (~100 bytes each). */
-const USER_KEYS_CACHED = 50_000;
 
 const FILE_HEADERS = {
   "x-content-type-options": "nosniff",
@@ -70,14 +66,6 @@ const UploadFormSchema = UploadFieldsSchema.extend({
   file: z.string().meta({ format: "binary", description: "The file (one; its type is sniffed from its content)." }),
 }).meta({ id: "UploadForm", description: "multipart/form-data: one part named `file`, and optional text fields." });
 
-/** `uploadsPerMinute` per user, for POST /uploads (every attempt counts, refused ones too). */
-const uploadRateLimit = (config: Config): RateLimitOptions =>
-  rateLimitOptions(config.uploadsPerMinute, 60_000, "Too many uploads; try again later.", {
-    // Scoped: with many nodes every limiter's keys share one Redis namespace (rooms/rate-limits.ts).
-    keyGenerator: (request: FastifyRequest) => `uploads:${actorOf(request).userId}`,
-    cache: USER_KEYS_CACHED,
-  });
-
 export const fileRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
   // Here, not app-wide: only this plugin's routes parse multipart bodies.
   await app.register(multipart, {
@@ -86,7 +74,7 @@ export const fileRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
     throwFileSizeLimit: false,
   });
   const onRequestAuth = authenticate(services.auth);
-  const uploadLimit = app.rateLimit(uploadRateLimit(config));
+  const uploadLimiter = app.rateLimit(uploadLimit(config));
   const tags = ["files"];
 
   app.post(
@@ -99,7 +87,7 @@ export const fileRoutes: FastifyPluginAsyncZod<{ services: Services; config: Con
       },
       config: { multipartBody: UploadFormSchema },
       onRequest: [onRequestAuth, refuseOversized(config.uploadMaxBytes)],
-      preHandler: uploadLimit,
+      preHandler: uploadLimiter,
       onSend: closeUnreadRequest,
     },
     async (request, reply) => {

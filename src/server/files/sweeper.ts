@@ -133,9 +133,9 @@ export class FileSweeper {
       .set({ state: "deleted", deleted_at: at })
       .where("state", "=", "pending")
       .where("created_at", "<", cutoff)
-      .returning("id")
-      .execute();
-    return expired.length;
+      .executeTakeFirst();
+    // A count, not the ids: the backlog may be large, and memory stays bounded whatever it is.
+    return Number(expired.numUpdatedRows);
   }
 
   private async removeDeleted(): Promise<number> {

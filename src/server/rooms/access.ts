@@ -29,8 +29,26 @@ export function* visibleRoom(db: Kysely<Database>, userId: string, roomId: strin
   const [room] = yield* rows(roomQuery.query(db, { roomId }));
   if (!room) throw notFound("No such room.");
   const [member] = yield* rows(memberQuery.query(db, { roomId, userId }));
+  return { room, member: visibleMember(room, member) };
+}
+
+/**
+ * The visibility rule, apart from how the rows were read (here one by
+ * one, in membership-reads.ts a turn's at once): a room exists for a caller
+ * if it is public or they are a member.
+ * @throws AppError not_found (no room, or a private or direct one the caller is not in)
+ */
+export function visibleMember(room: RoomRow | undefined, member: MemberRow | undefined): MemberRow | null {
+  if (!room) throw notFound("No such room.");
   if (!member && room.kind !== "public") throw notFound("No such room.");
-  return { room, member: member ?? null };
+  return member ?? null;
+}
+
+/** `visibleMember`, and a member: @throws AppError as visibleMember, and forbidden (public, not joined) */
+export function joinedMember(room: RoomRow | undefined, member: MemberRow | undefined): MemberRow {
+  const found = visibleMember(room, member);
+  if (!found) throw forbidden("Join the room first.");
+  return found;
 }
 
 /**
@@ -44,8 +62,7 @@ export function requireMember(db: Kysely<Database>, userId: string, roomId: stri
 /** `requireMember` as steps (store/steps.ts). @throws AppError as requireMember */
 export function* membership(db: Kysely<Database>, userId: string, roomId: string): Steps<{ room: RoomRow; member: MemberRow }> {
   const { room, member } = yield* visibleRoom(db, userId, roomId);
-  if (!member) throw forbidden("Join the room first.");
-  return { room, member };
+  return { room, member: joinedMember(room, member ?? undefined) };
 }
 
 /** @throws AppError as requireMember, and forbidden unless the caller is owner or admin */

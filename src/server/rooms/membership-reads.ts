@@ -1,8 +1,7 @@
 import DataLoader from "dataloader";
 import type { Kysely } from "kysely";
 import type { Database } from "../store/schema.js";
-import { forbidden, notFound } from "../errors.js";
-import type { MemberRow, RoomRow } from "./access.js";
+import { joinedMember, type MemberRow, type RoomRow } from "./access.js";
 
 /** One membership check: is `userId` a member of `roomId`? */
 interface Ask {
@@ -79,10 +78,12 @@ export class MembershipReads {
     const memberOf = new Map(members.map((m) => [`${m.room_id}\u0000${m.user_id}`, m]));
     return asks.map(({ roomId, userId }) => {
       const room = roomById.get(roomId);
-      if (!room) return notFound("No such room.");
-      const member = memberOf.get(`${roomId}\u0000${userId}`);
-      if (member) return { room, member };
-      return room.kind === "public" ? forbidden("Join the room first.") : notFound("No such room.");
+      try {
+        // The same rule as requireMember (rooms/access.ts), on rows read for the whole turn.
+        return { room: room!, member: joinedMember(room, memberOf.get(`${roomId}\u0000${userId}`)) };
+      } catch (refusal) {
+        return refusal as Error;
+      }
     });
   }
 }

@@ -47,3 +47,7 @@ export const memberAddLimit = (config: Config): RateLimitOptions =>
 /** `httpMessagesPerMinute` per user, for POST /rooms/:roomId/messages (the socket has its own per-socket limit). */
 export const httpMessageLimit = (config: Config): RateLimitOptions =>
   perUser("http-messages", config.httpMessagesPerMinute, 60_000, "Too many messages; try again later.");
+
+/** `uploadsPerMinute` per user, for POST /uploads (every attempt counts, refused ones too). */
+export const uploadLimit = (config: Config): RateLimitOptions =>
+  perUser("uploads", config.uploadsPerMinute, 60_000, "Too many uploads; try again later.");
