@@ -294,6 +294,22 @@ describe("attachments in the web client", () => {
     expect(ada.pageErrors).toEqual([]);
   });
 
+  it("an upload answered 401 (the session ended meanwhile) signs the person out, as any other call does", async () => {
+    const eve = await ChatPage.open(browser, server.baseUrl);
+    try {
+      const username = await eve.signUp("eve");
+      await eve.createRoom(`eve-${unique()}`);
+      // Her session ends on the server (a logout elsewhere, an expiry) while the page is open.
+      const db = server.server.store.db;
+      const user = await db.selectFrom("users").select("id").where("username", "=", username).executeTakeFirstOrThrow();
+      await db.deleteFrom("sessions").where("user_id", "=", user.id).execute();
+      await eve.byTestId("composer-file-input").setInputFiles({ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("too late") });
+      await eve.byTestId("login-username").waitFor();
+    } finally {
+      await eve.close();
+    }
+  });
+
   it("takes a message's files away with it when it is deleted", async () => {
     const withFiles = messagesWithFiles(bob.page);
     const count = await withFiles.count();

@@ -11,6 +11,22 @@ import { launchBrowser } from "./browser.js";
 import { PASSWORD, unique } from "../test/support/client.js";
 export { PASSWORD, unique };
 
+/**
+ * Signs up on a touch page (a phone context) by taps, as a person on a phone
+ * does, and waits until the socket is connected. @returns the username
+ */
+export async function signUpByTouch(page: Page, name: string): Promise<string> {
+  const username = `${name}_${unique()}`;
+  await page.getByTestId("show-signup").tap();
+  await page.getByTestId("signup-email").fill(`${username}@example.test`);
+  await page.getByTestId("signup-username").fill(username);
+  await page.getByTestId("signup-password").fill(PASSWORD);
+  await page.getByTestId("signup-password-confirm").fill(PASSWORD);
+  await page.getByTestId("signup-submit").tap();
+  await page.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout: 15_000 });
+  return username;
+}
+
 /** Polls `check` until it returns true or `timeoutMs` passes; the error says what was awaited. */
 export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { expectNoSeriousA11yViolations } from "./axe.js";
 import { launchBrowser } from "./browser.js";
-import { ChatPage, PASSWORD, eventually, unique } from "./chat-page.js";
+import { ChatPage, eventually, signUpByTouch, unique } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 const PHONE = { width: 375, height: 740 };
@@ -128,14 +128,7 @@ describe("the web client on a phone", () => {
   });
 
   it("shows the conversation list alone after sign-up, with touch-sized controls", async () => {
-    const username = `ada_${unique()}`;
-    await phone.getByTestId("show-signup").tap();
-    await phone.getByTestId("signup-email").fill(`${username}@example.test`);
-    await phone.getByTestId("signup-username").fill(username);
-    await phone.getByTestId("signup-password").fill(PASSWORD);
-    await phone.getByTestId("signup-password-confirm").fill(PASSWORD);
-    await phone.getByTestId("signup-submit").tap();
-    await phone.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout: 15_000 });
+    await signUpByTouch(phone, "ada");
 
     const sidebar = await boxOf(phone.getByTestId("sidebar"));
     expect(sidebar).toEqual({ x: 0, y: 0, width: PHONE.width, height: PHONE.height });

@@ -21,7 +21,7 @@ import { AttachmentSchema, type Attachment } from "@shared/protocol/index.js";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { expectNoSeriousA11yViolations } from "./axe.js";
 import { launchBrowser } from "./browser.js";
-import { ChatPage, PASSWORD, eventually, unique } from "./chat-page.js";
+import { ChatPage, eventually, signUpByTouch, unique } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 const FAKE_MICROPHONE = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
@@ -101,9 +101,10 @@ describe("voice notes", () => {
     expect(await ada.composer().isVisible()).toBe(false);
     await eventually("Send voice note has the focus", () => hasFocus(page.getByRole("button", { name: "Send voice note" })));
     // The clock moves (mm:ss), and the start was announced once, politely.
-    await eventually("the clock shows a second", async () => (await clockOf(page)).text === "00:01", 15_000);
     await eventually("the clock moves on", async () => (await clockOf(page)).ms >= 2000, 15_000);
-    expect((await clockOf(page)).text).toMatch(/^00:0[2-9]$/);
+    // mm:ss, past the start (however late this read comes, it is not "00:00" any more).
+    expect((await clockOf(page)).text).toMatch(/^\d\d:\d\d$/);
+    expect((await clockOf(page)).text).not.toBe("00:00");
     expect(await page.getByTestId("voice-clock").getAttribute("role")).toBe("timer");
     expect(await page.getByTestId("announcement").allInnerTexts()).toContain("Recording a voice note. Escape cancels.");
     // The live level is drawn from the fake microphone's tone.
@@ -126,7 +127,9 @@ describe("voice notes", () => {
 
   it("sends a recording: Bob sees the voice note with its waveform and duration", async () => {
     const page = ada.page;
-    await recordFor(page, 2);
+    // Six seconds: the playing test below waits for progress and then pauses, which a slow machine must not
+    // find already ended.
+    await recordFor(page, 6);
     await page.getByRole("button", { name: "Send voice note" }).click();
     await page.getByTestId("voice-recorder").waitFor({ state: "detached" });
 
@@ -140,8 +143,8 @@ describe("voice notes", () => {
     expect(note).toMatchObject({ voice: true, kind: "audio" });
     // The container as sniffed (file-type names an audio-only WebM video/webm; the voice field makes it audio).
     expect(note.mime).toMatch(/^(audio|video)\/(webm|ogg)$/);
-    expect(note.durationMs).toBeGreaterThanOrEqual(2000);
-    expect(note.durationMs).toBeLessThan(15_000);
+    expect(note.durationMs).toBeGreaterThanOrEqual(6000);
+    expect(note.durationMs).toBeLessThan(60_000);
     expect(note.waveform).toHaveLength(64);
     // The fake microphone's beeps: a waveform with loud and quiet parts, not a flat line.
     expect(Math.max(...note.waveform!)).toBe(255);
@@ -261,14 +264,7 @@ describe("voice notes", () => {
     try {
       const phone = await context.newPage();
       await phone.goto(server.baseUrl);
-      const username = `dee_${unique()}`;
-      await phone.getByTestId("show-signup").tap();
-      await phone.getByTestId("signup-email").fill(`${username}@example.test`);
-      await phone.getByTestId("signup-username").fill(username);
-      await phone.getByTestId("signup-password").fill(PASSWORD);
-      await phone.getByTestId("signup-password-confirm").fill(PASSWORD);
-      await phone.getByTestId("signup-submit").tap();
-      await phone.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout: 15_000 });
+      await signUpByTouch(phone, "dee");
       await phone.getByTestId("browse-rooms").tap();
       const dialog = phone.getByTestId("browse-dialog");
       await dialog.getByTestId("browse-filter").fill(roomName);

@@ -9,6 +9,7 @@
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Attachment } from "@shared/protocol/index.js";
+import { formatSize } from "@shared/protocol/attachments.js";
 import { ApiError, ClientErrorCode, type HttpTransport } from "@web/api/http";
 import { UPLOAD_ABORTED, UploadError, deleteUpload, uploadFile, type UploadRequest } from "@web/api/uploads";
 import { CloseIcon, FileIcon } from "@web/ui/icons";
@@ -198,7 +199,7 @@ function AttachmentChip({ entry, onRemove, onRetry }: { entry: UploadEntry; onRe
             <span className="attachment-chip__error" role="alert" data-testid="attachment-chip-error">{entry.failure.text}</span>
           ) : (
             <>
-              {rules.formatSize(entry.size)}
+              {formatSize(entry.size)}
               {entry.status === "uploading" ? ` · ${percent}%` : entry.status === "queued" ? " · waiting" : ""}
             </>
           )}

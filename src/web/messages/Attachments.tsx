@@ -24,7 +24,7 @@ import { downloadUrl } from "@web/api/uploads";
 import { DownloadIcon, FileIcon } from "@web/ui/icons";
 import { Lightbox } from "./Lightbox";
 import { VoiceNotePlayer } from "./VoiceNotePlayer";
-import { formatSize } from "./uploadQueue";
+import { formatSize } from "@shared/protocol/attachments.js";
 
 /** The largest box one image or video takes in the timeline, CSS px (the column may be narrower: then its width). */
 const MEDIA_MAX_PX = 320;

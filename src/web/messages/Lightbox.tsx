@@ -12,7 +12,7 @@ import { useEffect, useRef } from "react";
 import type { Attachment } from "@shared/protocol/index.js";
 import { CloseIcon, DownloadIcon } from "@web/ui/icons";
 import { downloadUrl } from "@web/api/uploads";
-import { formatSize } from "./uploadQueue";
+import { formatSize } from "@shared/protocol/attachments.js";
 
 export function Lightbox({ attachment, onClose }: { attachment: Attachment; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);

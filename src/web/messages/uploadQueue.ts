@@ -20,10 +20,7 @@
  *   caller deletes that upload instead of leaving it pending.
  */
 import type { Attachment } from "@shared/protocol/index.js";
-import { formatSize } from "@shared/protocol/attachments.js";
 
-/** Sizes for people, as the server says them too (shared/protocol/attachments.ts). */
-export { formatSize };
 
 /** Most files one message carries: the server's default `attachmentsPerMessage` (it refuses more). */
 export const MAX_ATTACHMENTS = 10;
