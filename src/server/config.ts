@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { MAX_SEARCH_QUERY_CHARS } from "@shared/protocol/search.js";
 
 /**
  * Parley's configuration: each setting from a `--flag`, else an environment
@@ -40,6 +41,11 @@ export const settings = {
   imageMaxPixels: { env: "PARLEY_IMAGE_MAX_PIXELS", schema: z.coerce.number().int().min(1).default(100_000_000), doc: "Largest image (width × height, every frame of an animation counted) the server decodes; a larger one is refused with 413 payload_too_large from its header, before decoding (decompression bombs)." },
   pendingUploadTtlMs: { env: "PARLEY_PENDING_UPLOAD_TTL_MS", schema: z.coerce.number().int().min(1000).default(24 * 60 * 60 * 1000), doc: "An upload not sent in a message within this long (ms) is deleted." },
   fileSweepIntervalMs: { env: "PARLEY_FILE_SWEEP_INTERVAL_MS", schema: z.coerce.number().int().min(100).default(10 * 60 * 1000), doc: "How often (ms) expired pending uploads, deleted messages' files and stored files no upload refers to are removed (with many nodes, by the leader)." },
+  searchesPerMinute: { env: "PARLEY_SEARCHES_PER_MINUTE", schema: z.coerce.number().int().positive().default(60), doc: "Searches one user may run per minute (results as one types count each); past it 429 rate_limited." },
+  searchQueryMaxChars: { env: "PARLEY_SEARCH_QUERY_MAX_CHARS", schema: z.coerce.number().int().min(10).max(MAX_SEARCH_QUERY_CHARS).default(MAX_SEARCH_QUERY_CHARS), doc: "Longest search query (characters); a longer one is refused with 400 validation_failed." },
+  searchCountCap: { env: "PARLEY_SEARCH_COUNT_CAP", schema: z.coerce.number().int().min(10).max(100_000).default(1000), doc: "A search counts matches up to this many (and says \"1,000+\" past it); relevance ranks the newest this many matches." },
+  searchBackfillBatch: { env: "PARLEY_SEARCH_BACKFILL_BATCH", schema: z.coerce.number().int().min(1).max(100_000).default(500), doc: "Messages stored before search existed are indexed in the background in transactions of this many, newest first, with a pause between (--search-backfill-pause-ms)." },
+  searchBackfillPauseMs: { env: "PARLEY_SEARCH_BACKFILL_PAUSE_MS", schema: z.coerce.number().int().min(0).max(60_000).default(20), doc: "Pause between two backfill batches (ms), so that indexing old messages leaves the node free to serve." },
   publicUrl: { env: "PARLEY_PUBLIC_URL", schema: z.url().optional(), doc: "The URL people open, e.g. https://chat.example.com. Default http://localhost:<port>. An https URL makes cookies Secure." },
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
@@ -113,6 +119,16 @@ export interface Config {
   pendingUploadTtlMs: number;
   /** Period of the file sweeper, ms. */
   fileSweepIntervalMs: number;
+  /** Searches per user per minute. */
+  searchesPerMinute: number;
+  /** Longest search query, characters. */
+  searchQueryMaxChars: number;
+  /** Matches counted at most, and ranked by relevance at most. */
+  searchCountCap: number;
+  /** Messages per backfill transaction. */
+  searchBackfillBatch: number;
+  /** Pause between backfill batches, ms. */
+  searchBackfillPauseMs: number;
   publicUrl: string;
   /** Origins (scheme://host[:port]) allowed for cookie-authenticated WebSocket upgrades. */
   allowedOrigins: string[];
@@ -290,6 +306,11 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     imageMaxPixels: v.imageMaxPixels,
     pendingUploadTtlMs: v.pendingUploadTtlMs,
     fileSweepIntervalMs: v.fileSweepIntervalMs,
+    searchesPerMinute: v.searchesPerMinute,
+    searchQueryMaxChars: v.searchQueryMaxChars,
+    searchCountCap: v.searchCountCap,
+    searchBackfillBatch: v.searchBackfillBatch,
+    searchBackfillPauseMs: v.searchBackfillPauseMs,
     publicUrl,
     allowedOrigins: [...origins],
     logLevel: v.logLevel,

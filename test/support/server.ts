@@ -91,6 +91,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       wsSocketsPerAddress: 10_000,
       wsSocketsPerUser: 10_000,
       uploadsInProgressPerUser: 100,
+      searchesPerMinute: 100_000,
       ...(postgres ? { databaseUrl: postgres.url } : {}),
       ...overrides,
       dataDir,

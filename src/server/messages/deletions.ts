@@ -12,6 +12,7 @@ import { blankReactionEvents } from "./reactions.js";
 import { rows } from "../store/steps.js";
 import { markUploadsDeleted } from "./attachments.js";
 import { removeUploads } from "../files/sweeper.js";
+import { unindexMessage } from "../search/indexing.js";
 
 /**
  * Deleting messages for everyone. A deletion is a room event
@@ -45,6 +46,7 @@ export class MessageDeletionService {
    *   forbidden (public room not joined; neither the author nor an owner or admin)
    */
   async delete(actor: Actor, roomId: string, messageId: string): Promise<Message> {
+    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     const { tombstone, files } = await this.writer.submitRoomSteps(roomId, function* (trx) {
       const { member, message: current } = yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
@@ -73,6 +75,8 @@ export class MessageDeletionService {
       // Only a message with files costs this statement.
       const uploads = previousFiles && previousFiles.length > 0 ? yield* markUploadsDeleted(trx, messageId, at) : [];
       if (previousMentions) yield* clearMentions(trx, roomId, current.seq);
+      // Search: gone from the index at this commit, text and file names alike.
+      yield* unindexMessage(dialect, messageId);
       yield* rows(trx.deleteFrom("message_edits").where("message_id", "=", messageId).where("room_id", "=", roomId).compile());
       // Reactions go with the message; their reaction.* events keep their seqs, not their emoji.
       yield* rows(trx.deleteFrom("reactions").where("message_id", "=", messageId).compile());

@@ -10,6 +10,7 @@ import type { RoomWriter } from "../events/writer.js";
 import { memberAndLiveMessage, requireMessage } from "./queries.js";
 import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 import { rows } from "../store/steps.js";
+import { reindexMessage } from "../search/indexing.js";
 
 /**
  * Editing messages, with history. An edit is a room event: it takes the
@@ -34,6 +35,7 @@ export class MessageEditService {
    *   forbidden (public room not joined; not the author)
    */
   edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
+    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
     return this.writer.submitRoomSteps(roomId, function* (trx) {
       const { message: current } = yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
@@ -58,6 +60,8 @@ export class MessageEditService {
         })
         .compile());
       yield* rows(trx.updateTable("messages").set({ body, edited_at: at, mentions: mentionsColumn(mentions) }).where("id", "=", messageId).compile());
+      // Search: the old text leaves the index in this transaction.
+      yield* reindexMessage(dialect, messageId, body, current.attachments);
       // Only when either version could mention someone: a plain edit of a plain message does no extra work.
       if (previousMentions || mentions) {
         yield* clearMentions(trx, roomId, current.seq);

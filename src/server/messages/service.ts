@@ -11,6 +11,7 @@ import { withReactions } from "./reactions.js";
 import { checkPlacement, recordReply, resolveReplyRoot, withRepliers, type ReplyPlacement } from "./replies.js";
 import { mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 import { attachUploads, checkAttachmentCount } from "./attachments.js";
+import { indexMessage } from "../search/indexing.js";
 
 /**
  * Sending and reading messages. A send is stored, with its room's next seq,
@@ -55,6 +56,7 @@ export class MessageService {
     checkAttachmentCount(attachmentIds, this.deps.config.attachmentsPerMessage);
     const inThread = placement.inThread;
     const alsoInRoom = placement.inThread && placement.alsoInRoom;
+    const dialect = this.deps.store.dialect;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
     return this.writer.submitRoomSteps(roomId, function* (db) {
       // The room is locked for this batch by the writer (submitRoomSteps): the clientId check and the seq cannot race.
@@ -107,6 +109,8 @@ export class MessageService {
         also_in_room: alsoInRoom ? 1 : 0,
         attachments: attachments ? JSON.stringify(attachments) : null,
       });
+      // Search (issue 18): indexed in the send's own transaction, so it is found as soon as it is readable.
+      yield* indexMessage(dialect, { id, roomId, authorId: actor.userId, createdAt: at, body, attachments });
       if (root) yield* recordReply(db, root.id, at);
       if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {

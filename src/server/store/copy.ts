@@ -25,9 +25,13 @@ import { migrationProvider } from "./migrations/index.js";
  * (users ← sessions, api_tokens, rooms.created_by, room_members,
  * messages.author_id, reactions; rooms ← everything keyed by room_id).
  * Typed over `keyof Database`, so a table added to schema.ts without a
- * place here fails the type check.
+ * place here fails the type check. The search index's tables are not
+ * copied: the target builds its own index from the copied messages
+ * (search/backfill.ts, at its first start), in its own dialect's form.
  */
-export const COPY_TABLES: { readonly [T in keyof Database]: readonly (keyof Database[T] & string)[] } = {
+type CopiedTable = Exclude<keyof Database, SearchTable>;
+type SearchTable = "search_documents" | "search_backfill" | "search_words";
+export const COPY_TABLES: { readonly [T in CopiedTable]: readonly (keyof Database[T] & string)[] } = {
   users: ["id"],
   sessions: ["token_hash"],
   api_tokens: ["id"],
@@ -42,10 +46,10 @@ export const COPY_TABLES: { readonly [T in keyof Database]: readonly (keyof Data
   uploads: ["id"],
 };
 
-const TABLE_NAMES = Object.keys(COPY_TABLES) as (keyof Database)[];
+const TABLE_NAMES = Object.keys(COPY_TABLES) as CopiedTable[];
 
-/** Tables of the source that are bookkeeping, not data. */
-const NOT_COPIED = /^(kysely_migration|kysely_migration_lock|sqlite_.*)$/;
+/** Tables of the source that are bookkeeping, not data, or the search index (rebuilt on the target). */
+const NOT_COPIED = /^(kysely_migration|kysely_migration_lock|sqlite_.*|search_.*)$/;
 
 const PROGRESS_TABLE = "parley_copy_progress";
 

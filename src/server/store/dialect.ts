@@ -1,5 +1,6 @@
 import type { CompiledQuery, CreateTableBuilder, Kysely } from "kysely";
 import type { Database } from "./schema.js";
+import type { SearchDialect } from "../search/dialect.js";
 
 /**
  * What differs between SQLite and PostgreSQL, and only that. SQL that only
@@ -38,6 +39,8 @@ export interface StoreDialect {
    * and went back to insertion order.
    */
   clusterByPrimaryKey<T extends string, C extends string>(table: CreateTableBuilder<T, C>): CreateTableBuilder<T, C>;
+  /** The message search index's SQL (issue 18): FTS5 on SQLite, tsvector + GIN + pg_trgm on PostgreSQL. */
+  readonly search: SearchDialect;
   /** True when `err` is a unique-constraint violation. */
   isUniqueViolation(err: unknown): boolean;
 }

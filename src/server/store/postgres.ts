@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
+import { postgresSearch } from "../search/postgres.js";
 import { queryLog } from "./sqlite.js";
 
 /**
@@ -28,6 +29,7 @@ export async function openPostgres(
 
 export const postgresDialect: StoreDialect = {
   name: "postgres",
+  search: postgresSearch,
   clusterByPrimaryKey: (table) => table,
   // PostgreSQL's COMMIT returns once the commit is durable (synchronous_commit = on).
   durable: async () => undefined,

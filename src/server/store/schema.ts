@@ -201,6 +201,34 @@ export interface UploadsTable {
   deleted_at: string | null;
 }
 
+/**
+ * Messages in the search index (0013), one row each; the terms themselves
+ * are in the dialect's own index (search/dialect.ts). `id` orders documents
+ * by time (new ones count up from 1, the backfill counts down below them).
+ */
+export interface SearchDocumentsTable {
+  id: Generated<number>;
+  message_id: string;
+  room_id: string;
+  author_id: string;
+  created_at: string;
+  has_files: number;
+}
+
+/** How far the backfill of messages older than the index has come (0013): one row, id 1. */
+export interface SearchBackfillTable {
+  id: number;
+  /** The backfill's own resume point (search/backfill.ts), null before it starts. */
+  cursor: string | null;
+  /** 1 once every older message is indexed. */
+  done: number;
+}
+
+/** The vocabulary that misspelt queries are corrected against (0013). */
+export interface SearchWordsTable {
+  word: string;
+}
+
 export interface KyselyMigrationTable {
   name: string;
   timestamp: string;
@@ -219,6 +247,9 @@ export interface Database {
   reaction_events: ReactionEventsTable;
   room_events: RoomEventsTable;
   uploads: UploadsTable;
+  search_documents: SearchDocumentsTable;
+  search_backfill: SearchBackfillTable;
+  search_words: SearchWordsTable;
 }
 
 export type { Generated };

@@ -6,6 +6,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type KyselyConfig } from "kysely";
 import type { Database } from "./schema.js";
 import type { StoreDialect } from "./dialect.js";
+import { sqliteSearch } from "../search/sqlite.js";
 import type { SyncSession } from "./steps.js";
 
 /**
@@ -331,6 +332,7 @@ function syncSession(raw: BetterSqlite3.Database, prepare: (sql: string) => Bett
 
 export const sqliteDialect: StoreDialect = {
   name: "sqlite",
+  search: sqliteSearch,
   clusterByPrimaryKey: (table) => table.modifyEnd(sql`without rowid`),
   durable: async () => undefined,
   beforeCommit: () => null,

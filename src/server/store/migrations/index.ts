@@ -12,6 +12,7 @@ import { partialReplyIndex } from "./0009_partial_reply_index.js";
 import { threadReplies } from "./0010_thread_replies.js";
 import { reactionEvents } from "./0011_reaction_events.js";
 import { attachments } from "./0012_attachments.js";
+import { search } from "./0013_search.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -33,6 +34,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0010_thread_replies": threadReplies,
     "0011_reaction_events": reactionEvents,
     "0012_attachments": attachments,
+    "0013_search": search(dialect),
   };
   return { getMigrations: async () => migrations };
 }
