@@ -14,6 +14,7 @@ import { ReceiptService } from "./rooms/receipts.js";
 import { ClusterPresenceStore } from "./presence/cluster.js";
 import { RemoteTypists } from "./presence/typing-cluster.js";
 import { UploadService } from "./files/uploads.js";
+import { SearchService } from "./search/service.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -41,6 +42,8 @@ export interface Services {
   writer: RoomWriter;
   /** Files: uploading, cancelling, who may read them (files/uploads.ts). */
   uploads: UploadService;
+  /** Message search (search/service.ts). */
+  search: SearchService;
 }
 
 export function createServices(deps: Deps): Services {
@@ -70,5 +73,6 @@ export function createServices(deps: Deps): Services {
     writer,
     // The batched membership checks of the room service: a page of images asks for many files in one turn.
     uploads: new UploadService(deps, rooms.membership),
+    search: new SearchService(deps, writer),
   };
 }
