@@ -35,6 +35,7 @@ import { roomRoutes } from "./rooms/routes.js";
 import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { fileRoutes } from "./files/routes.js";
+import { searchRoutes } from "./search/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
@@ -197,6 +198,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(receiptRoutes, { services });
       await api.register(messageRoutes, { services, config });
       await api.register(fileRoutes, { services, config });
+      await api.register(searchRoutes, { services, config });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
