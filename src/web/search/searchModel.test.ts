@@ -6,7 +6,9 @@ import {
   correctedWords,
   filterChips,
   groupHits,
+  hitTime,
   hitsInShownOrder,
+  jumpTargetOf,
   removeFilter,
   snippetRuns,
   snippetText,
@@ -139,5 +141,25 @@ describe("wording", () => {
   it("names the corrected words and the query's words without its filters", () => {
     expect(correctedWords([{ from: "deplyment", to: "deployment" }, { from: "notse", to: "notes" }])).toBe("deployment, notes");
     expect(wordsOf('deploy from:@ada "release notes" -draft pre*')).toBe('deploy "release notes" -draft pre*');
+  });
+});
+
+describe("opening a hit", () => {
+  it("goes to the message, or to the root of a reply kept in its thread", () => {
+    const plain = hit("m1", general);
+    expect(jumpTargetOf(plain)).toEqual({ roomId: "r1", messageId: "m1", seq: 1 });
+    const replyTo = { id: "root", seq: 7, author: { id: "u", username: "u", displayName: "U" }, preview: "", deleted: false };
+    const inThread = { ...plain, message: { ...plain.message, seq: 9, inThread: true, replyTo } } as SearchHit;
+    expect(jumpTargetOf(inThread)).toEqual({ roomId: "r1", messageId: "m1", seq: 9, thread: { rootId: "root", rootSeq: 7 } });
+    // Also sent to the room: it is in the timeline itself.
+    const alsoInRoom = { ...inThread, message: { ...inThread.message, alsoInRoom: true } } as SearchHit;
+    expect(jumpTargetOf(alsoInRoom).thread).toBeUndefined();
+  });
+
+  it("says the time today, the day and time before", () => {
+    const now = new Date(2026, 11, 7, 12, 0);
+    expect(hitTime(new Date(2026, 11, 7, 9, 5).toISOString(), now)).not.toContain(",");
+    expect(hitTime(new Date(2026, 11, 1, 9, 5).toISOString(), now)).toMatch(/Dec.*1.*,/);
+    expect(hitTime(new Date(2025, 11, 1, 9, 5).toISOString(), now)).toContain("2025");
   });
 });

@@ -19,6 +19,8 @@ import {
   type SearchResponse,
   type SnippetPart,
 } from "@shared/protocol/search.js";
+import { inTimeline } from "@shared/protocol/index.js";
+import type { JumpTarget } from "./jump";
 
 /** A conversation's hits, under its name. */
 export interface SearchGroup {
@@ -194,4 +196,24 @@ export function correctedWords(corrections: readonly { from: string; to: string 
 export function wordsOf(query: string): string {
   const parsed = parseSearchQuery(query);
   return parsed.terms.map((t) => (t.negated ? "-" : "") + (t.kind === "phrase" ? `"${t.text}"` : t.kind === "prefix" ? `${t.text}*` : t.text)).join(" ");
+}
+
+/**
+ * Where opening a hit goes: the message itself, or for a reply kept in its
+ * thread (not shown in the timeline), its root there, with the thread open.
+ */
+export function jumpTargetOf(hit: SearchHit): JumpTarget {
+  const { message } = hit;
+  const base = { roomId: hit.room.id, messageId: message.id, seq: message.seq };
+  if (!inTimeline(message) && message.replyTo) return { ...base, thread: { rootId: message.replyTo.id, rootSeq: message.replyTo.seq } };
+  return base;
+}
+
+/** When a hit was written, short: the time today, else the date and time ("Dec 1, 14:05"; the year when not this one). */
+export function hitTime(iso: string, now: Date = new Date()): string {
+  const date = new Date(iso);
+  const time = date.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
+  if (date.toDateString() === now.toDateString()) return time;
+  const day = date.toLocaleDateString(undefined, { month: "short", day: "numeric", ...(date.getFullYear() === now.getFullYear() ? {} : { year: "numeric" }) });
+  return `${day}, ${time}`;
 }
