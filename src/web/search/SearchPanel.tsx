@@ -288,9 +288,9 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
             data-testid="search-input"
           />
           {text !== "" ? (
-            <button type="button" className="icon-button search__clear" aria-label="Clear search" title="Clear search"
+            <button type="button" className="link-button search__clear" aria-label="Clear search"
               onClick={() => setAndSearch("")} data-testid="search-clear">
-              <CloseIcon />
+              Clear
             </button>
           ) : null}
           <button type="button" className="icon-button search__close" aria-label="Close search" title="Close search (Escape)"
@@ -344,7 +344,8 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
         ) : null}
         {state.error ? <p className="form__error search__error" role="alert" data-testid="search-error">{state.error}</p> : null}
 
-        <div className="search__results" data-testid="search-results">
+        <div className="search__results" data-testid="search-results" data-state={state.status}
+          data-query={state.query ? `${state.query.q}|${state.query.roomId ?? ""}|${state.query.sort}` : undefined}>
           <div id={`${ids}-results`} ref={listbox} role="listbox" aria-label="Search results" aria-busy={loading}
             className={loading ? "search__list search__list--stale" : "search__list"}>
             {groups.map((group, g) => (
