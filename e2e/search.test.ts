@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SEARCH_PAGE_SIZE } from "@shared/protocol/search.js";
 import { postMessage, signup, type Caller } from "../test/support/client.js";
 import { axeViolations } from "./axe.js";
-import { ChatPage, PASSWORD, eventually, twoPeople, unique, type TwoPeople } from "./chat-page.js";
+import { type ChatPage, PASSWORD, eventually, twoPeople, unique, type TwoPeople } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 const PHONE = { width: 375, height: 740 };
