@@ -159,6 +159,12 @@ describe("message search in the web client", () => {
     expect(violations, JSON.stringify(violations, null, 2)).toEqual([]);
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     await ada.page.screenshot({ path: path.join(RESULTS_DIR, "search-desktop.png") });
+    // The dark colour scheme passes the same checks (the marks have their own colours there).
+    await ada.page.emulateMedia({ colorScheme: "dark" });
+    const dark = await axeViolations(ada.page, { impacts: ["serious", "critical"] });
+    expect(dark, JSON.stringify(dark, null, 2)).toEqual([]);
+    await ada.page.screenshot({ path: path.join(RESULTS_DIR, "search-dark.png") });
+    await ada.page.emulateMedia({ colorScheme: "light" });
     await ada.page.keyboard.press("Escape");
     await search().waitFor({ state: "hidden" });
     // Closed with Escape from the sidebar's box: the focus is back on it.
@@ -255,6 +261,11 @@ describe("message search in the web client", () => {
     expect(await settled()).toBe("No results");
     expect(await empty.textContent()).toContain("No messages match “xylophonequartz”");
     expect(await empty.textContent()).not.toContain("filter");
+
+    // A misspelt word: the server searched a close word instead, and the panel says which.
+    await typeQuery("deploymnet");
+    expect(await settled()).toBe("2 results");
+    expect(await search().getByTestId("search-correction").textContent()).toBe("Showing results for deployment");
 
     // A filter the parser refuses is said before anything is sent.
     await typeQuery("deploy before:yesterday");

@@ -136,6 +136,10 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
   const ids = useId();
   const [text, setText] = useState("");
   const [sort, setSort] = useState<SearchSort>("relevance");
+  // The text and sort as of now, for the search run on opening: that effect runs after paint, and typing may
+  // have come first (its closure's text would then be the previous one, and would cancel the typed search).
+  const latest = useRef({ text, sort });
+  latest.current = { text, sort };
   const [state, setState] = useState<SearchState>(IDLE_SEARCH);
   const [active, setActive] = useState(-1);
   const runner = useMemo(() => new SearchRunner((request, signal) => chat.search(request, signal), setState), [chat]);
@@ -158,10 +162,9 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
     }
   }, [open, openCount, runner]);
   useEffect(() => {
-    if (open) runner.now({ q: text, roomId: roomScope, sort });
     // Only when opened or re-scoped: typing goes through `change` (debounced).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [open, openCount, roomScope]);
+    if (open) runner.now({ q: latest.current.text, roomId: roomScope, sort: latest.current.sort });
+  }, [open, openCount, roomScope, runner]);
 
   const close = useCallback(
     (returnFocus = true) => {
@@ -175,11 +178,13 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
 
   const query = (q: string, nextSort = sort, scope = roomScope) => ({ q, roomId: scope, sort: nextSort });
   const change = (value: string) => {
+    latest.current = { ...latest.current, text: value };
     setText(value);
     setActive(-1);
     runner.update(query(value));
   };
   const setAndSearch = (value: string) => {
+    latest.current = { ...latest.current, text: value };
     setText(value);
     setActive(-1);
     runner.now(query(value));
