@@ -216,6 +216,23 @@ describe("message search in the web client", () => {
     expect(await ada.byTestId("jump-to-present").count()).toBe(0);
   });
 
+  it("sending from a message opened far back goes to the present, where the message appears", async () => {
+    await ada.page.keyboard.press("Control+k");
+    await typeQuery("zebra");
+    expect(await settled()).toBe("1 result");
+    await input().press("Enter");
+    await ada.waitForMessage("the zebra migration plan is ready for review");
+    await ada.byTestId("jump-to-present").waitFor();
+    await ada.send("sent while reading old messages");
+    await ada.waitForMessage("sent while reading old messages");
+    await ada.waitForMessage(`filler note ${FILLERS}`);
+    await eventually("the list is at the bottom", async () =>
+      (await ada.byTestId("message-list").evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight)) < 5,
+    );
+    expect(await ada.byTestId("jump-to-present").count()).toBe(0);
+    expect(await ada.messagesWithBody("sent while reading old messages").count()).toBe(1);
+  });
+
   it("opens a reply kept in its thread: the root in the room and the reply in its thread", async () => {
     await recordHighlights(ada.page);
     await ada.page.keyboard.press("Control+k");

@@ -194,11 +194,12 @@ export class ChatClient {
     const before = timeline?.messages[0]?.seq;
     if (!timeline || !timeline.loaded || !timeline.hasOlder || timeline.loading !== null || before === undefined) return;
     const generation = this.generation;
+    const windowAt = timeline.window;
     this.store.dispatch({ type: "history.loading", roomId, page: "older" });
     try {
       const page = await this.api.history(roomId, { before, limit: DEFAULT_PAGE_SIZE });
       if (generation !== this.generation) return;
-      this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore, window: windowAt });
     } catch (error) {
       if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
     }
@@ -241,11 +242,12 @@ export class ChatClient {
     const after = timeline?.messages[timeline.messages.length - 1]?.seq;
     if (!timeline || !timeline.hasNewer || timeline.loading !== null || after === undefined) return;
     const generation = this.generation;
+    const windowAt = timeline.window;
     this.store.dispatch({ type: "history.loading", roomId, page: "newer" });
     try {
       const page = await this.api.history(roomId, { after, limit: DEFAULT_PAGE_SIZE });
       if (generation !== this.generation) return;
-      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: page.hasMore });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: page.hasMore, window: windowAt });
       await this.caughtUpIfAttached(roomId, true);
     } catch (error) {
       if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
@@ -273,9 +275,10 @@ export class ChatClient {
       const timeline = this.store.getState().timelines[roomId];
       const after = timeline?.messages[timeline.messages.length - 1]?.seq;
       if (!timeline || timeline.hasNewer || after === undefined) return;
+      const windowAt = timeline.window;
       const page = await this.api.history(roomId, { after, limit: DEFAULT_PAGE_SIZE });
       if (generation !== this.generation) return;
-      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: false });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: false, window: windowAt });
       if (!page.hasMore) return;
     }
   }

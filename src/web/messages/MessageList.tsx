@@ -108,13 +108,15 @@ export function MessageList({
     const prev = before.current;
     if (prev.count === 0 && rows.length > 0) {
       el.scrollTop = el.scrollHeight; // first paint: newest at the bottom
+    } else if ((toPresent.current || (prev.detached && firstKey !== prev.firstKey)) && !timeline.hasNewer) {
+      // Back at the present: "Jump to latest", or a send from a detached window (the newest page replaced it).
+      // Before the prepend rule: the last row may be the same one (my message, pending, then stored).
+      toPresent.current = false;
+      el.scrollTop = el.scrollHeight;
     } else if (firstKey !== prev.firstKey && lastKey === prev.lastKey) {
       // Older page prepended: move by as much as the old first message moved.
       const moved = bottomOf(el, prev.firstKey);
       if (moved !== null) el.scrollTop += moved - prev.firstBottom;
-    } else if (toPresent.current && !timeline.hasNewer) {
-      toPresent.current = false;
-      el.scrollTop = el.scrollHeight;
     } else if (lastKey !== prev.lastKey && (prev.detached || timeline.hasNewer)) {
       // A page of a detached window (or the window replaced by one): not arrivals, and the reading place stays.
     } else if (lastKey !== prev.lastKey) {

@@ -214,6 +214,21 @@ describe("chatReducer: the window around a message (search, issue 18)", () => {
     expect(state.timelines.r1).toMatchObject({ hasOlder: true, hasNewer: false });
   });
 
+  it("drops a page asked for a window since replaced (it would leave a gap or detach the new window)", () => {
+    let state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    const asked = state.timelines.r1!.window;
+    // Scrolling down asked the next page; meanwhile "Jump to latest" replaced the window.
+    state = run(
+      state,
+      { type: "history.loading", roomId: "r1", page: "newer" },
+      { type: "history.loading", roomId: "r1", page: "latest" },
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: range(91, 100), hasMore: true },
+      { type: "history.loaded", roomId: "r1", page: "newer", messages: range(30, 39), hasMore: true, window: asked },
+    );
+    expect(seqs(state)).toEqual(range(91, 100).map((m) => m.seq));
+    expect(state.timelines.r1).toMatchObject({ hasNewer: false, loading: null });
+  });
+
   it("a page around a recent message that reaches the present keeps the live messages after it", () => {
     let state = run(latest(), { type: "room.event", event: created("r1", 101) });
     state = run(state, { type: "history.loaded", roomId: "r1", page: "around", messages: range(50, 100), hasMore: true, hasMoreAfter: false });

@@ -56,7 +56,16 @@ export type ChatAction =
   | { type: "rooms.resumed"; rooms: Readonly<Record<string, number>> }
   | { type: "room.readMoved"; roomId: string; lastReadSeq: number }
   | { type: "history.loading"; roomId: string; page: PageKind }
-  | { type: "history.loaded"; roomId: string; page: PageKind; messages: readonly Message[]; hasMore: boolean; hasMoreAfter?: boolean }
+  | {
+      type: "history.loaded";
+      roomId: string;
+      page: PageKind;
+      messages: readonly Message[];
+      hasMore: boolean;
+      hasMoreAfter?: boolean;
+      /** The timeline's `window` when the page was asked for; a page for a window since replaced is dropped. */
+      window?: number;
+    }
   | { type: "history.failed"; roomId: string; error: string }
   | { type: "thread.loading"; roomId: string; rootId: string }
   | { type: "thread.loaded"; roomId: string; rootId: string; root: Message; replies: readonly Message[]; hasMore: boolean }
@@ -108,7 +117,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "history.loaded":
       // The latest page tells whether older ones exist; an older page moves that boundary further back;
       // a page around a message may replace the window (timeline.ts, withPage).
-      return changeTimeline(state, action.roomId, (t) => withPage(t, action.page, action.messages, action.hasMore, action.hasMoreAfter));
+      return changeTimeline(state, action.roomId, (t) =>
+        action.window !== undefined && action.window !== t.window
+          ? { ...t, loading: t.loading === action.page ? null : t.loading }
+          : withPage(t, action.page, action.messages, action.hasMore, action.hasMoreAfter),
+      );
     case "history.failed":
       return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: null, error: action.error }));
     case "thread.loading":

@@ -26,6 +26,13 @@ export interface Timeline {
   readonly hasNewer: boolean;
   /** A page is being fetched. */
   readonly loading: PageKind | null;
+  /**
+   * Counts the times the window was replaced (an `around` page far away, the
+   * newest page over a detached window). A page asked for the window before
+   * (an older or newer page still on its way) is dropped: it would leave a
+   * gap, or detach the new window again.
+   */
+  readonly window: number;
   /** Why the last page failed to load, if it did. */
   readonly error: string | null;
 }
@@ -33,7 +40,7 @@ export interface Timeline {
 /** Which page: the newest, older than the first held, newer than the last held, or the page around a seq. */
 export type PageKind = "latest" | "older" | "newer" | "around";
 
-export const EMPTY_TIMELINE: Timeline = { messages: [], loaded: false, hasOlder: false, hasNewer: false, loading: null, error: null };
+export const EMPTY_TIMELINE: Timeline = { messages: [], loaded: false, hasOlder: false, hasNewer: false, loading: null, error: null, window: 0 };
 
 /**
  * The timeline with a page of history placed in it (ascending `messages`):
@@ -58,7 +65,9 @@ export function withPage(t: Timeline, kind: PageKind, page: readonly Message[], 
     case "newer":
       return { ...done, messages: mergeMessages(t.messages, page), hasNewer: hasMore };
     case "latest":
-      if (t.hasNewer && first !== undefined) return { ...done, messages: windowOf(t.messages, page, first, Infinity), hasOlder: hasMore, hasNewer: false };
+      if (t.hasNewer && first !== undefined) {
+        return { ...done, messages: windowOf(t.messages, page, first, Infinity), hasOlder: hasMore, hasNewer: false, window: t.window + 1 };
+      }
       return { ...done, messages: mergeMessages(t.messages, page), hasOlder: t.loaded ? t.hasOlder : hasMore };
     case "around": {
       if (first === undefined || last === undefined) return done;
@@ -73,7 +82,13 @@ export function withPage(t: Timeline, kind: PageKind, page: readonly Message[], 
           hasNewer: last > heldLast ? hasMoreAfter : t.hasNewer && hasMoreAfter,
         };
       }
-      return { ...done, messages: windowOf(t.messages, page, first, hasMoreAfter ? last : Infinity), hasOlder: hasMore, hasNewer: hasMoreAfter };
+      return {
+        ...done,
+        messages: windowOf(t.messages, page, first, hasMoreAfter ? last : Infinity),
+        hasOlder: hasMore,
+        hasNewer: hasMoreAfter,
+        window: t.window + 1,
+      };
     }
   }
 }
