@@ -32,6 +32,7 @@ import {
 import { MAX_SEARCH_QUERY_CHARS, parseSearchQuery, type SearchHit, type SearchSort } from "@shared/protocol/search.js";
 import { roomTitle } from "@web/state/rooms";
 import { useChat, useChatClient } from "@web/state/useChat";
+import type { ChatState } from "@web/state/chatReducer";
 import { Avatar } from "@web/ui/Avatar";
 import { ArrowLeftIcon, CloseIcon, SearchIcon } from "@web/ui/icons";
 import { fullDateTime } from "@web/messages/time";
@@ -61,6 +62,8 @@ const SearchContext = createContext<OpenSearch>(() => {});
 export function useOpenSearch(): OpenSearch {
   return useContext(SearchContext);
 }
+
+const NO_ROOMS: ChatState["rooms"] = {};
 
 /** Quick filters offered as chips when not in effect. */
 const QUICK_FILTERS: readonly { token: string; label: string; inEffect: (chips: readonly FilterChip[]) => boolean }[] = [
@@ -128,7 +131,8 @@ interface SearchPanelProps {
 
 function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenRoom }: SearchPanelProps) {
   const chat = useChatClient();
-  const rooms = useChat((s) => s.rooms);
+  // Room names for the group headings and the scope chip; not followed while closed (every event changes `rooms`).
+  const rooms = useChat((s) => (open ? s.rooms : NO_ROOMS));
   const dialog = useRef<HTMLDialogElement>(null);
   const input = useRef<HTMLInputElement>(null);
   const listbox = useRef<HTMLDivElement>(null);
@@ -183,11 +187,11 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
     setActive(-1);
     runner.update(query(value));
   };
-  const setAndSearch = (value: string) => {
+  const setAndSearch = (value: string, scope = roomScope) => {
     latest.current = { ...latest.current, text: value };
     setText(value);
     setActive(-1);
-    runner.now(query(value));
+    runner.now(query(value, sort, scope));
     input.current?.focus();
   };
   const chooseSort = (next: SearchSort) => {
@@ -199,6 +203,14 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
     onRoomScope(null);
     setActive(-1);
     input.current?.focus();
+  };
+
+  const removeAllFilters = () => {
+    let next = text;
+    for (const chip of filterChips(parseSearchQuery(text))) next = removeFilter(next, chip);
+    // Dropping the scope searches again too (the effect on `roomScope`), with the text as set here.
+    if (roomScope !== null) onRoomScope(null);
+    setAndSearch(next, null);
   };
 
   const titleOf = useCallback(
@@ -372,8 +384,19 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
 
           {state.status === "done" && state.hits.length === 0 ? (
             <div className="search__empty" data-testid="search-empty">
-              <p><strong>No messages match{words ? <> “<bdi>{words}</bdi>”</> : " these filters"}.</strong></p>
-              {filtered ? <p>Try removing a filter to search more widely.</p> : <p>Check the spelling, or try fewer or shorter words.</p>}
+              <p><strong>No messages match{words ? <> “<bdi>{words}</bdi>”</> : null}{filtered ? " with these filters" : ""}.</strong></p>
+              {filtered ? (
+                <p>
+                  Try removing a filter to search more widely.{" "}
+                  {words ? (
+                    <button type="button" className="link-button" onClick={removeAllFilters} data-testid="search-remove-filters">
+                      Remove all filters
+                    </button>
+                  ) : null}
+                </p>
+              ) : (
+                <p>Check the spelling, or try fewer or shorter words.</p>
+              )}
             </div>
           ) : null}
           {state.status === "idle" && text.trim() === "" ? <SearchHints scoped={scopeLabel !== null} /> : null}
