@@ -163,10 +163,16 @@ describe("search: what is searched (issue 18, item 1)", () => {
     const [before] = await sendAll(owner, room.id, ["persimmon tasting at noon"]);
     const [kept] = await sendAll(leaver, stay.id, ["persimmon jam in my own room"]);
     await expectFinds(leaver, "persimmon", [before!, kept!]);
+    // Joining a room makes what was said there before searchable: membership now is what counts.
+    const later = await roomOf(owner, "public");
+    const [earlier] = await sendAll(owner, later.id, ["persimmon said before anyone joined"]);
+    await expectFinds(leaver, "anyone", []);
+    await join(leaver, later.id);
+    await expectFinds(leaver, "anyone", [earlier!]);
 
     expect((await leaver.post(`/rooms/${room.id}/leave`)).status).toBe(204);
     await sendAll(owner, room.id, ["persimmon tasting moved to one"]);
-    const res = await expectFinds(leaver, "persimmon", [kept!]);
+    const res = await expectFinds(leaver, "persimmon", [kept!, earlier!]);
     expect(inSnippets(res, "tasting")).toBe(false);
     await expectFinds(leaver, "tasting", []);
     // The owner still finds both.
@@ -186,6 +192,11 @@ describe("search: what is searched (issue 18, item 1)", () => {
     const rooms = Object.fromEntries(res.results.map((hit) => [hit.message.id, hit.room]));
     expect(rooms[inPrivate!.id]).toEqual({ id: priv.id, name: priv.name, kind: "private" });
     expect(rooms[inDirect!.id]).toMatchObject({ id: dm.body.room.id, kind: "direct" });
+    // Each hit's room is named as the room itself is named to me (a direct room: the other person's name).
+    for (const hit of res.results) {
+      const shown = await me.get<{ room: Room }>(`/rooms/${hit.room.id}`);
+      expect(hit.room.name, hit.room.kind).toBe(shown.body.room.name);
+    }
   });
 
   it("a deleted message is never found, and the total drops", async () => {
@@ -218,6 +229,15 @@ describe("search: what is searched (issue 18, item 1)", () => {
     const both = await expectFinds(me, "rhubarb", [m!]);
     expect(snippetText(both.results[0]!)).toContain("pelican");
     expect(inSnippets(both, "walrus")).toBe(false);
+
+    // A message with a file, edited: its file's name is still searched, with the new text.
+    const file = await uploadNamed(me, "chestnut-plan.pdf");
+    const withFile = await send(me, room.id, "draft one of the plan", { attachments: [file.id] });
+    expect((await edit(me, room.id, withFile.id, "final version of the plan")).status).toBe(200);
+    const byName = await expectFinds(me, "chestnut", [withFile]);
+    expect(byName.results[0]!.matchedIn).toBe("file");
+    await expectFinds(me, "final", [withFile]);
+    await expectFinds(me, "draft", []);
   });
 
   it("a file's name is searched (matchedIn file, the snippet from the name), with or without text; deleting the message takes it out", async () => {
@@ -332,6 +352,38 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "สวัสดี", [thai!]);
     await expectFinds(me, "京東", []); // order matters
     await expectFinds(me, "北京 開会", []); // 開 (Japanese form) is not 开
+  });
+
+  it("text is folded before it is cut into words (tokens.ts): ½ is 1⁄2, the numbers 1 and 2, alike on both databases", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const [half, chapter] = await sendAll(me, room.id, ["add ½ cup of sugar", "chapter 1 of 2", "nothing numeric"]);
+    await expectFinds(me, "½", [half!]);
+    await expectFinds(me, "1", [half!, chapter!]);
+  });
+
+  it("a long sentence without spaces (Japanese, Thai: over 64 characters) is found by words at its end", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const japanese = "今日は朝から雨が降っていたので傘を持って駅まで歩いて行きましたが電車が遅れていて会社に着いたのは十時過ぎでしたそれから会議の資料を準備しました";
+    const thai = "ประเทศไทยมีประชากรประมาณหกสิบเก้าล้านคนและกรุงเทพมหานครเป็นเมืองหลวงที่ใหญ่ที่สุดของประเทศ";
+    const chars = "的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生";
+    const longest = `${Array.from({ length: 3990 }, (_, i) => chars[(i * 7) % chars.length]).join("")}東京都庁`;
+    const [ja, th, long] = await sendAll(me, room.id, [japanese, thai, longest]);
+    await expectFinds(me, "今日は朝", [ja!]); // the start
+    await expectFinds(me, "準備しました", [ja!]); // characters 66 to 71
+    await expectFinds(me, "ของประเทศ", [th!]);
+    await expectFinds(me, "都庁", [long!]); // the end of a message of 3,994 characters
+    await expectFinds(me, "京都庁", [long!]);
+  });
+
+  it("marks are folded in other scripts too: Arabic without its vowel marks finds it with them", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const [arabic, hindi] = await sendAll(me, room.id, ["مَرْحَبًا بِكُمْ", "नमस्ते दुनिया"]);
+    await expectFinds(me, "مرحبا", [arabic!]);
+    await expectFinds(me, "मस्त", [hindi!]);
+    await expectFinds(me, "दुनिया", [hindi!]);
   });
 
   it("-word excludes the messages with it (words, prefixes and phrases)", async () => {
