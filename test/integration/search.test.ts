@@ -508,6 +508,22 @@ describe("search: results (issue 18, item 3)", () => {
     expect(marked(hit!)).toEqual(["needle"]);
   });
 
+  it("a snippet never cuts a character in two (emoji and CJK beyond the BMP are two UTF-16 units)", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+    const [emoji, ext] = await sendAll(me, room.id, [
+      `${"😀".repeat(150)} needle ${"😀".repeat(150)}`,
+      `${"𠀀𠀁".repeat(75)} 東京 ${"𠀂𠀃".repeat(75)}`,
+    ]);
+    for (const [q, m] of [["needle", emoji!], ["東京", ext!]] as const) {
+      const [hit] = (await expectFinds(me, q, [m])).results;
+      expect(snippetText(hit!).length).toBeLessThan(m.body.length);
+      for (const part of hit!.snippet) expect(loneSurrogate.test(part.text), `${q}: ${JSON.stringify(part.text.slice(0, 3))}…${JSON.stringify(part.text.slice(-3))}`).toBe(false);
+      expect(marked(hit!)).toEqual([q]);
+    }
+  });
+
   it("pagination by nextCursor visits every match once, in order, for both sorts (45 matches, 20 a page)", async () => {
     const me = await person("me");
     const room = await roomOf(me);
@@ -662,6 +678,20 @@ describe("search: the total is counted up to the cap, and says so", () => {
       expect(exactly.total, sort).toBe(10);
       expect(exactly.totalCapped, sort).toBe(false);
       expect(exactly.results, sort).toHaveLength(10);
+    }
+    // By date, pages go through every match; by relevance, through the newest cap's worth (--search-count-cap).
+    for (const [sort, expected] of [["date", 12], ["relevance", 10]] as const) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 5; pages++) {
+        const page: SearchResponse = await search(me, "capword", { sort, limit: 5, ...(cursor ? { cursor } : {}) });
+        seen.push(...idsOf(page));
+        cursor = page.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(cursor, sort).toBeNull();
+      expect(seen, sort).toHaveLength(expected);
+      expect(new Set(seen).size, sort).toBe(expected);
     }
     const under = await search(me, "number");
     expect(under.total).toBe(10);
