@@ -300,6 +300,11 @@ describe("search: matching (issue 18, item 2)", () => {
     // Without quotes, the words in any order.
     await expectFinds(me, "release notes", [inOrder!, notInOrder!, alsoInOrder!]);
     await expectFinds(me, '"notes release"', [notInOrder!]);
+    // A phrase is within one text: it does not run from the message's text into its file's name.
+    const file = await uploadNamed(me, "notes-q3.pdf");
+    const split = await send(me, room.id, "the final release", { attachments: [file.id] });
+    await expectFinds(me, '"release notes"', [inOrder!, alsoInOrder!]);
+    await expectFinds(me, "release notes", [inOrder!, notInOrder!, alsoInOrder!, split]);
   });
 
   it("a prefix: deplo* finds words starting with it, not words containing it elsewhere", async () => {
@@ -350,8 +355,20 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "勉強", [japanese!]);
     await expectFinds(me, "서울", [korean!]);
     await expectFinds(me, "สวัสดี", [thai!]);
+    await expectFinds(me, "京", [tokyo!, beijing!]); // one character
     await expectFinds(me, "京東", []); // order matters
     await expectFinds(me, "北京 開会", []); // 開 (Japanese form) is not 开
+  });
+
+  it("Japanese words with the long-vowel mark ー (a character of no script) inside a run, and runs mixing scripts", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const [server, iphone] = await sendAll(me, room.id, ["新しいサーバーを買いました", "iPhone用のケースを買った"]);
+    await expectFinds(me, "iphone", [iphone!]);
+    await expectFinds(me, "phone", [iphone!]);
+    await expectFinds(me, "買", [server!, iphone!]);
+    await expectFinds(me, "サーバー", [server!]);
+    await expectFinds(me, "ケース", [iphone!]);
   });
 
   it("text is folded before it is cut into words (tokens.ts): ½ is 1⁄2, the numbers 1 and 2, alike on both databases", async () => {
@@ -403,6 +420,9 @@ describe("search: matching (issue 18, item 2)", () => {
     const [m] = await sendAll(me, room.id, ["the deployment finished", "a plain message"]);
     const res = await expectFinds(me, "deploymnet", [m!]);
     expect(res.corrections).toContainEqual({ from: "deploymnet", to: "deployment" });
+    // Beside a word spelt right, and typed in capitals.
+    const two = await expectFinds(me, "Deploymnet finished", [m!]);
+    expect(two.corrections).toEqual([{ from: "deploymnet", to: "deployment" }]);
     // A word that finds something is not corrected.
     const exact = await expectFinds(me, "deployment", [m!]);
     expect(exact.corrections ?? []).toEqual([]);
@@ -421,6 +441,7 @@ describe("search: matching (issue 18, item 2)", () => {
       "something else entirely",
     ]);
     await expectFinds(me, "100%", [percent!]);
+    await expectFinds(me, "100% 🚀", [percent!]); // a term with nothing searchable beside one with something
     await expectFinds(me, '"unclosed', [unclosed!]);
     await expectFinds(me, "NEAR(a b)", [near!]);
     await expectFinds(me, "a AND b", [and!]);
@@ -561,6 +582,10 @@ describe("search: results (issue 18, item 3)", () => {
       expect(idsOf(all), sort).toEqual(expected[sort]);
       expect(all.nextCursor).toBeNull();
     }
+    // A cursor is for the sort that made it.
+    const relevanceCursor = (await search(me, "pageword", { limit: 20 })).nextCursor!;
+    const mixed = await searchRaw(me, "pageword", { sort: "date", cursor: relevanceCursor });
+    expect(mixed.status).toBe(400);
     // The default page is 20.
     const first = await search(me, "pageword");
     expect(first.results).toHaveLength(20);
