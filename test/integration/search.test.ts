@@ -265,6 +265,20 @@ describe("search: what is searched (issue 18, item 1)", () => {
     await expectFinds(me, "zanzibar", [fileOnly, inText]);
   });
 
+  it("a person in many rooms (more than 32) finds what is said in each, and only there", async () => {
+    const me = await person("me");
+    const other = await person("other");
+    const rooms: { id: string; name: string }[] = [];
+    for (let i = 0; i < 36; i++) rooms.push(await roomOf(me, i % 2 === 0 ? "public" : "private"));
+    const notMine = await roomOf(other, "public");
+    const first = await send(me, rooms[0]!.id, "sassafras in the first room");
+    const last = await send(me, rooms[35]!.id, "sassafras in the last room");
+    await send(other, notMine.id, "sassafras elsewhere");
+    await expectFinds(me, "sassafras", [first, last]);
+    await expectFinds(me, "sassafras", [last], { roomId: rooms[35]!.id });
+    await expectFinds(me, `sassafras in:#${rooms[0]!.name}`, [first]);
+  });
+
   it("thread replies and quote replies are found, with their replyTo", async () => {
     const me = await person("me");
     const room = await roomOf(me);
@@ -670,6 +684,12 @@ describe("search: results (issue 18, item 3)", () => {
     expect(res.filters.mentionsMe).toBe(true);
     await expectFinds(me, "is:mention", [mention!]);
     expect((await search(me, "mulberry")).total).toBe(3);
+    // An edit that takes the mention out takes it out of is:mention; one that adds it, adds it.
+    const [later] = await sendAll(bob, room.id, [`mulberry again @${me.user.username}`]);
+    await expectFinds(me, "is:mention", [mention!, later!]);
+    expect((await edit(bob, room.id, later!.id, "mulberry again, no one")).status).toBe(200);
+    expect((await edit(bob, room.id, mention!.id, `mulberry for you @${me.user.username} still`)).status).toBe(200);
+    await expectFinds(me, "is:mention", [mention!]);
   });
 
   it("a bad filter value or an empty query is validation_failed", async () => {
