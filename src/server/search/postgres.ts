@@ -13,8 +13,10 @@ import type { MatchNode } from "./query.js";
  * position. Positions past 16,383 are PostgreSQL's limit (it keeps them
  * at 16,383): only text far longer than a message's limit reaches it.
  *
- * `search_words` is the vocabulary for misspelt queries, with a pg_trgm GIN
- * index for `%` similarity (https://www.postgresql.org/docs/current/pgtrgm.html).
+ * `search_words` is the vocabulary, with a pg_trgm GIN index: the words
+ * containing a part of a word (LIKE '%part%') and misspelt words'
+ * neighbours (`%` similarity) are found there
+ * (https://www.postgresql.org/docs/current/pgtrgm.html).
  */
 export const postgresSearch: SearchDialect = {
   async createTables(db: Kysely<unknown>) {
@@ -99,11 +101,26 @@ export const postgresSearch: SearchDialect = {
     return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
   },
 
+  wordsContaining(part: string, limit: number) {
+    // LIKE '%part%' through pg_trgm's GIN index on the vocabulary.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word LIKE $1 ORDER BY length(word), word LIMIT $2", [`%${likeEscaped(part)}%`, limit]);
+  },
+
+  wordsStartingWith(prefix: string, limit: number) {
+    // A range on the primary key: code point order under any collation's equality, no LIKE needed.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word >= $1 AND word < $2 ORDER BY length(word), word LIMIT $3", [prefix, `${prefix}\u{10FFFF}`, limit]);
+  },
+
   similarWords(word: string, limit: number) {
     // pg_trgm's % (similarity above pg_trgm.similarity_threshold, 0.3) uses the GIN index.
     return CompiledQuery.raw("SELECT word FROM search_words WHERE word % $1 ORDER BY similarity(word, $1) DESC, word LIMIT $2", [word, limit]);
   },
 };
+
+/** `text` for a LIKE pattern: its wildcards and the escape character taken literally. */
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** Numbered parameters ($1, $2, …) in the order they are added. */
 class Params {
@@ -137,8 +154,6 @@ export function tsquery(node: MatchNode): string {
       const terms = node.terms.map((t) => `${lexeme(t)}:${weight}`);
       return terms.length === 1 ? terms[0]! : `(${terms.join(" <-> ")})`;
     }
-    case "prefix":
-      return `${lexeme(node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
     case "or":
       return `(${node.children.map(tsquery).join(" | ")})`;
     case "and":
