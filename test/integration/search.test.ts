@@ -338,6 +338,20 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "ep", []);
   });
 
+  it("a part of a word or a prefix finds my word however many other words (in rooms I cannot read) contain it", async () => {
+    const me = await person("me");
+    const other = await person("other");
+    const letters = "abcdefghijklmnopqrstuvwxyz";
+    const crowd = Array.from({ length: 80 }, (_, i) => `vrkq${letters[i % 26]}${letters[Math.floor(i / 26)]}`).join(" ");
+    await sendAll(other, (await roomOf(other, "private")).id, [crowd]);
+    const room = await roomOf(me);
+    const [mine] = await sendAll(me, room.id, ["an unusualvrkqword here"]);
+    const [prefixed] = await sendAll(me, room.id, ["vrkqlongerwordthanthose"]);
+    await expectFinds(me, "vrkq", [mine!, prefixed!]);
+    await expectFinds(me, "vrkq*", [prefixed!]);
+    await expectFinds(me, "usualvrk", [mine!]);
+  });
+
   it("case and accents do not matter, either way", async () => {
     const me = await person("me");
     const room = await roomOf(me);
@@ -483,6 +497,9 @@ describe("search: results (issue 18, item 3)", () => {
   it("sort by date: newest first; by relevance: the word several times or whole above a part of a word, newer first among equals", async () => {
     const me = await person("me");
     const room = await roomOf(me);
+    // Someone else's words (in a room I cannot read) change nothing in my ranking: here "redeploy", the stem of "redeployment".
+    const other = await person("other");
+    await sendAll(other, (await roomOf(other, "private")).id, ["we redeploy often"]);
     const [whole, part] = await sendAll(me, room.id, ["deploy went fine today", "redeployment went fine today"]);
     const byDate = await search(me, "deploy", { sort: "date" });
     expect(byDate.sort).toBe("date");
