@@ -456,6 +456,17 @@ describe("search: matching (issue 18, item 2)", () => {
     expect(exact.corrections ?? []).toEqual([]);
   });
 
+  it("a misspelling is corrected to my word even when someone else's word (in a room I cannot read) is closer", async () => {
+    const me = await person("me");
+    const other = await person("other");
+    // One letter from the query, where my word is two away.
+    await sendAll(other, (await roomOf(other, "private")).id, ["the quizzicalnsesx of it"]);
+    const room = await roomOf(me);
+    const [m] = await sendAll(me, room.id, ["such quizzicalness today"]);
+    const res = await expectFinds(me, "quizzicalnses", [m!]);
+    expect(res.corrections).toEqual([{ from: "quizzicalnses", to: "quizzicalness" }]);
+  });
+
   it("SQL and FTS syntax are text: searched for as the words they contain, never an error, never an injection", async () => {
     const me = await person("me");
     const room = await roomOf(me);
