@@ -122,6 +122,11 @@ describe("search: what is searched (issue 18, item 1)", () => {
       expect(hit.message.author).toMatchObject({ id: bot.user.id, username: bot.user.username });
       expect(hit.matchedIn ?? "text").toBe("text");
     }
+    // The message as history gives it (reactions, thread counters and all).
+    expect((await me.request("PUT", `/rooms/${room.id}/messages/${m!.id}/reactions/${encodeURIComponent("👍")}`)).status).toBe(201);
+    const history = await me.get<HistoryResponse>(`/rooms/${room.id}/messages`);
+    const [hit] = (await search(me, "quarterly")).results;
+    expect(hit!.message).toEqual(history.body.messages.find((x) => x.id === m!.id));
     // A word in no message finds nothing.
     await expectFinds(me, "zebracorn", []);
   });
