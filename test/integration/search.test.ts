@@ -7,6 +7,8 @@ import { UploadResponseSchema, type Attachment } from "@shared/protocol/attachme
 import type { HistoryResponse } from "@shared/protocol/http.js";
 import type { Message, Room } from "@shared/protocol/entities.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
+import { indexTerms } from "@server/search/tokens.js";
+import { FEW_MATCHES } from "@server/search/postgres.js";
 
 /**
  * Message search (issue 18, items 1 to 3), the one behaviour suite: a real
@@ -533,6 +535,15 @@ describe("search: results (issue 18, item 3)", () => {
     expect(idsOf(await search(me, "tiebreak"))).toEqual([newer!.id, older!.id]);
   });
 
+  it("relevance: the word three times ranks above once, in a shorter message too", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const [often, once, onceShort] = await sendAll(me, room.id, ["tamarack tamarack tamarack now", "tamarack went fine now", "tamarack now"]);
+    const ranked = idsOf(await search(me, "tamarack"));
+    expect(ranked[0]).toBe(often!.id);
+    expect(ranked.slice(1).sort()).toEqual([once!.id, onceShort!.id].sort());
+  });
+
   it("a snippet is plain text from the message, its matched words marked; never HTML", async () => {
     const me = await person("me");
     const room = await roomOf(me);
@@ -774,5 +785,59 @@ describe("search: the total is counted up to the cap, and says so", () => {
     const under = await search(me, "number");
     expect(under.total).toBe(10);
     expect(under.totalCapped).toBe(true);
+  });
+});
+
+describe("search: a word with more matches than PostgreSQL lists through its index (postgres.ts FEW_MATCHES)", () => {
+  let busy: TestServer;
+  beforeAll(async () => {
+    busy = await startTestServer();
+    // 5,001 documents holding the word, in a room no one is in, straight into the index (through the dialect's own statements):
+    // PostgreSQL then walks the documents newest first instead of listing the matches. SQLite answers as always.
+    const { db, dialect } = busy.server.store;
+    const terms = indexTerms(["crowded junkword filler"]);
+    await db.transaction().execute(async (trx) => {
+      for (let i = 0; i < FEW_MATCHES + 1; i++) {
+        const doc = { messageId: `junk-${i}`, roomId: "junk-room", authorId: "junk-author", createdAt: "2000-01-01T00:00:00.000Z", hasFiles: false, terms };
+        for (const query of dialect.search.insert(doc)) await trx.executeQuery(query);
+      }
+    });
+  }, 120_000);
+  afterAll(() => busy.destroy());
+
+  it("pages in order for both sorts, counts, and filters by room, author and day as with few matches", async () => {
+    const me = await signup(busy.baseUrl, "me");
+    const bob = await signup(busy.baseUrl, "bob");
+    const room = await createRoom(me);
+    const other = await createRoom(me);
+    expect((await bob.post(`/rooms/${room}/join`)).status).toBe(200);
+    const sent = await sendAll(me, room, Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? "junkword junkword junkword" : "junkword and more")));
+    const [bobs] = await sendAll(bob, room, ["junkword from bob"]);
+    const [elsewhere] = await sendAll(me, other, ["junkword elsewhere too"]);
+    const all = [...sent, bobs!, elsewhere!];
+    const newestFirst = [...all].reverse().map((m) => m.id);
+    for (const sort of ["date", "relevance"] as const) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 5; pages++) {
+        const page: SearchResponse = await search(me, "junkword", { sort, limit: 10, ...(cursor ? { cursor } : {}) });
+        expect(page.total, sort).toBe(27);
+        seen.push(...idsOf(page));
+        cursor = page.nextCursor;
+        if (cursor === null) break;
+      }
+      expect(cursor, sort).toBeNull();
+      expect(new Set(seen).size, sort).toBe(27);
+      if (sort === "date") expect(seen).toEqual(newestFirst);
+      // Three words each: the five with the word three times first, then the others, newest first within each.
+      else expect(seen).toEqual([...newestFirst.filter((id) => sent.findIndex((m) => m.id === id) % 5 === 0), ...newestFirst.filter((id) => sent.findIndex((m) => m.id === id) % 5 !== 0)]);
+    }
+    await expectFinds(me, "junkword", [elsewhere!], { roomId: other });
+    await expectFinds(me, `junkword from:@${bob.user.username}`, [bobs!]);
+    const day = dayOf(bobs!.createdAt);
+    expect((await search(me, `junkword after:${day}`)).total).toBe(27);
+    await expectFinds(me, `junkword before:${day}`, []);
+    await expectFinds(me, "junkword bob", [bobs!]);
+    await expectFinds(me, "junkword -more -junkword", []);
   });
 });
