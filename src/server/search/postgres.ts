@@ -154,7 +154,8 @@ function matches(
     inFew.push(`d.id < ${opts.cursor}`);
     walked.push(`d.id < ${opts.cursor}`);
   }
-  const columns = "d.id, d.message_id, d.room_id, d.author_id, d.created_at, d.has_files, d.terms";
+  // The filters' columns; the terms only when ranking needs them (a tsvector is the row's largest value).
+  const columns = `d.id, d.message_id, d.room_id, d.author_id, d.created_at, d.has_files${opts.columns.includes("d.terms") ? ", d.terms" : ""}`;
   return {
     with: `WITH listed AS MATERIALIZED (SELECT ${columns} FROM search_documents d WHERE d.terms @@ ${query}::tsquery LIMIT ${few}::int + 1),
       all_listed AS (SELECT count(*) <= ${few}::int AS yes FROM listed)`,

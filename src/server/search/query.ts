@@ -58,7 +58,7 @@ export interface Expansions {
 }
 
 /** Vocabulary words one part of a word or prefix stands for at most. */
-export const EXPANSIONS_MAX = 50;
+export const EXPANSIONS_MAX = 30;
 
 /** What a query needs looked up in the vocabulary before it compiles. */
 export function vocabularyLookups(terms: readonly SearchTerm[]): { containing: string[]; startingWith: string[] } {
