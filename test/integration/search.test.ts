@@ -294,6 +294,8 @@ describe("search: what is searched (issue 18, item 1)", () => {
     const quote = await send(me, room.id, "gooseberry step was quick", { replyTo: root.id });
     const res = await expectFinds(me, "gooseberry", [inThread, quote]);
     for (const hit of res.results) expect(hit.message.replyTo?.id).toBe(root.id);
+    // A reply's quote of its root is not the reply's text.
+    await expectFinds(me, "checklist", [root]);
   });
 });
 
@@ -340,7 +342,8 @@ describe("search: matching (issue 18, item 2)", () => {
     const me = await person("me");
     const room = await roomOf(me);
     const [a, b] = await sendAll(me, room.id, ["the deployment went well", "redeploying now", "a plain message"]);
-    await expectFinds(me, "ploy", [a!, b!]);
+    const parts = await expectFinds(me, "ploy", [a!, b!]);
+    for (const hit of parts.results) expect(marked(hit).join(" ").toLowerCase(), snippetText(hit)).toContain("ploy");
     await expectFinds(me, "ymen", [a!]);
     await expectFinds(me, "ep", []);
   });
@@ -363,7 +366,8 @@ describe("search: matching (issue 18, item 2)", () => {
     const me = await person("me");
     const room = await roomOf(me);
     const [cafe, resume, naive, upper] = await sendAll(me, room.id, ["meet at the café", "send your résumé today", "a NAÏVE approach", "BIG CAFE SIGN"]);
-    await expectFinds(me, "CAFÉ", [cafe!, upper!]);
+    const cafes = await expectFinds(me, "CAFÉ", [cafe!, upper!]);
+    expect(cafes.results.map((hit) => marked(hit).join("")).sort()).toEqual(["CAFE", "café"]);
     await expectFinds(me, "cafe", [cafe!, upper!]);
     await expectFinds(me, "resume", [resume!]);
     await expectFinds(me, "RÉSUMÉ", [resume!]);
@@ -381,7 +385,8 @@ describe("search: matching (issue 18, item 2)", () => {
       "서울에서 만나요",
       "สวัสดีครับทุกคน",
     ]);
-    await expectFinds(me, "東京", [tokyo!]);
+    const [tokyoHit] = (await expectFinds(me, "東京", [tokyo!])).results;
+    expect(marked(tokyoHit!)).toEqual(["東京"]);
     await expectFinds(me, "京都", [tokyo!]); // a substring across what a dictionary would cut
     await expectFinds(me, "東京都に行きます", [tokyo!]);
     await expectFinds(me, "北京", [beijing!]); // a two-character word inside a longer run
@@ -461,6 +466,23 @@ describe("search: matching (issue 18, item 2)", () => {
     // A word that finds something is not corrected.
     const exact = await expectFinds(me, "deployment", [m!]);
     expect(exact.corrections ?? []).toEqual([]);
+  });
+
+  it("a corrected search pages on like any other: the next page is of the corrected words too", async () => {
+    const me = await person("me");
+    const room = await roomOf(me);
+    const sent = await sendAll(me, room.id, Array.from({ length: 25 }, (_, i) => `marzipan batch ${i}`));
+    for (const sort of ["date", "relevance"] as const) {
+      const first = await search(me, "marzipna", { sort, limit: 20 });
+      expect(first.corrections, sort).toEqual([{ from: "marzipna", to: "marzipan" }]);
+      expect(first.results, sort).toHaveLength(20);
+      expect(first.total, sort).toBe(25);
+      expect(first.nextCursor, sort).not.toBeNull();
+      const second = await search(me, "marzipna", { sort, limit: 20, cursor: first.nextCursor! });
+      expect(second.results, sort).toHaveLength(5);
+      expect(second.nextCursor, sort).toBeNull();
+      expect(new Set([...idsOf(first), ...idsOf(second)]), sort).toEqual(new Set(sent.map((m) => m.id)));
+    }
   });
 
   it("a misspelling is corrected to my word even when someone else's word (in a room I cannot read) is closer", async () => {
