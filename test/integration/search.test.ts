@@ -182,6 +182,8 @@ describe("search: what is searched (issue 18, item 1)", () => {
     const res = await expectFinds(leaver, "persimmon", [kept!, earlier!]);
     expect(inSnippets(res, "tasting")).toBe(false);
     await expectFinds(leaver, "tasting", []);
+    const byRoom = await searchRaw(leaver, "persimmon", { roomId: room.id });
+    expect([403, 404], JSON.stringify(byRoom.body)).toContain(byRoom.status);
     // The owner still finds both.
     expect((await search(owner, "persimmon tasting")).total).toBe(2);
   });
@@ -334,7 +336,8 @@ describe("search: matching (issue 18, item 2)", () => {
     const me = await person("me");
     const room = await roomOf(me);
     const [a, b, , d] = await sendAll(me, room.id, ["deployment went well", "we deployed it", "please redeploy", "Deplorable weather"]);
-    await expectFinds(me, "deplo*", [a!, b!, d!]);
+    const prefixed = await expectFinds(me, "deplo*", [a!, b!, d!]);
+    expect(prefixed.results.map((hit) => marked(hit).join(" ")).sort()).toEqual(["Deplorable", "deployed", "deployment"]);
     await expectFinds(me, "deploy*", [a!, b!]);
   });
 
@@ -373,6 +376,8 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "RÉSUMÉ", [resume!]);
     await expectFinds(me, "naive", [naive!]);
     await expectFinds(me, "naïve", [naive!]);
+    await expectFinds(me, "caf*", [cafe!, upper!]);
+    await expectFinds(me, "RÉSU*", [resume!]);
   });
 
   it("Chinese, Japanese, Korean and Thai text is matched by substring", async () => {
@@ -450,6 +455,7 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "deploy -staging", [prod!]);
     await expectFinds(me, "deploy -production", [staging!]);
     await expectFinds(me, "deploy -stag*", [prod!]);
+    await expectFinds(me, "deploy -aging", [prod!]); // a part of a word excludes too
     await expectFinds(me, 'deploy -"to staging"', [prod!]);
     await expectFinds(me, "deploy", [prod!, staging!, both!]);
   });
