@@ -532,6 +532,11 @@ describe("search: matching (issue 18, item 2)", () => {
       if (res.status === 400) expect((res.body as ErrorBody).error.code, q).toBe("validation_failed");
       else expect(SearchResponseSchema.parse(res.body).results.map((hit) => hit.message.id).filter((id) => id === percent!.id || id === unclosed!.id), q).toEqual([]);
     }
+    // Bytes that are not UTF-8, a lone surrogate, a stray %: an answer, never a 500.
+    for (const raw of ["%", "%ED%A0%80", "%FF%FE", "%E6%9D%B1%E4", "a%00b", "%F0%9F%98"]) {
+      const res = await me.get<unknown>(`/search?q=${raw}`);
+      expect([200, 400], `q=${raw}: ${res.status} ${JSON.stringify(res.body)}`).toContain(res.status);
+    }
     // The messages are all still there, and search still works.
     const history = await me.get<HistoryResponse>(`/rooms/${room.id}/messages`);
     expect(history.body.messages).toHaveLength(7);
