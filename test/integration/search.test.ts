@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { createRoom, postMessage, signup, signupBot, unique, type Caller, type HttpAnswer } from "../support/client.js";
 import { pdf } from "../support/sample-files.js";
@@ -835,6 +836,8 @@ describe("search: a word with more matches than PostgreSQL lists through its ind
         for (const query of dialect.search.insert(doc)) await trx.executeQuery(query);
       }
     });
+    const indexed = await sql<{ n: number | string }>`SELECT count(*) AS n FROM search_documents`.execute(db);
+    expect(Number(indexed.rows[0]!.n)).toBe(FEW_MATCHES + 1);
   }, 120_000);
   afterAll(() => busy.destroy());
 
