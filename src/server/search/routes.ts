@@ -80,7 +80,7 @@ export const searchRoutes: FastifyPluginAsyncZod<{ services: Services; search: S
     {
       schema: {
         tags: ["search"],
-        summary: "Search the messages I may read (issue 18): ranked or newest first, a page at a time",
+        summary: "Search the messages I may read: best matches or newest first, a page at a time",
         querystring: SearchQuerySchema,
         response: { 200: SearchResponseSchema, ...errorResponses(400, 403, 404, 429) },
       },
