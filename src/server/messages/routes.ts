@@ -12,6 +12,7 @@ import {
   SendMessageRequestSchema,
 } from "@shared/protocol/http.js";
 import { ReactionParamsSchema, ReactionsResponseSchema } from "@shared/protocol/reactions.js";
+import type { SearchSort } from "@shared/protocol/search.js";
 import type { Services } from "../services.js";
 import type { Config } from "../config.js";
 import { actorOf, authenticate } from "../http/identity.js";
@@ -63,7 +64,8 @@ export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: 
     },
     async (request) => {
       const { search: q, sort, cursor, limit, before, after, around } = request.query;
-      if (q !== undefined) return services.search.search(actorOf(request), { q, roomId: request.params.roomId, sort, cursor, limit });
+      // The schema let only relevance or date through with search.
+      if (q !== undefined) return services.search.search(actorOf(request), { q, roomId: request.params.roomId, sort: sort as SearchSort | undefined, cursor, limit });
       return services.messages.history(actorOf(request), request.params.roomId, { before, after, around, limit });
     },
   );

@@ -14,7 +14,7 @@ import {
 import { MemberSchema, MessageSchema, MessageVersionSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
 import { bodyText, idText, nameText, queryText } from "./text.js";
 import { AttachmentIdsSchema } from "./attachments.js";
-import { MAX_SEARCH_PAGE_SIZE, SearchRequestSchema, SearchResponseSchema } from "./search.js";
+import { MAX_SEARCH_PAGE_SIZE, SearchRequestSchema, SearchResponseSchema, type SearchSort } from "./search.js";
 
 /**
  * HTTP bodies under /api/v1 (contract v1), one schema each: the server
@@ -167,21 +167,19 @@ export const HistoryQuerySchema = z
      * `limit` is then 1 to 50 (default 20); never with before, after or around.
      */
     search: SearchRequestSchema.shape.q.optional(),
-    /** (ext) With `search`: relevance (default) or date (newest first). */
-    sort: SearchRequestSchema.shape.sort,
-    /** (ext) With `search`: the previous page's `nextCursor`. */
+    /** (ext) With `search`: relevance (default) or date (newest first). Without `search`, ignored as before. */
+    sort: z.string().max(20).optional(),
+    /** (ext) With `search`: the previous page's `nextCursor`. Without `search`, ignored as before. */
     cursor: SearchRequestSchema.shape.cursor,
   })
   .refine((q) => [q.before, q.after, q.around].filter((v) => v !== undefined).length <= 1, {
     message: "Give at most one of before, after and around.",
   })
   .superRefine((q, ctx) => {
-    if (q.search === undefined) {
-      // Without search the v1 page: a search's options alone mean nothing here.
-      for (const key of ["sort", "cursor"] as const) {
-        if (q[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `${key} goes with search.` });
-      }
-      return;
+    // Without search, contract v1's page, unchanged: parameters it never knew are ignored, as they always were.
+    if (q.search === undefined) return;
+    if (q.sort !== undefined && !SearchRequestSchema.shape.sort.unwrap().options.includes(q.sort as SearchSort)) {
+      ctx.addIssue({ code: "custom", path: ["sort"], message: "sort is relevance or date." });
     }
     if (q.before !== undefined || q.after !== undefined || q.around !== undefined) {
       ctx.addIssue({ code: "custom", path: ["search"], message: "A search pages by cursor: give no before, after or around with it." });
