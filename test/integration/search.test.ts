@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { createRoom, postMessage, signup, signupBot, unique, type Caller, type HttpAnswer } from "../support/client.js";
+import { SocketClient, createRoom, postMessage, signup, signupBot, unique, type Caller, type HttpAnswer } from "../support/client.js";
+import type { AckFrame, ErrorFrame } from "@shared/protocol/frames.js";
 import { pdf } from "../support/sample-files.js";
 import { SearchResponseSchema, type SearchHit, type SearchResponse } from "@shared/protocol/search.js";
 import { UploadResponseSchema, type Attachment } from "@shared/protocol/attachments.js";
@@ -776,6 +777,35 @@ describe("search: results (issue 18, item 3)", () => {
       const res = await searchRaw(me, q);
       expect(res.status, JSON.stringify(q)).toBe(400);
       expect((res.body as ErrorBody).error.code, JSON.stringify(q)).toBe("validation_failed");
+    }
+  });
+});
+
+describe("search: over the socket", () => {
+  it("the socket's search answers as GET /search does, and a room left is out of it at once on the open socket", async () => {
+    const owner = await person("owner");
+    const me = await person("me");
+    const room = await roomOf(owner, "public");
+    await join(me, room.id);
+    const [m] = await sendAll(owner, room.id, ["lingonberry jam on the socket"]);
+    const s = await SocketClient.connect(t.wsUrl, me);
+    try {
+      const ack = (await s.command({ type: "search", q: "lingonberry", sort: "date", limit: 5 })) as AckFrame;
+      expect(ack.type, JSON.stringify(ack)).toBe("ack");
+      expect(ack.search).toEqual(await search(me, "lingonberry", { sort: "date", limit: 5 }));
+      expect(idsOf(ack.search!)).toEqual([m!.id]);
+      expect(marked(ack.search!.results[0]!)).toEqual(["lingonberry"]);
+
+      expect((await me.post(`/rooms/${room.id}/leave`)).status).toBe(204);
+      const after = (await s.command({ type: "search", q: "lingonberry" })) as AckFrame;
+      expect(after.type).toBe("ack");
+      expect(after.search).toMatchObject({ results: [], total: 0, totalCapped: false });
+
+      const bad = (await s.command({ type: "search", q: "from:" })) as ErrorFrame;
+      expect(bad).toMatchObject({ type: "error", code: "validation_failed" });
+      expect((await s.command({ type: "ping" })).type).toBe("ack"); // the socket stays open
+    } finally {
+      await s.close();
     }
   });
 });
