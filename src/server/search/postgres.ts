@@ -13,8 +13,10 @@ import type { MatchNode } from "./query.js";
  * position. Positions past 16,383 are PostgreSQL's limit (it keeps them
  * at 16,383): only text far longer than a message's limit reaches it.
  *
- * `search_words` is the vocabulary for misspelt queries, with a pg_trgm GIN
- * index for `%` similarity (https://www.postgresql.org/docs/current/pgtrgm.html).
+ * `search_words` is the vocabulary, with a pg_trgm GIN index: the words
+ * containing a part of a word (LIKE '%part%') and misspelt words'
+ * neighbours (`%` similarity) are found there
+ * (https://www.postgresql.org/docs/current/pgtrgm.html).
  */
 export const postgresSearch: SearchDialect = {
   async createTables(db: Kysely<unknown>) {
@@ -64,39 +66,53 @@ export const postgresSearch: SearchDialect = {
 
   page(plan: SearchPlan) {
     const params = new Params();
-    const where = filters(plan, params);
-    if (plan.match === null || plan.sort === "date") {
-      if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
+    if (plan.match === null) {
+      const where = filters(plan, params);
       if (plan.cursor) where.push(`d.id < ${params.add(plan.cursor.id)}`);
       return CompiledQuery.raw(
         `SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, 0::float8 AS score FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${params.add(plan.limit)}`,
         params.values,
       );
     }
-    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}, divided by 1 + log(length) as bm25 normalizes by length.
     const query = params.add(tsquery(plan.match));
-    where.unshift(`d.terms @@ ${query}::tsquery`);
-    const window = params.add(plan.window);
+    if (plan.sort === "date") {
+      const cursor = plan.cursor ? params.add(plan.cursor.id) : null;
+      const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id", cursor, limit: params.add(plan.limit) });
+      return CompiledQuery.raw(`${newest.with} SELECT id, message_id, room_id, 0::float8 AS score FROM (${newest.select}) page ORDER BY id DESC`, params.values);
+    }
+    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}, divided by 1 + log(length) as bm25 normalizes by length.
+    const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id, d.terms", cursor: null, limit: params.add(plan.window) });
     let after = "";
     if (plan.cursor) {
       const score = params.add(plan.cursor.score);
       after = `WHERE score < ${score}::float8 OR (score = ${score}::float8 AND id < ${params.add(plan.cursor.id)})`;
     }
     return CompiledQuery.raw(
-      `SELECT id, message_id, room_id, score FROM (
-         SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id,
-                ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], d.terms, ${query}::tsquery, 1)::float8 AS score
-         FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${window}
-       ) newest ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
+      `${newest.with} SELECT id, message_id, room_id, score FROM (
+         SELECT id, message_id, room_id, ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], terms, ${query}::tsquery, 1)::float8 AS score FROM (${newest.select}) newest
+       ) ranked ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
       params.values,
     );
   },
 
   count(plan: SearchPlan, atMost: number) {
     const params = new Params();
-    const where = filters(plan, params);
-    if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
-    return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
+    if (plan.match === null) {
+      const where = filters(plan, params);
+      return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
+    }
+    const newest = matches(plan, params, params.add(tsquery(plan.match)), { columns: "d.id", cursor: null, limit: params.add(atMost) });
+    return CompiledQuery.raw(`${newest.with} SELECT count(*)::int AS n FROM (${newest.select}) matches`, params.values);
+  },
+
+  wordsContaining(part: string, limit: number) {
+    // LIKE '%part%' through pg_trgm's GIN index on the vocabulary.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word LIKE $1 ORDER BY length(word), word LIMIT $2", [`%${likeEscaped(part)}%`, limit]);
+  },
+
+  wordsStartingWith(prefix: string, limit: number) {
+    // A range on the primary key: code point order under any collation's equality, no LIKE needed.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word >= $1 AND word < $2 ORDER BY length(word), word LIMIT $3", [prefix, `${prefix}\u{10FFFF}`, limit]);
   },
 
   similarWords(word: string, limit: number) {
@@ -104,6 +120,55 @@ export const postgresSearch: SearchDialect = {
     return CompiledQuery.raw("SELECT word FROM search_words WHERE word % $1 ORDER BY similarity(word, $1) DESC, word LIMIT $2", [word, limit]);
   },
 };
+
+/**
+ * Documents a GIN search can list cheaply: a query matching fewer than this
+ * is answered from its matches, listed whole; one matching more walks the
+ * documents newest first until it has its page.
+ */
+export const FEW_MATCHES = 5000;
+
+/**
+ * The newest documents matching `query` that the plan's filters allow,
+ * newest first, `limit` of them, as `select` (after the `with` clause).
+ * PostgreSQL's planner guesses a tsquery's frequency poorly, and either
+ * plan it picks is slow for the other kind of word: walking the primary
+ * key backwards reads every document for a rare word (280 ms on a million
+ * documents for one matching 20), while listing every match first reads
+ * hundreds of thousands for a common one. So the statement decides on
+ * facts: it lists up to FEW_MATCHES matches through the GIN index; if that
+ * is all of them, the page comes from that list, else from the backward
+ * walk, which then finds its page early (PostgreSQL runs only the branch
+ * whose one-time condition holds).
+ */
+function matches(
+  plan: SearchPlan,
+  params: Params,
+  query: string,
+  opts: { columns: string; cursor: string | null; limit: string },
+): { with: string; select: string } {
+  const few = params.add(FEW_MATCHES);
+  const inFew = filters(plan, params);
+  const walked = filters(plan, params);
+  if (opts.cursor) {
+    inFew.push(`d.id < ${opts.cursor}`);
+    walked.push(`d.id < ${opts.cursor}`);
+  }
+  // The filters' columns; the terms only when ranking needs them (a tsvector is the row's largest value).
+  const columns = `d.id, d.message_id, d.room_id, d.author_id, d.created_at, d.has_files${opts.columns.includes("d.terms") ? ", d.terms" : ""}`;
+  return {
+    with: `WITH listed AS MATERIALIZED (SELECT ${columns} FROM search_documents d WHERE d.terms @@ ${query}::tsquery LIMIT ${few}::int + 1),
+      all_listed AS (SELECT count(*) <= ${few}::int AS yes FROM listed)`,
+    select: `(SELECT ${opts.columns} FROM listed d WHERE (SELECT yes FROM all_listed) AND ${inFew.join(" AND ")} ORDER BY d.id DESC LIMIT ${opts.limit})
+      UNION ALL
+      (SELECT ${opts.columns} FROM search_documents d WHERE NOT (SELECT yes FROM all_listed) AND d.terms @@ ${query}::tsquery AND ${walked.join(" AND ")} ORDER BY d.id DESC LIMIT ${opts.limit})`,
+  };
+}
+
+/** `text` for a LIKE pattern: its wildcards and the escape character taken literally. */
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** Numbered parameters ($1, $2, …) in the order they are added. */
 class Params {
@@ -137,8 +202,6 @@ export function tsquery(node: MatchNode): string {
       const terms = node.terms.map((t) => `${lexeme(t)}:${weight}`);
       return terms.length === 1 ? terms[0]! : `(${terms.join(" <-> ")})`;
     }
-    case "prefix":
-      return `${lexeme(node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
     case "or":
       return `(${node.children.map(tsquery).join(" | ")})`;
     case "and":

@@ -1,5 +1,5 @@
 import type { SearchTerm } from "@shared/protocol/search.js";
-import { pairsOf, stemOf, tokenize, trigramsOf, type Token } from "./tokens.js";
+import { pairsOf, stemOf, tokenize, type Token } from "./tokens.js";
 
 /**
  * A search query's terms turned into a match over the index's streams
@@ -7,20 +7,20 @@ import { pairsOf, stemOf, tokenize, trigramsOf, type Token } from "./tokens.js";
  * writes it in its own syntax (FTS5 MATCH, tsquery), from tokens that are
  * letters, digits and marks only, so nothing typed is ever read as syntax.
  *
- * - a word: its stem in `stems`, or, at three characters or more, its
- *   trigrams as a phrase in `grams` (a part of any word); under three
- *   characters, the word itself; text of an unspaced script: its character
- *   pairs as a phrase in `words` (a substring), one character in `grams`;
+ * - a word: its stem in `stems`, or, at three characters or more, any
+ *   vocabulary word that contains it in `words` (a part of a word: the
+ *   service looked them up first, `Expansions`); under three characters,
+ *   the word itself; text of an unspaced script: its character pairs as a
+ *   phrase in `words` (a substring), one character in `grams`;
  * - a phrase (or a word that tokenizes into several, "e-mail"): the stems
  *   and pairs, in order, as a phrase in `stems`;
- * - a prefix: the folded word as a prefix in `words`;
+ * - a prefix: the vocabulary words that start with it, in `words`;
  * - an exclusion: NOT of its term.
  */
 export type MatchNode =
   | { op: "and"; children: MatchNode[]; not: MatchNode[] }
   | { op: "or"; children: MatchNode[] }
-  | { op: "phrase"; stream: Stream; terms: string[] }
-  | { op: "prefix"; stream: "words"; term: string };
+  | { op: "phrase"; stream: Stream; terms: string[] };
 
 export type Stream = "words" | "stems" | "grams";
 
@@ -44,16 +44,49 @@ export interface CompiledMatch {
 
 /** Shortest prefix searched as a prefix; a shorter one ("d*") is searched as a word. */
 export const MIN_PREFIX_CHARS = 2;
+/** Shortest part of a word searched inside words. */
+export const MIN_PART_CHARS = 3;
+
+/**
+ * Vocabulary words for the parts of words and prefixes of a query (folded
+ * form → words), looked up by the service before compiling; at most
+ * EXPANSIONS_MAX each, shortest first (the likeliest to be what was meant).
+ */
+export interface Expansions {
+  containing: Map<string, string[]>;
+  startingWith: Map<string, string[]>;
+}
+
+/** Vocabulary words one part of a word or prefix stands for at most. */
+export const EXPANSIONS_MAX = 30;
+
+/** What a query needs looked up in the vocabulary before it compiles. */
+export function vocabularyLookups(terms: readonly SearchTerm[]): { containing: string[]; startingWith: string[] } {
+  const containing = new Set<string>();
+  const startingWith = new Set<string>();
+  for (const term of terms) {
+    if (term.kind === "phrase") continue;
+    const tokens = tokenize(term.text);
+    if (tokens.length !== 1 || tokens[0]!.unspaced) continue;
+    const word = tokens[0]!.text;
+    if (term.kind === "prefix" && Array.from(word).length >= MIN_PREFIX_CHARS) startingWith.add(word);
+    else if (term.kind === "word" && Array.from(word).length >= MIN_PART_CHARS) containing.add(word);
+  }
+  return { containing: [...containing], startingWith: [...startingWith] };
+}
+
+/** No lookups: parts of words and prefixes then match only the whole word (for callers without a vocabulary). */
+export const NO_EXPANSIONS: Expansions = { containing: new Map(), startingWith: new Map() };
 
 /** The terms of a query as one match (all positive terms, none of the excluded ones). */
-export function compileTerms(terms: readonly SearchTerm[]): CompiledMatch {
+export function compileTerms(terms: readonly SearchTerm[], expansions: Expansions = NO_EXPANSIONS): CompiledMatch {
   const highlight: HighlightSpec = { stems: new Set(), substrings: [], prefixes: [] };
   const positive: MatchNode[] = [];
   const negative: MatchNode[] = [];
   let emptyTerms = 0;
   for (const term of terms) {
     const tokens = tokenize(term.text);
-    const node = termNode(term.kind, tokens, term.negated ? null : highlight);
+    const node = termNode(term.kind, tokens, expansions, term.negated ? null : highlight);
     if (!node) {
       emptyTerms++;
       continue;
@@ -65,7 +98,7 @@ export function compileTerms(terms: readonly SearchTerm[]): CompiledMatch {
   return { match, highlight, emptyTerms };
 }
 
-function termNode(kind: SearchTerm["kind"], tokens: Token[], highlight: HighlightSpec | null): MatchNode | null {
+function termNode(kind: SearchTerm["kind"], tokens: Token[], expansions: Expansions, highlight: HighlightSpec | null): MatchNode | null {
   if (tokens.length === 0) return null;
   if (tokens.length > 1 || kind === "phrase") return phraseNode(tokens, highlight);
   const token = tokens[0]!;
@@ -76,21 +109,29 @@ function termNode(kind: SearchTerm["kind"], tokens: Token[], highlight: Highligh
   }
   if (kind === "prefix" && Array.from(token.text).length >= MIN_PREFIX_CHARS) {
     highlight?.prefixes.push(token.text);
-    return { op: "prefix", stream: "words", term: token.text };
+    const words = expansions.startingWith.get(token.text);
+    // No word starts with it: the prefix itself, which no document holds either (a match of nothing, in valid syntax).
+    return anyWord(words && words.length > 0 ? words : [token.text]);
   }
-  return wordNode(token.text, highlight);
+  return wordNode(token.text, expansions, highlight);
 }
 
-/** A whole word (and its forms), or, at three characters or more, any word containing it. */
-export function wordNode(word: string, highlight: HighlightSpec | null): MatchNode {
+/** A whole word (and its forms), or, at three characters or more, any vocabulary word containing it. */
+function wordNode(word: string, expansions: Expansions, highlight: HighlightSpec | null): MatchNode {
   const stem = stemOf(word);
   highlight?.stems.add(stem);
-  const grams = trigramsOf(word);
-  if (grams.length === 0) {
-    return stem === word ? { op: "phrase", stream: "stems", terms: [stem] } : { op: "or", children: [{ op: "phrase", stream: "stems", terms: [stem] }, { op: "phrase", stream: "words", terms: [word] }] };
-  }
-  highlight?.substrings.push(word);
-  return { op: "or", children: [{ op: "phrase", stream: "stems", terms: [stem] }, { op: "phrase", stream: "grams", terms: grams }] };
+  const byStem: MatchNode = { op: "phrase", stream: "stems", terms: [stem] };
+  const isPart = Array.from(word).length >= MIN_PART_CHARS;
+  const containing = isPart ? expansions.containing.get(word) : undefined;
+  if (isPart) highlight?.substrings.push(word);
+  const words = containing ?? [word];
+  return words.length === 0 ? byStem : { op: "or", children: [byStem, anyWord(words)] };
+}
+
+/** Any of `words` in the words stream. */
+function anyWord(words: readonly string[]): MatchNode {
+  const nodes: MatchNode[] = words.map((w) => ({ op: "phrase", stream: "words", terms: [w] }));
+  return nodes.length === 1 ? nodes[0]! : { op: "or", children: nodes };
 }
 
 function phraseNode(tokens: Token[], highlight: HighlightSpec | null): MatchNode {

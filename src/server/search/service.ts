@@ -18,7 +18,8 @@ import { AppError } from "../errors.js";
 import { requireMember } from "../rooms/access.js";
 import { getMessagesByIds } from "../messages/queries.js";
 import type { SearchPlan } from "./dialect.js";
-import { compileTerms, correctableWords, type HighlightSpec } from "./query.js";
+import { compileTerms, correctableWords, EXPANSIONS_MAX, vocabularyLookups, type Expansions, type HighlightSpec } from "./query.js";
+import type { SearchTerm } from "@shared/protocol/search.js";
 import { matchRanges, snippetOf } from "./snippets.js";
 
 /**
@@ -53,7 +54,7 @@ export class SearchService {
     const parsed = parseSearchQuery(request.q);
     if (parsed.problems.length > 0) throw invalid("q", parsed.problems.join(" "));
     if (isEmptySearch(parsed)) throw invalid("q", "Type something to search for.");
-    const compiled = compileTerms(parsed.terms);
+    const compiled = compileTerms(parsed.terms, await this.expansions(parsed.terms));
     if (compiled.match === null && compiled.emptyTerms === 0 && parsed.terms.length > 0) {
       throw invalid("q", "Add a word to search for besides the ones to leave out.");
     }
@@ -94,6 +95,24 @@ export class SearchService {
       }
     }
     return { ...empty, ...found, ...(corrections ? { corrections } : {}) };
+  }
+
+  /** The vocabulary words that the query's parts of words and prefixes stand for (query.ts). */
+  private async expansions(terms: readonly SearchTerm[]): Promise<Expansions> {
+    const { db, dialect } = this.deps.store;
+    const lookups = vocabularyLookups(terms);
+    const expansions: Expansions = { containing: new Map(), startingWith: new Map() };
+    await Promise.all([
+      ...lookups.containing.map(async (part) => {
+        const found = await db.executeQuery(dialect.search.wordsContaining(part, EXPANSIONS_MAX));
+        expansions.containing.set(part, found.rows.map((r) => r.word));
+      }),
+      ...lookups.startingWith.map(async (prefix) => {
+        const found = await db.executeQuery(dialect.search.wordsStartingWith(prefix, EXPANSIONS_MAX));
+        expansions.startingWith.set(prefix, found.rows.map((r) => r.word));
+      }),
+    ]);
+    return expansions;
   }
 
   /** The page of `plan`, its hits hydrated, and the capped total (`carriedTotal`: the first page's count, from the cursor). */
@@ -190,7 +209,7 @@ export class SearchService {
       const to = t.kind === "word" && !t.negated ? replaced.get(t.text.toLowerCase()) ?? replacedFolded(replaced, t.text) : undefined;
       return to === undefined ? t : { ...t, text: to };
     });
-    const compiled = compileTerms(terms);
+    const compiled = compileTerms(terms, await this.expansions(terms));
     if (compiled.match === null) return null;
     const found = await this.page({ ...plan, match: compiled.match }, compiled.highlight, limit, null);
     return found.results.length > 0 ? { found, corrections } : null;

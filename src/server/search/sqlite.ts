@@ -14,12 +14,13 @@ import { trigramsOf } from "./tokens.js";
  * splits them again at those spaces: its categories include marks (`M*`),
  * which it would otherwise treat as separators (Thai vowels), and it removes
  * no diacritics (tokens.ts folded them already). A gap in `grams` is the
- * token "0", which no query gram can be (grams are three characters, or one
- * character of an unspaced script).
+ * token "0", which no query term in grams can be (they are single
+ * characters of unspaced scripts).
  *
- * `search_words` is the vocabulary for misspelt queries, with an FTS5
- * trigram table over it (kept by a trigger), so close words are found by
- * shared trigrams.
+ * `search_words` is the vocabulary, with an FTS5 trigram table over it
+ * (the trigram tokenizer, kept by a trigger): the words containing a part
+ * of a word are found there, and misspelt words' neighbours by shared
+ * trigrams.
  */
 export const sqliteSearch: SearchDialect = {
   async createTables(db: Kysely<unknown>) {
@@ -134,6 +135,18 @@ export const sqliteSearch: SearchDialect = {
     return CompiledQuery.raw(`SELECT count(*) AS n FROM (SELECT 1 ${from} WHERE ${where.join(" AND ")} LIMIT ?)`, params);
   },
 
+  wordsContaining(part: string, limit: number) {
+    // The trigram tokenizer matches a quoted string of three characters or more as a substring.
+    return CompiledQuery.raw(
+      "SELECT word FROM search_words_trigram WHERE search_words_trigram MATCH ? ORDER BY length(word), word LIMIT ?",
+      [quote(part), limit],
+    );
+  },
+
+  wordsStartingWith(prefix: string, limit: number) {
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word >= ? AND word < ? ORDER BY length(word), word LIMIT ?", [prefix, `${prefix}\u{10FFFF}`, limit]);
+  },
+
   similarWords(word: string, limit: number) {
     // The trigram tokenizer matches a quoted three-character string as one trigram.
     const match = trigramsOf(word).map(quote).join(" OR ");
@@ -189,8 +202,6 @@ export function ftsMatch(node: MatchNode): string {
   switch (node.op) {
     case "phrase":
       return `{${node.stream}} : ${quote(node.terms.join(" "))}`;
-    case "prefix":
-      return `{${node.stream}} : ${quote(node.term)} *`;
     case "or":
       return `(${node.children.map(ftsMatch).join(" OR ")})`;
     case "and": {

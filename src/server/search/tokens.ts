@@ -24,11 +24,17 @@ import { stem as porter2 } from "porter2";
  *   is a phrase of pairs.
  *
  * The index holds three streams per document (search/dialect.ts):
- * - `words`: each spaced word as folded, each unspaced pair (prefix queries);
+ * - `words`: each spaced word as folded, each unspaced pair (a word found
+ *   by a part of it or a prefix, through the vocabulary);
  * - `stems`: the same positions, spaced words stemmed (words, phrases);
- * - `grams`: each spaced word of three characters or more as its overlapping
- *   trigrams, each unspaced character alone, with a gap (`null`) after every
- *   token so that no substring spans two words ("parts of words").
+ * - `grams`: each character of unspaced runs alone, with a gap (`null`)
+ *   after each run (a one-character search in Chinese or Japanese).
+ * and the document's distinct spaced words go into the vocabulary
+ * (`search_words`), which the database indexes by trigrams (FTS5's trigram
+ * tokenizer; pg_trgm): a part of a word, or a prefix, is looked up there
+ * first and searched as the words that contain it (search/query.ts), as a
+ * search engine expands a wildcard over its term dictionary, and a
+ * misspelt word is corrected against it.
  */
 
 /** Characters of the scripts written without spaces between words. */
@@ -95,7 +101,7 @@ export function stemOf(word: string): string {
   return ASCII_WORD.test(word) ? porter2(word) : word;
 }
 
-/** The overlapping trigrams of a word ("deploy" → dep, epl, plo, loy); none under three characters. */
+/** The overlapping trigrams of a word ("deploy" → dep, epl, plo, loy); none under three characters. For the vocabulary's lookups. */
 export function trigramsOf(word: string): string[] {
   const chars = Array.from(word);
   const grams: string[] = [];
@@ -117,13 +123,12 @@ export interface IndexTerms {
   words: string[];
   stems: string[];
   grams: (string | null)[];
-  /** Distinct spaced words of 4 to 40 letters: the vocabulary that misspelt queries are corrected against. */
+  /** Distinct spaced words of three characters or more: the vocabulary that parts of words, prefixes and misspellings are looked up in. */
   vocabulary: string[];
 }
 
-/** Most vocabulary words taken from one document: a long message of rare words adds at most this many. */
-const VOCABULARY_PER_DOCUMENT = 64;
-const VOCABULARY_WORD = /^\p{L}{4,40}$/u;
+/** Shortest word kept in the vocabulary, in characters: parts of words are searched from three characters on. */
+export const VOCABULARY_MIN_CHARS = 3;
 
 /**
  * The terms to index for a message: its text, then its files' names.
@@ -141,8 +146,7 @@ export function indexTerms(texts: readonly string[]): IndexTerms {
       } else {
         terms.words.push(token.text);
         terms.stems.push(stemOf(token.text));
-        terms.grams.push(...trigramsOf(token.text), null);
-        if (vocabulary.size < VOCABULARY_PER_DOCUMENT && VOCABULARY_WORD.test(token.text)) vocabulary.add(token.text);
+        if (token.text.length >= VOCABULARY_MIN_CHARS) vocabulary.add(token.text);
       }
     }
   }
