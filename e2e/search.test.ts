@@ -64,12 +64,16 @@ describe("message search in the web client", () => {
 
   /** Waits until the panel shows the answer to what is typed now (not an earlier query's, not "Searching…"). */
   async function settled(): Promise<string> {
-    await eventually("the search has answered what is typed", async () => {
-      const typed = await input().inputValue();
-      const results = search().getByTestId("search-results");
-      const [state, query] = [await results.getAttribute("data-state"), (await results.getAttribute("data-query")) ?? ""];
-      return (state === "done" || state === "error") && query.split("|")[0] === typed;
-    });
+    // Read at once in the page: read one by one, the state could be the last answer's and the query the next one's.
+    await eventually("the search has answered what is typed", () =>
+      ada.page.evaluate(() => {
+        const dialog = document.querySelector('[data-testid="search-dialog"]');
+        const typed = dialog?.querySelector<HTMLInputElement>('[data-testid="search-input"]')?.value;
+        const results = dialog?.querySelector<HTMLElement>('[data-testid="search-results"]');
+        const state = results?.dataset.state;
+        return (state === "done" || state === "error") && results?.dataset.query?.split("|")[0] === typed;
+      }),
+    );
     return (await search().getByTestId("search-status").textContent()) ?? "";
   }
 
