@@ -135,7 +135,6 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
   const rooms = useChat((s) => (open ? s.rooms : NO_ROOMS));
   const dialog = useRef<HTMLDialogElement>(null);
   const input = useRef<HTMLInputElement>(null);
-  const listbox = useRef<HTMLDivElement>(null);
   const opener = useRef<HTMLElement | null>(null);
   const ids = useId();
   const [text, setText] = useState("");
@@ -363,7 +362,7 @@ function SearchPanel({ open, openCount, roomScope, onRoomScope, onClose, onOpenR
 
         <div className="search__results" data-testid="search-results" data-state={state.status}
           data-query={state.query ? `${state.query.q}|${state.query.roomId ?? ""}|${state.query.sort}` : undefined}>
-          <div id={`${ids}-results`} ref={listbox} role="listbox" aria-label="Search results" aria-busy={loading}
+          <div id={`${ids}-results`} role="listbox" aria-label="Search results" aria-busy={loading}
             className={loading ? "search__list search__list--stale" : "search__list"}>
             {groups.map((group, g) => (
               <div key={group.roomId} role="group" aria-labelledby={`${ids}-group-${g}`} className="search__group"
