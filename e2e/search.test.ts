@@ -374,6 +374,7 @@ describe("message search in the web client", () => {
 
       await dialog.getByTestId("search-input").fill("deploy");
       await eventually("results on the phone", async () => (await dialog.getByTestId("search-status").textContent()) === "2 results");
+      expect((await dialog.getByTestId("search-clear").boundingBox())!.height).toBeGreaterThanOrEqual(44);
       for (const hit of await dialog.getByTestId("search-hit").all()) expect((await hit.boundingBox())!.height).toBeGreaterThanOrEqual(44);
       const scrollWidth = await phone.evaluate(() => document.documentElement.scrollWidth);
       expect(scrollWidth).toBeLessThanOrEqual(PHONE.width);
