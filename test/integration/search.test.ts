@@ -353,7 +353,7 @@ describe("search: matching (issue 18, item 2)", () => {
     await expectFinds(me, "ep", []);
   });
 
-  it("a part of a word or a prefix finds my word however many other words (in rooms I cannot read) contain it", async () => {
+  it("a prefix finds my word however many other words (in rooms I cannot read) start with it; a part inside words stands for the 30 shortest", async () => {
     const me = await person("me");
     const other = await person("other");
     const letters = "abcdefghijklmnopqrstuvwxyz";
@@ -362,7 +362,9 @@ describe("search: matching (issue 18, item 2)", () => {
     const room = await roomOf(me);
     const [mine] = await sendAll(me, room.id, ["an unusualvrkqword here"]);
     const [prefixed] = await sendAll(me, room.id, ["vrkqlongerwordthanthose"]);
-    await expectFinds(me, "vrkq", [mine!, prefixed!]);
+    // More than 30 words contain "vrkq" (search/query.ts EXPANSIONS_MAX): the words starting with it are all searched still,
+    // a word with it inside only if among the 30 shortest (docs/search.md): here it is not, and a longer part finds it.
+    await expectFinds(me, "vrkq", [prefixed!]);
     await expectFinds(me, "vrkq*", [prefixed!]);
     await expectFinds(me, "usualvrk", [mine!]);
   });

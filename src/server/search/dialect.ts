@@ -43,8 +43,6 @@ export interface SearchDialect {
   count(plan: SearchPlan, atMost: number): CompiledQuery<{ n: number | string }>;
   /** Vocabulary words containing `part` (three characters or more), shortest first, then in order. */
   wordsContaining(part: string, limit: number): CompiledQuery<{ word: string }>;
-  /** Vocabulary words starting with `prefix`, shortest first, then in order. */
-  wordsStartingWith(prefix: string, limit: number): CompiledQuery<{ word: string }>;
   /** Vocabulary words that share trigrams with `word`, likeliest first: candidates for a misspelling (the caller picks by edit distance). */
   similarWords(word: string, limit: number): CompiledQuery<{ word: string }>;
 }

@@ -7,10 +7,10 @@ import type { MatchNode } from "./query.js";
  * The search index on PostgreSQL: a tsvector column with a GIN index
  * (https://www.postgresql.org/docs/current/textsearch-indexes.html), built
  * here from search/tokens.ts's streams rather than by to_tsvector, so
- * PostgreSQL stores exactly the terms SQLite does: words with weight A,
- * stems B, grams C, each stream in its own range of positions (phrases
- * are adjacent positions of one weight). A gap in the grams is a skipped
- * position. Positions past 16,383 are PostgreSQL's limit (it keeps them
+ * PostgreSQL stores exactly the terms SQLite does: stems with weight B,
+ * words A, grams C (and a prefix per stream: STREAM_PREFIXES), each stream
+ * in its own range of positions (phrases are adjacent positions of one
+ * stream). A gap is a skipped position. Positions past 16,383 are PostgreSQL's limit (it keeps them
  * at 16,383): only text far longer than a message's limit reaches it.
  *
  * `search_words` is the vocabulary, with a pg_trgm GIN index: the words
@@ -80,7 +80,9 @@ export const postgresSearch: SearchDialect = {
       const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id", cursor, limit: params.add(plan.limit) });
       return CompiledQuery.raw(`${newest.with} SELECT id, message_id, room_id, 0::float8 AS score FROM (${newest.select}) page ORDER BY id DESC`, params.values);
     }
-    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}, divided by 1 + log(length) as bm25 normalizes by length.
+    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}; no length normalization
+    // (ts_rank's divides by log2 of all positions, which here count every word three times: it ranked a word said once in a
+    // short message above the same word said three times).
     const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id, d.terms", cursor: null, limit: params.add(plan.window) });
     let after = "";
     if (plan.cursor) {
@@ -89,7 +91,7 @@ export const postgresSearch: SearchDialect = {
     }
     return CompiledQuery.raw(
       `${newest.with} SELECT id, message_id, room_id, score FROM (
-         SELECT id, message_id, room_id, ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], terms, ${query}::tsquery, 1)::float8 AS score FROM (${newest.select}) newest
+         SELECT id, message_id, room_id, ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], terms, ${query}::tsquery, 0)::float8 AS score FROM (${newest.select}) newest
        ) ranked ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
       params.values,
     );
@@ -110,10 +112,6 @@ export const postgresSearch: SearchDialect = {
     return CompiledQuery.raw("SELECT word FROM search_words WHERE word LIKE $1 ORDER BY length(word), word LIMIT $2", [`%${likeEscaped(part)}%`, limit]);
   },
 
-  wordsStartingWith(prefix: string, limit: number) {
-    // A range on the primary key: code point order under any collation's equality, no LIKE needed.
-    return CompiledQuery.raw("SELECT word FROM search_words WHERE word >= $1 AND word < $2 ORDER BY length(word), word LIMIT $3", [prefix, `${prefix}\u{10FFFF}`, limit]);
-  },
 
   similarWords(word: string, limit: number) {
     // pg_trgm's % (similarity above pg_trgm.similarity_threshold, 0.3) uses the GIN index.
@@ -199,9 +197,11 @@ export function tsquery(node: MatchNode): string {
   switch (node.op) {
     case "phrase": {
       const weight = STREAM_WEIGHTS[node.stream];
-      const terms = node.terms.map((t) => `${lexeme(t)}:${weight}`);
+      const terms = node.terms.map((t) => `${lexeme(STREAM_PREFIXES[node.stream] + t)}:${weight}`);
       return terms.length === 1 ? terms[0]! : `(${terms.join(" <-> ")})`;
     }
+    case "prefix":
+      return `${lexeme(STREAM_PREFIXES[node.stream] + node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
     case "or":
       return `(${node.children.map(tsquery).join(" | ")})`;
     case "and":
@@ -209,32 +209,40 @@ export function tsquery(node: MatchNode): string {
   }
 }
 
-/** Weights of the streams: words A, stems B, grams C (tsquery restricts a term to one with `:A`). */
+/** Weights of the streams: stems B (ranked highest), words A, grams C. */
 export const STREAM_WEIGHTS = { words: "A", stems: "B", grams: "C" } as const;
 
 /**
- * The streams as a tsvector's text form (`'lexeme':1A,4A 'other':2B`):
- * words at 1…n, stems at n+2…, grams after, a gap between streams so no
- * phrase crosses from one into the next.
+ * Each stream's lexemes are told apart by a prefix as well as by weight:
+ * ts_rank() honours a query term's weight when matching but not when
+ * ranking, so a word that is also some document's stem ("redeploy") would
+ * otherwise rank as that stem. Stems are kept as they are.
+ */
+export const STREAM_PREFIXES = { words: "w:", stems: "", grams: "g:" } as const;
+
+/**
+ * The streams as a tsvector's text form (`'deploy':1B 'w:deploying':4A`):
+ * stems at 1…n, words after, grams after them, a gap between streams and
+ * at each null, so no phrase crosses from one stretch into the next.
  */
 export function tsvectorOf(terms: IndexTerms): string {
   const positions = new Map<string, string[]>();
   let at = 0;
-  const add = (stream: readonly (string | null)[], weight: string) => {
+  const add = (stream: readonly (string | null)[], name: keyof typeof STREAM_WEIGHTS) => {
     for (const term of stream) {
       at++;
       if (term === null) continue;
-      const key = lexeme(term);
+      const key = lexeme(STREAM_PREFIXES[name] + term);
       const list = positions.get(key);
-      const entry = `${Math.min(at, 16383)}${weight}`;
+      const entry = `${Math.min(at, 16383)}${STREAM_WEIGHTS[name]}`;
       if (list) list.push(entry);
       else positions.set(key, [entry]);
     }
     at++;
   };
-  add(terms.words, STREAM_WEIGHTS.words);
-  add(terms.stems, STREAM_WEIGHTS.stems);
-  add(terms.grams, STREAM_WEIGHTS.grams);
+  add(terms.stems, "stems");
+  add(terms.words, "words");
+  add(terms.grams, "grams");
   let text = "";
   for (const [key, list] of positions) text += `${text === "" ? "" : " "}${key}:${list.join(",")}`;
   return text;

@@ -9,18 +9,21 @@ import { pairsOf, stemOf, tokenize, type Token } from "./tokens.js";
  *
  * - a word: its stem in `stems`, or, at three characters or more, any
  *   vocabulary word that contains it in `words` (a part of a word: the
- *   service looked them up first, `Expansions`); under three characters,
- *   the word itself; text of an unspaced script: its character pairs as a
- *   phrase in `words` (a substring), one character in `grams`;
+ *   service looked up the EXPANSIONS_MAX shortest first, `Expansions`;
+ *   when there were more, any word starting with it as well); under three
+ *   characters, the word itself; text of an unspaced script: its character
+ *   pairs as a phrase in `words` (a substring), one character in `grams`;
  * - a phrase (or a word that tokenizes into several, "e-mail"): the stems
  *   and pairs, in order, as a phrase in `stems`;
- * - a prefix: the vocabulary words that start with it, in `words`;
+ * - a prefix: any word starting with it, in `words` (the index's own
+ *   prefix search: every such word, however many);
  * - an exclusion: NOT of its term.
  */
 export type MatchNode =
   | { op: "and"; children: MatchNode[]; not: MatchNode[] }
   | { op: "or"; children: MatchNode[] }
-  | { op: "phrase"; stream: Stream; terms: string[] };
+  | { op: "phrase"; stream: Stream; terms: string[] }
+  | { op: "prefix"; stream: "words"; term: string };
 
 export type Stream = "words" | "stems" | "grams";
 
@@ -48,35 +51,32 @@ export const MIN_PREFIX_CHARS = 2;
 export const MIN_PART_CHARS = 3;
 
 /**
- * Vocabulary words for the parts of words and prefixes of a query (folded
- * form → words), looked up by the service before compiling; at most
+ * Vocabulary words for the parts of words of a query (folded form →
+ * words), looked up by the service before compiling; at most
  * EXPANSIONS_MAX each, shortest first (the likeliest to be what was meant).
  */
 export interface Expansions {
   containing: Map<string, string[]>;
-  startingWith: Map<string, string[]>;
 }
 
 /** Vocabulary words one part of a word or prefix stands for at most. */
 export const EXPANSIONS_MAX = 30;
 
-/** What a query needs looked up in the vocabulary before it compiles. */
-export function vocabularyLookups(terms: readonly SearchTerm[]): { containing: string[]; startingWith: string[] } {
+/** The parts of words a query needs looked up in the vocabulary before it compiles. */
+export function vocabularyLookups(terms: readonly SearchTerm[]): string[] {
   const containing = new Set<string>();
-  const startingWith = new Set<string>();
   for (const term of terms) {
-    if (term.kind === "phrase") continue;
+    if (term.kind !== "word") continue;
     const tokens = tokenize(term.text);
     if (tokens.length !== 1 || tokens[0]!.unspaced) continue;
     const word = tokens[0]!.text;
-    if (term.kind === "prefix" && Array.from(word).length >= MIN_PREFIX_CHARS) startingWith.add(word);
-    else if (term.kind === "word" && Array.from(word).length >= MIN_PART_CHARS) containing.add(word);
+    if (Array.from(word).length >= MIN_PART_CHARS) containing.add(word);
   }
-  return { containing: [...containing], startingWith: [...startingWith] };
+  return [...containing];
 }
 
-/** No lookups: parts of words and prefixes then match only the whole word (for callers without a vocabulary). */
-export const NO_EXPANSIONS: Expansions = { containing: new Map(), startingWith: new Map() };
+/** No lookups: parts of words then match only whole words (for callers without a vocabulary). */
+export const NO_EXPANSIONS: Expansions = { containing: new Map() };
 
 /** The terms of a query as one match (all positive terms, none of the excluded ones). */
 export function compileTerms(terms: readonly SearchTerm[], expansions: Expansions = NO_EXPANSIONS): CompiledMatch {
@@ -109,9 +109,7 @@ function termNode(kind: SearchTerm["kind"], tokens: Token[], expansions: Expansi
   }
   if (kind === "prefix" && Array.from(token.text).length >= MIN_PREFIX_CHARS) {
     highlight?.prefixes.push(token.text);
-    const words = expansions.startingWith.get(token.text);
-    // No word starts with it: the prefix itself, which no document holds either (a match of nothing, in valid syntax).
-    return anyWord(words && words.length > 0 ? words : [token.text]);
+    return { op: "prefix", stream: "words", term: token.text };
   }
   return wordNode(token.text, expansions, highlight);
 }
@@ -125,7 +123,11 @@ function wordNode(word: string, expansions: Expansions, highlight: HighlightSpec
   const containing = isPart ? expansions.containing.get(word) : undefined;
   if (isPart) highlight?.substrings.push(word);
   const words = containing ?? [word];
-  return words.length === 0 ? byStem : { op: "or", children: [byStem, anyWord(words)] };
+  const children: MatchNode[] = [byStem];
+  if (words.length > 0) children.push(anyWord(words));
+  // More words contain it than were taken: those that start with it are all found still (typing a word's start).
+  if (containing && containing.length >= EXPANSIONS_MAX) children.push({ op: "prefix", stream: "words", term: word });
+  return children.length === 1 ? byStem : { op: "or", children };
 }
 
 /** Any of `words` in the words stream. */

@@ -23,6 +23,13 @@ describe("search snippets", () => {
     expect(marked("<b>bold</b> move", "bold -move")).toBe("<b>[bold]</b> move");
   });
 
+  it("never cuts a character in two", () => {
+    const text = `${"😀".repeat(150)} needle ${"😀".repeat(150)}`;
+    const parts = snippetOf(text, matchRanges(text, compileTerms(parseSearchQuery("needle").terms).highlight));
+    for (const part of parts) expect(part.text).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(parts.find((p) => p.match)?.text).toBe("needle");
+  });
+
   it("cuts a long text around the first match at word boundaries", () => {
     const text = `${"lorem ipsum ".repeat(30)}needle ${"dolor sit ".repeat(30)}`;
     const parts = snippetOf(text, matchRanges(text, compileTerms(parseSearchQuery("needle").terms).highlight));

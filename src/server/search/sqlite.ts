@@ -13,9 +13,9 @@ import { trigramsOf } from "./tokens.js";
  * search/tokens.ts, joined by spaces, and FTS5's unicode61 tokenizer only
  * splits them again at those spaces: its categories include marks (`M*`),
  * which it would otherwise treat as separators (Thai vowels), and it removes
- * no diacritics (tokens.ts folded them already). A gap in `grams` is the
- * token "0", which no query term in grams can be (they are single
- * characters of unspaced scripts).
+ * no diacritics (tokens.ts folded them already). A gap in a stream is the
+ * token U+E000, a private-use character (category Co, a token character
+ * here) that tokens.ts never makes: no query term can be or match it.
  *
  * `search_words` is the vocabulary, with an FTS5 trigram table over it
  * (the trigram tokenizer, kept by a trigger): the words containing a part
@@ -143,9 +143,6 @@ export const sqliteSearch: SearchDialect = {
     );
   },
 
-  wordsStartingWith(prefix: string, limit: number) {
-    return CompiledQuery.raw("SELECT word FROM search_words WHERE word >= ? AND word < ? ORDER BY length(word), word LIMIT ?", [prefix, `${prefix}\u{10FFFF}`, limit]);
-  },
 
   similarWords(word: string, limit: number) {
     // The trigram tokenizer matches a quoted three-character string as one trigram.
@@ -202,6 +199,8 @@ export function ftsMatch(node: MatchNode): string {
   switch (node.op) {
     case "phrase":
       return `{${node.stream}} : ${quote(node.terms.join(" "))}`;
+    case "prefix":
+      return `{${node.stream}} : ${quote(node.term)} *`;
     case "or":
       return `(${node.children.map(ftsMatch).join(" OR ")})`;
     case "and": {
@@ -222,9 +221,13 @@ export function roomToken(roomId: string): string {
   return "r" + roomId.replace(/-/g, "");
 }
 
+/** Fills a gap in a stream (see the module's comment). */
+const GAP = "\uE000";
+
 /** The words, stems and grams columns' text. */
 function streams(terms: IndexTerms): [string, string, string] {
-  return [terms.words.join(" "), terms.stems.join(" "), terms.grams.map((g) => g ?? "0").join(" ")];
+  const text = (stream: readonly (string | null)[]) => stream.map((t) => t ?? GAP).join(" ");
+  return [text(terms.words), text(terms.stems), text(terms.grams)];
 }
 
 /** New words into the vocabulary; known ones are skipped (`WHERE true` lets SQLite parse the upsert after a SELECT). */

@@ -10,9 +10,9 @@ import { stem as porter2 } from "porter2";
  * stop words, FTS5's porter does not; neither matches a two-character
  * Chinese word by substring).
  *
- * Text is folded first: NFKD, combining marks removed (accents: "Café" and
- * "cafe" are one word; Arabic and Hebrew vowel points too), NFC, lower
- * case. It is then cut into tokens, runs of letters, digits and marks:
+ * Text is folded first: NFKD, combining diacritics removed (accents: "Café"
+ * and "cafe" are one word; Arabic and Hebrew vowel points too; not the marks
+ * that make another letter, as Japanese voicing), NFC, lower case. It is then cut into tokens, runs of letters, digits and marks:
  * - a *spaced* token (Latin, Cyrillic, Greek, Arabic, …) is a word; English
  *   words (ASCII letters) are stemmed with Porter2 (Snowball English, the
  *   stemmer of PostgreSQL's english config; the `porter2` package), others
@@ -37,14 +37,30 @@ import { stem as porter2 } from "porter2";
  * misspelt word is corrected against it.
  */
 
-/** Characters of the scripts written without spaces between words. */
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+/**
+ * Characters of the scripts written without spaces between words, by
+ * Script_Extensions: the long-vowel mark ー and the iteration marks belong
+ * to no one script (Common) but are used only inside Japanese words
+ * (サーバー), so they stay inside their run.
+ */
+const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
 /** A run of letters, digits and marks: one token before script splitting. */
 const TOKEN_RUN = /[\p{L}\p{N}\p{M}]+/gu;
-const COMBINING = /\p{Mn}/gu;
+/**
+ * The marks folding removes: the combining diacritics (accents of Latin,
+ * Greek, Cyrillic…), Arabic harakat and Hebrew points. Not every mark:
+ * Japanese voicing (バ is ハ + ゛ decomposed), Thai and Indic vowel signs
+ * change the word, not its accent.
+ */
+// eslint-disable-next-line no-misleading-character-class -- ranges of lone combining marks, each removed by itself
+const COMBINING = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670]/gu;
 const ASCII_WORD = /^[a-z]+$/;
 
-/** Longest token kept, in characters: longer runs (a pasted hash, base64) are cut, so no term is unbounded. */
+/**
+ * Longest spaced token kept, in characters: longer ones (a pasted hash,
+ * base64) are cut, so no term is unbounded. An unspaced run is not cut: it
+ * is a sentence, not a word, and its pairs are bounded by the text.
+ */
 export const MAX_TOKEN_CHARS = 64;
 
 /** A token of a text: its folded form and where it stands in the original (UTF-16 offsets, end exclusive). */
@@ -56,7 +72,7 @@ export interface Token {
   unspaced: boolean;
 }
 
-/** Folds text for matching: NFKD, combining marks removed, NFC, lower case. */
+/** Folds text for matching: NFKD, combining diacritics removed (COMBINING), NFC, lower case. */
 export function fold(text: string): string {
   return text.normalize("NFKD").replace(COMBINING, "").normalize("NFC").toLowerCase();
 }
@@ -90,10 +106,17 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * Folds a token and cuts it again: folding may turn a character into
+ * several with punctuation between (½ → 1⁄2, ⑴ → (1)), and the parts are
+ * the words (so that both databases, and the query, see the same ones).
+ * Each part keeps the whole original token's offsets.
+ */
 function pushToken(tokens: Token[], original: string, start: number, unspaced: boolean): void {
-  const folded = Array.from(fold(original));
-  if (folded.length === 0) return;
-  tokens.push({ text: folded.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
+  for (const part of fold(original).matchAll(TOKEN_RUN)) {
+    const chars = Array.from(part[0]);
+    tokens.push({ text: unspaced ? part[0] : chars.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
+  }
 }
 
 /** A spaced word's stem: English words (ASCII letters) by Porter2 (Snowball English), any other word as it is. */
@@ -118,10 +141,14 @@ export function pairsOf(run: string): string[] {
   return pairs;
 }
 
-/** The three term streams of one document (see the module's comment); `null` in `grams` is a gap. */
+/**
+ * The three term streams of one document (see the module's comment);
+ * `null` is a gap: between the text and each file's name (a phrase never
+ * runs from one into the next) and, in `grams`, after each run.
+ */
 export interface IndexTerms {
-  words: string[];
-  stems: string[];
+  words: (string | null)[];
+  stems: (string | null)[];
   grams: (string | null)[];
   /** Distinct spaced words of three characters or more: the vocabulary that parts of words, prefixes and misspellings are looked up in. */
   vocabulary: string[];
@@ -136,7 +163,11 @@ export const VOCABULARY_MIN_CHARS = 3;
 export function indexTerms(texts: readonly string[]): IndexTerms {
   const terms: IndexTerms = { words: [], stems: [], grams: [], vocabulary: [] };
   const vocabulary = new Set<string>();
-  for (const text of texts) {
+  for (const [i, text] of texts.entries()) {
+    if (i > 0) {
+      terms.words.push(null);
+      terms.stems.push(null);
+    }
     for (const token of tokenize(text)) {
       if (token.unspaced) {
         const pairs = pairsOf(token.text);
