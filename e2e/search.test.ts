@@ -343,6 +343,19 @@ describe("message search in the web client", () => {
     expect(await ada.byTestId("search-in-room").evaluate((el) => el === document.activeElement)).toBe(true);
   });
 
+  it("names a direct conversation's group by the other person", async () => {
+    await bob.startDirect(ada.username);
+    await bob.send("the pelican report is due on monday");
+    await ada.page.keyboard.press("Control+k");
+    await typeQuery("pelican");
+    expect(await settled()).toBe("1 result");
+    expect(await search().getByTestId("search-group-title").allTextContents()).toEqual([bob.username]);
+    await input().press("ArrowDown");
+    await input().press("Enter");
+    await ada.waitForOpenRoom(bob.username);
+    await ada.waitForMessage("the pelican report is due on monday");
+  });
+
   describe("on a phone (375 px, touch)", () => {
     let context: BrowserContext;
     let phone: Page;
