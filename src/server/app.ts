@@ -276,6 +276,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
         throw listenError(err, config.host, config.port, "--port", "--host");
       }
       sweeper.start();
+      services.vocabulary.start();
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -305,6 +306,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.receipts.close();
           await appClosed;
           await services.writer.drain();
+          // The last sends' new words, before the store closes.
+          await services.vocabulary.stop();
           // Before the store and the storage close: a sweep under way finishes first.
           await sweeper.stop();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.

@@ -15,6 +15,7 @@ import { ClusterPresenceStore } from "./presence/cluster.js";
 import { RemoteTypists } from "./presence/typing-cluster.js";
 import { UploadService } from "./files/uploads.js";
 import { SearchService } from "./search/service.js";
+import { SearchVocabulary } from "./search/vocabulary.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -44,6 +45,8 @@ export interface Services {
   uploads: UploadService;
   /** Message search (search/service.ts). */
   search: SearchService;
+  /** New words of sent and edited messages, written to the search vocabulary off the send path; started and stopped with the node. */
+  vocabulary: SearchVocabulary;
 }
 
 export function createServices(deps: Deps): Services {
@@ -56,12 +59,13 @@ export function createServices(deps: Deps): Services {
     lockRooms: (db, roomIds) => dialect.roomsLock(db, roomIds),
   });
   const rooms = new RoomService(deps, writer);
+  const vocabulary = new SearchVocabulary(deps.store, deps.log);
   return {
     auth: new AuthService(deps),
     users: new UserService(deps),
     rooms,
-    messages: new MessageService(deps, writer),
-    edits: new MessageEditService(deps, writer),
+    messages: new MessageService(deps, writer, vocabulary),
+    edits: new MessageEditService(deps, writer, vocabulary),
     deletions: new MessageDeletionService(deps, writer),
     reactions: new ReactionService(deps, writer),
     replies: new ReplyService(deps, writer),
@@ -73,6 +77,7 @@ export function createServices(deps: Deps): Services {
     writer,
     // The batched membership checks of the room service: a page of images asks for many files in one turn.
     uploads: new UploadService(deps, rooms.membership),
-    search: new SearchService(deps, writer),
+    search: new SearchService(deps, writer, vocabulary),
+    vocabulary,
   };
 }

@@ -11,6 +11,7 @@ import { memberAndLiveMessage, requireMessage } from "./queries.js";
 import { clearMentions, mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 import { rows } from "../store/steps.js";
 import { reindexMessage } from "../search/indexing.js";
+import type { SearchVocabulary } from "../search/vocabulary.js";
 
 /**
  * Editing messages, with history. An edit is a room event: it takes the
@@ -23,6 +24,7 @@ export class MessageEditService {
   constructor(
     private readonly deps: Deps,
     private readonly writer: RoomWriter,
+    private readonly vocabulary: SearchVocabulary,
   ) {}
 
   /**
@@ -34,10 +36,11 @@ export class MessageEditService {
    * @throws AppError not_found (no room or not visible; no such message in the room; deleted),
    *   forbidden (public room not joined; not the author)
    */
-  edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
+  async edit(actor: Actor, roomId: string, messageId: string, body: string): Promise<Message> {
     const dialect = this.deps.store.dialect;
+    let words: string[] = [];
     // Steps (store/steps.ts): runs synchronously with the sends of its batch on SQLite.
-    return this.writer.submitRoomSteps(roomId, function* (trx) {
+    const edited = await this.writer.submitRoomSteps(roomId, function* (trx) {
       const { message: current } = yield* memberAndLiveMessage(trx, actor.userId, roomId, messageId);
       if (current.author.id !== actor.userId) throw forbidden("Only the author may edit a message.");
       if (current.body === body) return { result: current, publish: [] };
@@ -61,7 +64,7 @@ export class MessageEditService {
         .compile());
       yield* rows(trx.updateTable("messages").set({ body, edited_at: at, mentions: mentionsColumn(mentions) }).where("id", "=", messageId).compile());
       // Search: the old text leaves the index in this transaction.
-      yield* reindexMessage(dialect, messageId, body, current.attachments);
+      words = yield* reindexMessage(dialect, messageId, body, current.attachments);
       // Only when either version could mention someone: a plain edit of a plain message does no extra work.
       if (previousMentions || mentions) {
         yield* clearMentions(trx, roomId, current.seq);
@@ -69,6 +72,8 @@ export class MessageEditService {
       }
       return { result: edited, publish: [{ kind: "room", roomId, seq: appended.seq, frame: appended.frame }] };
     });
+    if (words.length > 0) this.vocabulary.add(words);
+    return edited;
   }
 
   /**

@@ -12,6 +12,7 @@ import { checkPlacement, recordReply, resolveReplyRoot, withRepliers, type Reply
 import { mentionsColumn, resolveMentions, storeMentions } from "./mentions.js";
 import { attachUploads, checkAttachmentCount } from "./attachments.js";
 import { indexMessage } from "../search/indexing.js";
+import type { SearchVocabulary } from "../search/vocabulary.js";
 
 /**
  * Sending and reading messages. A send is stored, with its room's next seq,
@@ -22,6 +23,7 @@ export class MessageService {
   constructor(
     private readonly deps: Deps,
     private readonly writer: RoomWriter,
+    private readonly vocabulary: SearchVocabulary,
   ) {}
 
   /**
@@ -42,7 +44,7 @@ export class MessageService {
    *   forbidden (not a member), validation_failed (inThread without replyTo, alsoInRoom without inThread;
    *   more files than `attachmentsPerMessage`; `attachments.<i>`: not the sender's pending upload)
    */
-  send(
+  async send(
     actor: Actor,
     roomId: string,
     body: string,
@@ -57,8 +59,9 @@ export class MessageService {
     const inThread = placement.inThread;
     const alsoInRoom = placement.inThread && placement.alsoInRoom;
     const dialect = this.deps.store.dialect;
+    let words: string[] = [];
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
-    return this.writer.submitRoomSteps(roomId, function* (db) {
+    const message = await this.writer.submitRoomSteps(roomId, function* (db) {
       // The room is locked for this batch by the writer (submitRoomSteps): the clientId check and the seq cannot race.
       const { author } = yield* requireSender(db, actor.userId, roomId);
       if (clientId !== null) {
@@ -110,7 +113,7 @@ export class MessageService {
         attachments: attachments ? JSON.stringify(attachments) : null,
       });
       // Search (issue 18): indexed in the send's own transaction, so it is found as soon as it is readable.
-      yield* indexMessage(dialect, { id, roomId, authorId: actor.userId, createdAt: at, body, attachments });
+      words = yield* indexMessage(dialect, { id, roomId, authorId: actor.userId, createdAt: at, body, attachments });
       if (root) yield* recordReply(db, root.id, at);
       if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
       return {
@@ -118,6 +121,9 @@ export class MessageService {
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],
       };
     });
+    // Committed: its new words go to the vocabulary off the send path (search/vocabulary.ts).
+    if (words.length > 0) this.vocabulary.add(words);
+    return message;
   }
 
   /**

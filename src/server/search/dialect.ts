@@ -41,6 +41,8 @@ export interface SearchDialect {
   page(plan: SearchPlan): CompiledQuery<SearchRow>;
   /** How many documents match, counting no further than `atMost`. */
   count(plan: SearchPlan, atMost: number): CompiledQuery<{ n: number | string }>;
+  /** Adds words to the vocabulary, known ones skipped (search/vocabulary.ts, off the send path). */
+  addWords(words: readonly string[]): CompiledQuery;
   /** Vocabulary words containing `part` (three characters or more), shortest first, then in order. */
   wordsContaining(part: string, limit: number): CompiledQuery<{ word: string }>;
   /** Vocabulary words that share trigrams with `word`, likeliest first: candidates for a misspelling (the caller picks by edit distance). */
@@ -53,6 +55,12 @@ export interface SearchPlan {
   match: MatchNode | null;
   /** Rooms searched: the searcher's, narrowed by the request; never empty (the service answers an empty search itself). */
   roomIds: string[];
+  /**
+   * The searched rooms hold a small part of the index (their events under a
+   * tenth of its documents): worth naming them to the index itself, where it
+   * can (SQLite's `room` column), instead of filtering its matches after.
+   */
+  fewOfAll: boolean;
   /** `from:` authors, or null for anyone. */
   authorIds: string[] | null;
   /** ISO 8601 UTC bounds: `after` inclusive, `before` exclusive. */

@@ -9,7 +9,9 @@ import { indexTerms } from "./tokens.js";
  * function is steps (store/steps.ts) run inside the transaction that
  * sends, edits or deletes the message, so a search is never staler than
  * the room, and a deleted message or an edit's old text is gone from the
- * index at the commit that removes it from the room.
+ * index at the commit that removes it from the room. The words new to the
+ * vocabulary are the caller's to hand to search/vocabulary.ts after the
+ * commit: each function returns them.
  */
 
 /** What of a message is searched: its text and its files' names. */
@@ -17,11 +19,11 @@ export function searchedTexts(body: string, attachments: readonly Pick<Attachmen
   return attachments && attachments.length > 0 ? [body, ...attachments.map((a) => a.name)] : [body];
 }
 
-/** Indexes a new message (the send's steps). */
+/** Indexes a new message (the send's steps). @returns its vocabulary words (SearchVocabulary.add, after the commit) */
 export function* indexMessage(
   dialect: StoreDialect,
   message: { id: string; roomId: string; authorId: string; createdAt: string; body: string; attachments: readonly Pick<Attachment, "name">[] | null },
-): Steps<void> {
+): Steps<string[]> {
   const doc: SearchDocument = {
     messageId: message.id,
     roomId: message.roomId,
@@ -31,11 +33,17 @@ export function* indexMessage(
     terms: indexTerms(searchedTexts(message.body, message.attachments)),
   };
   for (const query of dialect.search.insert(doc)) yield* rows(query);
+  return doc.terms.vocabulary;
 }
 
-/** Replaces an edited message's terms (the edit's steps); a message the backfill has not reached yet is left to it. */
-export function* reindexMessage(dialect: StoreDialect, messageId: string, body: string, attachments: readonly Pick<Attachment, "name">[] | null | undefined): Steps<void> {
-  for (const query of dialect.search.update(messageId, indexTerms(searchedTexts(body, attachments)))) yield* rows(query);
+/**
+ * Replaces an edited message's terms (the edit's steps); a message the backfill has not reached yet is left to it.
+ * @returns the new text's vocabulary words (SearchVocabulary.add, after the commit)
+ */
+export function* reindexMessage(dialect: StoreDialect, messageId: string, body: string, attachments: readonly Pick<Attachment, "name">[] | null | undefined): Steps<string[]> {
+  const terms = indexTerms(searchedTexts(body, attachments));
+  for (const query of dialect.search.update(messageId, terms)) yield* rows(query);
+  return terms.vocabulary;
 }
 
 /** Takes a deleted message out of the index (the deletion's steps). */

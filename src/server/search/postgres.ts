@@ -50,13 +50,11 @@ export const postgresSearch: SearchDialect = {
             [doc.id, doc.messageId, doc.roomId, doc.authorId, doc.createdAt, doc.hasFiles ? 1 : 0, tsvectorOf(doc.terms)],
           ),
     ];
-    if (doc.terms.vocabulary.length > 0) queries.push(addVocabulary(doc.terms.vocabulary));
     return queries;
   },
 
   update(messageId: string, terms: IndexTerms) {
     const queries = [CompiledQuery.raw("UPDATE search_documents SET terms = $1::tsvector WHERE message_id = $2", [tsvectorOf(terms), messageId])];
-    if (terms.vocabulary.length > 0) queries.push(addVocabulary(terms.vocabulary));
     return queries;
   },
 
@@ -112,6 +110,10 @@ export const postgresSearch: SearchDialect = {
     return CompiledQuery.raw("SELECT word FROM search_words WHERE word LIKE $1 ORDER BY length(word), word LIMIT $2", [`%${likeEscaped(part)}%`, limit]);
   },
 
+
+  addWords(words: readonly string[]) {
+    return addVocabulary(words);
+  },
 
   similarWords(word: string, limit: number) {
     // pg_trgm's % (similarity above pg_trgm.similarity_threshold, 0.3) uses the GIN index.
@@ -253,6 +255,6 @@ export function lexeme(term: string): string {
   return `'${term.replace(/\\/g, "\\\\").replace(/'/g, "''")}'`;
 }
 
-function addVocabulary(words: string[]): CompiledQuery {
+function addVocabulary(words: readonly string[]): CompiledQuery {
   return CompiledQuery.raw("INSERT INTO search_words (word) SELECT unnest($1::text[]) ON CONFLICT (word) DO NOTHING", [words]);
 }

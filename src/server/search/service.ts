@@ -19,6 +19,7 @@ import {
   type SearchSort,
 } from "@shared/protocol/search.js";
 import type { RoomWriter } from "../events/writer.js";
+import type { SearchVocabulary } from "./vocabulary.js";
 import { AppError } from "../errors.js";
 import { requireMember } from "../rooms/access.js";
 import { getMessagesByIds } from "../messages/queries.js";
@@ -42,6 +43,7 @@ export class SearchService {
   constructor(
     private readonly deps: Deps,
     private readonly writer: RoomWriter,
+    private readonly vocabulary: SearchVocabulary,
   ) {}
 
   /**
@@ -107,6 +109,8 @@ export class SearchService {
   /** The vocabulary words that the query's parts of words stand for (query.ts). */
   private async expansions(terms: readonly SearchTerm[]): Promise<Expansions> {
     const { db, dialect } = this.deps.store;
+    // This node's words not yet written go first: a search here sees every word sent here (SearchVocabulary).
+    await this.vocabulary.flush();
     const expansions: Expansions = { containing: new Map() };
     await Promise.all(
       vocabularyLookups(terms).map(async (part) => {
@@ -168,16 +172,24 @@ export class SearchService {
     let mine = db
       .selectFrom("room_members")
       .innerJoin("rooms", "rooms.id", "room_members.room_id")
-      .select(["rooms.id", "rooms.name", "rooms.kind"])
+      .select(["rooms.id", "rooms.name", "rooms.kind", "rooms.last_seq"])
       .where("room_members.user_id", "=", actor.userId);
     if (roomId !== null) mine = mine.where("rooms.id", "=", roomId);
-    const rows = await mine.execute();
+    const [rows, span] = await Promise.all([
+      mine.execute(),
+      // How many documents the index holds, near enough (ids run without gaps but for deletions), from its two ends.
+      db.selectFrom("search_documents").select((eb) => [eb.fn.min("id").as("low"), eb.fn.max("id").as("high")]).executeTakeFirst(),
+    ]);
     const names = new Set(parsed.in.map((n) => n.toLowerCase()));
     const rooms = new Map<string, { id: string; name: string; kind: RoomKind }>();
+    // The searched rooms' events (each room's last seq), against the index's size: are they a small part of it?
+    let events = 0;
     for (const r of rows) {
       if (names.size > 0 && !names.has(r.name.toLowerCase())) continue;
       rooms.set(r.id, { id: r.id, name: r.name, kind: r.kind });
+      events += Number(r.last_seq);
     }
+    const documents = span?.high == null || span.low == null ? 0 : Number(span.high) - Number(span.low) + 1;
     if (rooms.size === 0) return null;
     let authorIds: string[] | null = null;
     if (parsed.from.length > 0) {
@@ -187,6 +199,7 @@ export class SearchService {
     return {
       rooms,
       roomIds: [...rooms.keys()],
+      fewOfAll: events < documents * FEW_OF_ALL,
       authorIds,
       after: parsed.after === null ? null : `${parsed.after}T00:00:00.000Z`,
       before: parsed.before === null ? null : `${parsed.before}T00:00:00.000Z`,
@@ -205,6 +218,7 @@ export class SearchService {
    */
   private async correctedSearch(terms: readonly SearchTerm[], plan: Plan, limit: number, userId: string): Promise<{ found: Page; corrections: Correction[] } | null> {
     const { db, dialect } = this.deps.store;
+    await this.vocabulary.flush();
     const words = correctableWords(terms);
     const candidates = await Promise.all(
       words.map(async (word) => closestFirst(word, (await db.executeQuery(dialect.search.similarWords(word, CORRECTION_CANDIDATES))).rows.map((r) => r.word))),
@@ -228,6 +242,9 @@ export class SearchService {
     return null;
   }
 }
+
+/** The searched rooms are "few of all" (SearchPlan.fewOfAll) when their events are under this share of the index's documents. */
+const FEW_OF_ALL = 0.1;
 
 /** A plan with the searched rooms as hits show them. */
 type Plan = SearchPlan & { rooms: Map<string, SearchHit["room"]> };

@@ -58,7 +58,6 @@ export const sqliteSearch: SearchDialect = {
         [doc.messageId, roomToken(doc.roomId), ...streams(doc.terms)],
       ),
     ];
-    if (doc.terms.vocabulary.length > 0) queries.push(addVocabulary(doc.terms.vocabulary));
     return queries;
   },
 
@@ -72,7 +71,6 @@ export const sqliteSearch: SearchDialect = {
         [...streams(terms), messageId, messageId],
       ),
     ];
-    if (terms.vocabulary.length > 0) queries.push(addVocabulary(terms.vocabulary));
     return queries;
   },
 
@@ -144,6 +142,10 @@ export const sqliteSearch: SearchDialect = {
   },
 
 
+  addWords(words: readonly string[]) {
+    return addVocabulary(words);
+  },
+
   similarWords(word: string, limit: number) {
     // The trigram tokenizer matches a quoted three-character string as one trigram.
     const match = trigramsOf(word).map(quote).join(" OR ");
@@ -155,16 +157,20 @@ export const sqliteSearch: SearchDialect = {
 };
 
 /**
- * Rooms named in the MATCH itself (the `room` column) when the searcher
- * reads at most this many: FTS5 then intersects the word's list with the
- * rooms' lists, instead of stepping through every match in rooms they are
- * not in. Past it the join's filter on search_documents does it alone.
+ * Rooms named in the MATCH itself (the `room` column) when they are a small
+ * part of the index (SearchPlan.fewOfAll) and at most this many: FTS5 then
+ * intersects the word's list with the rooms' lists, instead of stepping
+ * through every match in rooms the searcher is not in. When their rooms hold
+ * most of the index, that clause is an OR of lists covering nearly every
+ * document (26–30 ms of a 30 ms search on 1,000,000 messages,
+ * docs/benchmarks.md) and the join's filter on search_documents does
+ * better alone.
  */
 export const ROOM_TOKENS_MAX = 32;
 
 function matched(plan: SearchPlan, params: unknown[]): { from: string; where: string[] } {
   let match = ftsMatch(plan.match!);
-  if (plan.roomIds.length <= ROOM_TOKENS_MAX) match = `(${match}) AND {room} : (${plan.roomIds.map((id) => quote(roomToken(id))).join(" OR ")})`;
+  if (plan.fewOfAll && plan.roomIds.length <= ROOM_TOKENS_MAX) match = `(${match}) AND {room} : (${plan.roomIds.map((id) => quote(roomToken(id))).join(" OR ")})`;
   params.push(match);
   const where = ["search_index MATCH ?", ...filters(plan, params)];
   return { from: "FROM search_index JOIN search_documents d ON d.id = search_index.rowid", where };
@@ -231,6 +237,6 @@ function streams(terms: IndexTerms): [string, string, string] {
 }
 
 /** New words into the vocabulary; known ones are skipped (`WHERE true` lets SQLite parse the upsert after a SELECT). */
-function addVocabulary(words: string[]): CompiledQuery {
+function addVocabulary(words: readonly string[]): CompiledQuery {
   return CompiledQuery.raw("INSERT INTO search_words (word) SELECT value FROM json_each(?) WHERE true ON CONFLICT (word) DO NOTHING", [JSON.stringify(words)]);
 }
