@@ -1,5 +1,6 @@
 import type { CompiledQuery, Kysely } from "kysely";
 import type { IndexTerms } from "./tokens.js";
+import type { MatchNode } from "./query.js";
 
 /**
  * The search index's SQL, one implementation per database (DESIGN.md: SQL
@@ -32,6 +33,47 @@ export interface SearchDialect {
   update(messageId: string, terms: IndexTerms): CompiledQuery[];
   /** The statements that take a message out of the index (a deletion), in its transaction. */
   remove(messageId: string): CompiledQuery[];
+  /**
+   * One page of matching documents: by date, newest first; by relevance,
+   * the newest `plan.window` matches ranked best first (score higher is
+   * better), newer first among equals. Up to `plan.limit` rows.
+   */
+  page(plan: SearchPlan): CompiledQuery<SearchRow>;
+  /** How many documents match, counting no further than `atMost`. */
+  count(plan: SearchPlan, atMost: number): CompiledQuery<{ n: number | string }>;
+  /** Vocabulary words that share trigrams with `word`, likeliest first: candidates for a misspelling (the caller picks by edit distance). */
+  similarWords(word: string, limit: number): CompiledQuery<{ word: string }>;
+}
+
+/** What a search asks of the index; the service resolved names and rights into ids first. */
+export interface SearchPlan {
+  /** Null: filters only (no words): every document the filters allow, newest first. */
+  match: MatchNode | null;
+  /** Rooms searched: the searcher's, narrowed by the request; never empty (the service answers an empty search itself). */
+  roomIds: string[];
+  /** `from:` authors, or null for anyone. */
+  authorIds: string[] | null;
+  /** ISO 8601 UTC bounds: `after` inclusive, `before` exclusive. */
+  after: string | null;
+  before: string | null;
+  hasFiles: boolean;
+  /** `is:mention`: only messages that mention this user. */
+  mentionsOf: string | null;
+  sort: "relevance" | "date";
+  /** Relevance ranks the newest this many matches (--search-count-cap). */
+  window: number;
+  /** Where the previous page ended: its last row's id (and score, by relevance). */
+  cursor: { id: number; score: number } | null;
+  /** Rows wanted (a page and one more, to know if another page follows). */
+  limit: number;
+}
+
+/** A matching document. PostgreSQL's bigint ids arrive as strings. */
+export interface SearchRow {
+  id: number | string;
+  message_id: string;
+  room_id: string;
+  score: number;
 }
 
 /** A message as the index keeps it. */

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely } from "kysely";
-import type { SearchDialect, SearchDocument } from "./dialect.js";
+import type { SearchDialect, SearchDocument, SearchPlan } from "./dialect.js";
 import type { IndexTerms } from "./tokens.js";
+import type { MatchNode } from "./query.js";
 
 /**
  * The search index on PostgreSQL: a tsvector column with a GIN index
@@ -60,7 +61,90 @@ export const postgresSearch: SearchDialect = {
   remove(messageId: string) {
     return [CompiledQuery.raw("DELETE FROM search_documents WHERE message_id = $1", [messageId])];
   },
+
+  page(plan: SearchPlan) {
+    const params = new Params();
+    const where = filters(plan, params);
+    if (plan.match === null || plan.sort === "date") {
+      if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
+      if (plan.cursor) where.push(`d.id < ${params.add(plan.cursor.id)}`);
+      return CompiledQuery.raw(
+        `SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, 0::float8 AS score FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${params.add(plan.limit)}`,
+        params.values,
+      );
+    }
+    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}, divided by 1 + log(length) as bm25 normalizes by length.
+    const query = params.add(tsquery(plan.match));
+    where.unshift(`d.terms @@ ${query}::tsquery`);
+    const window = params.add(plan.window);
+    let after = "";
+    if (plan.cursor) {
+      const score = params.add(plan.cursor.score);
+      after = `WHERE score < ${score}::float8 OR (score = ${score}::float8 AND id < ${params.add(plan.cursor.id)})`;
+    }
+    return CompiledQuery.raw(
+      `SELECT id, message_id, room_id, score FROM (
+         SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id,
+                ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], d.terms, ${query}::tsquery, 1)::float8 AS score
+         FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${window}
+       ) newest ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
+      params.values,
+    );
+  },
+
+  count(plan: SearchPlan, atMost: number) {
+    const params = new Params();
+    const where = filters(plan, params);
+    if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
+    return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
+  },
+
+  similarWords(word: string, limit: number) {
+    // pg_trgm's % (similarity above pg_trgm.similarity_threshold, 0.3) uses the GIN index.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word % $1 ORDER BY similarity(word, $1) DESC, word LIMIT $2", [word, limit]);
+  },
 };
+
+/** Numbered parameters ($1, $2, …) in the order they are added. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function filters(plan: SearchPlan, params: Params): string[] {
+  const where = [`d.room_id = ANY(${params.add(plan.roomIds)}::text[])`];
+  if (plan.authorIds) where.push(`d.author_id = ANY(${params.add(plan.authorIds)}::text[])`);
+  if (plan.after) where.push(`d.created_at >= ${params.add(plan.after)}`);
+  if (plan.before) where.push(`d.created_at < ${params.add(plan.before)}`);
+  if (plan.hasFiles) where.push("d.has_files = 1");
+  if (plan.mentionsOf) {
+    where.push(`EXISTS (SELECT 1 FROM message_mentions mm WHERE mm.user_id = ${params.add(plan.mentionsOf)} AND mm.room_id = d.room_id AND mm.message_id = d.message_id)`);
+  }
+  return where;
+}
+
+/**
+ * A match tree as tsquery text (https://www.postgresql.org/docs/current/datatype-textsearch.html#DATATYPE-TSQUERY),
+ * cast with ::tsquery, so no dictionary touches the terms: each restricted to its stream's weight.
+ */
+export function tsquery(node: MatchNode): string {
+  switch (node.op) {
+    case "phrase": {
+      const weight = STREAM_WEIGHTS[node.stream];
+      const terms = node.terms.map((t) => `${lexeme(t)}:${weight}`);
+      return terms.length === 1 ? terms[0]! : `(${terms.join(" <-> ")})`;
+    }
+    case "prefix":
+      return `${lexeme(node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
+    case "or":
+      return `(${node.children.map(tsquery).join(" | ")})`;
+    case "and":
+      return `(${[...node.children.map(tsquery), ...node.not.map((n) => `!${tsquery(n)}`)].join(" & ")})`;
+  }
+}
 
 /** Weights of the streams: words A, stems B, grams C (tsquery restricts a term to one with `:A`). */
 export const STREAM_WEIGHTS = { words: "A", stems: "B", grams: "C" } as const;

@@ -1,6 +1,8 @@
 import { CompiledQuery, sql, type Kysely } from "kysely";
-import type { SearchDialect, SearchDocument } from "./dialect.js";
+import type { SearchDialect, SearchDocument, SearchPlan } from "./dialect.js";
 import type { IndexTerms } from "./tokens.js";
+import type { MatchNode } from "./query.js";
+import { trigramsOf } from "./tokens.js";
 
 /**
  * The search index on SQLite: FTS5 (https://sqlite.org/fts5.html).
@@ -79,7 +81,130 @@ export const sqliteSearch: SearchDialect = {
       CompiledQuery.raw("DELETE FROM search_documents WHERE message_id = ?", [messageId]),
     ];
   },
+
+  page(plan: SearchPlan) {
+    const params: unknown[] = [];
+    if (plan.match === null) {
+      // Filters only: newest first down the documents' id.
+      const where = filters(plan, params);
+      if (plan.cursor) {
+        where.push("d.id < ?");
+        params.push(plan.cursor.id);
+      }
+      params.push(plan.limit);
+      return CompiledQuery.raw(`SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, 0 AS score FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ?`, params);
+    }
+    if (plan.sort === "date") {
+      // FTS5 hands out rowids newest first and stops at the LIMIT: no sort, no scan past the page.
+      const { from, where } = matched(plan, params);
+      if (plan.cursor) {
+        where.push("search_index.rowid < ?");
+        params.push(plan.cursor.id);
+      }
+      params.push(plan.limit);
+      return CompiledQuery.raw(
+        `SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, 0 AS score ${from} WHERE ${where.join(" AND ")} ORDER BY search_index.rowid DESC LIMIT ?`,
+        params,
+      );
+    }
+    // Relevance: bm25 over the newest `window` matches (room 0, words 1, stems 4, grams 1: a whole word or its forms weigh more than a part of one).
+    const { from, where } = matched(plan, params);
+    params.push(plan.window);
+    const after = plan.cursor ? "WHERE score < ? OR (score = ? AND id < ?)" : "";
+    if (plan.cursor) params.push(plan.cursor.score, plan.cursor.score, plan.cursor.id);
+    params.push(plan.limit);
+    return CompiledQuery.raw(
+      `SELECT id, message_id, room_id, score FROM (
+         SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, -bm25(search_index, 0.0, 1.0, 4.0, 1.0) AS score
+         ${from} WHERE ${where.join(" AND ")} ORDER BY search_index.rowid DESC LIMIT ?
+       ) ${after} ORDER BY score DESC, id DESC LIMIT ?`,
+      params,
+    );
+  },
+
+  count(plan: SearchPlan, atMost: number) {
+    const params: unknown[] = [];
+    if (plan.match === null) {
+      const where = filters(plan, params);
+      params.push(atMost);
+      return CompiledQuery.raw(`SELECT count(*) AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ?)`, params);
+    }
+    const { from, where } = matched(plan, params);
+    params.push(atMost);
+    return CompiledQuery.raw(`SELECT count(*) AS n FROM (SELECT 1 ${from} WHERE ${where.join(" AND ")} LIMIT ?)`, params);
+  },
+
+  similarWords(word: string, limit: number) {
+    // The trigram tokenizer matches a quoted three-character string as one trigram.
+    const match = trigramsOf(word).map(quote).join(" OR ");
+    return CompiledQuery.raw(
+      "SELECT search_words_trigram.word AS word FROM search_words_trigram WHERE search_words_trigram MATCH ? ORDER BY rank LIMIT ?",
+      [match, limit],
+    );
+  },
 };
+
+/**
+ * Rooms named in the MATCH itself (the `room` column) when the searcher
+ * reads at most this many: FTS5 then intersects the word's list with the
+ * rooms' lists, instead of stepping through every match in rooms they are
+ * not in. Past it the join's filter on search_documents does it alone.
+ */
+export const ROOM_TOKENS_MAX = 32;
+
+function matched(plan: SearchPlan, params: unknown[]): { from: string; where: string[] } {
+  let match = ftsMatch(plan.match!);
+  if (plan.roomIds.length <= ROOM_TOKENS_MAX) match = `(${match}) AND {room} : (${plan.roomIds.map((id) => quote(roomToken(id))).join(" OR ")})`;
+  params.push(match);
+  const where = ["search_index MATCH ?", ...filters(plan, params)];
+  return { from: "FROM search_index JOIN search_documents d ON d.id = search_index.rowid", where };
+}
+
+/** The plan's filters on `search_documents d`, their values appended to `params` in order. */
+function filters(plan: SearchPlan, params: unknown[]): string[] {
+  const where = ["d.room_id IN (SELECT value FROM json_each(?))"];
+  params.push(JSON.stringify(plan.roomIds));
+  if (plan.authorIds) {
+    where.push("d.author_id IN (SELECT value FROM json_each(?))");
+    params.push(JSON.stringify(plan.authorIds));
+  }
+  if (plan.after) {
+    where.push("d.created_at >= ?");
+    params.push(plan.after);
+  }
+  if (plan.before) {
+    where.push("d.created_at < ?");
+    params.push(plan.before);
+  }
+  if (plan.hasFiles) where.push("d.has_files = 1");
+  if (plan.mentionsOf) {
+    where.push("EXISTS (SELECT 1 FROM message_mentions mm WHERE mm.user_id = ? AND mm.room_id = d.room_id AND mm.message_id = d.message_id)");
+    params.push(plan.mentionsOf);
+  }
+  return where;
+}
+
+/** A match tree in FTS5's query syntax (https://sqlite.org/fts5.html#full_text_query_syntax); every token quoted. */
+export function ftsMatch(node: MatchNode): string {
+  switch (node.op) {
+    case "phrase":
+      return `{${node.stream}} : ${quote(node.terms.join(" "))}`;
+    case "prefix":
+      return `{${node.stream}} : ${quote(node.term)} *`;
+    case "or":
+      return `(${node.children.map(ftsMatch).join(" OR ")})`;
+    case "and": {
+      let expr = `(${node.children.map(ftsMatch).join(" AND ")})`;
+      for (const excluded of node.not) expr = `(${expr} NOT ${ftsMatch(excluded)})`;
+      return expr;
+    }
+  }
+}
+
+/** An FTS5 string: in double quotes, inner quotes doubled (tokens hold none, but nothing typed is ever syntax). */
+function quote(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
 
 /** A room as a token of the `room` column: "r" and its id's hex digits (a token is letters and digits only). */
 export function roomToken(roomId: string): string {

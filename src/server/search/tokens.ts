@@ -1,4 +1,4 @@
-import { stemmer } from "stemmer";
+import { stem as porter2 } from "porter2";
 
 /**
  * How text becomes search terms, written once for both databases (issue 18).
@@ -14,8 +14,9 @@ import { stemmer } from "stemmer";
  * "cafe" are one word; Arabic and Hebrew vowel points too), NFC, lower
  * case. It is then cut into tokens, runs of letters, digits and marks:
  * - a *spaced* token (Latin, Cyrillic, Greek, Arabic, …) is a word; English
- *   words (ASCII letters) are stemmed with Porter's algorithm (the `stemmer`
- *   package), others kept as they are;
+ *   words (ASCII letters) are stemmed with Porter2 (Snowball English, the
+ *   stemmer of PostgreSQL's english config; the `porter2` package), others
+ *   kept as they are;
  * - an *unspaced* token (Han, Hiragana, Katakana, Hangul, Thai, Lao, Khmer,
  *   Myanmar: scripts written without spaces between words) is cut into
  *   overlapping pairs of characters ("東京都" → "東京", "京都"), as
@@ -89,9 +90,9 @@ function pushToken(tokens: Token[], original: string, start: number, unspaced: b
   tokens.push({ text: folded.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
 }
 
-/** A spaced word's stem: English words (ASCII letters) by Porter's algorithm, any other word as it is. */
+/** A spaced word's stem: English words (ASCII letters) by Porter2 (Snowball English), any other word as it is. */
 export function stemOf(word: string): string {
-  return ASCII_WORD.test(word) ? stemmer(word) : word;
+  return ASCII_WORD.test(word) ? porter2(word) : word;
 }
 
 /** The overlapping trigrams of a word ("deploy" → dep, epl, plo, loy); none under three characters. */
