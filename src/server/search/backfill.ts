@@ -160,11 +160,10 @@ export class SearchBackfill {
     return state?.done === 1;
   }
 
-  /** The first batch of this node's run: the state row, and the start line with how much there is. */
+  /** Before this node's first batch: the start line with how much there is. */
   private async begin(): Promise<void> {
     const { store, log } = this.deps;
-    await store.db.insertInto("search_backfill").values({ id: 1, cursor: null, done: 0 }).onConflict((oc) => oc.column("id").doNothing()).execute();
-    const state = await store.db.selectFrom("search_backfill").select("cursor").where("id", "=", 1).executeTakeFirstOrThrow();
+    const state = (await store.db.selectFrom("search_backfill").select("cursor").where("id", "=", 1).executeTakeFirst()) ?? { cursor: null };
     const total = await this.remainingEstimate(state.cursor);
     const now = performance.now();
     this.run = { startedAt: now, indexed: 0, batches: 0, lastLogAt: now, lastLogIndexed: 0, total };
@@ -228,9 +227,14 @@ export class SearchBackfill {
   async batch(size: number): Promise<BackfillBatch | null> {
     const { store } = this.deps;
     const db = store.db;
-    const state = await db.selectFrom("search_backfill").select(["cursor", "done"]).where("id", "=", 1).executeTakeFirst();
-    if (state?.done === 1) return { indexed: 0, done: true };
-    const cursor = state?.cursor ?? null;
+    let state = await db.selectFrom("search_backfill").select(["cursor", "done"]).where("id", "=", 1).executeTakeFirst();
+    if (!state) {
+      // The first batch ever: the state row (migration 0013 leaves the table empty).
+      await db.insertInto("search_backfill").values({ id: 1, cursor: null, done: 0 }).onConflict((oc) => oc.column("id").doNothing()).execute();
+      state = { cursor: null, done: 0 };
+    }
+    if (state.done === 1) return { indexed: 0, done: true };
+    const cursor = state.cursor;
     // Read and tokenized outside the transaction: the transaction re-reads these rows and reuses the terms of those unchanged.
     const read = await db.executeQuery<MessageRow>(candidates(db, store.dialect.name, cursor, size, false));
     const prepared = new Map<string, Prepared>();
@@ -301,9 +305,10 @@ function* indexBatch(
     if (!lock?.locked) return null;
   }
   const [state] = yield* rows(db.selectFrom("search_backfill").select(["cursor", "done"]).where("id", "=", 1).compile());
-  if (state?.done === 1) return { indexed: 0, done: true };
+  if (!state) throw new Error("search backfill: the search_backfill row is missing");
+  if (state.done === 1) return { indexed: 0, done: true };
   // Another node's batch committed since our read: its cursor is the place to go on from.
-  if ((state?.cursor ?? null) !== cursor) return null;
+  if (state.cursor !== cursor) return null;
   const messages = yield* rows(candidates(db, dialect, cursor, size, true));
   if (messages.length === 0) {
     yield* rows(db.updateTable("search_backfill").set({ done: 1 }).where("id", "=", 1).compile());
