@@ -41,9 +41,10 @@ export const parleyNodeArgs = (): string[] => process.env.BENCH_PARLEY_NODE_ARGS
  * Starts Parley on `dataDir`. `metrics: true` also opens its metrics
  * listener on a free loopback port (`metricsUrl` of the handle), which the
  * messaging scenarios scrape before and after each step for the per-stage
- * breakdown; the other scenarios leave it off, as the default is.
+ * breakdown; the other scenarios leave it off, as the default is. `env`:
+ * more environment (the search scenario's PARLEY_DATABASE_URL).
  */
-export async function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number; metrics?: boolean } = {}): Promise<ServerHandle> {
+export async function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number; metrics?: boolean; env?: Record<string, string> } = {}): Promise<ServerHandle> {
   const metricsPort = opts.metrics ? await freePort() : null;
   const server = await startServerProcess(ctx, {
     name: "parley",
@@ -51,6 +52,7 @@ export async function startParley(ctx: BenchContext, dataDir: string, opts: { ti
     env: {
       ...PARLEY_BENCH_ENV,
       ...ctx.parleyEnv,
+      ...opts.env,
       ...(metricsPort !== null ? { PARLEY_METRICS_PORT: String(metricsPort), PARLEY_METRICS_HOST: "127.0.0.1" } : {}),
     },
     healthPath: "/healthz",
