@@ -47,7 +47,7 @@ export const QUERY_KINDS: { kind: string; queries: string[] }[] = [
   { kind: "rare word", queries: RARE.slice(0, 5) },
   { kind: "two-word phrase", queries: PHRASES.slice(0, 5).map((p) => `"${p}"`) },
   { kind: "three-letter substring", queries: ["xpe", "ndl", "mpt"] },
-  { kind: "CJK", queries: ["数据库", "会議", "東京", "データ"] },
+  { kind: "CJK", queries: ["数据库", "会議", "東京", "プロジェクト"] },
 ];
 
 /** QUERY_KINDS with the rare words the seed actually wrote (a smaller seed holds some of them zero times). */

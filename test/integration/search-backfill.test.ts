@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
@@ -7,7 +10,8 @@ import type { SearchResponse } from "@shared/protocol/search.js";
 import type { Database } from "@server/store/schema.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { SearchBackfill } from "@server/search/backfill.js";
-import { startTestServer, type TestServer } from "../support/server.js";
+import { copyDatabase } from "@server/store/copy.js";
+import { createTestPostgresDatabase, startTestServer, testPostgresUrl, type TestServer } from "../support/server.js";
 import { Caller, createRoom, postMessage, signup } from "../support/client.js";
 
 /**
@@ -280,5 +284,43 @@ describe("search backfill: messages stored before the index", () => {
     const docs = await documents(store.db);
     expect(new Set(docs.map((d) => d.messageId)).size).toBe(8);
     expect(docs.map((d) => d.id)).toEqual(Array.from({ length: 8 }, (_, i) => i - 7));
+  });
+
+  // copy-database (docs/moving-data.md) goes from SQLite to PostgreSQL: once, in the PostgreSQL project.
+  it.runIf(testPostgresUrl)("after copy-database to PostgreSQL (which leaves the index behind) the target's first start builds its index", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-search-copy-"));
+    const from = `sqlite:${path.join(dir, "parley.db")}`;
+    const source = await startTestServer({ dataDir: dir, databaseUrl: from });
+    cleanups.push(async () => {
+      await source.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const alice = await signup(source.baseUrl, "alice");
+    const roomId = await createRoom(alice, "private");
+    const sent: Message[] = [];
+    for (let i = 0; i < 6; i++) sent.push(await postMessage(alice, roomId, `copied message kiwi ${i}`));
+    expect((await alice.request("PATCH", `/rooms/${roomId}/messages/${sent[2]!.id}`, { body: "copied and edited mango" })).status).toBe(200);
+    expect((await alice.request("DELETE", `/rooms/${roomId}/messages/${sent[4]!.id}`)).status).toBe(200);
+    // Indexed on SQLite as they were sent.
+    expect(await documents(source.server.store.db)).toHaveLength(5);
+    await source.stop();
+
+    const target = await createTestPostgresDatabase();
+    cleanups.push(target.drop);
+    await copyDatabase({ from, to: target.url });
+    const log = capturedLog();
+    const node = await startTestServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), "parley-search-copy-target-")), databaseUrl: target.url }, { logger: log.logger });
+    cleanups.push(() => node.destroy());
+    await until(backfillDone(node), "the target's backfill");
+
+    const docs = await documents(node.server.store.db);
+    expect(docs.map((d) => d.messageId)).toEqual(await aliveInOrder(node.server.store.db));
+    expect(docs).toHaveLength(5);
+    const moved = onNode(alice, node);
+    const kiwi = await moved.get<SearchResponse>(`/search?q=kiwi&sort=date`);
+    expect(kiwi.status).toBe(200);
+    expect(kiwi.body.results.map((r) => r.message.id)).toEqual([sent[5]!.id, sent[3]!.id, sent[1]!.id, sent[0]!.id]);
+    expect((await moved.get<SearchResponse>(`/search?q=mango`)).body.results.map((r) => r.message.id)).toEqual([sent[2]!.id]);
+    expect(log.lines().find((l) => l.msg.startsWith("search backfill: done"))).toMatchObject({ indexed: 5 });
   });
 });
