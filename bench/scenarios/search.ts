@@ -57,7 +57,7 @@ function queryKinds(counts: SearchSeedMeta["counts"]): typeof QUERY_KINDS {
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)
     .map(([w]) => w);
-  return QUERY_KINDS.map((k) => (k.kind === "rare word" ? { ...k, queries: rare } : k));
+  return QUERY_KINDS.map((k) => (k.kind === "rare word" ? { ...k, queries: rare } : k)).filter((k) => k.queries.length > 0);
 }
 
 export interface SearchQueryRun {
