@@ -206,9 +206,9 @@ export interface TwoPeople {
   close(): Promise<void>;
 }
 
-/** With `room`, Ada also creates that public room and Bob joins it. */
-export async function twoPeople(options: { room?: string } = {}): Promise<TwoPeople> {
-  const server = await startTestServer();
+/** With `room`, Ada also creates that public room and Bob joins it; `server` sets the node's settings. */
+export async function twoPeople(options: { room?: string; server?: Parameters<typeof startTestServer>[0] } = {}): Promise<TwoPeople> {
+  const server = await startTestServer(options.server);
   const browser = await launchBrowser();
   const ada = await ChatPage.open(browser, server.baseUrl);
   const bob = await ChatPage.open(browser, server.baseUrl);

@@ -36,7 +36,7 @@ import { roomRoutes } from "./rooms/routes.js";
 import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { fileRoutes } from "./files/routes.js";
-import { searchRoutes } from "./search/routes.js";
+import { searchAdmission, searchRoutes } from "./search/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
@@ -191,15 +191,17 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   await app.register(swagger, swaggerOptions("1.0.0"));
   await app.register(swaggerUi, { routePrefix: "/api/docs" });
 
+  // One search budget per user for GET /search, ?search= on a room's messages and the socket's `search`.
+  const search = searchAdmission(app, config);
   await app.register(
     async (api) => {
       await api.register(authRoutes, { services, config });
       await api.register(userRoutes, { services });
       await api.register(roomRoutes, { services, config });
       await api.register(receiptRoutes, { services });
-      await api.register(messageRoutes, { services, config });
+      await api.register(messageRoutes, { services, config, search });
       await api.register(fileRoutes, { services, config });
-      await api.register(searchRoutes, { services, config });
+      await api.register(searchRoutes, { services, search });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
@@ -236,7 +238,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   // Many nodes: the socket caps per user and per address count every node's sockets.
   const socketCounts =
     opened.redis && cluster ? new RedisSocketCounts(opened.redis.commands, config.redisKeyPrefix, cluster, config.nodeTimeoutMs, log) : noSocketCounts;
-  const gateway = new Gateway(deps, services, (header) => app.parseCookie(header), socketCounts);
+  const gateway = new Gateway(deps, services, (header) => app.parseCookie(header), socketCounts, search);
   gateway.attach(app.server);
   opened.onBusLost(() => gateway.busLost());
   opened.onBusBack(() => void gateway.resync().catch((err: unknown) => log.error({ err }, "catch-up after the bus outage failed")));

@@ -438,6 +438,10 @@ describe("the OpenAPI document tells the truth", () => {
     const msg = { roomId: publicRoom, messageId: sentId };
     expect((await send({ op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: msg, body: { body: "hello, edited" }, as: bob })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/edits", params: msg, as: alice })).status).toBe(200);
+    // Search (issue 18): everywhere I may read, and within one room (the history route's ?search=).
+    expect((await send({ op: "GET /api/v1/search", query: { q: "hello" }, as: alice })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/search", query: { q: "hello", roomId: publicRoom, sort: "date", limit: "5" }, as: bot })).status).toBe(200);
+    expect((await send({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { search: "hello" }, as: bob })).status).toBe(200);
     // Reactions: a new one 201, the same again 200, removing one not held 200, removing one held 200.
     expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "👍" }, as: alice })).status).toBe(201);
     expect((await send({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { ...msg, emoji: "👍" }, as: alice })).status).toBe(200);
@@ -551,6 +555,9 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "a" }, as: bob },
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: publicRoom, messageId: bobMessage }, query: { limit: "0" }, as: bob },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { around: "3", after: "1" }, as: bob },
+      { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { search: "hello", before: "3" }, as: bob },
+      { op: "GET /api/v1/search", query: { q: "" }, as: bob },
+      { op: "GET /api/v1/search", query: { q: "hello", cursor: "not-a-cursor" }, as: bob },
     ];
     for (const call of badMessageCalls) {
       const res = await send(call);
@@ -575,6 +582,8 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/direct", body: { userId: "no-such-user" }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, as: carol },
+      { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, query: { search: "hello" }, as: carol },
+      { op: "GET /api/v1/search", query: { q: "hello", roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: missing }, body: { body: "hi" }, as: carol },
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: "no-such-message" }, body: { body: "hi" }, as: bob },
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: deletedMessage }, body: { body: "hi" }, as: bob }, // deleted
@@ -600,6 +609,7 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: publicRoom }, body: { seq: 1 }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: publicRoom }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, as: carol },
+      { op: "GET /api/v1/search", query: { q: "hello", roomId: publicRoom }, as: carol }, // public, not joined
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi" }, as: carol },
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "not yours" }, as: alice }, // not the author
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, as: carol }, // public, not joined
@@ -673,6 +683,7 @@ describe("the OpenAPI document tells the truth", () => {
       memberAddsPerMinute: 1,
       httpMessagesPerMinute: 1,
       uploadsPerMinute: 1,
+      searchesPerMinute: 1,
     });
     const base = t;
     t = limited;
@@ -705,6 +716,9 @@ describe("the OpenAPI document tells the truth", () => {
       await until429({ op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
       await until429({ op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: aRoom, messageId: "any", emoji: "👍" }, as: a });
       await until429({ op: "POST /api/v1/uploads", file: { filename: "a.pdf", data: sample.pdf() }, as: a });
+      // Searches: one budget for GET /search and a room's ?search=.
+      await until429({ op: "GET /api/v1/search", query: { q: "hi" }, as: a });
+      await until429({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: aRoom }, query: { search: "hi" }, as: a });
     } finally {
       t = base;
       await limited.destroy();

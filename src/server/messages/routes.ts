@@ -2,29 +2,31 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   EditMessageRequestSchema,
   HistoryQuerySchema,
-  HistoryResponseSchema,
   MessageEditsResponseSchema,
   MessageParamsSchema,
   MessageResponseSchema,
   RepliesQuerySchema,
   RepliesResponseSchema,
+  RoomMessagesResponseSchema,
   RoomParamsSchema,
   SendMessageRequestSchema,
 } from "@shared/protocol/http.js";
 import { ReactionParamsSchema, ReactionsResponseSchema } from "@shared/protocol/reactions.js";
+import type { SearchSort } from "@shared/protocol/search.js";
 import type { Services } from "../services.js";
 import type { Config } from "../config.js";
 import { actorOf, authenticate } from "../http/identity.js";
 import { errorResponses } from "../http/openapi.js";
 import { httpMessageLimit } from "../rooms/rate-limits.js";
+import type { SearchAdmission } from "../search/routes.js";
 
 /**
  * The history page's answer as JSON, written once. The default serializer
  * (fastify-type-provider-zod) first re-parses the whole page with zod,
  * copying every message, author and reaction: on a 50-message page that
  * was ~0.1-0.2 ms of ~0.5 ms of work and 28 % of the garbage (scavenges per
- * 5,000 pages: 77 with it, 55 without; issue 10's history benchmark). The page is built only by MessageService.history,
- * whose type the route's schema already checks at compile time, from rows
+ * 5,000 pages: 77 with it, 55 without; issue 10's history benchmark). The page is built only by MessageService.history
+ * (with ?search=, SearchService.search), whose type the route's schema already checks at compile time, from rows
  * mapped field by field (toMessage, withReactions), so it carries no field
  * the schema would strip. The schema stays for validation of requests and
  * for the OpenAPI description.
@@ -35,20 +37,37 @@ const historySerializer = (): ((data: unknown) => string) => (data) => JSON.stri
  * History, sending, editing and deleting over HTTP; the socket's
  * message.send, message.edit and message.delete call the same services.
  */
-export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
+export const messageRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config; search: SearchAdmission }> = async (app, { services, config, search }) => {
   const onRequestAuth = authenticate(services.auth);
   const tags = ["messages"];
   // One budget per user for every message write over HTTP (send, edit, delete): each takes a seq.
   const writeLimit = app.rateLimit(httpMessageLimit(config));
 
+  // With ?search= (ext, issue 18): the room's search, as GET /search with roomId, on the same budget; else v1's history page.
   app.get(
     "/rooms/:roomId/messages",
     {
-      schema: { tags, summary: "A page of history, ascending seq", params: RoomParamsSchema, querystring: HistoryQuerySchema, response: { 200: HistoryResponseSchema, ...errorResponses(403, 404) } },
+      schema: {
+        tags,
+        summary: "A page of history, ascending seq; with ?search=, a search of this room (a SearchResponse)",
+        params: RoomParamsSchema,
+        querystring: HistoryQuerySchema,
+        response: { 200: RoomMessagesResponseSchema, ...errorResponses(403, 404, 429) },
+      },
       onRequest: onRequestAuth,
+      preHandler: async (request) => {
+        if (request.query.search === undefined) return;
+        search.checkQuery(request.query.search, "querystring.search");
+        await search.count(actorOf(request));
+      },
       serializerCompiler: historySerializer,
     },
-    async (request) => services.messages.history(actorOf(request), request.params.roomId, request.query),
+    async (request) => {
+      const { search: q, sort, cursor, limit, before, after, around } = request.query;
+      // The schema let only relevance or date through with search.
+      if (q !== undefined) return services.search.search(actorOf(request), { q, roomId: request.params.roomId, sort: sort as SearchSort | undefined, cursor, limit });
+      return services.messages.history(actorOf(request), request.params.roomId, { before, after, around, limit });
+    },
   );
 
   app.post(

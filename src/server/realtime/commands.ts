@@ -10,6 +10,7 @@ import { MAX_FRAME_BYTES } from "@shared/protocol/limits.js";
 import { AppError, validationError } from "../errors.js";
 import type { Services } from "../services.js";
 import type { Connection, ResumedRoom } from "./connection.js";
+import type { SearchAdmission } from "../search/routes.js";
 
 /**
  * Parsing and dispatch of client commands: the socket's twin of the HTTP
@@ -105,12 +106,14 @@ export type Ack = AckFrame | (() => AckFrame);
 
 /**
  * Runs one command for a connection and returns its ack (null: none is
- * owed, a `typing` without an id).
+ * owed, a `typing` without an id). `search`: the node's SearchAdmission,
+ * which a `search` command passes as GET /search does (query length, the
+ * user's search budget); null only where no search budget is kept (unit tests).
  * @throws AppError from the service called; unauthenticated when the socket
  *   is closing (its credential ended, or it is being cut): nothing it sent
- *   may take effect any more.
+ *   may take effect any more; validation_failed, rate_limited from `search`.
  */
-export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand): Promise<Ack | null> {
+export async function runCommand(services: Services, conn: Connection, cmd: ClientCommand, search: SearchAdmission | null = null): Promise<Ack | null> {
   assertActive(conn);
   switch (cmd.type) {
     case "message.send": {
@@ -186,6 +189,12 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       return { type: "ack", id: cmd.id };
     case "presence.get":
       return { type: "ack", id: cmd.id, presence: await services.presence.presenceOf(conn.userId, cmd.userIds) };
+    case "search": {
+      search?.checkQuery(cmd.q, "q");
+      await search?.count(conn.actor);
+      const { q, roomId, sort, cursor, limit } = cmd;
+      return { type: "ack", id: cmd.id, search: await services.search.search(conn.actor, { q, roomId, sort, cursor, limit }) };
+    }
   }
 }
 

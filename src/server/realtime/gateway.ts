@@ -23,6 +23,7 @@ import { isTypingFrame } from "../presence/typing.js";
 import { databaseUnavailable, isDatabaseUnavailable } from "../store/outage.js";
 import { noSocketCounts, type SocketCounts } from "./socket-counts.js";
 import { membersAmong } from "../rooms/access.js";
+import type { SearchAdmission } from "../search/routes.js";
 
 /**
  * The sockets are pinged in this many groups, one group per tick
@@ -125,6 +126,8 @@ export class Gateway {
     private readonly parseCookie: (header: string) => Record<string, string | undefined>,
     /** Sockets per user and per address on the other nodes (many nodes), for the socket caps. */
     private readonly socketCounts: SocketCounts = noSocketCounts,
+    /** What a `search` command passes first (query length, the user's search budget): the HTTP routes' own (search/routes.ts). */
+    private readonly searchAdmission: SearchAdmission | null = null,
   ) {
     this.readEvents = durableRoomEvents(deps.store.db, (roomId) => services.writer.readableSeq(roomId));
     this.clientAddress = clientAddressOf(deps.config.trustProxy);
@@ -392,7 +395,7 @@ export class Gateway {
       return;
     }
     if (started !== undefined) this.deps.metrics.sendPath.stage("intake", performance.now() - started);
-    runCommand(this.services, conn, cmd).then(
+    runCommand(this.services, conn, cmd, this.searchAdmission).then(
       (ack) => {
         if (ack) conn.send(JSON.stringify(typeof ack === "function" ? ack() : ack));
       },

@@ -51,3 +51,12 @@ export const httpMessageLimit = (config: Config): RateLimitOptions =>
 /** `uploadsPerMinute` per user, for POST /uploads (every attempt counts, refused ones too). */
 export const uploadLimit = (config: Config): RateLimitOptions =>
   perUser("uploads", config.uploadsPerMinute, 60_000, "Too many uploads; try again later.");
+
+/**
+ * `searchesPerMinute` per user, for every search (issue 18): GET /search,
+ * GET /rooms/:roomId/messages?search= and the socket's `search` count
+ * against one budget (search/routes.ts's SearchAdmission holds the one
+ * limiter; every attempt that passed validation counts).
+ */
+export const searchLimit = (config: Config): RateLimitOptions =>
+  perUser("searches", config.searchesPerMinute, 60_000, "Too many searches; try again later.");

@@ -41,6 +41,8 @@ export interface SearchDialect {
   page(plan: SearchPlan): CompiledQuery<SearchRow>;
   /** How many documents match, counting no further than `atMost`. */
   count(plan: SearchPlan, atMost: number): CompiledQuery<{ n: number | string }>;
+  /** Vocabulary words containing `part` (three characters or more), shortest first, then in order. */
+  wordsContaining(part: string, limit: number): CompiledQuery<{ word: string }>;
   /** Vocabulary words that share trigrams with `word`, likeliest first: candidates for a misspelling (the caller picks by edit distance). */
   similarWords(word: string, limit: number): CompiledQuery<{ word: string }>;
 }

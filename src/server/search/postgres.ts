@@ -7,14 +7,16 @@ import type { MatchNode } from "./query.js";
  * The search index on PostgreSQL: a tsvector column with a GIN index
  * (https://www.postgresql.org/docs/current/textsearch-indexes.html), built
  * here from search/tokens.ts's streams rather than by to_tsvector, so
- * PostgreSQL stores exactly the terms SQLite does: words with weight A,
- * stems B, grams C, each stream in its own range of positions (phrases
- * are adjacent positions of one weight). A gap in the grams is a skipped
- * position. Positions past 16,383 are PostgreSQL's limit (it keeps them
+ * PostgreSQL stores exactly the terms SQLite does: stems with weight B,
+ * words A, grams C (and a prefix per stream: STREAM_PREFIXES), each stream
+ * in its own range of positions (phrases are adjacent positions of one
+ * stream). A gap is a skipped position. Positions past 16,383 are PostgreSQL's limit (it keeps them
  * at 16,383): only text far longer than a message's limit reaches it.
  *
- * `search_words` is the vocabulary for misspelt queries, with a pg_trgm GIN
- * index for `%` similarity (https://www.postgresql.org/docs/current/pgtrgm.html).
+ * `search_words` is the vocabulary, with a pg_trgm GIN index: the words
+ * containing a part of a word (LIKE '%part%') and misspelt words'
+ * neighbours (`%` similarity) are found there
+ * (https://www.postgresql.org/docs/current/pgtrgm.html).
  */
 export const postgresSearch: SearchDialect = {
   async createTables(db: Kysely<unknown>) {
@@ -64,46 +66,107 @@ export const postgresSearch: SearchDialect = {
 
   page(plan: SearchPlan) {
     const params = new Params();
-    const where = filters(plan, params);
-    if (plan.match === null || plan.sort === "date") {
-      if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
+    if (plan.match === null) {
+      const where = filters(plan, params);
       if (plan.cursor) where.push(`d.id < ${params.add(plan.cursor.id)}`);
       return CompiledQuery.raw(
         `SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id, 0::float8 AS score FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${params.add(plan.limit)}`,
         params.values,
       );
     }
-    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}, divided by 1 + log(length) as bm25 normalizes by length.
     const query = params.add(tsquery(plan.match));
-    where.unshift(`d.terms @@ ${query}::tsquery`);
-    const window = params.add(plan.window);
+    if (plan.sort === "date") {
+      const cursor = plan.cursor ? params.add(plan.cursor.id) : null;
+      const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id", cursor, limit: params.add(plan.limit) });
+      return CompiledQuery.raw(`${newest.with} SELECT id, message_id, room_id, 0::float8 AS score FROM (${newest.select}) page ORDER BY id DESC`, params.values);
+    }
+    // Relevance: ts_rank over the newest `window` matches, weights {D, C grams, B stems, A words}; no length normalization
+    // (ts_rank's divides by log2 of all positions, which here count every word three times: it ranked a word said once in a
+    // short message above the same word said three times).
+    const newest = matches(plan, params, query, { columns: "d.id, d.message_id, d.room_id, d.terms", cursor: null, limit: params.add(plan.window) });
     let after = "";
     if (plan.cursor) {
       const score = params.add(plan.cursor.score);
       after = `WHERE score < ${score}::float8 OR (score = ${score}::float8 AND id < ${params.add(plan.cursor.id)})`;
     }
     return CompiledQuery.raw(
-      `SELECT id, message_id, room_id, score FROM (
-         SELECT d.id AS id, d.message_id AS message_id, d.room_id AS room_id,
-                ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], d.terms, ${query}::tsquery, 1)::float8 AS score
-         FROM search_documents d WHERE ${where.join(" AND ")} ORDER BY d.id DESC LIMIT ${window}
-       ) newest ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
+      `${newest.with} SELECT id, message_id, room_id, score FROM (
+         SELECT id, message_id, room_id, ts_rank('{0.1, 0.25, 1.0, 0.25}'::float4[], terms, ${query}::tsquery, 0)::float8 AS score FROM (${newest.select}) newest
+       ) ranked ${after} ORDER BY score DESC, id DESC LIMIT ${params.add(plan.limit)}`,
       params.values,
     );
   },
 
   count(plan: SearchPlan, atMost: number) {
     const params = new Params();
-    const where = filters(plan, params);
-    if (plan.match !== null) where.unshift(`d.terms @@ ${params.add(tsquery(plan.match))}::tsquery`);
-    return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
+    if (plan.match === null) {
+      const where = filters(plan, params);
+      return CompiledQuery.raw(`SELECT count(*)::int AS n FROM (SELECT 1 FROM search_documents d WHERE ${where.join(" AND ")} LIMIT ${params.add(atMost)}) matches`, params.values);
+    }
+    const newest = matches(plan, params, params.add(tsquery(plan.match)), { columns: "d.id", cursor: null, limit: params.add(atMost) });
+    return CompiledQuery.raw(`${newest.with} SELECT count(*)::int AS n FROM (${newest.select}) matches`, params.values);
   },
+
+  wordsContaining(part: string, limit: number) {
+    // LIKE '%part%' through pg_trgm's GIN index on the vocabulary.
+    return CompiledQuery.raw("SELECT word FROM search_words WHERE word LIKE $1 ORDER BY length(word), word LIMIT $2", [`%${likeEscaped(part)}%`, limit]);
+  },
+
 
   similarWords(word: string, limit: number) {
     // pg_trgm's % (similarity above pg_trgm.similarity_threshold, 0.3) uses the GIN index.
     return CompiledQuery.raw("SELECT word FROM search_words WHERE word % $1 ORDER BY similarity(word, $1) DESC, word LIMIT $2", [word, limit]);
   },
 };
+
+/**
+ * Documents a GIN search can list cheaply: a query matching fewer than this
+ * is answered from its matches, listed whole; one matching more walks the
+ * documents newest first until it has its page.
+ */
+export const FEW_MATCHES = 5000;
+
+/**
+ * The newest documents matching `query` that the plan's filters allow,
+ * newest first, `limit` of them, as `select` (after the `with` clause).
+ * PostgreSQL's planner guesses a tsquery's frequency poorly, and either
+ * plan it picks is slow for the other kind of word: walking the primary
+ * key backwards reads every document for a rare word (280 ms on a million
+ * documents for one matching 20), while listing every match first reads
+ * hundreds of thousands for a common one. So the statement decides on
+ * facts: it lists up to FEW_MATCHES matches through the GIN index; if that
+ * is all of them, the page comes from that list, else from the backward
+ * walk, which then finds its page early (PostgreSQL runs only the branch
+ * whose one-time condition holds).
+ */
+function matches(
+  plan: SearchPlan,
+  params: Params,
+  query: string,
+  opts: { columns: string; cursor: string | null; limit: string },
+): { with: string; select: string } {
+  const few = params.add(FEW_MATCHES);
+  const inFew = filters(plan, params);
+  const walked = filters(plan, params);
+  if (opts.cursor) {
+    inFew.push(`d.id < ${opts.cursor}`);
+    walked.push(`d.id < ${opts.cursor}`);
+  }
+  // The filters' columns; the terms only when ranking needs them (a tsvector is the row's largest value).
+  const columns = `d.id, d.message_id, d.room_id, d.author_id, d.created_at, d.has_files${opts.columns.includes("d.terms") ? ", d.terms" : ""}`;
+  return {
+    with: `WITH listed AS MATERIALIZED (SELECT ${columns} FROM search_documents d WHERE d.terms @@ ${query}::tsquery LIMIT ${few}::int + 1),
+      all_listed AS (SELECT count(*) <= ${few}::int AS yes FROM listed)`,
+    select: `(SELECT ${opts.columns} FROM listed d WHERE (SELECT yes FROM all_listed) AND ${inFew.join(" AND ")} ORDER BY d.id DESC LIMIT ${opts.limit})
+      UNION ALL
+      (SELECT ${opts.columns} FROM search_documents d WHERE NOT (SELECT yes FROM all_listed) AND d.terms @@ ${query}::tsquery AND ${walked.join(" AND ")} ORDER BY d.id DESC LIMIT ${opts.limit})`,
+  };
+}
+
+/** `text` for a LIKE pattern: its wildcards and the escape character taken literally. */
+function likeEscaped(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** Numbered parameters ($1, $2, …) in the order they are added. */
 class Params {
@@ -134,11 +197,11 @@ export function tsquery(node: MatchNode): string {
   switch (node.op) {
     case "phrase": {
       const weight = STREAM_WEIGHTS[node.stream];
-      const terms = node.terms.map((t) => `${lexeme(t)}:${weight}`);
+      const terms = node.terms.map((t) => `${lexeme(STREAM_PREFIXES[node.stream] + t)}:${weight}`);
       return terms.length === 1 ? terms[0]! : `(${terms.join(" <-> ")})`;
     }
     case "prefix":
-      return `${lexeme(node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
+      return `${lexeme(STREAM_PREFIXES[node.stream] + node.term)}:*${STREAM_WEIGHTS[node.stream]}`;
     case "or":
       return `(${node.children.map(tsquery).join(" | ")})`;
     case "and":
@@ -146,32 +209,40 @@ export function tsquery(node: MatchNode): string {
   }
 }
 
-/** Weights of the streams: words A, stems B, grams C (tsquery restricts a term to one with `:A`). */
+/** Weights of the streams: stems B (ranked highest), words A, grams C. */
 export const STREAM_WEIGHTS = { words: "A", stems: "B", grams: "C" } as const;
 
 /**
- * The streams as a tsvector's text form (`'lexeme':1A,4A 'other':2B`):
- * words at 1…n, stems at n+2…, grams after, a gap between streams so no
- * phrase crosses from one into the next.
+ * Each stream's lexemes are told apart by a prefix as well as by weight:
+ * ts_rank() honours a query term's weight when matching but not when
+ * ranking, so a word that is also some document's stem ("redeploy") would
+ * otherwise rank as that stem. Stems are kept as they are.
+ */
+export const STREAM_PREFIXES = { words: "w:", stems: "", grams: "g:" } as const;
+
+/**
+ * The streams as a tsvector's text form (`'deploy':1B 'w:deploying':4A`):
+ * stems at 1…n, words after, grams after them, a gap between streams and
+ * at each null, so no phrase crosses from one stretch into the next.
  */
 export function tsvectorOf(terms: IndexTerms): string {
   const positions = new Map<string, string[]>();
   let at = 0;
-  const add = (stream: readonly (string | null)[], weight: string) => {
+  const add = (stream: readonly (string | null)[], name: keyof typeof STREAM_WEIGHTS) => {
     for (const term of stream) {
       at++;
       if (term === null) continue;
-      const key = lexeme(term);
+      const key = lexeme(STREAM_PREFIXES[name] + term);
       const list = positions.get(key);
-      const entry = `${Math.min(at, 16383)}${weight}`;
+      const entry = `${Math.min(at, 16383)}${STREAM_WEIGHTS[name]}`;
       if (list) list.push(entry);
       else positions.set(key, [entry]);
     }
     at++;
   };
-  add(terms.words, STREAM_WEIGHTS.words);
-  add(terms.stems, STREAM_WEIGHTS.stems);
-  add(terms.grams, STREAM_WEIGHTS.grams);
+  add(terms.stems, "stems");
+  add(terms.words, "words");
+  add(terms.grams, "grams");
   let text = "";
   for (const [key, list] of positions) text += `${text === "" ? "" : " "}${key}:${list.join(",")}`;
   return text;

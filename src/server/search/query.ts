@@ -1,5 +1,5 @@
 import type { SearchTerm } from "@shared/protocol/search.js";
-import { pairsOf, stemOf, tokenize, trigramsOf, type Token } from "./tokens.js";
+import { pairsOf, stemOf, tokenize, type Token } from "./tokens.js";
 
 /**
  * A search query's terms turned into a match over the index's streams
@@ -7,13 +7,16 @@ import { pairsOf, stemOf, tokenize, trigramsOf, type Token } from "./tokens.js";
  * writes it in its own syntax (FTS5 MATCH, tsquery), from tokens that are
  * letters, digits and marks only, so nothing typed is ever read as syntax.
  *
- * - a word: its stem in `stems`, or, at three characters or more, its
- *   trigrams as a phrase in `grams` (a part of any word); under three
+ * - a word: its stem in `stems`, or, at three characters or more, any
+ *   vocabulary word that contains it in `words` (a part of a word: the
+ *   service looked up the EXPANSIONS_MAX shortest first, `Expansions`;
+ *   when there were more, any word starting with it as well); under three
  *   characters, the word itself; text of an unspaced script: its character
  *   pairs as a phrase in `words` (a substring), one character in `grams`;
  * - a phrase (or a word that tokenizes into several, "e-mail"): the stems
  *   and pairs, in order, as a phrase in `stems`;
- * - a prefix: the folded word as a prefix in `words`;
+ * - a prefix: any word starting with it, in `words` (the index's own
+ *   prefix search: every such word, however many);
  * - an exclusion: NOT of its term.
  */
 export type MatchNode =
@@ -44,16 +47,46 @@ export interface CompiledMatch {
 
 /** Shortest prefix searched as a prefix; a shorter one ("d*") is searched as a word. */
 export const MIN_PREFIX_CHARS = 2;
+/** Shortest part of a word searched inside words. */
+export const MIN_PART_CHARS = 3;
+
+/**
+ * Vocabulary words for the parts of words of a query (folded form →
+ * words), looked up by the service before compiling; at most
+ * EXPANSIONS_MAX each, shortest first (the likeliest to be what was meant).
+ */
+export interface Expansions {
+  containing: Map<string, string[]>;
+}
+
+/** Vocabulary words one part of a word or prefix stands for at most. */
+export const EXPANSIONS_MAX = 30;
+
+/** The parts of words a query needs looked up in the vocabulary before it compiles. */
+export function vocabularyLookups(terms: readonly SearchTerm[]): string[] {
+  const containing = new Set<string>();
+  for (const term of terms) {
+    if (term.kind !== "word") continue;
+    const tokens = tokenize(term.text);
+    if (tokens.length !== 1 || tokens[0]!.unspaced) continue;
+    const word = tokens[0]!.text;
+    if (Array.from(word).length >= MIN_PART_CHARS) containing.add(word);
+  }
+  return [...containing];
+}
+
+/** No lookups: parts of words then match only whole words (for callers without a vocabulary). */
+export const NO_EXPANSIONS: Expansions = { containing: new Map() };
 
 /** The terms of a query as one match (all positive terms, none of the excluded ones). */
-export function compileTerms(terms: readonly SearchTerm[]): CompiledMatch {
+export function compileTerms(terms: readonly SearchTerm[], expansions: Expansions = NO_EXPANSIONS): CompiledMatch {
   const highlight: HighlightSpec = { stems: new Set(), substrings: [], prefixes: [] };
   const positive: MatchNode[] = [];
   const negative: MatchNode[] = [];
   let emptyTerms = 0;
   for (const term of terms) {
     const tokens = tokenize(term.text);
-    const node = termNode(term.kind, tokens, term.negated ? null : highlight);
+    const node = termNode(term.kind, tokens, expansions, term.negated ? null : highlight);
     if (!node) {
       emptyTerms++;
       continue;
@@ -65,7 +98,7 @@ export function compileTerms(terms: readonly SearchTerm[]): CompiledMatch {
   return { match, highlight, emptyTerms };
 }
 
-function termNode(kind: SearchTerm["kind"], tokens: Token[], highlight: HighlightSpec | null): MatchNode | null {
+function termNode(kind: SearchTerm["kind"], tokens: Token[], expansions: Expansions, highlight: HighlightSpec | null): MatchNode | null {
   if (tokens.length === 0) return null;
   if (tokens.length > 1 || kind === "phrase") return phraseNode(tokens, highlight);
   const token = tokens[0]!;
@@ -78,19 +111,29 @@ function termNode(kind: SearchTerm["kind"], tokens: Token[], highlight: Highligh
     highlight?.prefixes.push(token.text);
     return { op: "prefix", stream: "words", term: token.text };
   }
-  return wordNode(token.text, highlight);
+  return wordNode(token.text, expansions, highlight);
 }
 
-/** A whole word (and its forms), or, at three characters or more, any word containing it. */
-export function wordNode(word: string, highlight: HighlightSpec | null): MatchNode {
+/** A whole word (and its forms), or, at three characters or more, any vocabulary word containing it. */
+function wordNode(word: string, expansions: Expansions, highlight: HighlightSpec | null): MatchNode {
   const stem = stemOf(word);
   highlight?.stems.add(stem);
-  const grams = trigramsOf(word);
-  if (grams.length === 0) {
-    return stem === word ? { op: "phrase", stream: "stems", terms: [stem] } : { op: "or", children: [{ op: "phrase", stream: "stems", terms: [stem] }, { op: "phrase", stream: "words", terms: [word] }] };
-  }
-  highlight?.substrings.push(word);
-  return { op: "or", children: [{ op: "phrase", stream: "stems", terms: [stem] }, { op: "phrase", stream: "grams", terms: grams }] };
+  const byStem: MatchNode = { op: "phrase", stream: "stems", terms: [stem] };
+  const isPart = Array.from(word).length >= MIN_PART_CHARS;
+  const containing = isPart ? expansions.containing.get(word) : undefined;
+  if (isPart) highlight?.substrings.push(word);
+  const words = containing ?? [word];
+  const children: MatchNode[] = [byStem];
+  if (words.length > 0) children.push(anyWord(words));
+  // More words contain it than were taken: those that start with it are all found still (typing a word's start).
+  if (containing && containing.length >= EXPANSIONS_MAX) children.push({ op: "prefix", stream: "words", term: word });
+  return children.length === 1 ? byStem : { op: "or", children };
+}
+
+/** Any of `words` in the words stream. */
+function anyWord(words: readonly string[]): MatchNode {
+  const nodes: MatchNode[] = words.map((w) => ({ op: "phrase", stream: "words", terms: [w] }));
+  return nodes.length === 1 ? nodes[0]! : { op: "or", children: nodes };
 }
 
 function phraseNode(tokens: Token[], highlight: HighlightSpec | null): MatchNode {

@@ -1,10 +1,15 @@
 import { distance } from "fastest-levenshtein";
+import { z } from "zod";
+import type { Kysely } from "kysely";
+import type { Database } from "../store/schema.js";
+import { withReactions } from "../messages/reactions.js";
 import type { Deps, Actor } from "../deps.js";
 import type { Message } from "@shared/protocol/entities.js";
 import type { RoomKind } from "@shared/protocol/entities.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import {
   DEFAULT_SEARCH_PAGE_SIZE,
+  MAX_SEARCH_TERMS,
   isEmptySearch,
   parseSearchQuery,
   type ParsedSearchQuery,
@@ -18,7 +23,8 @@ import { AppError } from "../errors.js";
 import { requireMember } from "../rooms/access.js";
 import { getMessagesByIds } from "../messages/queries.js";
 import type { SearchPlan } from "./dialect.js";
-import { compileTerms, correctableWords, type HighlightSpec } from "./query.js";
+import { compileTerms, correctableWords, EXPANSIONS_MAX, vocabularyLookups, type Expansions, type HighlightSpec } from "./query.js";
+import type { SearchTerm } from "@shared/protocol/search.js";
 import { matchRanges, snippetOf } from "./snippets.js";
 
 /**
@@ -53,12 +59,14 @@ export class SearchService {
     const parsed = parseSearchQuery(request.q);
     if (parsed.problems.length > 0) throw invalid("q", parsed.problems.join(" "));
     if (isEmptySearch(parsed)) throw invalid("q", "Type something to search for.");
-    const compiled = compileTerms(parsed.terms);
-    if (compiled.match === null && compiled.emptyTerms === 0 && parsed.terms.length > 0) {
-      throw invalid("q", "Add a word to search for besides the ones to leave out.");
-    }
     const sort: SearchSort = request.sort ?? "relevance";
     const cursor = request.cursor === undefined ? null : decodeCursor(request.cursor, sort);
+    // A later page of a corrected search goes on with the corrected words (the first page chose them).
+    const terms = cursor?.corrections ? corrected(parsed.terms, cursor.corrections) : parsed.terms;
+    const compiled = compileTerms(terms, await this.expansions(terms));
+    if (compiled.match === null && compiled.emptyTerms === 0 && terms.length > 0) {
+      throw invalid("q", "Add a word to search for besides the ones to leave out.");
+    }
     const limit = request.limit ?? DEFAULT_SEARCH_PAGE_SIZE;
     if (request.roomId !== undefined) await requireMember(this.deps.store.db, actor.userId, request.roomId);
 
@@ -72,8 +80,8 @@ export class SearchService {
       mentionsMe: parsed.mentionsMe,
     };
     const empty: SearchResponse = { results: [], total: 0, totalCapped: false, nextCursor: null, sort, filters };
-    // Terms that held only punctuation ("%", "*") search for nothing: no match, and no error.
-    if (scope === null || (compiled.match === null && compiled.emptyTerms > 0)) return empty;
+    // Terms that held only punctuation ("%", "*") search for nothing: alone they find nothing (no error); beside filters, the filters answer.
+    if (scope === null || (compiled.match === null && compiled.emptyTerms > 0 && !hasFilters(filters))) return empty;
 
     const plan: Plan = {
       match: compiled.match,
@@ -84,20 +92,38 @@ export class SearchService {
       cursor: cursor && { id: cursor.id, score: cursor.score },
       limit: limit + 1,
     };
-    let found = await this.page(plan, compiled.highlight, limit, cursor?.total ?? null);
-    let corrections: { from: string; to: string }[] | undefined;
+    let found = await this.page(plan, compiled.highlight, limit, { userId: actor.userId, total: cursor?.total ?? null, corrections: cursor?.corrections ?? null });
+    let corrections = cursor?.corrections ?? undefined;
     if (found.results.length === 0 && cursor === null && compiled.match !== null) {
-      const corrected = await this.corrected(parsed, plan, limit);
-      if (corrected) {
-        found = corrected.found;
-        corrections = corrected.corrections;
+      const fixed = await this.correctedSearch(parsed.terms, plan, limit, actor.userId);
+      if (fixed) {
+        found = fixed.found;
+        corrections = fixed.corrections;
       }
     }
     return { ...empty, ...found, ...(corrections ? { corrections } : {}) };
   }
 
-  /** The page of `plan`, its hits hydrated, and the capped total (`carriedTotal`: the first page's count, from the cursor). */
-  private async page(plan: Plan, highlight: HighlightSpec, limit: number, carriedTotal: number | null): Promise<Page> {
+  /** The vocabulary words that the query's parts of words stand for (query.ts). */
+  private async expansions(terms: readonly SearchTerm[]): Promise<Expansions> {
+    const { db, dialect } = this.deps.store;
+    const expansions: Expansions = { containing: new Map() };
+    await Promise.all(
+      vocabularyLookups(terms).map(async (part) => {
+        const found = await db.executeQuery(dialect.search.wordsContaining(part, EXPANSIONS_MAX));
+        expansions.containing.set(part, found.rows.map((r) => r.word));
+      }),
+    );
+    return expansions;
+  }
+
+  /**
+   * The page of `plan`, its hits hydrated, and the capped total. `carried`:
+   * the searcher, and what the cursor carries on: the first page's count
+   * (null: count now) and the corrections in effect.
+   */
+  private async page(plan: Plan, highlight: HighlightSpec, limit: number, carried: { userId: string; total: number | null; corrections: Correction[] | null }): Promise<Page> {
+    const carriedTotal = carried.total;
     const { db, dialect } = this.deps.store;
     const cap = this.deps.config.searchCountCap;
     const [rows, counted] = await Promise.all([
@@ -109,8 +135,10 @@ export class SearchService {
     const pageRows = rows.rows.slice(0, limit);
     const n = counted ? Number(counted.rows[0]?.n ?? 0) : (carriedTotal ?? 0);
     const last = pageRows[pageRows.length - 1];
-    const messages = await getMessagesByIds(db, pageRows.map((r) => r.message_id));
+    // The message as history gives it: with its reactions.
+    const messages = await withReactions(db, await getMessagesByIds(db, pageRows.map((r) => r.message_id)));
     const byId = new Map(messages.map((m) => [m.id, m]));
+    const peers = await directPeers(db, carried.userId, [...new Set(pageRows.map((r) => r.room_id))].filter((id) => plan.rooms.get(id)?.kind === "direct"));
     const results: SearchHit[] = [];
     for (const row of pageRows) {
       const message = byId.get(row.message_id);
@@ -118,13 +146,15 @@ export class SearchService {
       if (!message || message.deletedAt || message.seq > this.writer.readableSeq(message.roomId)) continue;
       const room = plan.rooms.get(message.roomId);
       if (!room) continue;
-      results.push({ message, room, ...snippet(message, highlight) });
+      // A direct room is named to me by the other person, as GET /rooms names it (rooms/views.ts).
+      const named = room.kind === "direct" ? { ...room, name: peers.get(room.id) ?? room.name } : room;
+      results.push({ message, room: named, ...snippet(message, highlight) });
     }
     return {
       results,
       total: Math.min(n, cap),
       totalCapped: n > cap,
-      nextCursor: more && last ? encodeCursor({ sort: plan.sort, id: Number(last.id), score: Number(last.score), total: n }) : null,
+      nextCursor: more && last ? encodeCursor({ sort: plan.sort, id: Number(last.id), score: Number(last.score), total: n, corrections: carried.corrections }) : null,
     };
   }
 
@@ -166,34 +196,36 @@ export class SearchService {
   }
 
   /**
-   * A search that found nothing, again with each misspellable word replaced
-   * by the closest vocabulary word (edit distance 1 for words of up to five
-   * letters, else 2; ties by the database's trigram order) that changes
-   * something; answered only when that finds messages the actor may read,
-   * so a correction never tells of words in messages they cannot.
+   * A search that found nothing, again with its misspellable words replaced
+   * by close vocabulary words (edit distance 1 for words of up to five
+   * letters, else 2), closest first, trying at most CORRECTION_TRIES of
+   * them: the closest word may be in messages the actor cannot read, and
+   * only a correction that finds messages they may read is answered, so a
+   * correction never tells of words in messages they cannot.
    */
-  private async corrected(
-    parsed: ParsedSearchQuery,
-    plan: Plan,
-    limit: number,
-  ): Promise<{ found: Page; corrections: { from: string; to: string }[] } | null> {
+  private async correctedSearch(terms: readonly SearchTerm[], plan: Plan, limit: number, userId: string): Promise<{ found: Page; corrections: Correction[] } | null> {
     const { db, dialect } = this.deps.store;
-    const corrections: { from: string; to: string }[] = [];
-    for (const word of correctableWords(parsed.terms)) {
-      const candidates = (await db.executeQuery(dialect.search.similarWords(word, CORRECTION_CANDIDATES))).rows.map((r) => r.word);
-      const best = closest(word, candidates);
-      if (best) corrections.push({ from: word, to: best });
+    const words = correctableWords(terms);
+    const candidates = await Promise.all(
+      words.map(async (word) => closestFirst(word, (await db.executeQuery(dialect.search.similarWords(word, CORRECTION_CANDIDATES))).rows.map((r) => r.word))),
+    );
+    for (let attempt = 0; attempt < CORRECTION_TRIES; attempt++) {
+      const corrections: Correction[] = [];
+      let fresh = false;
+      for (const [i, word] of words.entries()) {
+        const list = candidates[i]!;
+        if (list.length === 0) continue;
+        corrections.push({ from: word, to: list[Math.min(attempt, list.length - 1)]! });
+        fresh ||= attempt < list.length;
+      }
+      if (!fresh) break;
+      const fixed = corrected(terms, corrections);
+      const compiled = compileTerms(fixed, await this.expansions(fixed));
+      if (compiled.match === null) return null;
+      const found = await this.page({ ...plan, match: compiled.match }, compiled.highlight, limit, { userId, total: null, corrections });
+      if (found.results.length > 0) return { found, corrections };
     }
-    if (corrections.length === 0) return null;
-    const replaced = new Map(corrections.map((c) => [c.from, c.to]));
-    const terms = parsed.terms.map((t) => {
-      const to = t.kind === "word" && !t.negated ? replaced.get(t.text.toLowerCase()) ?? replacedFolded(replaced, t.text) : undefined;
-      return to === undefined ? t : { ...t, text: to };
-    });
-    const compiled = compileTerms(terms);
-    if (compiled.match === null) return null;
-    const found = await this.page({ ...plan, match: compiled.match }, compiled.highlight, limit, null);
-    return found.results.length > 0 ? { found, corrections } : null;
+    return null;
   }
 }
 
@@ -204,25 +236,52 @@ type Page = Pick<SearchResponse, "results" | "total" | "totalCapped" | "nextCurs
 /** Vocabulary words considered per misspelt word. */
 const CORRECTION_CANDIDATES = 50;
 
-/** The candidate closest to `word` by edit distance (fastest-levenshtein), within 1 (≤ 5 letters) or 2; null if none. */
-export function closest(word: string, candidates: readonly string[]): string | null {
+/** Misspelt words' corrections tried, at most, before giving up. */
+const CORRECTION_TRIES = 5;
+
+/** A word of the query and the word searched in its place. */
+type Correction = { from: string; to: string };
+
+/**
+ * The candidates within edit distance 1 (words of up to five letters) or 2
+ * of `word` (fastest-levenshtein), closest first, then in the order given.
+ */
+export function closestFirst(word: string, candidates: readonly string[]): string[] {
   const most = word.length <= 5 ? 1 : 2;
-  let best: string | null = null;
-  let bestDistance = most + 1;
-  for (const candidate of candidates) {
-    if (candidate === word) continue;
-    const d = distance(word, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
+  return candidates
+    .filter((c) => c !== word)
+    .map((c, order) => ({ c, order, d: distance(word, c) }))
+    .filter((x) => x.d <= most)
+    .sort((a, b) => a.d - b.d || a.order - b.order)
+    .map((x) => x.c);
 }
 
-function replacedFolded(replaced: Map<string, string>, text: string): string | undefined {
-  const tokens = correctableWords([{ kind: "word", text, negated: false }]);
-  return tokens.length === 1 ? replaced.get(tokens[0]!) : undefined;
+/** `terms` with each corrected word (a plain word whose folded form is a correction's `from`) replaced by its correction. */
+function corrected(terms: readonly SearchTerm[], corrections: readonly Correction[]): SearchTerm[] {
+  const replaced = new Map(corrections.map((c) => [c.from, c.to]));
+  return terms.map((term) => {
+    const [word] = correctableWords([term]);
+    const to = word === undefined ? undefined : replaced.get(word);
+    return to === undefined ? term : { ...term, text: to };
+  });
+}
+
+/** The other member of each direct room (display name by room id), one query for a page's rooms. */
+async function directPeers(db: Kysely<Database>, userId: string, roomIds: string[]): Promise<Map<string, string>> {
+  if (roomIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("room_members")
+    .innerJoin("users", "users.id", "room_members.user_id")
+    .select(["room_members.room_id", "users.display_name"])
+    .where("room_members.room_id", "in", roomIds)
+    .where("room_members.user_id", "!=", userId)
+    .execute();
+  return new Map(rows.map((r) => [r.room_id, r.display_name]));
+}
+
+/** True when the query has a filter (a search of filters alone is a listing, newest first). */
+function hasFilters(filters: SearchResponse["filters"]): boolean {
+  return filters.from.length > 0 || filters.in.length > 0 || filters.before !== null || filters.after !== null || filters.hasFile || filters.mentionsMe;
 }
 
 /** The hit's snippet: from its text where the text matches, else from the first file name that does. */
@@ -243,36 +302,42 @@ interface Cursor {
   score: number;
   /** The first page's count, carried so later pages need not count again. */
   total: number;
+  /** The corrections the first page made, kept for the pages after it. */
+  corrections: Correction[] | null;
 }
+
+/** A cursor's JSON: [sort "d" | "r", last id, last score, total, corrections as [from, to] pairs?]. */
+const CursorSchema = z.union([
+  z.tuple([z.enum(["d", "r"]), z.number().int().safe(), z.number().finite(), z.number().int().nonnegative()]),
+  z.tuple([
+    z.enum(["d", "r"]),
+    z.number().int().safe(),
+    z.number().finite(),
+    z.number().int().nonnegative(),
+    z.array(z.tuple([z.string().max(64), z.string().max(64)])).max(MAX_SEARCH_TERMS),
+  ]),
+]);
 
 /** A cursor as an opaque string (base64url of JSON). */
 function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.sort === "date" ? "d" : "r", cursor.id, cursor.score, cursor.total])).toString("base64url");
+  const fields: unknown[] = [cursor.sort === "date" ? "d" : "r", cursor.id, cursor.score, cursor.total];
+  if (cursor.corrections) fields.push(cursor.corrections.map((c) => [c.from, c.to]));
+  return Buffer.from(JSON.stringify(fields)).toString("base64url");
 }
 
 /** @throws AppError validation_failed at `cursor` when it is not one this server made for this sort */
-function decodeCursor(text: string, sort: SearchSort): Cursor & { total: number } {
-  let value: unknown;
+function decodeCursor(text: string, sort: SearchSort): Cursor {
+  let json: unknown;
   try {
-    value = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
+    json = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
   } catch {
     throw invalid("cursor", "This cursor is not one a search gave.");
   }
-  if (
-    !Array.isArray(value) ||
-    value.length !== 4 ||
-    !["d", "r"].includes(value[0] as string) ||
-    !Number.isSafeInteger(value[1]) ||
-    typeof value[2] !== "number" ||
-    !Number.isFinite(value[2]) ||
-    !Number.isSafeInteger(value[3]) ||
-    (value[3] as number) < 0
-  ) {
-    throw invalid("cursor", "This cursor is not one a search gave.");
-  }
-  const cursorSort: SearchSort = value[0] === "d" ? "date" : "relevance";
-  if (cursorSort !== sort) throw invalid("cursor", "This cursor belongs to a search sorted another way.");
-  return { sort, id: value[1] as number, score: value[2] as number, total: value[3] as number };
+  const parsed = CursorSchema.safeParse(json);
+  if (!parsed.success) throw invalid("cursor", "This cursor is not one a search gave.");
+  const [kind, id, score, total, corrections] = parsed.data;
+  if ((kind === "d" ? "date" : "relevance") !== sort) throw invalid("cursor", "This cursor belongs to a search sorted another way.");
+  return { sort, id, score, total, corrections: corrections ? corrections.map(([from, to]) => ({ from, to })) : null };
 }
 
 function invalid(path: string, message: string): AppError {

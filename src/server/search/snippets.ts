@@ -60,8 +60,8 @@ export function snippetOf(text: string, ranges: readonly [number, number][]): Sn
   let end = text.length;
   if (text.length > SNIPPET_CHARS) {
     const first = ranges[0]?.[0] ?? 0;
-    start = first <= LEAD_CHARS ? 0 : wordStart(text, first - LEAD_CHARS);
-    end = wordEnd(text, Math.min(text.length, start + SNIPPET_CHARS));
+    start = whole(text, first <= LEAD_CHARS ? 0 : wordStart(text, first - LEAD_CHARS));
+    end = whole(text, wordEnd(text, Math.min(text.length, start + SNIPPET_CHARS)));
   }
   const parts: SnippetPart[] = [];
   if (start > 0) parts.push({ text: "…" });
@@ -77,6 +77,12 @@ export function snippetOf(text: string, ranges: readonly [number, number][]): Sn
   if (end > at) parts.push({ text: text.slice(at, end) });
   if (end < text.length) parts.push({ text: "…" });
   return parts;
+}
+
+/** `i` moved back off the second half of a surrogate pair, so a cut there never halves a character (an emoji). */
+function whole(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return i > 0 && i < text.length && code >= 0xdc00 && code <= 0xdfff ? i - 1 : i;
 }
 
 /** The start of the word at or after `i` (so a cut never halves a word), within 20 characters. */

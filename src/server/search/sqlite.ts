@@ -13,13 +13,14 @@ import { trigramsOf } from "./tokens.js";
  * search/tokens.ts, joined by spaces, and FTS5's unicode61 tokenizer only
  * splits them again at those spaces: its categories include marks (`M*`),
  * which it would otherwise treat as separators (Thai vowels), and it removes
- * no diacritics (tokens.ts folded them already). A gap in `grams` is the
- * token "0", which no query gram can be (grams are three characters, or one
- * character of an unspaced script).
+ * no diacritics (tokens.ts folded them already). A gap in a stream is the
+ * token U+E000, a private-use character (category Co, a token character
+ * here) that tokens.ts never makes: no query term can be or match it.
  *
- * `search_words` is the vocabulary for misspelt queries, with an FTS5
- * trigram table over it (kept by a trigger), so close words are found by
- * shared trigrams.
+ * `search_words` is the vocabulary, with an FTS5 trigram table over it
+ * (the trigram tokenizer, kept by a trigger): the words containing a part
+ * of a word are found there, and misspelt words' neighbours by shared
+ * trigrams.
  */
 export const sqliteSearch: SearchDialect = {
   async createTables(db: Kysely<unknown>) {
@@ -134,6 +135,15 @@ export const sqliteSearch: SearchDialect = {
     return CompiledQuery.raw(`SELECT count(*) AS n FROM (SELECT 1 ${from} WHERE ${where.join(" AND ")} LIMIT ?)`, params);
   },
 
+  wordsContaining(part: string, limit: number) {
+    // The trigram tokenizer matches a quoted string of three characters or more as a substring.
+    return CompiledQuery.raw(
+      "SELECT word FROM search_words_trigram WHERE search_words_trigram MATCH ? ORDER BY length(word), word LIMIT ?",
+      [quote(part), limit],
+    );
+  },
+
+
   similarWords(word: string, limit: number) {
     // The trigram tokenizer matches a quoted three-character string as one trigram.
     const match = trigramsOf(word).map(quote).join(" OR ");
@@ -211,9 +221,13 @@ export function roomToken(roomId: string): string {
   return "r" + roomId.replace(/-/g, "");
 }
 
+/** Fills a gap in a stream (see the module's comment). */
+const GAP = "\uE000";
+
 /** The words, stems and grams columns' text. */
 function streams(terms: IndexTerms): [string, string, string] {
-  return [terms.words.join(" "), terms.stems.join(" "), terms.grams.map((g) => g ?? "0").join(" ")];
+  const text = (stream: readonly (string | null)[]) => stream.map((t) => t ?? GAP).join(" ");
+  return [text(terms.words), text(terms.stems), text(terms.grams)];
 }
 
 /** New words into the vocabulary; known ones are skipped (`WHERE true` lets SQLite parse the upsert after a SELECT). */

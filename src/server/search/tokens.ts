@@ -10,9 +10,9 @@ import { stem as porter2 } from "porter2";
  * stop words, FTS5's porter does not; neither matches a two-character
  * Chinese word by substring).
  *
- * Text is folded first: NFKD, combining marks removed (accents: "Café" and
- * "cafe" are one word; Arabic and Hebrew vowel points too), NFC, lower
- * case. It is then cut into tokens, runs of letters, digits and marks:
+ * Text is folded first: NFKD, combining diacritics removed (accents: "Café"
+ * and "cafe" are one word; Arabic and Hebrew vowel points too; not the marks
+ * that make another letter, as Japanese voicing), NFC, lower case. It is then cut into tokens, runs of letters, digits and marks:
  * - a *spaced* token (Latin, Cyrillic, Greek, Arabic, …) is a word; English
  *   words (ASCII letters) are stemmed with Porter2 (Snowball English, the
  *   stemmer of PostgreSQL's english config; the `porter2` package), others
@@ -24,21 +24,43 @@ import { stem as porter2 } from "porter2";
  *   is a phrase of pairs.
  *
  * The index holds three streams per document (search/dialect.ts):
- * - `words`: each spaced word as folded, each unspaced pair (prefix queries);
+ * - `words`: each spaced word as folded, each unspaced pair (a word found
+ *   by a part of it or a prefix, through the vocabulary);
  * - `stems`: the same positions, spaced words stemmed (words, phrases);
- * - `grams`: each spaced word of three characters or more as its overlapping
- *   trigrams, each unspaced character alone, with a gap (`null`) after every
- *   token so that no substring spans two words ("parts of words").
+ * - `grams`: each character of unspaced runs alone, with a gap (`null`)
+ *   after each run (a one-character search in Chinese or Japanese).
+ * and the document's distinct spaced words go into the vocabulary
+ * (`search_words`), which the database indexes by trigrams (FTS5's trigram
+ * tokenizer; pg_trgm): a part of a word, or a prefix, is looked up there
+ * first and searched as the words that contain it (search/query.ts), as a
+ * search engine expands a wildcard over its term dictionary, and a
+ * misspelt word is corrected against it.
  */
 
-/** Characters of the scripts written without spaces between words. */
-const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+/**
+ * Characters of the scripts written without spaces between words, by
+ * Script_Extensions: the long-vowel mark ー and the iteration marks belong
+ * to no one script (Common) but are used only inside Japanese words
+ * (サーバー), so they stay inside their run.
+ */
+const UNSPACED = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}\p{scx=Hangul}\p{scx=Thai}\p{scx=Lao}\p{scx=Khmer}\p{scx=Myanmar}]/u;
 /** A run of letters, digits and marks: one token before script splitting. */
 const TOKEN_RUN = /[\p{L}\p{N}\p{M}]+/gu;
-const COMBINING = /\p{Mn}/gu;
+/**
+ * The marks folding removes: the combining diacritics (accents of Latin,
+ * Greek, Cyrillic…), Arabic harakat and Hebrew points. Not every mark:
+ * Japanese voicing (バ is ハ + ゛ decomposed), Thai and Indic vowel signs
+ * change the word, not its accent.
+ */
+// eslint-disable-next-line no-misleading-character-class -- ranges of lone combining marks, each removed by itself
+const COMBINING = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670]/gu;
 const ASCII_WORD = /^[a-z]+$/;
 
-/** Longest token kept, in characters: longer runs (a pasted hash, base64) are cut, so no term is unbounded. */
+/**
+ * Longest spaced token kept, in characters: longer ones (a pasted hash,
+ * base64) are cut, so no term is unbounded. An unspaced run is not cut: it
+ * is a sentence, not a word, and its pairs are bounded by the text.
+ */
 export const MAX_TOKEN_CHARS = 64;
 
 /** A token of a text: its folded form and where it stands in the original (UTF-16 offsets, end exclusive). */
@@ -50,7 +72,7 @@ export interface Token {
   unspaced: boolean;
 }
 
-/** Folds text for matching: NFKD, combining marks removed, NFC, lower case. */
+/** Folds text for matching: NFKD, combining diacritics removed (COMBINING), NFC, lower case. */
 export function fold(text: string): string {
   return text.normalize("NFKD").replace(COMBINING, "").normalize("NFC").toLowerCase();
 }
@@ -84,10 +106,17 @@ export function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * Folds a token and cuts it again: folding may turn a character into
+ * several with punctuation between (½ → 1⁄2, ⑴ → (1)), and the parts are
+ * the words (so that both databases, and the query, see the same ones).
+ * Each part keeps the whole original token's offsets.
+ */
 function pushToken(tokens: Token[], original: string, start: number, unspaced: boolean): void {
-  const folded = Array.from(fold(original));
-  if (folded.length === 0) return;
-  tokens.push({ text: folded.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
+  for (const part of fold(original).matchAll(TOKEN_RUN)) {
+    const chars = Array.from(part[0]);
+    tokens.push({ text: unspaced ? part[0] : chars.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
+  }
 }
 
 /** A spaced word's stem: English words (ASCII letters) by Porter2 (Snowball English), any other word as it is. */
@@ -95,7 +124,7 @@ export function stemOf(word: string): string {
   return ASCII_WORD.test(word) ? porter2(word) : word;
 }
 
-/** The overlapping trigrams of a word ("deploy" → dep, epl, plo, loy); none under three characters. */
+/** The overlapping trigrams of a word ("deploy" → dep, epl, plo, loy); none under three characters. For the vocabulary's lookups. */
 export function trigramsOf(word: string): string[] {
   const chars = Array.from(word);
   const grams: string[] = [];
@@ -112,18 +141,21 @@ export function pairsOf(run: string): string[] {
   return pairs;
 }
 
-/** The three term streams of one document (see the module's comment); `null` in `grams` is a gap. */
+/**
+ * The three term streams of one document (see the module's comment);
+ * `null` is a gap: between the text and each file's name (a phrase never
+ * runs from one into the next) and, in `grams`, after each run.
+ */
 export interface IndexTerms {
-  words: string[];
-  stems: string[];
+  words: (string | null)[];
+  stems: (string | null)[];
   grams: (string | null)[];
-  /** Distinct spaced words of 4 to 40 letters: the vocabulary that misspelt queries are corrected against. */
+  /** Distinct spaced words of three characters or more: the vocabulary that parts of words, prefixes and misspellings are looked up in. */
   vocabulary: string[];
 }
 
-/** Most vocabulary words taken from one document: a long message of rare words adds at most this many. */
-const VOCABULARY_PER_DOCUMENT = 64;
-const VOCABULARY_WORD = /^\p{L}{4,40}$/u;
+/** Shortest word kept in the vocabulary, in characters: parts of words are searched from three characters on. */
+export const VOCABULARY_MIN_CHARS = 3;
 
 /**
  * The terms to index for a message: its text, then its files' names.
@@ -131,7 +163,11 @@ const VOCABULARY_WORD = /^\p{L}{4,40}$/u;
 export function indexTerms(texts: readonly string[]): IndexTerms {
   const terms: IndexTerms = { words: [], stems: [], grams: [], vocabulary: [] };
   const vocabulary = new Set<string>();
-  for (const text of texts) {
+  for (const [i, text] of texts.entries()) {
+    if (i > 0) {
+      terms.words.push(null);
+      terms.stems.push(null);
+    }
     for (const token of tokenize(text)) {
       if (token.unspaced) {
         const pairs = pairsOf(token.text);
@@ -141,8 +177,7 @@ export function indexTerms(texts: readonly string[]): IndexTerms {
       } else {
         terms.words.push(token.text);
         terms.stems.push(stemOf(token.text));
-        terms.grams.push(...trigramsOf(token.text), null);
-        if (vocabulary.size < VOCABULARY_PER_DOCUMENT && VOCABULARY_WORD.test(token.text)) vocabulary.add(token.text);
+        if (token.text.length >= VOCABULARY_MIN_CHARS) vocabulary.add(token.text);
       }
     }
   }

@@ -5,6 +5,7 @@ import { AttachmentIdsSchema } from "./attachments.js";
 import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
 import { idText } from "./text.js";
+import { SearchRequestSchema, SearchResponseSchema } from "./search.js";
 import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
 
 /**
@@ -117,6 +118,19 @@ export const PresenceGetCommandSchema = z.object({
   userIds: z.array(idText({ label: "User id", max: 64 })).min(1).max(1000),
 });
 
+/**
+ * Message search (ext, issue 18): GET /search's query as a command, the
+ * same fields (`q` 1 to 500 characters; `roomId`, `sort`, `cursor`, `limit`
+ * optional). The ack's `search` is GET /search's answer. Counts against the
+ * user's search budget (--searches-per-minute) as well as the socket's
+ * command rate.
+ */
+export const SearchCommandSchema = z.object({
+  type: z.literal("search"),
+  id: CommandId,
+  ...SearchRequestSchema.shape,
+});
+
 export const ClientCommandSchema = z.discriminatedUnion("type", [
   MessageSendCommandSchema,
   ResumeCommandSchema,
@@ -130,6 +144,7 @@ export const ClientCommandSchema = z.discriminatedUnion("type", [
   TypingCommandSchema,
   PresenceSetCommandSchema,
   PresenceGetCommandSchema,
+  SearchCommandSchema,
 ]);
 export type ClientCommand = z.infer<typeof ClientCommandSchema>;
 export type ClientCommandType = ClientCommand["type"];
@@ -172,6 +187,8 @@ export const AckFrameSchema = z.object({
   presence: z.record(z.string(), PresenceSchema).optional(),
   /** reaction.add, reaction.remove: the message's reactions as they now are. */
   reactions: z.array(ReactionSchema).optional(),
+  /** search (ext): the page of results, as GET /search answers. */
+  search: SearchResponseSchema.optional(),
 });
 
 export const ErrorFrameSchema = z.object({

@@ -14,6 +14,7 @@ import {
 import { MemberSchema, MessageSchema, MessageVersionSchema, RoomSchema, SelfSchema, UserSchema } from "./entities.js";
 import { bodyText, idText, nameText, queryText } from "./text.js";
 import { AttachmentIdsSchema } from "./attachments.js";
+import { MAX_SEARCH_PAGE_SIZE, SearchRequestSchema, SearchResponseSchema, type SearchSort } from "./search.js";
 
 /**
  * HTTP bodies under /api/v1 (contract v1), one schema each: the server
@@ -159,9 +160,33 @@ export const HistoryQuerySchema = z
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
     /** (ext) The page containing this seq: about half the page before it, the rest from it on. */
     around: z.coerce.number().int().positive().max(MAX_SEQ).optional(),
+    /**
+     * (ext, issue 18) Search this room instead of paging it (the seed's
+     * `?search=`): the answer is a SearchResponse, as GET /search with this
+     * room's id; the query syntax is search.ts's. With `sort` and `cursor`;
+     * `limit` is then 1 to 50 (default 20); never with before, after or around.
+     */
+    search: SearchRequestSchema.shape.q.optional(),
+    /** (ext) With `search`: relevance (default) or date (newest first). Without `search`, ignored as before. */
+    sort: z.string().max(20).optional(),
+    /** (ext) With `search`: the previous page's `nextCursor`. Without `search`, ignored as before. */
+    cursor: SearchRequestSchema.shape.cursor,
   })
   .refine((q) => [q.before, q.after, q.around].filter((v) => v !== undefined).length <= 1, {
     message: "Give at most one of before, after and around.",
+  })
+  .superRefine((q, ctx) => {
+    // Without search, contract v1's page, unchanged: parameters it never knew are ignored, as they always were.
+    if (q.search === undefined) return;
+    if (q.sort !== undefined && !SearchRequestSchema.shape.sort.unwrap().options.includes(q.sort as SearchSort)) {
+      ctx.addIssue({ code: "custom", path: ["sort"], message: "sort is relevance or date." });
+    }
+    if (q.before !== undefined || q.after !== undefined || q.around !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["search"], message: "A search pages by cursor: give no before, after or around with it." });
+    }
+    if (q.limit !== undefined && q.limit > MAX_SEARCH_PAGE_SIZE) {
+      ctx.addIssue({ code: "custom", path: ["limit"], message: `With search, limit is 1 to ${MAX_SEARCH_PAGE_SIZE}.` });
+    }
   });
 export type HistoryQuery = z.infer<typeof HistoryQuerySchema>;
 
@@ -174,6 +199,14 @@ export const HistoryResponseSchema = z.object({
   hasMoreAfter: z.boolean().optional(),
 }).meta({ id: "HistoryResponse" });
 export type HistoryResponse = z.infer<typeof HistoryResponseSchema>;
+
+/**
+ * GET /rooms/:roomId/messages's answer: a HistoryResponse, or (ext, issue
+ * 18) with `?search=` a SearchResponse of that room. `"results" in body`
+ * tells them apart.
+ */
+export const RoomMessagesResponseSchema = z.union([HistoryResponseSchema, SearchResponseSchema]);
+export type RoomMessagesResponse = z.infer<typeof RoomMessagesResponseSchema>;
 
 export const SendMessageRequestSchema = z.object({
   /** 1 to 4,000 characters; may be "" or left out when `attachments` names a file (ext). */

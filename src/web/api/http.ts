@@ -38,6 +38,7 @@ import {
   type SignupRequest,
   type User,
 } from "@shared/protocol/index.js";
+import { SearchResponseSchema, type SearchRequest, type SearchResponse } from "@shared/protocol/search.js";
 
 /** Codes the client itself produces, next to the server's ErrorCode values. */
 export const ClientErrorCode = {
@@ -67,6 +68,8 @@ interface RequestOptions<S extends z.ZodType | null> {
   query?: Record<string, string | number | undefined>;
   /** The answer's schema, or null for a 204. */
   schema: S;
+  /** Aborts the request (a search overtaken by the next keystroke): the call rejects with the signal's reason, not an ApiError. */
+  signal?: AbortSignal;
 }
 
 type Answer<S> = S extends z.ZodType ? z.infer<S> : void;
@@ -114,8 +117,10 @@ export class HttpTransport {
         headers,
         credentials: "same-origin",
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: options.signal,
       });
-    } catch {
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
       throw new ApiError(0, ClientErrorCode.Network, "Cannot reach the server. Check your connection.");
     }
 
@@ -129,6 +134,8 @@ export class HttpTransport {
     if (options.schema === null) return undefined as Answer<S>;
 
     const json: unknown = await response.json().catch(() => undefined);
+    // Aborted while the body was arriving: the caller asked for nothing more.
+    if (options.signal?.aborted) throw options.signal.reason;
     const parsed = options.schema.safeParse(json);
     if (!parsed.success) {
       console.warn("Unexpected answer from", method, path, parsed.error.issues);
@@ -162,10 +169,12 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `http_${response.status}`, `The server answered ${response.status}.`);
 }
 
-/** Query of GET /rooms/:id/messages: `before`/`after` are seqs. */
+/** Query of GET /rooms/:id/messages: `before`/`after`/`around` are seqs (at most one). */
 export interface HistoryCursor {
   before?: number;
   after?: number;
+  /** The page containing this seq (ext): about half the page before it, the rest from it on. */
+  around?: number;
   limit?: number;
 }
 
@@ -256,8 +265,22 @@ export class ParleyApi {
 
   async history(roomId: string, cursor: HistoryCursor = {}): Promise<HistoryResponse> {
     return this.transport.request("GET", `/rooms/${enc(roomId)}/messages`, {
-      query: { before: cursor.before, after: cursor.after, limit: cursor.limit },
+      query: { before: cursor.before, after: cursor.after, around: cursor.around, limit: cursor.limit },
       schema: HistoryResponseSchema,
+    });
+  }
+
+  /**
+   * GET /search: a page of the messages I may read that match `request.q`
+   * (syntax: shared/protocol/search.ts). `signal` aborts it; the call then
+   * rejects with the abort's reason (a DOMException "AbortError"), never an
+   * ApiError. @throws ApiError validation_failed, not_found, forbidden, rate_limited…
+   */
+  async search(request: SearchRequest, signal?: AbortSignal): Promise<SearchResponse> {
+    return this.transport.request("GET", "/search", {
+      query: { q: request.q, roomId: request.roomId, sort: request.sort, cursor: request.cursor, limit: request.limit },
+      schema: SearchResponseSchema,
+      signal,
     });
   }
 

@@ -10,6 +10,7 @@ import { LiveAnnouncer } from "@web/a11y/announcer";
 import { isShown } from "@web/a11y/focus";
 import { useFocusLanding, useShellShortcuts } from "@web/a11y/shortcuts";
 import { RoomView } from "@web/messages/RoomView";
+import { SearchHost } from "@web/search/SearchPanel";
 import { Sidebar } from "@web/rooms/Sidebar";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { HashIcon } from "@web/ui/icons";
@@ -65,6 +66,7 @@ export function ChatShell() {
   // On a phone one pane shows at a time (styles.css, "Phone layout"): the route decides which.
   const pane = route.kind === "home" ? "list" : "conversation";
   return (
+    <SearchHost onOpenRoom={openRoom}>
     <div className={`shell shell--${pane}`} data-pane={pane}>
       {/* The first Tab stops of the page (visible when focused): past the conversation list. */}
       <nav className="skip-links" aria-label="Skip links">
@@ -82,6 +84,7 @@ export function ChatShell() {
         </ErrorBoundary>
       </main>
     </div>
+    </SearchHost>
   );
 }
 

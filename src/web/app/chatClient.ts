@@ -16,6 +16,9 @@ import { ChatStore } from "@web/state/store";
 import { EphemeralStore } from "@web/presence/ephemeral";
 import { ReceiptsStore } from "@web/state/receipts";
 import { watchActivity } from "@web/presence/activity";
+import { holdsSeq } from "@web/state/timeline";
+import { JumpRequests } from "@web/search/jump";
+import type { SearchRequest, SearchResponse } from "@shared/protocol/search.js";
 
 export interface ChatClientOptions {
   api: ParleyApi;
@@ -36,6 +39,10 @@ const REVEAL_MAX_PAGES = 20;
 const ROOM_REFRESH_DELAY_MS = 400;
 /** Delivery receipts are batched: at most one `room.delivered` per room per this many ms, with the highest seq. */
 const DELIVERED_BATCH_MS = 300;
+/** Catching up a window that reached the present again fetches at most this many pages of what arrived meanwhile. */
+const CATCH_UP_MAX_PAGES = 20;
+/** Opening a message waits at most this long for a page already on its way before asking its own. */
+const PAGE_WAIT_MS = 10_000;
 
 export class ChatClient {
   readonly store = new ChatStore();
@@ -43,6 +50,8 @@ export class ChatClient {
   readonly ephemeral = new EphemeralStore();
   /** Members' read and delivered positions of the rooms opened (receipts). */
   readonly receipts = new ReceiptsStore();
+  /** Messages to open in their conversation (search results), taken by the room's view. */
+  readonly jumps = new JumpRequests();
   /** Highest seq received per room not yet reported as delivered; flushed by one timer. */
   private readonly pendingDelivered = new Map<string, number>();
   private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
@@ -185,14 +194,101 @@ export class ChatClient {
     const before = timeline?.messages[0]?.seq;
     if (!timeline || !timeline.loaded || !timeline.hasOlder || timeline.loading !== null || before === undefined) return;
     const generation = this.generation;
+    const windowAt = timeline.window;
     this.store.dispatch({ type: "history.loading", roomId, page: "older" });
     try {
       const page = await this.api.history(roomId, { before, limit: DEFAULT_PAGE_SIZE });
       if (generation !== this.generation) return;
-      this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore });
+      this.store.dispatch({ type: "history.loaded", roomId, page: "older", messages: page.messages, hasMore: page.hasMore, window: windowAt });
     } catch (error) {
       if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
     }
+  }
+
+  /**
+   * Makes the message of seq `seq` part of the room's timeline: nothing to
+   * do when it is held; else, once any page on its way has arrived, the
+   * page around it (`around=<seq>`), which replaces the window unless it
+   * overlaps it (state/timeline.ts, `withPage`).
+   * @returns whether the timeline now holds it
+   */
+  async loadAround(roomId: string, seq: number): Promise<boolean> {
+    const generation = this.generation;
+    const deadline = Date.now() + PAGE_WAIT_MS;
+    // A page already on its way (the room's first page, when it was just opened) may hold it: wait for it rather than race it.
+    while ((this.store.getState().timelines[roomId]?.loading ?? null) !== null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (generation !== this.generation) return false;
+    const before = this.store.getState().timelines[roomId];
+    if (before && holdsSeq(before, seq)) return true;
+    this.store.dispatch({ type: "history.loading", roomId, page: "around" });
+    try {
+      const page = await this.api.history(roomId, { around: seq, limit: DEFAULT_PAGE_SIZE });
+      if (generation !== this.generation) return false;
+      this.store.dispatch({ type: "history.loaded", roomId, page: "around", messages: page.messages, hasMore: page.hasMore, hasMoreAfter: page.hasMoreAfter ?? false });
+      await this.caughtUpIfAttached(roomId, before?.hasNewer ?? false);
+    } catch (error) {
+      if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+      return false;
+    }
+    const after = this.store.getState().timelines[roomId];
+    return after !== undefined && holdsSeq(after, seq);
+  }
+
+  /** Fetches the page after the newest message held, while the window is detached from the present (scrolling down). */
+  async loadNewer(roomId: string): Promise<void> {
+    const timeline = this.store.getState().timelines[roomId];
+    const after = timeline?.messages[timeline.messages.length - 1]?.seq;
+    if (!timeline || !timeline.hasNewer || timeline.loading !== null || after === undefined) return;
+    const generation = this.generation;
+    const windowAt = timeline.window;
+    this.store.dispatch({ type: "history.loading", roomId, page: "newer" });
+    try {
+      const page = await this.api.history(roomId, { after, limit: DEFAULT_PAGE_SIZE });
+      if (generation !== this.generation) return;
+      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: page.hasMore, window: windowAt });
+      await this.caughtUpIfAttached(roomId, true);
+    } catch (error) {
+      if (generation === this.generation) this.store.dispatch({ type: "history.failed", roomId, error: messageOf(error) });
+    }
+  }
+
+  /** "Jump to latest" from a detached window: the newest page replaces it. */
+  async jumpToPresent(roomId: string): Promise<void> {
+    const timeline = this.store.getState().timelines[roomId];
+    if (!timeline?.hasNewer) return;
+    await this.loadLatest(roomId);
+    await this.caughtUpIfAttached(roomId, true);
+  }
+
+  /**
+   * A window that was detached and now reaches the present again missed the
+   * live messages that came while it was detached (they were not appended:
+   * state/chatReducer.ts): fetch them after the newest held, a page at a
+   * time. From here on live messages join it, so nothing falls between.
+   */
+  private async caughtUpIfAttached(roomId: string, wasDetached: boolean): Promise<void> {
+    if (!wasDetached) return;
+    const generation = this.generation;
+    for (let pages = 0; pages < CATCH_UP_MAX_PAGES; pages += 1) {
+      const timeline = this.store.getState().timelines[roomId];
+      const after = timeline?.messages[timeline.messages.length - 1]?.seq;
+      if (!timeline || timeline.hasNewer || after === undefined) return;
+      const windowAt = timeline.window;
+      const page = await this.api.history(roomId, { after, limit: DEFAULT_PAGE_SIZE });
+      if (generation !== this.generation) return;
+      this.store.dispatch({ type: "history.loaded", roomId, page: "newer", messages: page.messages, hasMore: false, window: windowAt });
+      if (!page.hasMore) return;
+    }
+  }
+
+  /**
+   * One page of message search (GET /search). `signal` aborts it (the
+   * promise then rejects with the abort's reason). @throws ApiError
+   */
+  search(request: SearchRequest, signal?: AbortSignal): Promise<SearchResponse> {
+    return this.api.search(request, signal);
   }
 
   async createRoom(request: CreateRoomRequest): Promise<Room> {
@@ -243,6 +339,8 @@ export class ChatClient {
   /** Queues a message (with its uploaded `attachments`, if any); it shows as pending until the server has it. */
   send(roomId: string, body: string, replyTo?: string, placement?: ThreadPlacement, attachments?: readonly Attachment[]): void {
     this.connection?.send(roomId, body, replyTo, placement, attachments);
+    // Reading a message found far back: sending goes back to the present, where the message appears (as in Slack).
+    if (this.store.getState().timelines[roomId]?.hasNewer && !placement?.inThread) void this.jumpToPresent(roomId);
   }
 
   retry(clientId: string): void {

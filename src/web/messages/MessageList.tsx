@@ -17,7 +17,11 @@
  *   suggestions, a receipt or a reaction arrives after the first paint, the
  *   phone's keyboard opens. A ResizeObserver watches the list and its rows;
  *   before it, a room could open short of its newest message by as much as
- *   something below it grew after that first paint.
+ *   something below it grew after that first paint;
+ * - a window detached from the present (a message opened from search far
+ *   back: state/timeline.ts) loads the next newer page near the bottom, and
+ *   offers "Jump to latest"; rows added by such a page are not "new
+ *   messages": they are neither announced nor scrolled to.
  *
  * For a screen reader and the keyboard (as in Slack and Element):
  * - the messages are a list (`role="list"`, one `listitem` per message) that
@@ -53,6 +57,10 @@ export interface MessageListProps extends MessageActions {
   timeline: Timeline;
   roomName: string;
   onLoadOlder: () => void;
+  /** Near the bottom of a window detached from the present: the next newer page. */
+  onLoadNewer?: () => void;
+  /** "Jump to latest" on a detached window: the newest page replaces it. */
+  onJumpToPresent?: () => void;
   /** Row key of the message being edited, if any. */
   editingKey?: string | null;
 }
@@ -62,6 +70,8 @@ export function MessageList({
   timeline,
   roomName,
   onLoadOlder,
+  onLoadNewer,
+  onJumpToPresent,
   onRetry,
   onDiscard,
   editingKey = null,
@@ -82,8 +92,10 @@ export function MessageList({
   const [currentKey, setCurrentKey] = useState<string | null>(null);
   useEffect(watchTabbing, []);
   // Geometry as of the last render, to tell a prepend from an append.
-  const before = useRef({ scrollTop: 0, atBottom: true, firstKey: "", firstBottom: 0, lastKey: "", count: 0 });
+  const before = useRef({ scrollTop: 0, atBottom: true, firstKey: "", firstBottom: 0, lastKey: "", count: 0, detached: false });
   const [showJump, setShowJump] = useState(false);
+  // "Jump to latest" was pressed: once the newest page is in, the list goes to the bottom.
+  const toPresent = useRef(false);
 
   const firstKey = firstMessageKey(rows);
   const lastRow = lastMessageRow(rows);
@@ -96,10 +108,17 @@ export function MessageList({
     const prev = before.current;
     if (prev.count === 0 && rows.length > 0) {
       el.scrollTop = el.scrollHeight; // first paint: newest at the bottom
+    } else if ((toPresent.current || (prev.detached && firstKey !== prev.firstKey)) && !timeline.hasNewer) {
+      // Back at the present: "Jump to latest", or a send from a detached window (the newest page replaced it).
+      // Before the prepend rule: the last row may be the same one (my message, pending, then stored).
+      toPresent.current = false;
+      el.scrollTop = el.scrollHeight;
     } else if (firstKey !== prev.firstKey && lastKey === prev.lastKey) {
       // Older page prepended: move by as much as the old first message moved.
       const moved = bottomOf(el, prev.firstKey);
       if (moved !== null) el.scrollTop += moved - prev.firstBottom;
+    } else if (lastKey !== prev.lastKey && (prev.detached || timeline.hasNewer)) {
+      // A page of a detached window (or the window replaced by one): not arrivals, and the reading place stays.
     } else if (lastKey !== prev.lastKey) {
       const mine = lastRow?.kind === "message" && lastRow.message.mine;
       announceArrivals(rows, prev.lastKey);
@@ -119,12 +138,13 @@ export function MessageList({
       firstBottom: bottomOf(el, firstKey) ?? 0,
       lastKey,
       count: rows.length,
+      detached: timeline.hasNewer,
     };
     // A first page shorter than the viewport cannot be scrolled up: fetch more now.
     if (timeline.loaded && timeline.hasOlder && timeline.loading === null && el.scrollHeight <= el.clientHeight + TOP_PREFETCH_PX) {
       onLoadOlder();
     }
-  }, [rows, firstKey, lastKey, lastRow, timeline.loaded, timeline.hasOlder, timeline.loading, onLoadOlder]);
+  }, [rows, firstKey, lastKey, lastRow, timeline.loaded, timeline.hasOlder, timeline.hasNewer, timeline.loading, onLoadOlder]);
 
   // Sizes changed without a new row (see the rules above): a list that was at the bottom stays there.
   const resizes = useRef<ResizeObserver | null>(null);
@@ -165,7 +185,9 @@ export function MessageList({
     };
     if (atBottom) setShowJump(false);
     if (el.scrollTop < TOP_PREFETCH_PX && timeline.hasOlder && timeline.loading === null && timeline.loaded) onLoadOlder();
-  }, [timeline.hasOlder, timeline.loading, timeline.loaded, onLoadOlder]);
+    const fromBottom = el.scrollHeight - el.scrollTop - el.clientHeight;
+    if (fromBottom < TOP_PREFETCH_PX && timeline.hasNewer && timeline.loading === null) onLoadNewer?.();
+  }, [timeline.hasOlder, timeline.hasNewer, timeline.loading, timeline.loaded, onLoadOlder, onLoadNewer]);
 
   const jumpToBottom = () => {
     const el = scroller.current;
@@ -207,7 +229,10 @@ export function MessageList({
     if (event.key === "ArrowUp") {
       next = all[at - 1];
       if (!next && timeline.hasOlder && timeline.loading === null) onLoadOlder();
-    } else if (event.key === "ArrowDown") next = all[at + 1];
+    } else if (event.key === "ArrowDown") {
+      next = all[at + 1];
+      if (!next && timeline.hasNewer && timeline.loading === null) onLoadNewer?.();
+    }
     else if (event.key === "Home") next = all[0];
     else if (event.key === "End") next = all[all.length - 1];
     else if (event.key === "Enter") next = tabbablesIn(message).find((el) => el !== message);
@@ -291,7 +316,15 @@ export function MessageList({
         })}
         </div>
       </div>
-      {showJump ? (
+      {timeline.hasNewer ? (
+        <button type="button" className="jump-button" data-testid="jump-to-present"
+          onClick={() => {
+            toPresent.current = true;
+            onJumpToPresent?.();
+          }}>
+          <ArrowDownIcon /> Jump to latest
+        </button>
+      ) : showJump ? (
         <button type="button" className="jump-button" onClick={jumpToBottom} data-testid="jump-to-latest">
           <ArrowDownIcon /> New messages
         </button>

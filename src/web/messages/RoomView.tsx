@@ -22,6 +22,26 @@ import { TypingLine } from "./TypingLine";
 import { VoiceRecorder } from "./VoiceRecorder";
 import { textOrFiles } from "./attachmentText";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
+import type { JumpTarget } from "@web/search/jump";
+
+/** How long a message opened from search (or a quote) stays highlighted. */
+const HIGHLIGHT_MS = 2000;
+
+/** Highlights a message for a moment (`message--highlight`), so the eye finds it after the jump. */
+function flash(el: HTMLElement): void {
+  el.classList.add("message--highlight");
+  window.setTimeout(() => el.classList.remove("message--highlight"), HIGHLIGHT_MS);
+}
+
+/** The element matching `selector` once it is in the page (a thread's replies arriving), or null after `timeoutMs`. */
+async function appears(selector: string, timeoutMs = 5000): Promise<HTMLElement | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const el = document.querySelector<HTMLElement>(selector);
+    if (el || Date.now() > deadline) return el;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const chat = useChatClient();
@@ -76,6 +96,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   }, [chat, room.id]);
 
   const loadOlder = useCallback(() => void chat.loadOlder(room.id), [chat, room.id]);
+  const loadNewer = useCallback(() => void chat.loadNewer(room.id), [chat, room.id]);
+  const jumpToPresent = useCallback(() => void chat.jumpToPresent(room.id), [chat, room.id]);
   const retry = useCallback((clientId: string) => chat.retry(clientId), [chat]);
   const discard = useCallback((clientId: string) => chat.discard(clientId), [chat]);
   // Replies and threads: the message the composer replies to, the open thread.
@@ -121,12 +143,45 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
         return;
       }
       el.scrollIntoView({ block: "center" });
-      el.classList.add("message--highlight");
-      window.setTimeout(() => el.classList.remove("message--highlight"), 2000);
+      flash(el);
     },
     [chat, room.id],
   );
   const jump = useCallback((replyTo: ReplyTo) => void showMessage(replyTo.id, replyTo.seq), [showMessage]);
+
+  // A message opened from search (search/jump.ts): the page around it, scrolled to, highlighted and focused;
+  // a reply kept in its thread shows its root here and opens the thread, where the reply is highlighted.
+  const showFound = useCallback(
+    async (target: JumpTarget) => {
+      const shownId = target.thread?.rootId ?? target.messageId;
+      await chat.loadAround(room.id, target.thread?.rootSeq ?? target.seq);
+      await new Promise((resolve) => requestAnimationFrame(() => resolve(null)));
+      const el = viewRef.current?.querySelector<HTMLElement>(`[data-testid="message"][data-message-id="${CSS.escape(shownId)}"]`);
+      if (el) {
+        el.scrollIntoView({ block: "center" });
+        flash(el);
+        if (!target.thread) el.focus({ preventScroll: true });
+      }
+      if (target.thread) {
+        threadOpener.current = el?.querySelector<HTMLElement>('[data-testid="thread-link"]') ?? el ?? null;
+        setThreadRootId(target.thread.rootId);
+        const reply = await appears(`[data-testid="thread-panel"] [data-message-id="${CSS.escape(target.messageId)}"]`);
+        if (reply) {
+          reply.scrollIntoView({ block: "center" });
+          flash(reply);
+        }
+      }
+    },
+    [chat, room.id],
+  );
+  useEffect(() => {
+    const take = () => {
+      const target = chat.jumps.take(room.id);
+      if (target) void showFound(target);
+    };
+    take();
+    return chat.jumps.subscribe(take);
+  }, [chat, room.id, showFound]);
   const typing = useCallback((state: "start" | "stop") => chat.typing(room.id, state), [chat, room.id]);
 
   // Editing and deleting: which message is edited in place, which dialog is open.
@@ -193,6 +248,8 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
         timeline={timeline}
         roomName={room.kind === "direct" ? `your conversation with ${title}` : `#${title}`}
         onLoadOlder={loadOlder}
+        onLoadNewer={loadNewer}
+        onJumpToPresent={jumpToPresent}
         onRetry={retry}
         onDiscard={discard}
         editingKey={editingKey}

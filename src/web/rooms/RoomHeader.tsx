@@ -6,7 +6,8 @@ import { roomTitle } from "@web/state/rooms";
 import { useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
 import { Dialog } from "@web/ui/Dialog";
-import { DoorIcon, HashIcon, LockIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { DoorIcon, HashIcon, LockIcon, SearchIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { useOpenSearch } from "@web/search/SearchPanel";
 import { MembersDialog, canInvite, inviteLabel } from "./MembersDialog";
 import { BackToConversations, RoomActionsMenu, roomActions } from "./RoomActionsMenu";
 import { PresenceDot } from "./PresenceDot";
@@ -17,6 +18,7 @@ type OpenDialog = "members" | "add" | "leave" | null;
 export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const [dialog, setDialog] = useState<OpenDialog>(null);
   const title = roomTitle(room);
+  const openSearch = useOpenSearch();
 
   return (
     <header className="room-header">
@@ -47,6 +49,11 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
           ) : null}
         </div>
       </div>
+      {/* On every layout, direct conversations included: searching the open conversation (issue 18). */}
+      <button type="button" className="icon-button room-header__search" aria-label="Search in this conversation"
+        title="Search in this conversation" onClick={() => openSearch({ roomId: room.id })} data-testid="search-in-room">
+        <SearchIcon width={18} height={18} />
+      </button>
       {room.kind !== "direct" ? (
         <div className="room-header__actions">
           <OnlineCount room={room} />

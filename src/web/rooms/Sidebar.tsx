@@ -9,7 +9,8 @@ import { ConnectionStatus } from "@web/realtime/ConnectionStatus";
 import { byRecentActivity, previewOf, roomTitle } from "@web/state/rooms";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
-import { CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon } from "@web/ui/icons";
+import { CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon, SearchIcon } from "@web/ui/icons";
+import { useOpenSearch } from "@web/search/SearchPanel";
 import { sidebarTime } from "@web/messages/time";
 import { pageTitle, unreadTotal } from "@web/state/pageTitle";
 import { BrowseRoomsDialog } from "./BrowseRoomsDialog";
@@ -25,6 +26,7 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
   const me = useChat((s) => s.me);
   const roomsLoaded = useChat((s) => s.roomsLoaded);
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  const openSearch = useOpenSearch();
 
   const { rooms, directs } = useMemo(() => {
     const all = Object.values(tracked).map((t) => t.room).sort(byRecentActivity);
@@ -62,6 +64,15 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
         </div>
         <ConnectionStatus />
       </header>
+      {/* Looks like a search field, opens the search panel (search/SearchPanel.tsx); Ctrl/Cmd+K or / from anywhere. */}
+      <div className="sidebar__search">
+        <button type="button" className="search-box" onClick={() => openSearch()} aria-keyshortcuts="Control+K Meta+K /"
+          data-testid="search-open">
+          <SearchIcon />
+          <span className="search-box__label">Search messages</span>
+          <kbd className="search-box__key" aria-hidden="true">{isApple() ? "⌘K" : "Ctrl K"}</kbd>
+        </button>
+      </div>
 
       <nav className="sidebar__scroll" aria-label="Conversations" tabIndex={-1}>
         {total > 0 ? (
@@ -138,6 +149,11 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
       {dialog === "direct" ? <NewDirectDialog onClose={() => setDialog(null)} onOpened={opened} /> : null}
     </aside>
   );
+}
+
+/** Apple keyboards say ⌘ where others say Ctrl. */
+function isApple(): boolean {
+  return typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 }
 
 function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string | null; active: boolean; onOpen: (id: string) => void }) {

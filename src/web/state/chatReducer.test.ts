@@ -173,6 +173,91 @@ describe("chatReducer: timelines and reads", () => {
   });
 });
 
+describe("chatReducer: the window around a message (search, issue 18)", () => {
+  const seqs = (state: ChatState) => state.timelines.r1!.messages.map((m) => m.seq);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => message("r1", from + i));
+
+  function latest(): ChatState {
+    return run(signedIn(room("r1", 100)), { type: "history.loaded", roomId: "r1", page: "latest", messages: range(91, 100), hasMore: true });
+  }
+
+  it("replaces the window with a page around a message far back, detached from the present", () => {
+    const state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    expect(seqs(state)).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    expect(state.timelines.r1).toMatchObject({ hasOlder: true, hasNewer: true, loading: null });
+  });
+
+  it("merges a page around a message that overlaps the window held (one window still)", () => {
+    const state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(86, 95), hasMore: true, hasMoreAfter: true });
+    expect(seqs(state)).toEqual([86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+    expect(state.timelines.r1!.hasNewer).toBe(false);
+  });
+
+  it("takes no live message while detached, then newer pages attach it again", () => {
+    let state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    state = run(state, { type: "room.event", event: created("r1", 101) });
+    expect(seqs(state).at(-1)).toBe(29); // no gap between 29 and 101
+    expect(state.rooms.r1!.room.lastMessage?.seq).toBe(101); // the list's preview still moves
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "newer", messages: range(30, 39), hasMore: true });
+    expect(state.timelines.r1!.hasNewer).toBe(true);
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "newer", messages: range(40, 101), hasMore: false });
+    expect(state.timelines.r1!.hasNewer).toBe(false);
+    expect(seqs(state)).toEqual(range(20, 101).map((m) => m.seq));
+    state = run(state, { type: "room.event", event: created("r1", 102) });
+    expect(seqs(state).at(-1)).toBe(102);
+  });
+
+  it("jumping to the present replaces a detached window with the newest page", () => {
+    let state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "latest", messages: range(95, 100), hasMore: true });
+    expect(seqs(state)).toEqual([95, 96, 97, 98, 99, 100]);
+    expect(state.timelines.r1).toMatchObject({ hasOlder: true, hasNewer: false });
+  });
+
+  it("drops a page asked for a window since replaced (it would leave a gap or detach the new window)", () => {
+    let state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    const asked = state.timelines.r1!.window;
+    // Scrolling down asked the next page; meanwhile "Jump to latest" replaced the window.
+    state = run(
+      state,
+      { type: "history.loading", roomId: "r1", page: "newer" },
+      { type: "history.loading", roomId: "r1", page: "latest" },
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: range(91, 100), hasMore: true },
+      { type: "history.loaded", roomId: "r1", page: "newer", messages: range(30, 39), hasMore: true, window: asked },
+    );
+    expect(seqs(state)).toEqual(range(91, 100).map((m) => m.seq));
+    expect(state.timelines.r1).toMatchObject({ hasNewer: false, loading: null });
+  });
+
+  it("a page around a recent message that reaches the present keeps the live messages after it", () => {
+    let state = run(latest(), { type: "room.event", event: created("r1", 101) });
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "around", messages: range(50, 100), hasMore: true, hasMoreAfter: false });
+    expect(seqs(state).at(0)).toBe(50);
+    expect(seqs(state).at(-1)).toBe(101);
+    expect(state.timelines.r1!.hasNewer).toBe(false);
+  });
+
+  it("an edit applied while the page was on its way is not undone by it", () => {
+    let state = run(latest(), { type: "history.loaded", roomId: "r1", page: "around", messages: range(20, 29), hasMore: true, hasMoreAfter: true });
+    const edited = { ...message("r1", 25), body: "v2", editedAt: "2025-01-03T00:00:00.000Z" };
+    state = run(state, { type: "room.event", event: { type: "message.edited", roomId: "r1", seq: 102, message: edited } });
+    state = run(state, { type: "history.loaded", roomId: "r1", page: "around", messages: range(22, 31), hasMore: true, hasMoreAfter: true });
+    expect(state.timelines.r1!.messages.find((m) => m.seq === 25)?.body).toBe("v2");
+  });
+
+  it("does not count unread from a detached window (it does not hold the newest messages)", () => {
+    const last = message("r1", 10);
+    let state = signedIn(room("r1", 10, { lastReadSeq: 0, unreadCount: 10, lastMessage: last }));
+    state = run(
+      state,
+      { type: "history.loaded", roomId: "r1", page: "latest", messages: range(8, 10), hasMore: true },
+      { type: "history.loaded", roomId: "r1", page: "around", messages: range(1, 2), hasMore: false, hasMoreAfter: true },
+      { type: "room.readMoved", roomId: "r1", lastReadSeq: 2 },
+    );
+    expect(state.rooms.r1!.room.unreadCount).toBe(10); // left for the server to correct, not recounted from two messages as 0
+  });
+});
+
 describe("chatReducer: edits and deletions", () => {
   const edited = (m: Message, seq: number, body: string, at: string): RoomEvent => ({
     type: "message.edited",

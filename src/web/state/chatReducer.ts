@@ -12,7 +12,7 @@ import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
 import { admit, catchUp, cursorAt, type SeqCursor } from "./cursor";
 import { countsAsMention, laterOf, withMentionDelta, withMessage, withSettingsFrom } from "./rooms";
-import { EMPTY_TIMELINE, countUnread, isOlderVersion, mergeMessages, type Timeline } from "./timeline";
+import { EMPTY_TIMELINE, countUnread, isOlderVersion, mergeMessages, withPage, type PageKind, type Timeline } from "./timeline";
 import { withReactionEvent } from "./reactions";
 import { bumpRootIn, emptyThread, markQuotesDeleted, threadLoaded, threadWithChange, threadWithReaction, threadWithReply, type ThreadState } from "./threads";
 
@@ -55,8 +55,17 @@ export type ChatAction =
   | { type: "room.eventSkipped"; roomId: string; seq: number }
   | { type: "rooms.resumed"; rooms: Readonly<Record<string, number>> }
   | { type: "room.readMoved"; roomId: string; lastReadSeq: number }
-  | { type: "history.loading"; roomId: string; page: "latest" | "older" }
-  | { type: "history.loaded"; roomId: string; page: "latest" | "older"; messages: readonly Message[]; hasMore: boolean }
+  | { type: "history.loading"; roomId: string; page: PageKind }
+  | {
+      type: "history.loaded";
+      roomId: string;
+      page: PageKind;
+      messages: readonly Message[];
+      hasMore: boolean;
+      hasMoreAfter?: boolean;
+      /** The timeline's `window` when the page was asked for; a page for a window since replaced is dropped. */
+      window?: number;
+    }
   | { type: "history.failed"; roomId: string; error: string }
   | { type: "thread.loading"; roomId: string; rootId: string }
   | { type: "thread.loaded"; roomId: string; rootId: string; root: Message; replies: readonly Message[]; hasMore: boolean }
@@ -106,16 +115,13 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "history.loading":
       return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: action.page, error: null }));
     case "history.loaded":
-      return changeTimeline(state, action.roomId, (t) => ({
-        ...t,
-        messages: mergeMessages(t.messages, action.messages),
-        loaded: true,
-        // The latest page tells whether older ones exist; an older page moves
-        // that boundary further back.
-        hasOlder: action.page === "older" || !t.loaded ? action.hasMore : t.hasOlder,
-        loading: null,
-        error: null,
-      }));
+      // The latest page tells whether older ones exist; an older page moves that boundary further back;
+      // a page around a message may replace the window (timeline.ts, withPage).
+      return changeTimeline(state, action.roomId, (t) =>
+        action.window !== undefined && action.window !== t.window
+          ? { ...t, loading: t.loading === action.page ? null : t.loading }
+          : withPage(t, action.page, action.messages, action.hasMore, action.hasMoreAfter),
+      );
     case "history.failed":
       return changeTimeline(state, action.roomId, (t) => ({ ...t, loading: null, error: action.error }));
     case "thread.loading":
@@ -197,7 +203,8 @@ function applyEvent(state: ChatState, event: RoomEvent): ChatState {
       if (state.timelines[event.roomId]) {
         // A reply counts on its root, when the timeline holds it (threads.ts: never twice).
         next = changeTimeline(next, event.roomId, (t) => {
-          const messages = bumpRootIn(mergeMessages(t.messages, [message]), message);
+          // A window detached from the present takes no live message (it would leave a gap): catching up fetches it.
+          const messages = bumpRootIn(t.hasNewer ? t.messages : mergeMessages(t.messages, [message]), message);
           return messages === t.messages ? t : { ...t, messages };
         });
       }
@@ -295,7 +302,7 @@ function readMoved(state: ChatState, roomId: string, lastReadSeq: number): ChatS
   if (room.lastMessage === null || lastReadSeq >= room.lastMessage.seq) {
     unreadCount = 0;
     mentionCount = 0;
-  } else if (timeline && state.me && (timeline.messages[0]?.seq ?? Infinity) <= lastReadSeq + 1) {
+  } else if (timeline && state.me && !timeline.hasNewer && (timeline.messages[0]?.seq ?? Infinity) <= lastReadSeq + 1) {
     // The timeline holds every message after the read position: count exactly.
     unreadCount = countUnread(timeline.messages, lastReadSeq, state.me.id);
     const me = state.me.id;
@@ -315,7 +322,10 @@ function acked(state: ChatState, message: Message): ChatState {
   // Our own reply shows in its open thread at once; the root is counted by the reply's event.
   const withThread = message.replyTo ? withReplyInThread(state, message) : withChangeInThreads(state, message);
   if (!withThread.timelines[message.roomId]) return withThread;
-  return changeTimeline(withThread, message.roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, [message]) }));
+  return changeTimeline(withThread, message.roomId, (t) =>
+    // A detached window (timeline.ts) only takes a copy of a message it holds (an edit's answer).
+    t.hasNewer && !t.messages.some((m) => m.id === message.id) ? t : { ...t, messages: mergeMessages(t.messages, [message]) },
+  );
 }
 
 /** A reply joins its thread, when that thread was opened. */

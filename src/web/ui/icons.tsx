@@ -52,3 +52,5 @@ export const PaperclipIcon = (p: SVGProps<SVGSVGElement>) => (
 );
 export const DownloadIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M21 15v4a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-4M7 10l5 5 5-5M12 15V3" {...p} />;
 export const FileIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6" {...p} />;
+// Search (issue 18).
+export const ArrowLeftIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M19 12H5M12 19l-7-7 7-7" {...p} />;

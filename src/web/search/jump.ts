@@ -1,0 +1,41 @@
+/**
+ * "Open this message in its conversation": the search panel asks, the
+ * room's view does it (loads the page around the message, scrolls to it,
+ * highlights it). The request waits here until the view of its room takes
+ * it, because that view may not exist yet: opening a result usually
+ * switches rooms, and the new RoomView mounts after the route changes.
+ */
+
+/** A message to show: where it is, and for a reply kept in its thread, the thread's root. */
+export interface JumpTarget {
+  roomId: string;
+  messageId: string;
+  seq: number;
+  /** Set for a thread reply not shown in the timeline: the root is shown there and the thread opened. */
+  thread?: { rootId: string; rootSeq: number };
+}
+
+export class JumpRequests {
+  private pending: JumpTarget | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  /** Asks the view of `target.roomId` to show the message (replaces any request not yet taken). */
+  request(target: JumpTarget): void {
+    this.pending = target;
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /** The request for `roomId`, if any, which is then no longer pending. */
+  take(roomId: string): JumpTarget | null {
+    const target = this.pending;
+    if (!target || target.roomId !== roomId) return null;
+    this.pending = null;
+    return target;
+  }
+
+  /** Calls `listener` on each request; returns the unsubscribe. */
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
