@@ -11,6 +11,7 @@ import type { Database } from "@server/store/schema.js";
 import { openStore, type Store } from "@server/store/store.js";
 import { SearchBackfill } from "@server/search/backfill.js";
 import { copyDatabase } from "@server/store/copy.js";
+import { lexeme, STREAM_PREFIXES, STREAM_WEIGHTS } from "@server/search/postgres.js";
 import { createTestPostgresDatabase, startTestServer, testPostgresUrl, type TestServer } from "../support/server.js";
 import { Caller, createRoom, postMessage, signup } from "../support/client.js";
 
@@ -67,7 +68,7 @@ async function indexedWith(store: Store, word: string): Promise<string[]> {
       where search_index match ${`words : "${word}"`}`.execute(store.db);
     return rows.map((r) => r.message_id).sort();
   }
-  const { rows } = await sql<{ message_id: string }>`select message_id from search_documents where terms @@ ${`'${word}':A`}::tsquery`.execute(store.db);
+  const { rows } = await sql<{ message_id: string }>`select message_id from search_documents where terms @@ ${`${lexeme(STREAM_PREFIXES.words + word)}:${STREAM_WEIGHTS.words}`}::tsquery`.execute(store.db);
   return rows.map((r) => r.message_id).sort();
 }
 
