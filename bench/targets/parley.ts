@@ -32,6 +32,8 @@ export const PARLEY_BENCH_ENV: Record<string, string> = {
   PARLEY_HTTP_MESSAGES_PER_MINUTE: "100000000",
   PARLEY_ROOMS_CREATED_PER_HOUR: "1000000",
   PARLEY_MEMBER_ADDS_PER_MINUTE: "1000000",
+  // The search scenario sends hundreds of searches a minute from one account.
+  PARLEY_SEARCHES_PER_MINUTE: "1000000",
 };
 
 /** BENCH_PARLEY_NODE_ARGS: extra node flags for Parley, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (written at its graceful exit). */
