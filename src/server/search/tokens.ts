@@ -55,6 +55,7 @@ const TOKEN_RUN = /[\p{L}\p{N}\p{M}]+/gu;
 // eslint-disable-next-line no-misleading-character-class -- ranges of lone combining marks, each removed by itself
 const COMBINING = /[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u0591-\u05c7\u064b-\u065f\u0670]/gu;
 const ASCII_WORD = /^[a-z]+$/;
+const ASCII_TOKEN = /^[A-Za-z0-9]+$/;
 
 /**
  * Longest spaced token kept, in characters: longer ones (a pasted hash,
@@ -86,6 +87,11 @@ export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   for (const run of text.matchAll(TOKEN_RUN)) {
     const runStart = run.index;
+    // Most runs are one spaced word: no character-by-character look (this is on the send path).
+    if (!UNSPACED.test(run[0])) {
+      pushToken(tokens, run[0], runStart, false);
+      continue;
+    }
     const chars = Array.from(run[0]);
     let pieceStart = runStart;
     let offset = runStart;
@@ -113,6 +119,12 @@ export function tokenize(text: string): Token[] {
  * Each part keeps the whole original token's offsets.
  */
 function pushToken(tokens: Token[], original: string, start: number, unspaced: boolean): void {
+  // ASCII letters and digits fold to their lower case and stay one word.
+  if (ASCII_TOKEN.test(original)) {
+    const text = original.length > MAX_TOKEN_CHARS ? original.slice(0, MAX_TOKEN_CHARS) : original;
+    tokens.push({ text: text.toLowerCase(), start, end: start + original.length, unspaced });
+    return;
+  }
   for (const part of fold(original).matchAll(TOKEN_RUN)) {
     const chars = Array.from(part[0]);
     tokens.push({ text: unspaced ? part[0] : chars.slice(0, MAX_TOKEN_CHARS).join(""), start, end: start + original.length, unspaced });
