@@ -6,7 +6,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import globals from "globals";
 
 export default tseslint.config(
-  { ignores: [".scratch/", "dist/", "node_modules/", "test-results/", "bench/results/", "data/"] },
+  { ignores: [".scratch/", "dist/", "node_modules/", "test-results/", "bench/results/", "bench/.cache/", "data/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

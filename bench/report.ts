@@ -5,6 +5,7 @@ import type { LatencySummary } from "./lib/hist.js";
 import type { ConnectionsTargetRun, MessagingTargetRun, ScenarioResult } from "./scenarios/common.js";
 import type { SoakResult } from "./scenarios/soak.js";
 import type { UploadsResult } from "./scenarios/uploads.js";
+import type { SearchBenchResult } from "./scenarios/search.js";
 
 /**
  * Writes a scenario's result three ways: the JSON (everything measured),
@@ -247,6 +248,7 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
       "",
     );
   }
+  if (r.search) out.push(...searchTable(r.search), "");
   if (r.soak) out.push(...soakTable(r.soak), "");
   if (r.uploads) out.push(...uploadsTable(r.uploads), "");
   if (r.bar.length > 0) {
@@ -257,6 +259,31 @@ export function renderMarkdown(r: ScenarioResult, chartFile: string | null, opts
   if (chartFile) out.push(`![${r.title}](${chartFile})`, "");
   if (opts.method !== false) out.push("How it was measured:", "", ...r.method.map((m) => `- ${m}`), "");
   return out.join("\n");
+}
+
+/** The search scenario: per database, how the index was built, then one row per query kind and sort (bench/scenarios/search.ts). */
+function searchTable(s: SearchBenchResult): string[] {
+  const out: string[] = [
+    `${int(s.messages)} messages in ${s.rooms} rooms; ${int(s.counts.cjk)} CJK messages; phrases ${Object.entries(s.counts.phrases).map(([p, n]) => `"${p}" ${int(n)}`).join(", ")}; rare words ${Object.entries(s.counts.rare).map(([w, n]) => `${w} ${n}`).join(", ")}.`,
+    "",
+  ];
+  for (const db of s.databases) {
+    const name = db.database === "sqlite" ? "SQLite" : "PostgreSQL";
+    out.push(
+      `**${name}**: index built by the backfill: ${int(db.index.indexed)} messages in ${fmt(db.index.ms / 1000, 1)} s (${int(db.index.perSecond)}/s${db.index.cached ? ", cached from an earlier run" : ""})` +
+        `${db.setup.copyDatabaseMs !== undefined ? `, after copy-database in ${fmt(Number(db.setup.copyDatabaseMs) / 1000, 1)} s` : ""}; server RSS after the run ${mib(db.serverRssBytes)} MiB; background CPU during the measurements ${fmt(db.backgroundCpuPct, 0)} % of a core.` +
+        `${db.error ? ` Error: ${db.error.split("\n")[0]}` : ""}`,
+      "",
+      "| query kind | sort | samples | p50 ms | p90 ms | p99 ms | max ms | matches (total per query) |",
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    );
+    for (const run of db.runs) {
+      const l = run.latency;
+      out.push(`| ${run.kind} | ${run.sort} | ${int(l.count)} | ${fmt(l.p50, 3)} | ${fmt(l.p90, 3)} | ${fmt(l.p99, 3)} | ${fmt(l.max, 3)} | ${run.queries.map((q) => `${q.q.replace(/\|/g, "\\|")} ${int(q.total)}${q.totalCapped ? "+" : ""}`).join(", ")} |`);
+    }
+    out.push("");
+  }
+  return out;
 }
 
 /** The uploads scenario: one row per file size (bench/scenarios/uploads.ts). */
@@ -470,7 +497,7 @@ export function updateDocs(docsFile: string, resultsDir: string): void {
     const prev = latest.get(r.scenario);
     if (!prev || (prev.r.quick && !r.quick) || (prev.r.quick === r.quick && r.startedAt > prev.r.startedAt)) latest.set(r.scenario, { file: f, r });
   }
-  const order = ["room-fanout", "dm", "connections", "history", "startup", "uploads", "soak"];
+  const order = ["room-fanout", "dm", "connections", "history", "startup", "uploads", "search", "soak"];
   const rel = path.relative(path.dirname(docsFile), resultsDir);
   const sections = order
     .filter((s) => latest.has(s))

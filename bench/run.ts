@@ -3,7 +3,7 @@
  * from load-generator processes and writes bench/results/<date>-<scenario>
  * .json, .md and .png. See docs/benchmarks.md.
  *
- *   --scenario a,b     room-fanout, dm, connections, history, startup, uploads, soak (default: all but soak)
+ *   --scenario a,b     room-fanout, dm, connections, history, startup, uploads, search, soak (default: all but soak)
  *   --target a,b       parley, ws, socketio, parley-2n, socketio-2n (default: parley, ws, socketio;
  *                      history and startup are Parley only; the -2n targets, two nodes behind nginx
  *                      on Redis (Parley also on PostgreSQL), run room-fanout and dm only: issue 11)
@@ -25,6 +25,8 @@
  *   --update-docs      rewrite the results section of docs/benchmarks.md from the newest results
  *   --report-only      only re-render .md/.png from the .json files in --out (and --update-docs)
  *   --redis URL        Redis for socket.io's adapter (default redis://127.0.0.1:6379)
+ *   --postgres URL     search: the PostgreSQL server to make its database on (default postgres://postgres@127.0.0.1:5432/postgres)
+ *   --database a,b     search: sqlite, postgres (default: both)
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -61,6 +63,8 @@ const { values } = parseArgs({
     "update-docs": { type: "boolean", default: false },
     "report-only": { type: "boolean", default: false },
     redis: { type: "string" },
+    postgres: { type: "string" },
+    database: { type: "string" },
     help: { type: "boolean", default: false },
   },
   allowPositionals: false,
@@ -150,6 +154,10 @@ async function main(): Promise<void> {
     },
     connections: steps ? { steps } : {},
     uploads: values.clients ? { clients: num(values.clients)! } : {},
+    search: {
+      ...(values.postgres ? { postgresUrl: values.postgres } : {}),
+      ...(values.database ? { databases: list(values.database, ["sqlite", "postgres"] as const, "database") } : {}),
+    },
     soak: {
       ...(values.duration ? { durationMs: num(values.duration)! * 1000 } : {}),
       ...(values.clients ? { people: num(values.clients)! } : {}),
@@ -163,7 +171,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       const only =
-        scenario === "history" || scenario === "startup" || scenario === "soak" || scenario === "uploads"
+        scenario === "history" || scenario === "startup" || scenario === "soak" || scenario === "uploads" || scenario === "search"
           ? targets.filter((t) => t === "parley")
           : scenario === "connections"
             ? targets.filter((t) => !t.endsWith("-2n")) // one process's RSS per socket: not a cluster's

@@ -10,6 +10,7 @@ import { runHistory, type HistoryOptions } from "./scenarios/history.js";
 import { runStartup, type StartupOptions } from "./scenarios/startup.js";
 import { runSoak, type SoakOptions } from "./scenarios/soak.js";
 import { runUploads, type UploadsOptions } from "./scenarios/uploads.js";
+import { QUERY_KINDS, runSearch, type SearchOptions } from "./scenarios/search.js";
 import type { MessagingTargetRun, ScenarioName, ScenarioResult } from "./scenarios/common.js";
 import { parley } from "./targets/parley.js";
 import { wsRelay } from "./targets/ws-relay.js";
@@ -35,6 +36,7 @@ export interface ScenarioParams {
   startup?: Partial<StartupOptions>;
   soak?: Partial<SoakOptions>;
   uploads?: Partial<UploadsOptions>;
+  search?: Partial<SearchOptions>;
 }
 
 const FANOUT_STEPS = [5_000, 10_000, 20_000, 30_000, 50_000, 75_000, 100_000];
@@ -48,7 +50,7 @@ const DM_STEPS = [1_000, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_0
 export function defaults(
   scenario: ScenarioName,
   quick: boolean,
-): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions; soak: SoakOptions; uploads: UploadsOptions } {
+): { messaging: MessagingOptions & { clients: number; roomSize: number }; connections: ConnectionsOptions; history: HistoryOptions; startup: StartupOptions; soak: SoakOptions; uploads: UploadsOptions; search: SearchOptions } {
   const fdLimit = openFileLimit();
   const maxSockets = Math.max(100, Math.min(19_500, fdLimit - 500));
   const messaging: MessagingOptions & { clients: number; roomSize: number } = {
@@ -93,6 +95,17 @@ export function defaults(
     },
     // Issue 17: 20 clients uploading 25 MiB files at once; 1 MiB files beside them show memory does not follow the file size.
     uploads: { clients: 20, sizesMiB: [1, 25], rounds: quick ? 1 : 3 },
+    // Issue 18: search on a seeded installation of 1,000,000 messages (quick: 100,000), on SQLite and PostgreSQL.
+    search: {
+      messages: quick ? 100_000 : 1_000_000,
+      users: 50,
+      rooms: 20,
+      samples: quick ? 60 : 300,
+      warmup: quick ? 10 : 40,
+      databases: ["sqlite", "postgres"],
+      postgresUrl: process.env.PARLEY_BENCH_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+      backfillBatch: 2_000,
+    },
   };
 }
 
@@ -104,6 +117,7 @@ const TITLES: Record<ScenarioName, string> = {
   startup: "startup: time to first accepted socket on 1,000,000 messages",
   soak: "soak: a long mixed run with churn, watched for event-loop stalls",
   uploads: "uploads: 20 clients uploading large files at once",
+  search: "search: queries on an installation of 1,000,000 messages, SQLite and PostgreSQL",
 };
 
 const COMMON_METHOD = [
@@ -329,6 +343,38 @@ export async function runScenario(ctx: BenchContext, scenario: ScenarioName, tar
     } catch (err) {
       ctx.log(`uploads failed: ${(err as Error).message}`);
       result.bar.push({ check: "uploads", value: `error: ${(err as Error).message}`, pass: false });
+      result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
+    }
+  }
+  if (scenario === "search") {
+    const s: SearchOptions = { ...d.search, ...params.search };
+    result.title = `search: queries on an installation of ${s.messages.toLocaleString("en")} messages, ${s.databases.map((x) => (x === "sqlite" ? "SQLite" : "PostgreSQL")).join(" and ")}`;
+    result.config = { ...result.config, ...s, postgresUrl: s.postgresUrl.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@") };
+    result.method.push(
+      `An installation of ${s.messages.toLocaleString("en")} messages in ${s.rooms} public rooms of ${s.users} members (the searcher is in every room, so every search covers every message), written straight into SQLite in the server's schema and frame format (bench/targets/parley-search-seed.ts), from a seeded generator: 95 % English messages of 3 to 30 words drawn with Zipf weights (s = 1) from the 3,000 most frequent words of Parley's docs, 3 % of them with one of ten two-word phrases, about 1 in 50,000 with one of ten rare words; 5 % CJK messages (Chinese and Japanese words without spaces). One year of messages, UUID v7 ids.`,
+      `The search index is built by the backfill the server runs after an upgrade (search/backfill.ts), in batches of ${s.backfillBatch.toLocaleString("en")} with no pause, in the harness's process: on SQLite once and cached with the seed under bench/.cache/; on PostgreSQL in a database of a unique name created for the run (the seed copied into it by \`npm run copy-database\`'s code, which leaves the index out, then the backfill, then VACUUM ANALYZE) and dropped after it.`,
+      `One client, one request at a time over a keep-alive connection with a Bearer token: GET /api/v1/search?q=…&sort=relevance|date&limit=20 (the newest page, i.e. the first), per query kind and sort ${s.warmup} unrecorded requests then ${s.samples} measured ones, taking the kind's queries in turn (${QUERY_KINDS.map((k) => `${k.kind}: ${k.queries.join(", ")}`).join("; ")}). Latency is request written → body read, on the client.`,
+    );
+    ctx.log(`== search: ${s.messages.toLocaleString("en")} messages on ${s.databases.join(", ")}`);
+    try {
+      result.search = await runSearch(ctx, s);
+      for (const db of result.search.databases) {
+        if (db.error) result.bar.push({ check: `search on ${db.database}`, value: `error: ${db.error.split("\n")[0]}`, pass: false });
+      }
+      const sqlite = result.search.databases.find((x) => x.database === "sqlite");
+      for (const kind of QUERY_KINDS.map((k) => k.kind)) {
+        const runs = sqlite?.runs.filter((r) => r.kind === kind) ?? [];
+        if (runs.length === 0) continue;
+        const worst = Math.max(...runs.map((r) => r.latency.p99 ?? Infinity));
+        result.bar.push({
+          check: `search p99 ≤ 50 ms on SQLite at ${s.messages.toLocaleString("en")} messages: ${kind}`,
+          value: runs.map((r) => `${r.sort} p99 ${r.latency.p99} ms`).join(", "),
+          pass: worst <= 50,
+        });
+      }
+    } catch (err) {
+      ctx.log(`search failed: ${(err as Error).message}`);
+      result.bar.push({ check: "search", value: `error: ${(err as Error).message}`, pass: false });
       result.config = { ...result.config, error: (err as Error).stack ?? String(err) };
     }
   }

@@ -5,11 +5,12 @@ import type { ConnectResult, StepTotals } from "../loadgen/coordinator.js";
 import type { ParleyBreakdown } from "../lib/send-breakdown.js";
 import type { UploadsResult } from "./uploads.js";
 import type { SoakResult } from "./soak.js";
+import type { SearchBenchResult } from "./search.js";
 
 /** Result shapes written to bench/results/<date>-<scenario>.json. */
 
-export type ScenarioName = "room-fanout" | "dm" | "connections" | "history" | "startup" | "soak" | "uploads";
-export const SCENARIO_NAMES: readonly ScenarioName[] = ["room-fanout", "dm", "connections", "history", "startup", "uploads", "soak"];
+export type ScenarioName = "room-fanout" | "dm" | "connections" | "history" | "startup" | "soak" | "uploads" | "search";
+export const SCENARIO_NAMES: readonly ScenarioName[] = ["room-fanout", "dm", "connections", "history", "startup", "uploads", "search", "soak"];
 /** What a run does when no --scenario is given: every scenario but the soak, which is long and run on purpose. */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((s) => s !== "soak");
 
@@ -163,6 +164,7 @@ export interface ScenarioResult {
   startup?: StartupResult;
   soak?: SoakResult;
   uploads?: UploadsResult;
+  search?: SearchBenchResult;
   /** The bar for this scenario, judged on this run. */
   bar: { check: string; value: string; pass: boolean | null }[];
 }

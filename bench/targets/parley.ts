@@ -32,6 +32,8 @@ export const PARLEY_BENCH_ENV: Record<string, string> = {
   PARLEY_HTTP_MESSAGES_PER_MINUTE: "100000000",
   PARLEY_ROOMS_CREATED_PER_HOUR: "1000000",
   PARLEY_MEMBER_ADDS_PER_MINUTE: "1000000",
+  // The search scenario sends hundreds of searches a minute from one account.
+  PARLEY_SEARCHES_PER_MINUTE: "1000000",
 };
 
 /** BENCH_PARLEY_NODE_ARGS: extra node flags for Parley, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (written at its graceful exit). */
@@ -41,9 +43,10 @@ export const parleyNodeArgs = (): string[] => process.env.BENCH_PARLEY_NODE_ARGS
  * Starts Parley on `dataDir`. `metrics: true` also opens its metrics
  * listener on a free loopback port (`metricsUrl` of the handle), which the
  * messaging scenarios scrape before and after each step for the per-stage
- * breakdown; the other scenarios leave it off, as the default is.
+ * breakdown; the other scenarios leave it off, as the default is. `env`:
+ * more environment (the search scenario's PARLEY_DATABASE_URL).
  */
-export async function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number; metrics?: boolean } = {}): Promise<ServerHandle> {
+export async function startParley(ctx: BenchContext, dataDir: string, opts: { timeoutMs?: number; metrics?: boolean; env?: Record<string, string> } = {}): Promise<ServerHandle> {
   const metricsPort = opts.metrics ? await freePort() : null;
   const server = await startServerProcess(ctx, {
     name: "parley",
@@ -51,6 +54,7 @@ export async function startParley(ctx: BenchContext, dataDir: string, opts: { ti
     env: {
       ...PARLEY_BENCH_ENV,
       ...ctx.parleyEnv,
+      ...opts.env,
       ...(metricsPort !== null ? { PARLEY_METRICS_PORT: String(metricsPort), PARLEY_METRICS_HOST: "127.0.0.1" } : {}),
     },
     healthPath: "/healthz",

@@ -21,6 +21,7 @@ import { createServices, type Services } from "./services.js";
 import { openFileStorage } from "./files/open-storage.js";
 import type { FileStorage } from "./files/storage.js";
 import { FileSweeper } from "./files/sweeper.js";
+import { SearchBackfill, type BackfillOptions } from "./search/backfill.js";
 import { Gateway } from "./realtime/gateway.js";
 import { RedisSocketCounts, noSocketCounts } from "./realtime/socket-counts.js";
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./http/errors.js";
@@ -104,7 +105,7 @@ function defaultWebDir(): string {
 }
 
 /** Assembles one node from a configuration; `listen` starts it. */
-export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus } = {}): Promise<ParleyServer> {
+export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus; searchBackfill?: BackfillOptions } = {}): Promise<ParleyServer> {
   // Names this process in every log line and on the bus: host, pid and a random suffix (a restarted pid is another node).
   const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = (opts.logger ?? pino({ level: config.logLevel })).child({ node: nodeId });
@@ -245,6 +246,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   registerSocketGauges(metrics, { sockets: () => gateway.size, queuedBytes: () => gateway.bufferedBytes });
   // Expired pending uploads, deleted messages' files and stray objects: swept from `listen` until `close`.
   const sweeper = new FileSweeper(deps);
+  // Messages stored before the search index existed: indexed in the background from `listen` until done or `close`.
+  const backfill = new SearchBackfill(deps, opts.searchBackfill);
 
   let metricsListener: MetricsListener | null = null;
   let closed: Promise<void> | null = null;
@@ -277,6 +280,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       }
       sweeper.start();
       services.vocabulary.start();
+      backfill.start();
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -310,6 +314,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.vocabulary.stop();
           // Before the store and the storage close: a sweep under way finishes first.
           await sweeper.stop();
+          await backfill.stop();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
           cluster?.close();
           await socketCounts.close();

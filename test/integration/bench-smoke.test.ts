@@ -58,4 +58,28 @@ describe("benchmark harness (smoke)", () => {
       ctx.cleanup();
     }
   }, 60_000);
+
+  it("seeds, indexes with the backfill and measures every search query kind on SQLite", async () => {
+    const ctx = createContext({
+      pin: false,
+      parleyMain: fileURLToPath(new URL("../../dist/server/main.js", import.meta.url)),
+      cacheDir: null,
+      log: () => undefined,
+      quiet: { quietPct: 100_000, noisyPct: 100_000, retries: 0, maxWaitMs: 0, budgetMs: 0 },
+    });
+    try {
+      const result = await runScenario(ctx, "search", ["parley"], true, { search: { messages: 5_000, samples: 3, warmup: 1, databases: ["sqlite"] } });
+      const sqlite = result.search?.databases[0];
+      expect(sqlite?.error).toBeUndefined();
+      expect(sqlite?.index.indexed).toBe(5_000);
+      // Every kind but the rare words (too rare for 5,000 messages), by relevance and by date, each query finding something.
+      expect(sqlite!.runs.length).toBeGreaterThanOrEqual(8);
+      for (const run of sqlite!.runs) {
+        expect(run.latency.count).toBe(3);
+        for (const q of run.queries) expect(q.results).toBeGreaterThan(0);
+      }
+    } finally {
+      ctx.cleanup();
+    }
+  }, 60_000);
 });

@@ -5,6 +5,7 @@ import pino, { type Logger } from "pino";
 import { randomBytes } from "node:crypto";
 import { loadConfig, type ConfigInput } from "@server/config.js";
 import { createServer, type ParleyServer } from "@server/app.js";
+import type { BackfillOptions } from "@server/search/backfill.js";
 
 /** A real Parley node on 127.0.0.1 with an ephemeral port and its own temp data dir. */
 export interface TestServer {
@@ -63,9 +64,10 @@ export async function createTestPostgresDatabase(baseUrl = testPostgresUrl): Pro
 /**
  * Starts a node for a test. Logs are silent unless PARLEY_TEST_LOG is set.
  * `dataDir` reuses a directory (restart tests); otherwise a fresh one is made.
- * `opts.logger`: where the node logs instead (a test that reads its log lines).
+ * `opts.logger`: where the node logs instead (a test that reads its log lines);
+ * `opts.searchBackfill`: the search backfill's test hooks.
  */
-export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}, opts: { logger?: Logger } = {}): Promise<TestServer> {
+export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}, opts: { logger?: Logger; searchBackfill?: BackfillOptions } = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "parley-test-"));
   // On PostgreSQL the database outlives a restart like the data dir does: remembered per data dir.
   let postgres = postgresByDataDir.get(dataDir);
@@ -97,7 +99,7 @@ export async function startTestServer(overrides: ConfigInput & { dataDir?: strin
       dataDir,
     },
   });
-  const server = await createServer(config, { logger: opts.logger ?? pino({ level: config.logLevel }) });
+  const server = await createServer(config, { ...opts, logger: opts.logger ?? pino({ level: config.logLevel }) });
   const baseUrl = (await server.listen()).replace("localhost", "127.0.0.1");
   // The browser's Origin is the test URL: allow it like a configured public URL.
   config.allowedOrigins.push(baseUrl);

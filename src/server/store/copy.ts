@@ -142,6 +142,9 @@ export async function copyDatabase(opts: CopyOptions): Promise<CopyReport> {
     const sourceId = await sourceIdentity(source);
     await claimTarget(target, sourceId);
     for (const table of TABLE_NAMES) await copyTable(source, target, table, COPY_TABLES[table], sourceId, batchRows, opts.onProgress);
+    // Statistics for the planner now, not when autovacuum gets to it: the first node's queries (the search backfill's walk
+    // of a million messages among them) would otherwise be planned for empty tables.
+    await sql`analyze`.execute(target.db);
     const report = await compareStores(source, target);
     if (!report.ok) throw new CopyCheckError(report);
     return report;
