@@ -4,8 +4,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../store/schema.js";
 import { withReactions } from "../messages/reactions.js";
 import type { Deps, Actor } from "../deps.js";
-import type { Message } from "@shared/protocol/entities.js";
-import type { RoomKind } from "@shared/protocol/entities.js";
+import type { Message, RoomKind } from "@shared/protocol/entities.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import {
   DEFAULT_SEARCH_PAGE_SIZE,
@@ -17,6 +16,7 @@ import {
   type SearchRequest,
   type SearchResponse,
   type SearchSort,
+  type SearchTerm,
 } from "@shared/protocol/search.js";
 import type { RoomWriter } from "../events/writer.js";
 import type { SearchVocabulary } from "./vocabulary.js";
@@ -25,7 +25,6 @@ import { requireMember } from "../rooms/access.js";
 import { getMessagesByIds } from "../messages/queries.js";
 import type { SearchPlan } from "./dialect.js";
 import { compileTerms, correctableWords, EXPANSIONS_MAX, vocabularyLookups, type Expansions, type HighlightSpec } from "./query.js";
-import type { SearchTerm } from "@shared/protocol/search.js";
 import { matchRanges, snippetOf } from "./snippets.js";
 
 /**
