@@ -176,8 +176,14 @@ export class SearchService {
     if (roomId !== null) mine = mine.where("rooms.id", "=", roomId);
     const [rows, span] = await Promise.all([
       mine.execute(),
-      // How many documents the index holds, near enough (ids run without gaps but for deletions), from its two ends.
-      db.selectFrom("search_documents").select((eb) => [eb.fn.min("id").as("low"), eb.fn.max("id").as("high")]).executeTakeFirst(),
+      // How many documents the index holds, near enough (ids run without gaps but for deletions), from its two ends:
+      // each end its own subquery, as SQLite reads a lone min() or max() off the index but scans for both at once.
+      db
+        .selectNoFrom((eb) => [
+          eb.selectFrom("search_documents").select((s) => s.fn.min("id").as("low")).as("low"),
+          eb.selectFrom("search_documents").select((s) => s.fn.max("id").as("high")).as("high"),
+        ])
+        .executeTakeFirst(),
     ]);
     const names = new Set(parsed.in.map((n) => n.toLowerCase()));
     const rooms = new Map<string, { id: string; name: string; kind: RoomKind }>();
