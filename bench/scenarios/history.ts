@@ -6,6 +6,7 @@ import { waitForQuiet } from "../lib/noise.js";
 import { parleyWsUrl, seededFixture, startParley } from "../targets/parley.js";
 import type { BenchContext, ServerHandle } from "../targets/types.js";
 import type { HistoryResult } from "./common.js";
+import { bearerGet } from "../lib/http-get.js";
 
 /**
  * history: one room of `messages` messages (seeded straight into SQLite,
@@ -26,24 +27,13 @@ export interface HistoryOptions {
   resumeEvents: number;
 }
 
-function get(agent: http.Agent, url: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
-}
 
 async function pageLatencies(agent: http.Agent, base: string, token: string, roomId: string, count: number, query: () => string): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
     const q = query();
     const t0 = nowUs();
-    const res = await get(agent, `${base}/api/v1/rooms/${roomId}/messages?${q}`, token);
+    const res = await bearerGet(agent, `${base}/api/v1/rooms/${roomId}/messages?${q}`, token);
     const dt = nowUs() - t0;
     if (res.status !== 200) throw new Error(`history ${q}: ${res.status} ${res.body.slice(0, 200)}`);
     if (i === 0) {

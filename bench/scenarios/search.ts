@@ -10,6 +10,7 @@ import { waitForQuiet } from "../lib/noise.js";
 import { startParley } from "../targets/parley.js";
 import type { BenchContext } from "../targets/types.js";
 import { PHRASES, RARE, SEARCH_INDEX_SOURCES, SEARCH_SEED_SOURCES, indexSearch, seedSearchParley, type SearchSeedMeta } from "../targets/parley-search-seed.js";
+import { bearerGet } from "../lib/http-get.js";
 
 /**
  * search (issue 18 item 6): an installation of `messages` messages of varied
@@ -86,17 +87,6 @@ export interface SearchBenchResult {
   databases: SearchDatabaseRun[];
 }
 
-function get(agent: http.Agent, url: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-  });
-}
 
 const cpuOfSelf = (): number => {
   const u = process.cpuUsage();
@@ -151,18 +141,18 @@ async function measure(ctx: BenchContext, baseUrl: string, pid: number, token: s
         const url = (q: string) => `${baseUrl}/api/v1/search?q=${encodeURIComponent(q)}&sort=${sort}&limit=20`;
         const first: SearchQueryRun["queries"] = [];
         for (const q of queries) {
-          const res = await get(agent, url(q), token);
+          const res = await bearerGet(agent, url(q), token);
           if (res.status !== 200) throw new Error(`search ${q} (${sort}): ${res.status} ${res.body.slice(0, 300)}`);
           const body = JSON.parse(res.body) as { results: unknown[]; total: number; totalCapped: boolean };
           if (body.results.length === 0) throw new Error(`search ${q} (${sort}) found nothing: the seed or the index is wrong`);
           first.push({ q, results: body.results.length, total: body.total, totalCapped: body.totalCapped });
         }
-        for (let i = 0; i < opts.warmup; i++) await get(agent, url(queries[i % queries.length]!), token);
+        for (let i = 0; i < opts.warmup; i++) await bearerGet(agent, url(queries[i % queries.length]!), token);
         await waitForQuiet([pid], ctx.quiet, ctx.log);
         const samples: number[] = [];
         for (let i = 0; i < opts.samples; i++) {
           const t0 = nowUs();
-          const res = await get(agent, url(queries[i % queries.length]!), token);
+          const res = await bearerGet(agent, url(queries[i % queries.length]!), token);
           samples.push(nowUs() - t0);
           if (res.status !== 200) throw new Error(`search ${queries[i % queries.length]} (${sort}): ${res.status} ${res.body.slice(0, 300)}`);
         }
@@ -187,6 +177,23 @@ export async function runSearch(ctx: BenchContext, opts: SearchOptions): Promise
   const result: SearchBenchResult = { messages: meta.messages, rooms: meta.rooms.length, counts: meta.counts, databases: [] };
   const seedSetup = { seedCached: seed.hit, seedBuildMs: seed.buildMs };
 
+  /** Starts a server on the copied installation `copy` (its database chosen by `env`), measures every query kind, stops it and removes the copy. */
+  const serveAndMeasure = async (run: SearchDatabaseRun, copy: string, env: Record<string, string>): Promise<void> => {
+    const t1 = Date.now();
+    const server = await startParley(ctx, path.join(copy, "data"), { timeoutMs: 120_000, env });
+    run.setup.startMs = Date.now() - t1;
+    try {
+      ctx.log(`search: ${run.database === "sqlite" ? "SQLite" : "PostgreSQL"}, ${meta.messages.toLocaleString("en")} messages`);
+      const measured = await measure(ctx, server.httpUrl, server.pid, token, opts, queryKinds(meta.counts));
+      run.runs = measured.runs;
+      run.backgroundCpuPct = measured.backgroundCpuPct;
+      run.serverRssBytes = memoryOf(server.pid)?.rss ?? null;
+    } finally {
+      await server.stop();
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  };
+
   if (opts.databases.includes("sqlite")) {
     const run: SearchDatabaseRun = { database: "sqlite", setup: { ...seedSetup }, index: { indexed: 0, ms: 0, perSecond: 0, cached: false }, runs: [], serverRssBytes: null, backgroundCpuPct: null };
     result.databases.push(run);
@@ -196,19 +203,7 @@ export async function runSearch(ctx: BenchContext, opts: SearchOptions): Promise
       const t0 = Date.now();
       const copy = copyFixture(indexed.dir, ctx.tmpDir, "parley-search-run");
       run.setup.copyMs = Date.now() - t0;
-      const t1 = Date.now();
-      const server = await startParley(ctx, path.join(copy, "data"), { timeoutMs: 120_000 });
-      run.setup.startMs = Date.now() - t1;
-      try {
-        ctx.log(`search: SQLite, ${meta.messages.toLocaleString("en")} messages`);
-        const measured = await measure(ctx, server.httpUrl, server.pid, token, opts, queryKinds(meta.counts));
-        run.runs = measured.runs;
-        run.backgroundCpuPct = measured.backgroundCpuPct;
-        run.serverRssBytes = memoryOf(server.pid)?.rss ?? null;
-      } finally {
-        await server.stop();
-        fs.rmSync(copy, { recursive: true, force: true });
-      }
+      await serveAndMeasure(run, copy, {});
     } catch (err) {
       run.error = (err as Error).stack ?? String(err);
       ctx.log(`search on SQLite failed: ${(err as Error).message}`);
@@ -235,19 +230,7 @@ export async function runSearch(ctx: BenchContext, opts: SearchOptions): Promise
       run.index = { ...index, perSecond: Math.round((index.indexed * 1000) / Math.max(1, index.ms)), cached: false };
       ctx.log(`search: PostgreSQL index built: ${index.indexed.toLocaleString("en")} messages in ${(index.ms / 1000).toFixed(1)} s`);
       await admin(url.toString(), "vacuum analyze");
-      const t1 = Date.now();
-      const server = await startParley(ctx, path.join(copy, "data"), { timeoutMs: 120_000, env: { PARLEY_DATABASE_URL: url.toString() } });
-      run.setup.startMs = Date.now() - t1;
-      try {
-        ctx.log(`search: PostgreSQL, ${meta.messages.toLocaleString("en")} messages`);
-        const measured = await measure(ctx, server.httpUrl, server.pid, token, opts, queryKinds(meta.counts));
-        run.runs = measured.runs;
-        run.backgroundCpuPct = measured.backgroundCpuPct;
-        run.serverRssBytes = memoryOf(server.pid)?.rss ?? null;
-      } finally {
-        await server.stop();
-        fs.rmSync(copy, { recursive: true, force: true });
-      }
+      await serveAndMeasure(run, copy, { PARLEY_DATABASE_URL: url.toString() });
     } catch (err) {
       run.error = (err as Error).stack ?? String(err);
       ctx.log(`search on PostgreSQL failed: ${(err as Error).message}`);

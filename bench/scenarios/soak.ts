@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { quantileBetween, scrapeMetrics, type Scrape } from "../lib/prom-text.js";
 import { startParley, parleyWsUrl } from "../targets/parley.js";
 import { pool, type BenchContext, type ServerHandle } from "../targets/types.js";
+import { seededRandom } from "../lib/random.js";
 
 /**
  * soak: a long mixed run of one Parley node, at a configurable scale, to
@@ -190,17 +191,6 @@ async function call<T>(base: string, method: string, urlPath: string, opts: { be
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, cookie: setCookie ? setCookie.split(";")[0]! : null, ms };
 }
 
-/** A seeded PRNG (mulberry32): the same run plan for the same options. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function makePeople(ctx: BenchContext, base: string, opts: SoakOptions, rnd: () => number): Promise<Person[]> {
   const t0 = Date.now();
@@ -339,7 +329,7 @@ export function readServerLog(logFile: string, offset: number): { stalls: Logged
 }
 
 export async function runSoak(ctx: BenchContext, opts: SoakOptions): Promise<SoakResult> {
-  const rnd = random(16_15);
+  const rnd = seededRandom(16_15);
   const dataDir = path.join(ctx.tmpDir, "soak-data");
   fs.mkdirSync(dataDir, { recursive: true });
   const t0 = Date.now();

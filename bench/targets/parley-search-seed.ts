@@ -13,6 +13,7 @@ import type { MessageCreatedEventSchema, MemberJoinedEventSchema } from "@shared
 import type { z } from "zod";
 import { ENGLISH_WORDS } from "../scenarios/search-words.js";
 import { SEED_PASSWORD, type SeededUser } from "./parley-seed.js";
+import { seededRandom } from "../lib/random.js";
 
 /**
  * The search scenario's installation (issue 18 item 6): `messages` messages
@@ -62,17 +63,6 @@ export interface SearchSeedMeta {
 type MessageCreated = z.infer<typeof MessageCreatedEventSchema>;
 type MemberJoined = z.infer<typeof MemberJoinedEventSchema>;
 
-/** mulberry32: a small seeded generator, so every seed writes the same text. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Draws indexes 0…n−1 with weight 1/(rank+1)^s: a table of cumulative weights, searched by bisection. */
 function zipf(n: number, s: number, rand: () => number): () => number {
@@ -107,7 +97,7 @@ export async function seedSearchParley(
   db.pragma("synchronous = OFF");
   db.pragma("cache_size = -262144");
   db.pragma("foreign_keys = OFF");
-  const rand = random(18);
+  const rand = seededRandom(18);
   const passwordHash = await hashPassword(SEED_PASSWORD);
   // A year of messages up to 2026-12-01.
   const end = Date.parse("2026-12-01T00:00:00.000Z");

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type OperandExpression } from "kysely";
 import type { Database } from "../store/schema.js";
-import type { Room } from "@shared/protocol/entities.js";
+import type { Room, User } from "@shared/protocol/entities.js";
 import { toUser, userColumns } from "../users/users.js";
 import { toMessage } from "../messages/queries.js";
 
@@ -34,6 +34,24 @@ export const publicRoomIds = (db: Kysely<Database>, limit: number): RoomIds =>
 /** One room by id (whether the caller may see it is the caller's check: findVisibleRoom). */
 export const roomIdOf = (db: Kysely<Database>, roomId: string): RoomIds =>
   db.selectFrom("rooms as one").select("one.id").where("one.id", "=", roomId);
+
+/**
+ * The other member of each direct room among `ids` (a subquery, or a short
+ * list of ids), by room id: who a direct room is named after for `userId`.
+ * One query; rooms that are not direct are left out.
+ */
+export async function directPeers(db: Kysely<Database>, userId: string, ids: RoomIds | readonly string[]): Promise<Map<string, User>> {
+  const peers = await db
+    .selectFrom("room_members as peer")
+    .innerJoin("rooms", "rooms.id", "peer.room_id")
+    .innerJoin("users", "users.id", "peer.user_id")
+    .select(["peer.room_id", ...userColumns.map((c) => `users.${c}` as const)])
+    .where("peer.room_id", "in", ids)
+    .where("rooms.kind", "=", sql.lit("direct"))
+    .where("peer.user_id", "!=", userId)
+    .execute();
+  return new Map(peers.map((p) => [p.room_id, toUser(p)]));
+}
 
 /**
  * Builds `userId`'s view of the rooms `ids` selects: room, the caller's
@@ -110,22 +128,13 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
       .where("room_members.room_id", "in", ids)
       .groupBy("room_members.room_id")
       .execute(),
-    db
-      .selectFrom("room_members as peer")
-      .innerJoin("rooms", "rooms.id", "peer.room_id")
-      .innerJoin("users", "users.id", "peer.user_id")
-      .select(["peer.room_id", ...userColumns.map((c) => `users.${c}` as const)])
-      .where("peer.room_id", "in", ids)
-      .where("rooms.kind", "=", sql.lit("direct"))
-      .where("peer.user_id", "!=", userId)
-      .execute(),
+    directPeers(db, userId, ids),
   ]);
   const memberCount = new Map(counts.map((c) => [c.room_id, Number(c.n)]));
-  const peerByRoom = new Map(peers.map((p) => [p.room_id, toUser(p)]));
 
   return rows.map((r) => {
     const member = r.role !== null;
-    const peer = peerByRoom.get(r.id) ?? null;
+    const peer = peers.get(r.id) ?? null;
     const lastMessage =
       member && r.lm_id !== null && r.lm_author_id !== null
         ? toMessage({

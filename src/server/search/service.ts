@@ -1,10 +1,9 @@
 import { distance } from "fastest-levenshtein";
 import { z } from "zod";
-import type { Kysely } from "kysely";
-import type { Database } from "../store/schema.js";
 import { withReactions } from "../messages/reactions.js";
 import type { Deps, Actor } from "../deps.js";
-import type { Message, RoomKind } from "@shared/protocol/entities.js";
+import type { Message, RoomKind, User } from "@shared/protocol/entities.js";
+import { directPeers } from "../rooms/views.js";
 import { ErrorCode } from "@shared/protocol/errors.js";
 import {
   DEFAULT_SEARCH_PAGE_SIZE,
@@ -49,14 +48,13 @@ export class SearchService {
    * The messages `actor` may read now that match `request.q`, a page at a
    * time (`nextCursor`). A word that finds nothing may be corrected to a
    * close word of the vocabulary that does (`corrections`).
-   * @throws AppError validation_failed (empty query, a problem in it, longer than --search-query-max-chars,
-   *   only exclusions, a bad cursor), not_found / forbidden (`roomId` not readable by the actor)
+   * The query's length (--search-query-max-chars) and the user's budget are
+   * checked before, by every transport (search/routes.ts SearchAdmission).
+   * @throws AppError validation_failed (empty query, a problem in it, only exclusions, a bad cursor),
+   *   not_found / forbidden (`roomId` not readable by the actor)
    */
   async search(actor: Actor, request: SearchRequest): Promise<SearchResponse> {
     const { config } = this.deps;
-    if (request.q.length > config.searchQueryMaxChars) {
-      throw invalid("q", `The query is longer than ${config.searchQueryMaxChars} characters.`);
-    }
     const parsed = parseSearchQuery(request.q);
     if (parsed.problems.length > 0) throw invalid("q", parsed.problems.join(" "));
     if (isEmptySearch(parsed)) throw invalid("q", "Type something to search for.");
@@ -141,7 +139,8 @@ export class SearchService {
     // The message as history gives it: with its reactions.
     const messages = await withReactions(db, await getMessagesByIds(db, pageRows.map((r) => r.message_id)));
     const byId = new Map(messages.map((m) => [m.id, m]));
-    const peers = await directPeers(db, carried.userId, [...new Set(pageRows.map((r) => r.room_id))].filter((id) => plan.rooms.get(id)?.kind === "direct"));
+    const directIds = [...new Set(pageRows.map((r) => r.room_id))].filter((id) => plan.rooms.get(id)?.kind === "direct");
+    const peers = directIds.length === 0 ? new Map<string, User>() : await directPeers(db, carried.userId, directIds);
     const results: SearchHit[] = [];
     for (const row of pageRows) {
       const message = byId.get(row.message_id);
@@ -150,7 +149,7 @@ export class SearchService {
       const room = plan.rooms.get(message.roomId);
       if (!room) continue;
       // A direct room is named to me by the other person, as GET /rooms names it (rooms/views.ts).
-      const named = room.kind === "direct" ? { ...room, name: peers.get(room.id) ?? room.name } : room;
+      const named = room.kind === "direct" ? { ...room, name: peers.get(room.id)?.displayName ?? room.name } : room;
       results.push({ message, room: named, ...snippet(message, highlight) });
     }
     return {
@@ -286,19 +285,6 @@ function corrected(terms: readonly SearchTerm[], corrections: readonly Correctio
     const to = word === undefined ? undefined : replaced.get(word);
     return to === undefined ? term : { ...term, text: to };
   });
-}
-
-/** The other member of each direct room (display name by room id), one query for a page's rooms. */
-async function directPeers(db: Kysely<Database>, userId: string, roomIds: string[]): Promise<Map<string, string>> {
-  if (roomIds.length === 0) return new Map();
-  const rows = await db
-    .selectFrom("room_members")
-    .innerJoin("users", "users.id", "room_members.user_id")
-    .select(["room_members.room_id", "users.display_name"])
-    .where("room_members.room_id", "in", roomIds)
-    .where("room_members.user_id", "!=", userId)
-    .execute();
-  return new Map(rows.map((r) => [r.room_id, r.display_name]));
 }
 
 /** True when the query has a filter (a search of filters alone is a listing, newest first). */
