@@ -46,6 +46,22 @@ export const settings = {
   searchCountCap: { env: "PARLEY_SEARCH_COUNT_CAP", schema: z.coerce.number().int().min(10).max(100_000).default(1000), doc: "A search counts matches up to this many (and says \"1,000+\" past it); relevance ranks the newest this many matches." },
   searchBackfillBatch: { env: "PARLEY_SEARCH_BACKFILL_BATCH", schema: z.coerce.number().int().min(1).max(100_000).default(500), doc: "Messages stored before search existed are indexed in the background in transactions of this many, newest first, with a pause between (--search-backfill-pause-ms)." },
   searchBackfillPauseMs: { env: "PARLEY_SEARCH_BACKFILL_PAUSE_MS", schema: z.coerce.number().int().min(0).max(60_000).default(20), doc: "Pause between two backfill batches (ms), so that indexing old messages leaves the node free to serve." },
+  notificationChangesPerMinute: { env: "PARLEY_NOTIFICATION_CHANGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(120), doc: "Notification setting changes (account, rooms) and push subscription changes one user may make over HTTP per minute; past it 429 rate_limited (the socket has its own per-socket limit)." },
+  pushPreviews: { env: "PARLEY_PUSH_PREVIEWS", schema: Flag.default(true), doc: "Web Push notifications carry the message's first words; false: only \"New message from <name>\" (push services and lock screens then see no text)." },
+  pushCollapseMs: { env: "PARLEY_PUSH_COLLAPSE_MS", schema: z.coerce.number().int().min(0).max(3_600_000).default(30_000), doc: "At most one Web Push per user and conversation per this many ms: later messages of a burst are collapsed into one push (\"3 new messages\") at its end." },
+  pushSubscriptionsPerUser: { env: "PARLEY_PUSH_SUBSCRIPTIONS_PER_USER", schema: z.coerce.number().int().min(1).max(1000).default(20), doc: "Devices one user may subscribe to Web Push; another is refused with 409 limit_reached." },
+  pushTestsPerMinute: { env: "PARLEY_PUSH_TESTS_PER_MINUTE", schema: z.coerce.number().int().positive().default(6), doc: "Test notifications (the settings screen's button) one user may ask for per minute; past it 429 rate_limited." },
+  pushQueueMax: { env: "PARLEY_PUSH_QUEUE_MAX", schema: z.coerce.number().int().min(1).max(1_000_000).default(10_000), doc: "Web Push messages a node holds waiting to be sent; past it the oldest are dropped (and logged), so a slow push service cannot grow memory." },
+  pushConcurrency: { env: "PARLEY_PUSH_CONCURRENCY", schema: z.coerce.number().int().min(1).max(256).default(16), doc: "Web Push requests one node has in flight at once." },
+  pushTimeoutMs: { env: "PARLEY_PUSH_TIMEOUT_MS", schema: z.coerce.number().int().min(100).max(120_000).default(10_000), doc: "A push service that has not answered a request within this long (ms) is given up on for that message." },
+  pushTtlSeconds: { env: "PARLEY_PUSH_TTL_SECONDS", schema: z.coerce.number().int().min(0).max(2_419_200).default(86_400), doc: "How long (s) a push service keeps a notification for a device that is offline (the TTL header of RFC 8030)." },
+  pushAllowPrivateEndpoints: { env: "PARLEY_PUSH_ALLOW_PRIVATE_ENDPOINTS", schema: Flag.default(false), doc: "Allow Web Push endpoints on loopback, private and link-local addresses (a push service inside the network). Off: such endpoints are refused when subscribing and when sending, so a subscription cannot make the server call inside the network." },
+  vapidPublicKey: { env: "PARLEY_VAPID_PUBLIC_KEY", schema: z.string().regex(/^[A-Za-z0-9_-]{80,100}$/, "must be a base64url P-256 public key (web-push generate-vapid-keys)").optional(), doc: "Web Push VAPID public key (RFC 8292), with --vapid-private-key. Unset: a key pair is generated at first start and kept in the database (in the data directory on SQLite; shared by every node on PostgreSQL)." },
+  vapidPrivateKey: { env: "PARLEY_VAPID_PRIVATE_KEY", schema: z.string().regex(/^[A-Za-z0-9_-]{40,50}$/, "must be a base64url P-256 private key (web-push generate-vapid-keys)").optional(), doc: "Web Push VAPID private key, with --vapid-public-key." },
+  vapidSubject: { env: "PARLEY_VAPID_SUBJECT", schema: z.string().regex(/^(mailto:|https:\/\/)\S+$/, "must be a mailto: or https: URL").optional(), doc: "Who runs this server, told to push services in each request's VAPID token (RFC 8292 `sub`): a mailto: or https: URL. Default: the public URL when it is https, else mailto:parley@localhost." },
+  smtpUrl: { env: "PARLEY_SMTP_URL", schema: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(), doc: "Email digests of missed direct messages and mentions go through this SMTP server (smtp://[user:password@]host:port, smtps:// for implicit TLS; nodemailer). Unset: no email is ever sent." },
+  smtpFrom: { env: "PARLEY_SMTP_FROM", schema: z.string().min(3).max(200).optional(), doc: "The From of email digests, e.g. \"Parley <chat@example.com>\". Default: Parley <parley@<the public URL's host>>." },
+  emailDigestDelayMs: { env: "PARLEY_EMAIL_DIGEST_DELAY_MS", schema: z.coerce.number().int().min(1000).max(7 * 24 * 3_600_000).default(600_000), doc: "A direct message or mention still unread this long (ms) after it was sent goes into an email digest; a user gets at most one digest per this long." },
   publicUrl: { env: "PARLEY_PUBLIC_URL", schema: z.url().optional(), doc: "The URL people open, e.g. https://chat.example.com. Default http://localhost:<port>. An https URL makes cookies Secure." },
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
@@ -129,6 +145,33 @@ export interface Config {
   searchBackfillBatch: number;
   /** Pause between backfill batches, ms. */
   searchBackfillPauseMs: number;
+  /** Notification setting and push subscription changes per user per minute (HTTP). */
+  notificationChangesPerMinute: number;
+  /** Web Push carries message previews. */
+  pushPreviews: boolean;
+  /** At most one push per user and conversation per this long, ms. */
+  pushCollapseMs: number;
+  pushSubscriptionsPerUser: number;
+  /** Test pushes per user per minute. */
+  pushTestsPerMinute: number;
+  /** Push messages waiting on a node, at most. */
+  pushQueueMax: number;
+  /** Push requests in flight per node. */
+  pushConcurrency: number;
+  /** ms. */
+  pushTimeoutMs: number;
+  /** s (RFC 8030 TTL). */
+  pushTtlSeconds: number;
+  pushAllowPrivateEndpoints: boolean;
+  /** Both set, or both null (generated and kept in the database). */
+  vapidKeys: { publicKey: string; privateKey: string } | null;
+  /** RFC 8292 `sub`: mailto: or https:. */
+  vapidSubject: string;
+  /** null: email off. */
+  smtpUrl: string | null;
+  smtpFrom: string;
+  /** ms. */
+  emailDigestDelayMs: number;
   publicUrl: string;
   /** Origins (scheme://host[:port]) allowed for cookie-authenticated WebSocket upgrades. */
   allowedOrigins: string[];
@@ -268,6 +311,10 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     // Each node would store files on its own disk, and the others could not serve them.
     throw new ConfigError(`Invalid ${named("storageUrl")} = ${JSON.stringify(storageUrl)}: many nodes (--redis-url) need one S3 store (--storage-url s3://…), or a directory every node shares (then say so with --storage-shared true)`);
   }
+  if ((v.vapidPublicKey === undefined) !== (v.vapidPrivateKey === undefined)) {
+    throw new ConfigError(`Invalid ${named(v.vapidPublicKey === undefined ? "vapidPublicKey" : "vapidPrivateKey")}: set --vapid-public-key and --vapid-private-key together, or neither (a pair is then generated)`);
+  }
+  const vapidKeys = v.vapidPublicKey !== undefined && v.vapidPrivateKey !== undefined ? { publicKey: v.vapidPublicKey, privateKey: v.vapidPrivateKey } : null;
   const publicUrl = (v.publicUrl ?? `http://localhost:${v.port}`).replace(/\/+$/, "");
   const origins = new Set<string>([new URL(publicUrl).origin]);
   if (v.publicUrl === undefined) {
@@ -311,6 +358,21 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     searchCountCap: v.searchCountCap,
     searchBackfillBatch: v.searchBackfillBatch,
     searchBackfillPauseMs: v.searchBackfillPauseMs,
+    notificationChangesPerMinute: v.notificationChangesPerMinute,
+    pushPreviews: v.pushPreviews,
+    pushCollapseMs: v.pushCollapseMs,
+    pushSubscriptionsPerUser: v.pushSubscriptionsPerUser,
+    pushTestsPerMinute: v.pushTestsPerMinute,
+    pushQueueMax: v.pushQueueMax,
+    pushConcurrency: v.pushConcurrency,
+    pushTimeoutMs: v.pushTimeoutMs,
+    pushTtlSeconds: v.pushTtlSeconds,
+    pushAllowPrivateEndpoints: v.pushAllowPrivateEndpoints,
+    vapidKeys,
+    vapidSubject: v.vapidSubject ?? (publicUrl.startsWith("https://") ? publicUrl : "mailto:parley@localhost"),
+    smtpUrl: v.smtpUrl ?? null,
+    smtpFrom: v.smtpFrom ?? `Parley <parley@${new URL(publicUrl).hostname}>`,
+    emailDigestDelayMs: v.emailDigestDelayMs,
     publicUrl,
     allowedOrigins: [...origins],
     logLevel: v.logLevel,

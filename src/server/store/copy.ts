@@ -44,6 +44,10 @@ export const COPY_TABLES: { readonly [T in CopiedTable]: readonly (keyof Databas
   reaction_events: ["message_id", "seq"],
   message_mentions: ["user_id", "room_id", "seq"],
   uploads: ["id"],
+  notification_settings: ["user_id"],
+  push_subscriptions: ["id"],
+  email_notifications: ["user_id", "message_id"],
+  installation_secrets: ["name"],
 };
 
 const TABLE_NAMES = Object.keys(COPY_TABLES) as CopiedTable[];

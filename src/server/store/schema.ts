@@ -61,6 +61,10 @@ export interface RoomMembersTable {
   last_read_seq: number;
   /** 0006: the highest seq the member's client reported received (receipts). */
   last_delivered_seq: Generated<number>;
+  /** 0014: the member's notification level for the room; null = `default` (the account's default for its kind). */
+  notify_level: Generated<"all" | "mentions" | "nothing" | null>;
+  /** 0014: muted until this ISO time (MUTED_FOREVER = until unmuted); null = not muted. */
+  muted_until: Generated<string | null>;
 }
 
 export interface MessagesTable {
@@ -234,6 +238,50 @@ export interface KyselyMigrationTable {
   timestamp: string;
 }
 
+/** 0014: a user's account-wide notification settings; no row = the defaults. */
+export interface NotificationSettingsTable {
+  user_id: string;
+  room_level: "all" | "mentions" | "nothing";
+  direct_level: "all" | "mentions" | "nothing";
+  dnd_until: string | null;
+  /** 1 = email digests on. */
+  email: number;
+  /** When the user's last email digest was sent. */
+  email_sent_at: string | null;
+  updated_at: string;
+}
+
+/** 0014: a browser's Web Push subscription (RFC 8030 endpoint + RFC 8291 keys). */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  endpoint: string;
+  /** base64url P-256 public key of the browser. */
+  p256dh: string;
+  /** base64url 16-byte auth secret. */
+  auth: string;
+  label: string;
+  created_at: string;
+  last_push_at: string | null;
+}
+
+/** 0014: a direct message or mention waiting for the user's next email digest. */
+export interface EmailNotificationsTable {
+  user_id: string;
+  message_id: string;
+  room_id: string;
+  seq: number;
+  reason: "direct" | "mention" | "room" | "message";
+  created_at: string;
+}
+
+/** 0014: secrets shared by every node (VAPID keys on PostgreSQL, the unsubscribe-link key). */
+export interface InstallationSecretsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -250,6 +298,10 @@ export interface Database {
   search_documents: SearchDocumentsTable;
   search_backfill: SearchBackfillTable;
   search_words: SearchWordsTable;
+  notification_settings: NotificationSettingsTable;
+  push_subscriptions: PushSubscriptionsTable;
+  email_notifications: EmailNotificationsTable;
+  installation_secrets: InstallationSecretsTable;
 }
 
 export type { Generated };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ReactionSchema } from "./reactions.js";
 import { AttachmentSchema } from "./attachments.js";
+import { RoomNotificationsSchema } from "./notifications.js";
 
 /**
  * The entities every answer and event is built from (contract v1 shapes,
@@ -192,6 +193,8 @@ export const RoomSchema = z.object({
    * an owner's or admin's `@room` (ext); capped like unreadCount. Absent: 0.
    */
   mentionCount: z.number().int().nonnegative().optional(),
+  /** The caller's notification level and mute for this room (ext, issue 19); absent when not a member. */
+  notifications: RoomNotificationsSchema.optional(),
 }).meta({ id: "Room" });
 export type Room = z.infer<typeof RoomSchema>;
 

@@ -6,6 +6,13 @@ import { MemberSchema, MessageSchema, SelfSchema } from "./entities.js";
 import { ErrorDetailSchema } from "./errors.js";
 import { idText } from "./text.js";
 import { SearchRequestSchema, SearchResponseSchema } from "./search.js";
+import {
+  NotificationEventSchema,
+  NotificationSettingsSchema,
+  NotificationsUpdatedEventSchema,
+  RoomNotificationsResponseSchema,
+  RoomNotificationsUpdatedEventSchema,
+} from "./notifications.js";
 import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
 
 /**
@@ -189,6 +196,10 @@ export const AckFrameSchema = z.object({
   reactions: z.array(ReactionSchema).optional(),
   /** search (ext): the page of results, as GET /search answers. */
   search: SearchResponseSchema.optional(),
+  /** notifications.set (ext): the account's notification settings as they now are. */
+  notifications: NotificationSettingsSchema.optional(),
+  /** room.notifications.set (ext): the room's notification settings as they now are. */
+  roomNotifications: RoomNotificationsResponseSchema.optional(),
 });
 
 export const ErrorFrameSchema = z.object({
@@ -310,6 +321,9 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
   ReceiptsUpdatedEventSchema,
   TypingUpdatedEventSchema,
   PresenceUpdatedEventSchema,
+  NotificationsUpdatedEventSchema,
+  RoomNotificationsUpdatedEventSchema,
+  NotificationEventSchema,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 export type ReadyFrame = z.infer<typeof ReadyFrameSchema>;

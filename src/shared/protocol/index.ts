@@ -7,3 +7,4 @@ export * from "./http.js";
 export * from "./frames.js";
 export * from "./reactions.js";
 export * from "./attachments.js";
+export * from "./notifications.js";

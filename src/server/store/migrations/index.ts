@@ -13,6 +13,7 @@ import { threadReplies } from "./0010_thread_replies.js";
 import { reactionEvents } from "./0011_reaction_events.js";
 import { attachments } from "./0012_attachments.js";
 import { search } from "./0013_search.js";
+import { notifications } from "./0014_notifications.js";
 
 /**
  * Every migration, in order, for a dialect (a migration may ask it for SQL
@@ -35,6 +36,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     "0011_reaction_events": reactionEvents,
     "0012_attachments": attachments,
     "0013_search": search(dialect),
+    "0014_notifications": notifications,
   };
   return { getMigrations: async () => migrations };
 }
