@@ -18,6 +18,7 @@
  *   --workers N        load-generator processes (messaging)
  *   --parley-env K=V   extra environment for Parley (repeatable), e.g. PARLEY_SQLITE_SYNCHRONOUS=normal
  *   --parley-main F    a built Parley entry to run instead of building one
+ *   --push-subscribed  room-fanout, dm: every account holds a Web Push subscription (a build without push runs as is)
  *   --no-build         use dist/server/main.js as it is (default: build src/server into node_modules/.cache/parley-bench/build/)
  *   --no-pin           do not pin with taskset            --no-cache  rebuild fixtures in a scratch dir
  *   --max-quiet-wait S total time the run may wait for a quiet machine (default 300; quick 30; 0 = never wait)
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     "server-nice": { type: "string" },
     "parley-env": { type: "string", multiple: true },
     "parley-main": { type: "string" },
+    "push-subscribed": { type: "boolean", default: false },
     "no-build": { type: "boolean", default: false },
     "no-pin": { type: "boolean", default: false },
     "no-cache": { type: "boolean", default: false },
@@ -133,6 +135,7 @@ async function main(): Promise<void> {
     cacheDir: values["no-cache"] ? null : CACHE_DIR,
     redisUrl: values.redis ?? "redis://127.0.0.1:6379",
     git,
+    pushSubscribed: values["push-subscribed"],
     log: (line) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`),
     quiet: {
       ...defaultQuietPolicy(values.quick),

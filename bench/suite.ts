@@ -398,6 +398,7 @@ export function createContext(opts: Partial<Omit<BenchContext, "tmpDir" | "runId
     log: opts.log ?? ((line) => process.stdout.write(`${line}\n`)),
     quiet: opts.quiet ?? defaultQuietPolicy(false),
     ...(opts.git ? { git: opts.git } : {}),
+    ...(opts.pushSubscribed ? { pushSubscribed: true } : {}),
     cleanup: () => fs.rmSync(tmpDir, { recursive: true, force: true }),
   };
 }

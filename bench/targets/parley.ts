@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
+import Database from "better-sqlite3";
 import type { ClientSpec } from "../lib/types.js";
 import { cachedFixture, copyFixture, sourceHash } from "../lib/cache.js";
 import { freePort } from "../lib/proc.js";
@@ -83,6 +85,32 @@ export async function seededFixture(
   return { dataDir: path.join(copy, "data"), meta, setup: { fixtureCached: fixture.hit, fixtureBuildMs: fixture.buildMs, copyMs: Date.now() - t0 } };
 }
 
+/**
+ * Gives each user one Web Push subscription, written straight into the
+ * running server's SQLite file (WAL: the server keeps serving). Endpoints
+ * under .invalid (RFC 2606): the accounts stay connected for the whole run,
+ * so none is pushed to; the run measures deciding who to notify.
+ * @returns what was done, for the log
+ */
+function subscribeEveryone(dbFile: string, userIds: readonly string[]): string {
+  const db = new Database(dbFile);
+  try {
+    db.pragma("busy_timeout = 5000");
+    const table = db.prepare("select 1 from sqlite_master where type = 'table' and name = 'push_subscriptions'").get();
+    if (!table) return "this build has no push subscriptions: --push-subscribed changes nothing";
+    const insert = db.prepare("insert into push_subscriptions (id, user_id, endpoint, p256dh, auth, label, created_at, last_push_at) values (?, ?, ?, ?, ?, ?, ?, null) on conflict (endpoint) do nothing");
+    // A real P-256 point and auth secret's shape; never used to encrypt (nobody is pushed to).
+    const p256dh = Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString("base64url");
+    const at = new Date().toISOString();
+    db.transaction(() => {
+      for (const id of userIds) insert.run(`bench-push-${id}`, id, `https://push.invalid/bench/${id}`, p256dh, randomBytes(16).toString("base64url"), "bench", at);
+    })();
+    return `subscribed ${userIds.length} accounts to Web Push`;
+  } finally {
+    db.close();
+  }
+}
+
 function specsFor(server: ServerHandle, tokens: string[], groups: { id: string; members: number[] }[]): ClientSpec[] {
   const url = parleyWsUrl(server);
   const clients: ClientSpec[] = [];
@@ -102,6 +130,7 @@ export const parley: Target = {
     const fixture = await accountsFixture(ctx, spec.clients, spec.roomSize);
     const t0 = Date.now();
     const server = await startParley(ctx, fixture.dataDir, { metrics: true });
+    if (ctx.pushSubscribed) ctx.log(`parley: ${subscribeEveryone(path.join(fixture.dataDir, "parley.db"), fixture.meta.users.map((u) => u.id))}`);
     const groups = spec.use === "direct" ? fixture.meta.directs : fixture.meta.rooms;
     const tokens = fixture.meta.users.map((u) => u.token);
     return { server, clients: specsFor(server, tokens, groups), setup: { ...fixture.setup, startMs: Date.now() - t0 } };

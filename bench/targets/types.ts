@@ -26,6 +26,13 @@ export interface BenchContext {
   log: (line: string) => void;
   /** Waiting for a quiet machine and repeating noisy steps. */
   quiet: QuietPolicy;
+  /**
+   * Messaging scenarios on Parley: give every account a Web Push
+   * subscription before the run (issue 19's measure: deciding who to notify
+   * at the default levels, with everyone subscribed). A build without push
+   * (no push_subscriptions table) runs as it is.
+   */
+  pushSubscribed?: boolean;
   /** The commit Parley was built from (taken when the build was made, not when a scenario starts). */
   git?: { commit: string | null; dirty: boolean | null };
 }
