@@ -1,0 +1,257 @@
+import { sql, type Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../store/schema.js";
+import type { Bus } from "../bus/bus.js";
+import { inTimeline, type Message } from "@shared/protocol/entities.js";
+import type { Notification, NotificationEvent, NotificationReason, NotifyLevel } from "@shared/protocol/notifications.js";
+import { nowIso } from "../store/ids.js";
+import { decide, type MessageFacts } from "./decide.js";
+import type { DecidedNotification, NotificationSink } from "./sinks.js";
+
+/** A preview ("alice: the text…") is at most this many characters. */
+export const PREVIEW_MAX_CHARS = 200;
+
+/**
+ * Messages one candidate query covers at most: each adds a room id and up to
+ * MAX_MENTION_NAMES (50) mentioned ids as parameters, so a batch stays far
+ * below SQLite's 32,766 parameters. A larger backlog runs as several batches.
+ */
+const BATCH_MESSAGES = 200;
+
+/** Where the dispatcher's candidates come from, and who it tells. */
+export interface DispatcherDeps {
+  db: Kysely<Database>;
+  bus: Bus;
+  log: Logger;
+  /** A socket of the user is open on some node now (PresenceService.isConnected). */
+  connected: (userId: string) => boolean;
+  /** Web Push (push/), email digests (email/): each is handed every decided batch. */
+  sinks: readonly NotificationSink[];
+  /** Messages waiting at most (--notification-queue-max); past it the newest are dropped and logged. */
+  queueMax: number;
+  /** Epoch ms (tests may pin it). */
+  now?: () => number;
+}
+
+/** One row of the candidate query: a member of a batch's room who may be notified. */
+interface CandidateRow {
+  room_id: string;
+  user_id: string;
+  notify_level: NotifyLevel | null;
+  muted_until: string | null;
+  kind: "public" | "private" | "direct";
+  name: string;
+  room_level: NotifyLevel | null;
+  direct_level: NotifyLevel | null;
+  dnd_until: string | null;
+}
+
+/**
+ * The server side of notifications (issue 19): after a message's commit,
+ * off the send path, who is told of it.
+ *
+ * `enqueue` is called by MessageService.send once the message is committed
+ * and published, and returns at once (a push onto an array): the ack never
+ * waits for it. What one event-loop turn gathered runs as one batch, after
+ * the turn: ONE query reads, for all the batch's rooms, the members who may
+ * be notified (level `all` by the room or the account's default, direct
+ * rooms, the mentioned, every member of a room with `@room`/`@here`; muted
+ * rooms and do not disturb left out), with their room's name and kind and
+ * account settings; `decide` (pure) then says why each is notified, or
+ * not; presence says who is connected. Connected users get the in-app
+ * `notification` frame, as one `users` envelope per message and reason
+ * (framed once, to every node); the whole decided batch goes to the sinks
+ * (Web Push takes the unconnected, email the direct messages and mentions).
+ * One batch runs at a time; messages that arrive meanwhile form the next.
+ *
+ * Bounded: at most `queueMax` messages wait; past it new ones are dropped
+ * with a log line (one per batch that dropped). A failed query is logged and
+ * its batch dropped: notifications are best-effort, the message itself is
+ * stored and delivered regardless.
+ */
+export class NotificationDispatcher {
+  private queue: Message[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  private dropped = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * A committed message whose readers may be notified; returns at once.
+   * Call it only for a message just created (not for a retried clientId).
+   */
+  enqueue(message: Message): void {
+    if (this.queue.length >= this.deps.queueMax) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(message);
+    if (!this.scheduled && this.running === null) {
+      this.scheduled = true;
+      setImmediate(() => this.runNext());
+    }
+  }
+
+  /** Resolves once every message queued so far has been dispatched (shutdown, tests). */
+  async drain(): Promise<void> {
+    while (this.running !== null || this.queue.length > 0 || this.scheduled) {
+      if (this.running === null && !this.scheduled) this.runNext();
+      await (this.running ?? new Promise((resolve) => setImmediate(resolve)));
+    }
+  }
+
+  private runNext(): void {
+    this.scheduled = false;
+    if (this.running !== null || this.queue.length === 0) return;
+    if (this.dropped > 0) {
+      this.deps.log.warn({ dropped: this.dropped, queueMax: this.deps.queueMax }, "notifications dropped: too many messages waiting to be dispatched");
+      this.dropped = 0;
+    }
+    const batch = this.queue.length <= BATCH_MESSAGES ? this.queue : this.queue.slice(0, BATCH_MESSAGES);
+    this.queue = batch === this.queue ? [] : this.queue.slice(BATCH_MESSAGES);
+    this.running = this.dispatch(batch)
+      .catch((err: unknown) => this.deps.log.warn({ err, messages: batch.length }, "notification dispatch failed; this batch notifies nobody"))
+      .finally(() => {
+        this.running = null;
+        if (this.queue.length > 0 && !this.scheduled) {
+          this.scheduled = true;
+          setImmediate(() => this.runNext());
+        }
+      });
+  }
+
+  private async dispatch(batch: readonly Message[]): Promise<void> {
+    const rows = await this.candidates(batch);
+    if (rows.length === 0) return;
+    const byRoom = new Map<string, CandidateRow[]>();
+    for (const r of rows) {
+      const list = byRoom.get(r.room_id);
+      if (list) list.push(r);
+      else byRoom.set(r.room_id, [r]);
+    }
+    const nowMs = this.now();
+    const decided: DecidedNotification[] = [];
+    for (const message of batch) {
+      const members = byRoom.get(message.roomId);
+      if (!members) continue;
+      const kind = members[0]!.kind;
+      const facts: MessageFacts = { authorId: message.author.id, roomKind: kind, mentions: message.mentions, threadOnly: !inTimeline(message) };
+      // Per reason: the notification (built once, shared by its recipients) and the connected users to frame it to.
+      const byReason = new Map<NotificationReason, { notification: Notification; connectedIds: string[] }>();
+      for (const m of members) {
+        const connected = this.deps.connected(m.user_id);
+        const reason = decide(facts, {
+          userId: m.user_id,
+          notifyLevel: m.notify_level,
+          mutedUntil: m.muted_until,
+          roomLevel: m.room_level,
+          directLevel: m.direct_level,
+          dndUntil: m.dnd_until,
+          connected,
+        }, nowMs);
+        if (reason === null) continue;
+        let group = byReason.get(reason);
+        if (!group) byReason.set(reason, (group = { notification: notificationOf(message, reason, kind, m.name), connectedIds: [] }));
+        if (connected) group.connectedIds.push(m.user_id);
+        decided.push({ userId: m.user_id, notification: group.notification, authorName: message.author.displayName, roomKind: kind, connected });
+      }
+      for (const { notification, connectedIds } of byReason.values()) {
+        if (connectedIds.length === 0) continue;
+        const event: NotificationEvent = { type: "notification", notification };
+        this.deps.bus.publish({ kind: "users", userIds: connectedIds, frame: JSON.stringify(event) });
+      }
+    }
+    if (decided.length === 0) return;
+    for (const sink of this.deps.sinks) {
+      try {
+        sink.accept(decided);
+      } catch (err) {
+        // A sink must not throw (sinks.ts); one that does costs only its own share.
+        this.deps.log.error({ err }, "a notification sink threw");
+      }
+    }
+  }
+
+  /**
+   * ONE query for the whole batch: the members of its rooms who may be
+   * notified of some message in it, a superset of those `decide` keeps
+   * (it still applies the author, `@here`'s presence and the reason).
+   * Left out in SQL: muted rooms, do not disturb, level `nothing`, and in
+   * rooms (not direct) members at `mentions` who are not mentioned and
+   * whose room has no `@room`/`@here` in the batch: so a busy room at the
+   * default level reads no row at all. Times compare as text: every stored
+   * end is canonical ISO (preferences.ts), as is now.
+   */
+  private candidates(batch: readonly Message[]): Promise<CandidateRow[]> {
+    const rooms = new Set<string>();
+    const broadcastRooms = new Set<string>();
+    const mentioned = new Set<string>();
+    for (const m of batch) {
+      rooms.add(m.roomId);
+      const mentions = m.mentions;
+      if (!mentions) continue;
+      if (mentions.room || mentions.here) broadcastRooms.add(m.roomId);
+      for (const id of mentions.userIds) mentioned.add(id);
+    }
+    const now = nowIso();
+    return this.deps.db
+      .selectFrom("room_members as m")
+      .innerJoin("rooms as r", "r.id", "m.room_id")
+      .leftJoin("notification_settings as s", "s.user_id", "m.user_id")
+      .select(["m.room_id", "m.user_id", "m.notify_level", "m.muted_until", "r.kind", "r.name", "s.room_level", "s.direct_level", "s.dnd_until"])
+      .where("m.room_id", "in", [...rooms])
+      .where((eb) => eb.or([eb("m.muted_until", "is", null), eb("m.muted_until", "<=", now)]))
+      .where((eb) => eb.or([eb("s.dnd_until", "is", null), eb("s.dnd_until", "<=", now)]))
+      .where((eb) => eb.or([eb("m.notify_level", "is", null), eb("m.notify_level", "!=", sql.lit("nothing"))]))
+      .where((eb) => {
+        const may = [
+          eb("r.kind", "=", sql.lit("direct")),
+          eb("m.notify_level", "=", sql.lit("all")),
+          eb.and([eb("m.notify_level", "is", null), eb("s.room_level", "=", sql.lit("all"))]),
+        ];
+        if (broadcastRooms.size > 0) may.push(eb("m.room_id", "in", [...broadcastRooms]));
+        if (mentioned.size > 0) may.push(eb("m.user_id", "in", [...mentioned]));
+        return eb.or(may);
+      })
+      .execute() as Promise<CandidateRow[]>;
+  }
+}
+
+/**
+ * What a notification of `message` says, for every recipient with
+ * `reason`: the conversation as title ("#general", or in a direct room the
+ * author, the other person), "alice: the text" cut to PREVIEW_MAX_CHARS (a
+ * message of files only: "alice sent a file"), one tag per conversation
+ * (a newer notification replaces the older), and the app URL that opens
+ * the message (`/#/rooms/<roomId>/<seq>`).
+ */
+export function notificationOf(message: Message, reason: NotificationReason, roomKind: "public" | "private" | "direct", roomName: string): Notification {
+  const author = message.author.displayName;
+  return {
+    roomId: message.roomId,
+    messageId: message.id,
+    seq: message.seq,
+    reason,
+    title: roomKind === "direct" ? author : `#${roomName}`,
+    body: previewOf(author, message.body, (message.attachments?.length ?? 0) > 0),
+    tag: `room:${message.roomId}`,
+    url: `/#/rooms/${encodeURIComponent(message.roomId)}/${message.seq}`,
+    createdAt: message.createdAt,
+  };
+}
+
+/** "alice: the text" on one line, at most PREVIEW_MAX_CHARS characters (cut with "…", never inside a surrogate pair). */
+export function previewOf(author: string, body: string, hasFiles: boolean): string {
+  const text = body.replace(/\s+/g, " ").trim();
+  if (text === "") return hasFiles ? `${author} sent a file` : `${author}: …`;
+  const full = `${author}: ${text}`;
+  if (full.length <= PREVIEW_MAX_CHARS) return full;
+  let cut = PREVIEW_MAX_CHARS - 1;
+  const last = full.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${full.slice(0, cut)}…`;
+}
