@@ -58,7 +58,7 @@ export interface Services {
 
 /** What createServices takes besides the deps (issue 19: Web Push and email plug in here). */
 export interface ServicesOptions {
-  /** Consumers of each decided batch of notifications (push/, email/); the array is held, not copied. */
+  /** Consumers of each decided batch of notifications (push/, email/); more can be added later with `notifications.addSink`. */
   notificationSinks?: NotificationSink[];
   /** The Web Push VAPID public key for the settings answer (push/vapid.ts); default: the configured key, or "". */
   pushPublicKey?: () => string;

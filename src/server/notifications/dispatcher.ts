@@ -75,9 +75,16 @@ export class NotificationDispatcher {
   private running: Promise<void> | null = null;
   private dropped = 0;
   private readonly now: () => number;
+  private readonly sinks: NotificationSink[];
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
+    this.sinks = [...deps.sinks];
+  }
+
+  /** Hands every later batch to `sink` too (one made after the services: app.ts, a test's recorder). */
+  addSink(sink: NotificationSink): void {
+    this.sinks.push(sink);
   }
 
   /**
@@ -166,7 +173,7 @@ export class NotificationDispatcher {
       }
     }
     if (decided.length === 0) return;
-    for (const sink of this.deps.sinks) {
+    for (const sink of this.sinks) {
       try {
         sink.accept(decided);
       } catch (err) {
