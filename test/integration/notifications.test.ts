@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { SocketClient, createRoom, postMessage, signup, signupBot, socketPool, type Caller } from "../support/client.js";
+import { type SocketClient, createRoom, postMessage, signup, signupBot, socketPool, type Caller } from "../support/client.js";
 import type { AckFrame, ErrorFrame, ServerFrame } from "@shared/protocol/frames.js";
 import type { Message, Room } from "@shared/protocol/entities.js";
 import type { ErrorBody } from "@shared/protocol/errors.js";
