@@ -95,6 +95,30 @@ describe("NotificationDispatcher", () => {
     }
   });
 
+  it("a query shape compiled once runs again with the next batch's values", async () => {
+    const { store, dispatcher, decided } = await setup(100);
+    try {
+      const toCat = { userIds: ["cat"], room: false, here: false };
+      dispatcher.enqueue(message({ id: "m1", roomId: "r1", seq: 1, mentions: toCat }));
+      await dispatcher.drain();
+      // The same shape (one room, no broadcast, one mentioned user), other values.
+      dispatcher.enqueue(message({ id: "m2", roomId: "r2", seq: 1, mentions: { userIds: ["ann"], room: false, here: false }, author: { id: "cat", username: "cat", displayName: "cat" } }));
+      await dispatcher.drain();
+      dispatcher.enqueue(message({ id: "m3", roomId: "r2", seq: 2, mentions: { userIds: [], room: true, here: false } }));
+      await dispatcher.drain();
+      expect(decided.map((d) => [d.notification.messageId, d.notification.roomId, d.userId, d.notification.reason])).toEqual([
+        ["m1", "r1", "bob", "message"],
+        ["m1", "r1", "cat", "mention"],
+        ["m2", "r2", "ann", "mention"],
+        ["m2", "r2", "bob", "message"],
+        ["m3", "r2", "bob", "room"],
+        ["m3", "r2", "cat", "room"],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("holds at most queueMax messages: the rest are dropped with one log line", async () => {
     const { store, dispatcher, lines, decided } = await setup(2);
     try {

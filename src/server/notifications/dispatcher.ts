@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type CompiledQuery, type Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 import type { Bus } from "../bus/bus.js";
@@ -76,6 +76,8 @@ export class NotificationDispatcher {
   private dropped = 0;
   private readonly now: () => number;
   private readonly sinks: NotificationSink[];
+  /** Compiled candidate queries by shape, least recently used first. */
+  private readonly shapes = new Map<string, CandidateShape>();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -192,40 +194,82 @@ export class NotificationDispatcher {
    * whose room has no `@room`/`@here` in the batch: so a busy room at the
    * default level reads no row at all. Times compare as text: every stored
    * end is canonical ISO (preferences.ts), as is now.
+   *
+   * Kysely builds and compiles the query once per shape (how many rooms,
+   * broadcast rooms and mentioned users it names; at most SHAPES_CACHED
+   * kept), then only its parameters change: building it each time cost
+   * about as much as running it.
    */
-  private candidates(batch: readonly Message[]): Promise<CandidateRow[]> {
-    const rooms = new Set<string>();
-    const broadcastRooms = new Set<string>();
-    const mentioned = new Set<string>();
+  private async candidates(batch: readonly Message[]): Promise<CandidateRow[]> {
+    const roomSet = new Set<string>();
+    const broadcastSet = new Set<string>();
+    const mentionedSet = new Set<string>();
     for (const m of batch) {
-      rooms.add(m.roomId);
+      roomSet.add(m.roomId);
       const mentions = m.mentions;
       if (!mentions) continue;
-      if (mentions.room || mentions.here) broadcastRooms.add(m.roomId);
-      for (const id of mentions.userIds) mentioned.add(id);
+      if (mentions.room || mentions.here) broadcastSet.add(m.roomId);
+      for (const id of mentions.userIds) mentionedSet.add(id);
     }
+    const rooms = [...roomSet];
+    const broadcast = [...broadcastSet];
+    const mentioned = [...mentionedSet];
+    const key = `${rooms.length}/${broadcast.length}/${mentioned.length}`;
+    let shape = this.shapes.get(key);
+    if (shape) {
+      // Least recently used last out: a hit moves to the end.
+      this.shapes.delete(key);
+    } else {
+      const slot = (list: readonly string[], prefix: string) => list.map((_, i) => `${SLOT}${prefix}${i}`);
+      const compiled = candidateQuery(this.deps.db, slot(rooms, "r"), `${SLOT}now`, slot(broadcast, "b"), slot(mentioned, "m")).compile();
+      shape = { compiled, slots: compiled.parameters.map((p) => (typeof p === "string" && p.startsWith(SLOT) ? p.slice(SLOT.length) : { value: p })) };
+      if (this.shapes.size >= SHAPES_CACHED) this.shapes.delete(this.shapes.keys().next().value as string);
+    }
+    this.shapes.set(key, shape);
     const now = nowIso();
-    return this.deps.db
-      .selectFrom("room_members as m")
-      .innerJoin("rooms as r", "r.id", "m.room_id")
-      .leftJoin("notification_settings as s", "s.user_id", "m.user_id")
-      .select(["m.room_id", "m.user_id", "m.notify_level", "m.muted_until", "r.kind", "r.name", "s.room_level", "s.direct_level", "s.dnd_until"])
-      .where("m.room_id", "in", [...rooms])
-      .where((eb) => eb.or([eb("m.muted_until", "is", null), eb("m.muted_until", "<=", now)]))
-      .where((eb) => eb.or([eb("s.dnd_until", "is", null), eb("s.dnd_until", "<=", now)]))
-      .where((eb) => eb.or([eb("m.notify_level", "is", null), eb("m.notify_level", "!=", sql.lit("nothing"))]))
-      .where((eb) => {
-        const may = [
-          eb("r.kind", "=", sql.lit("direct")),
-          eb("m.notify_level", "=", sql.lit("all")),
-          eb.and([eb("m.notify_level", "is", null), eb("s.room_level", "=", sql.lit("all"))]),
-        ];
-        if (broadcastRooms.size > 0) may.push(eb("m.room_id", "in", [...broadcastRooms]));
-        if (mentioned.size > 0) may.push(eb("m.user_id", "in", [...mentioned]));
-        return eb.or(may);
-      })
-      .execute() as Promise<CandidateRow[]>;
+    const parameters = shape.slots.map((s) => {
+      if (typeof s !== "string") return s.value;
+      if (s === "now") return now;
+      const list = s[0] === "r" ? rooms : s[0] === "b" ? broadcast : mentioned;
+      return list[Number(s.slice(1))];
+    });
+    return (await this.deps.db.executeQuery<CandidateRow>({ ...shape.compiled, parameters })).rows;
   }
+}
+
+/** Marks a parameter while a candidate query's shape is compiled; never reaches the database. */
+const SLOT = "\u0000notify-slot:";
+
+/** Compiled candidate queries kept, by shape (a batch of 1 to 200 messages has few shapes in practice). */
+const SHAPES_CACHED = 128;
+
+/** One compiled shape of the candidate query: its SQL, and per parameter a slot name ("r0", "now", "b1", "m2") or a fixed value. */
+interface CandidateShape {
+  compiled: CompiledQuery<CandidateRow>;
+  slots: (string | { value: unknown })[];
+}
+
+/** The candidate query (NotificationDispatcher.candidates) for these rooms, broadcast rooms and mentioned users at `now`. */
+function candidateQuery(db: Kysely<Database>, rooms: readonly string[], now: string, broadcast: readonly string[], mentioned: readonly string[]) {
+  return db
+    .selectFrom("room_members as m")
+    .innerJoin("rooms as r", "r.id", "m.room_id")
+    .leftJoin("notification_settings as s", "s.user_id", "m.user_id")
+    .select(["m.room_id", "m.user_id", "m.notify_level", "m.muted_until", "r.kind", "r.name", "s.room_level", "s.direct_level", "s.dnd_until"])
+    .where("m.room_id", "in", rooms)
+    .where((eb) => eb.or([eb("m.muted_until", "is", null), eb("m.muted_until", "<=", now)]))
+    .where((eb) => eb.or([eb("s.dnd_until", "is", null), eb("s.dnd_until", "<=", now)]))
+    .where((eb) => eb.or([eb("m.notify_level", "is", null), eb("m.notify_level", "!=", sql.lit("nothing"))]))
+    .where((eb) => {
+      const may = [
+        eb("r.kind", "=", sql.lit("direct")),
+        eb("m.notify_level", "=", sql.lit("all")),
+        eb.and([eb("m.notify_level", "is", null), eb("s.room_level", "=", sql.lit("all"))]),
+      ];
+      if (broadcast.length > 0) may.push(eb("m.room_id", "in", broadcast));
+      if (mentioned.length > 0) may.push(eb("m.user_id", "in", mentioned));
+      return eb.or(may);
+    });
 }
 
 /**
