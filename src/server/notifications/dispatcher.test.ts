@@ -6,7 +6,7 @@ import { MemoryBus } from "@server/bus/memory.js";
 import type { BusEnvelope } from "@server/bus/bus.js";
 import type { Message } from "@shared/protocol/entities.js";
 import { NotificationDispatcher, PREVIEW_MAX_CHARS, notificationOf, previewOf } from "./dispatcher.js";
-import type { DecidedNotification } from "./sinks.js";
+import type { DecidedNotification, NotificationSink } from "./sinks.js";
 
 const message = (over: Partial<Message> & { id: string; roomId: string; seq: number }): Message => ({
   author: { id: "ann", username: "ann", displayName: "Ann" },
@@ -42,7 +42,7 @@ describe("previewOf / notificationOf", () => {
 });
 
 describe("NotificationDispatcher", () => {
-  async function setup(queueMax: number) {
+  async function setup(queueMax: number, firstSink: NotificationSink | null = null) {
     const store = await openStore("sqlite::memory:", { sqliteSynchronous: "full" });
     const at = nowIso();
     for (const id of ["ann", "bob", "cat"]) {
@@ -68,7 +68,7 @@ describe("NotificationDispatcher", () => {
       transformResult: async (args) => args.result,
     });
     const decided: DecidedNotification[] = [];
-    const dispatcher = new NotificationDispatcher({ db, bus, log, connected: (id) => id === "bob", sinks: [{ accept: (b) => decided.push(...b) }], queueMax });
+    const dispatcher = new NotificationDispatcher({ db, bus, log, connected: (id) => id === "bob", sinks: [...(firstSink ? [firstSink] : []), { accept: (b) => decided.push(...b) }], queueMax });
     return { store, dispatcher, envelopes, lines, queries, decided };
   }
 
@@ -114,6 +114,18 @@ describe("NotificationDispatcher", () => {
         ["m3", "r2", "bob", "room"],
         ["m3", "r2", "cat", "room"],
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a sink that throws is logged; the other sinks still get the batch", async () => {
+    const { store, dispatcher, lines, decided } = await setup(100, { accept: () => { throw new Error("boom"); } });
+    try {
+      dispatcher.enqueue(message({ id: "m1", roomId: "r1", seq: 1 }));
+      await dispatcher.drain();
+      expect(decided.map((d) => d.notification.messageId)).toEqual(["m1"]);
+      expect(lines.some((l) => l.includes("a notification sink threw"))).toBe(true);
     } finally {
       await store.close();
     }
