@@ -5,7 +5,7 @@ import type { Bus } from "../bus/bus.js";
 import { inTimeline, type Message } from "@shared/protocol/entities.js";
 import type { Notification, NotificationEvent, NotificationReason, NotifyLevel } from "@shared/protocol/notifications.js";
 import { nowIso } from "../store/ids.js";
-import { decide, type MessageFacts } from "./decide.js";
+import { decide, type MemberFacts, type MessageFacts } from "./decide.js";
 import type { DecidedNotification, NotificationSink } from "./sinks.js";
 
 /** A preview ("alice: the text…") is at most this many characters. */
@@ -144,25 +144,29 @@ export class NotificationDispatcher {
     }
     const nowMs = this.now();
     const decided: DecidedNotification[] = [];
+    // Per reason: the notification (built once, shared by its recipients) and the connected users to frame it to.
+    const byReason = new Map<NotificationReason, { notification: Notification; connectedIds: string[] }>();
+    // One object for every row, refilled: a room of thousands at level `all` allocates no fact per member.
+    const member: MemberFacts = { userId: "", notifyLevel: null, mutedUntil: null, roomLevel: null, directLevel: null, dndUntil: null, connected: false };
     for (const message of batch) {
       const members = byRoom.get(message.roomId);
       if (!members) continue;
       const kind = members[0]!.kind;
       const facts: MessageFacts = { authorId: message.author.id, roomKind: kind, mentions: message.mentions, threadOnly: !inTimeline(message) };
-      // Per reason: the notification (built once, shared by its recipients) and the connected users to frame it to.
-      const byReason = new Map<NotificationReason, { notification: Notification; connectedIds: string[] }>();
+      // Presence is asked before deciding only when `@here` depends on it; else only of those notified.
+      const hereMatters = message.mentions?.here === true;
+      byReason.clear();
       for (const m of members) {
-        const connected = this.deps.connected(m.user_id);
-        const reason = decide(facts, {
-          userId: m.user_id,
-          notifyLevel: m.notify_level,
-          mutedUntil: m.muted_until,
-          roomLevel: m.room_level,
-          directLevel: m.direct_level,
-          dndUntil: m.dnd_until,
-          connected,
-        }, nowMs);
+        member.userId = m.user_id;
+        member.notifyLevel = m.notify_level;
+        member.mutedUntil = m.muted_until;
+        member.roomLevel = m.room_level;
+        member.directLevel = m.direct_level;
+        member.dndUntil = m.dnd_until;
+        member.connected = hereMatters && this.deps.connected(m.user_id);
+        const reason = decide(facts, member, nowMs);
         if (reason === null) continue;
+        const connected = hereMatters ? member.connected : this.deps.connected(m.user_id);
         let group = byReason.get(reason);
         if (!group) byReason.set(reason, (group = { notification: notificationOf(message, reason, kind, m.name), connectedIds: [] }));
         if (connected) group.connectedIds.push(m.user_id);
