@@ -37,6 +37,7 @@ import { receiptRoutes } from "./rooms/receipts-routes.js";
 import { messageRoutes } from "./messages/routes.js";
 import { fileRoutes } from "./files/routes.js";
 import { searchAdmission, searchRoutes } from "./search/routes.js";
+import { notificationChangeHook, notificationRoutes } from "./notifications/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
@@ -193,6 +194,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
 
   // One search budget per user for GET /search, ?search= on a room's messages and the socket's `search`.
   const search = searchAdmission(app, config);
+  // One budget per user for every notification change over HTTP (settings, rooms' levels, push subscriptions).
+  const notificationChanges = notificationChangeHook(app, config);
   await app.register(
     async (api) => {
       await api.register(authRoutes, { services, config });
@@ -202,6 +205,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(messageRoutes, { services, config, search });
       await api.register(fileRoutes, { services, config });
       await api.register(searchRoutes, { services, search });
+      await api.register(notificationRoutes, { services, changeLimit: notificationChanges });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
@@ -310,6 +314,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.receipts.close();
           await appClosed;
           await services.writer.drain();
+          // The last messages' notifications (their candidate query), before the store closes.
+          await services.notifications.drain();
           // The last sends' new words, before the store closes.
           await services.vocabulary.stop();
           // Before the store and the storage close: a sweep under way finishes first.

@@ -47,6 +47,7 @@ export const settings = {
   searchBackfillBatch: { env: "PARLEY_SEARCH_BACKFILL_BATCH", schema: z.coerce.number().int().min(1).max(100_000).default(500), doc: "Messages stored before search existed are indexed in the background in transactions of this many, newest first, with a pause between (--search-backfill-pause-ms)." },
   searchBackfillPauseMs: { env: "PARLEY_SEARCH_BACKFILL_PAUSE_MS", schema: z.coerce.number().int().min(0).max(60_000).default(20), doc: "Pause between two backfill batches (ms), so that indexing old messages leaves the node free to serve." },
   notificationChangesPerMinute: { env: "PARLEY_NOTIFICATION_CHANGES_PER_MINUTE", schema: z.coerce.number().int().positive().default(120), doc: "Notification setting changes (account, rooms) and push subscription changes one user may make over HTTP per minute; past it 429 rate_limited (the socket has its own per-socket limit)." },
+  notificationQueueMax: { env: "PARLEY_NOTIFICATION_QUEUE_MAX", schema: z.coerce.number().int().min(1).max(1_000_000).default(10_000), doc: "Messages a node holds waiting for the notification decider (after their commit, off the send path); past it the newest notify nobody (and are logged), so a burst cannot grow memory." },
   pushPreviews: { env: "PARLEY_PUSH_PREVIEWS", schema: Flag.default(true), doc: "Web Push notifications carry the message's first words; false: only \"New message from <name>\" (push services and lock screens then see no text)." },
   pushCollapseMs: { env: "PARLEY_PUSH_COLLAPSE_MS", schema: z.coerce.number().int().min(0).max(3_600_000).default(30_000), doc: "At most one Web Push per user and conversation per this many ms: later messages of a burst are collapsed into one push (\"3 new messages\") at its end." },
   pushSubscriptionsPerUser: { env: "PARLEY_PUSH_SUBSCRIPTIONS_PER_USER", schema: z.coerce.number().int().min(1).max(1000).default(20), doc: "Devices one user may subscribe to Web Push; another is refused with 409 limit_reached." },
@@ -147,6 +148,8 @@ export interface Config {
   searchBackfillPauseMs: number;
   /** Notification setting and push subscription changes per user per minute (HTTP). */
   notificationChangesPerMinute: number;
+  /** Messages waiting for the notification decider, at most. */
+  notificationQueueMax: number;
   /** Web Push carries message previews. */
   pushPreviews: boolean;
   /** At most one push per user and conversation per this long, ms. */
@@ -359,6 +362,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     searchBackfillBatch: v.searchBackfillBatch,
     searchBackfillPauseMs: v.searchBackfillPauseMs,
     notificationChangesPerMinute: v.notificationChangesPerMinute,
+    notificationQueueMax: v.notificationQueueMax,
     pushPreviews: v.pushPreviews,
     pushCollapseMs: v.pushCollapseMs,
     pushSubscriptionsPerUser: v.pushSubscriptionsPerUser,

@@ -16,6 +16,9 @@ import { RemoteTypists } from "./presence/typing-cluster.js";
 import { UploadService } from "./files/uploads.js";
 import { SearchService } from "./search/service.js";
 import { SearchVocabulary } from "./search/vocabulary.js";
+import { NotificationDispatcher } from "./notifications/dispatcher.js";
+import { NotificationPreferences } from "./notifications/preferences.js";
+import type { NotificationSink } from "./notifications/sinks.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -47,9 +50,21 @@ export interface Services {
   search: SearchService;
   /** New words of sent and edited messages, written to the search vocabulary off the send path; started and stopped with the node. */
   vocabulary: SearchVocabulary;
+  /** Who is notified of each new message, after its commit (notifications/dispatcher.ts); drained at shutdown. */
+  notifications: NotificationDispatcher;
+  /** Notification settings: the account's, and a member's per room (notifications/preferences.ts). */
+  notificationPreferences: NotificationPreferences;
 }
 
-export function createServices(deps: Deps): Services {
+/** What createServices takes besides the deps (issue 19: Web Push and email plug in here). */
+export interface ServicesOptions {
+  /** Consumers of each decided batch of notifications (push/, email/); more can be added later with `notifications.addSink`. */
+  notificationSinks?: NotificationSink[];
+  /** The Web Push VAPID public key for the settings answer (push/vapid.ts); default: the configured key, or "". */
+  pushPublicKey?: () => string;
+}
+
+export function createServices(deps: Deps, opts: ServicesOptions = {}): Services {
   const { dialect } = deps.store;
   const writer = new RoomWriter(deps.store.db, deps.bus, deps.log, () => dialect.durable(), {
     commitWindowMs: deps.config.commitWindowMs,
@@ -60,17 +75,27 @@ export function createServices(deps: Deps): Services {
   });
   const rooms = new RoomService(deps, writer);
   const vocabulary = new SearchVocabulary(deps.store, deps.log);
+  // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
+  const presence = new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined);
+  const notifications = new NotificationDispatcher({
+    db: deps.store.db,
+    bus: deps.bus,
+    log: deps.log,
+    // A socket on any node (the raw presence state): no Web Push then, and `@here` counts.
+    connected: (userId) => presence.isConnected(userId),
+    sinks: opts.notificationSinks ?? [],
+    queueMax: deps.config.notificationQueueMax,
+  });
   return {
     auth: new AuthService(deps),
     users: new UserService(deps),
     rooms,
-    messages: new MessageService(deps, writer, vocabulary),
+    messages: new MessageService(deps, writer, vocabulary, notifications),
     edits: new MessageEditService(deps, writer, vocabulary),
     deletions: new MessageDeletionService(deps, writer),
     reactions: new ReactionService(deps, writer),
     replies: new ReplyService(deps, writer),
-    // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
-    presence: new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined),
+    presence,
     typing: new TypingService(deps, undefined, (userId, roomId) => rooms.membership.require(userId, roomId)),
     remoteTypists: deps.cluster ? new RemoteTypists(deps.bus, deps.cluster) : null,
     receipts: new ReceiptService(deps, rooms),
@@ -79,5 +104,7 @@ export function createServices(deps: Deps): Services {
     uploads: new UploadService(deps, rooms.membership),
     search: new SearchService(deps, writer, vocabulary),
     vocabulary,
+    notifications,
+    notificationPreferences: new NotificationPreferences(deps, opts.pushPublicKey),
   };
 }

@@ -465,6 +465,12 @@ describe("the OpenAPI document tells the truth", () => {
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: publicRoom }, body: { seq: 3 }, as: alice })).status).toBe(204);
     expect((await send({ op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: publicRoom }, as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/read-all", as: bob })).status).toBe(200);
+    // Notifications (issue 19): the account's settings, a room's level and mute.
+    expect((await send({ op: "GET /api/v1/notifications/settings", as: alice })).status).toBe(200);
+    expect((await send({ op: "PATCH /api/v1/notifications/settings", body: { roomLevel: "all", dndUntil: new Date(Date.now() + 3_600_000).toISOString() }, as: alice })).status).toBe(200);
+    expect((await send({ op: "PATCH /api/v1/notifications/settings", body: { dndUntil: null, email: false }, as: bot })).status).toBe(200);
+    expect((await send({ op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: publicRoom }, body: { level: "mentions", muted: true }, as: bob })).status).toBe(200);
+    expect((await send({ op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: directRoom }, body: { muted: false, level: "default" }, as: bob })).status).toBe(200);
     expect((await send({ op: "POST /api/v1/rooms/{roomId}/leave", params: { roomId: publicRoom }, as: bot })).status).toBe(204);
     // Files (issue 17): an upload; its bytes whole, a range of them, unchanged; its thumbnail; a cancel.
     const up = await send({ op: "POST /api/v1/uploads", file: { filename: "p.png", data: await sample.png(64, 48) }, as: bob });
@@ -547,6 +553,14 @@ describe("the OpenAPI document tells the truth", () => {
       expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
       expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
     }
+    for (const op of ["PATCH /api/v1/notifications/settings", "PUT /api/v1/rooms/{roomId}/notifications"]) {
+      const params = { roomId: publicRoom };
+      expect((await send({ op, params, raw: "{not json", as: bob })).status, op).toBe(400);
+      expect((await send({ op, params, raw: BIG_BODY, as: bob })).status, op).toBe(413);
+      const res = await send({ op, params, body: { roomLevel: "loud", level: "loud" }, as: bob });
+      expect(res.status, op).toBe(400);
+      expect(res.body).toMatchObject({ error: { code: "validation_failed", details: expect.any(Array) } });
+    }
     const badMessageCalls: Call[] = [
       { op: "PATCH /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: bobMessage }, body: { body: "\u200B" }, as: bob },
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}", params: { roomId: publicRoom, messageId: LONG_ID }, as: bob },
@@ -595,6 +609,7 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, body: { body: "hi", replyTo: deletedMessage }, as: bob }, // reply to a deleted message
       { op: "GET /api/v1/files/{fileId}", params: { fileId: bobFile }, as: carol }, // someone else's pending upload
       { op: "GET /api/v1/files/{fileId}/thumbnail", params: { fileId: "no-such-file" }, as: bob },
+      { op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: privateRoom }, body: { level: "all" }, as: carol },
       { op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: bobFile }, as: carol },
     ];
     for (const call of notFound) {
@@ -617,6 +632,7 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "PUT /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "👍" }, as: carol }, // public, not joined
       { op: "DELETE /api/v1/rooms/{roomId}/messages/{messageId}/reactions/{emoji}", params: { roomId: publicRoom, messageId: bobMessage, emoji: "👍" }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages/{messageId}/replies", params: { roomId: publicRoom, messageId: bobMessage }, as: carol },
+      { op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: publicRoom }, body: { muted: true }, as: carol }, // public, not joined
     ];
     for (const call of forbidden) {
       const res = await send(call);
@@ -684,6 +700,7 @@ describe("the OpenAPI document tells the truth", () => {
       httpMessagesPerMinute: 1,
       uploadsPerMinute: 1,
       searchesPerMinute: 1,
+      notificationChangesPerMinute: 1,
     });
     const base = t;
     t = limited;
@@ -718,6 +735,9 @@ describe("the OpenAPI document tells the truth", () => {
       await until429({ op: "POST /api/v1/uploads", file: { filename: "a.pdf", data: sample.pdf() }, as: a });
       // Searches: one budget for GET /search and a room's ?search=.
       await until429({ op: "GET /api/v1/search", query: { q: "hi" }, as: a });
+      // Settings and rooms' levels share one budget of notification changes.
+      await until429({ op: "PATCH /api/v1/notifications/settings", body: { roomLevel: "all" }, as: a });
+      await until429({ op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: aRoom }, body: { level: "all" }, as: a });
       await until429({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: aRoom }, query: { search: "hi" }, as: a });
     } finally {
       t = base;

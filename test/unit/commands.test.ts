@@ -17,6 +17,8 @@ describe("parseCommand", () => {
     expect(cmd).toEqual({ type: "message.send", id: "1", roomId: "r", body: "hi", clientId: "c" });
     expect(parseCommand(JSON.stringify({ type: "resume", id: "2", rooms: { r: 3 } }))).toMatchObject({ rooms: { r: 3 } });
     expect(parseCommand(JSON.stringify({ type: "ping", id: "3" })).type).toBe("ping");
+    expect(parseCommand(JSON.stringify({ type: "notifications.set", id: "4", dndUntil: null, email: false }))).toEqual({ type: "notifications.set", id: "4", dndUntil: null, email: false });
+    expect(parseCommand(JSON.stringify({ type: "room.notifications.set", id: "5", roomId: "r", muted: true }))).toEqual({ type: "room.notifications.set", id: "5", roomId: "r", muted: true });
   });
 
   it.each([
@@ -28,6 +30,10 @@ describe("parseCommand", () => {
     ["body too long", JSON.stringify({ type: "message.send", id: "1", roomId: "r", clientId: "c", body: "x".repeat(4001) }), "validation_failed"],
     ["too many resume rooms", JSON.stringify({ type: "resume", id: "1", rooms: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`r${i}`, 0])) }), "validation_failed"],
     ["over 64 KiB", JSON.stringify({ type: "ping", id: "1", pad: "x".repeat(65_536) }), "payload_too_large"],
+    ["notifications.set, an unknown level", JSON.stringify({ type: "notifications.set", id: "1", roomLevel: "loud" }), "validation_failed"],
+    ["notifications.set, not a time", JSON.stringify({ type: "notifications.set", id: "1", dndUntil: "tonight" }), "validation_failed"],
+    ["room.notifications.set without a room", JSON.stringify({ type: "room.notifications.set", id: "1", level: "all" }), "validation_failed"],
+    ["room.notifications.set, an unknown field", JSON.stringify({ type: "room.notifications.set", id: "1", roomId: "r", loud: true }), "validation_failed"],
   ])("%s → %s", (_what, text, code) => {
     expect(codeOf(text)).toBe(code);
   });

@@ -24,6 +24,8 @@ export class MessageService {
     private readonly deps: Deps,
     private readonly writer: RoomWriter,
     private readonly vocabulary: SearchVocabulary,
+    /** Told of each message created, after its commit (notifications/dispatcher.ts); returns at once. */
+    private readonly notifications: { enqueue(message: Message): void } | null = null,
   ) {}
 
   /**
@@ -60,6 +62,7 @@ export class MessageService {
     const alsoInRoom = placement.inThread && placement.alsoInRoom;
     const dialect = this.deps.store.dialect;
     let words: string[] = [];
+    let stored = false;
     // Steps (store/steps.ts): on SQLite a batch of sends runs synchronously, with no promise per statement.
     const message = await this.writer.submitRoomSteps(roomId, function* (db) {
       // The room is locked for this batch by the writer (submitRoomSteps): the clientId check and the seq cannot race.
@@ -116,6 +119,7 @@ export class MessageService {
       words = yield* indexMessage(dialect, { id, roomId, authorId: actor.userId, createdAt: at, body, attachments });
       if (root) yield* recordReply(db, root.id, at);
       if (mentions) yield* storeMentions(db, { id, roomId, seq: created.seq, authorId: actor.userId }, mentions);
+      stored = true;
       return {
         result: created.event.message,
         publish: [{ kind: "room", roomId, seq: created.seq, frame: created.frame }],
@@ -123,6 +127,8 @@ export class MessageService {
     });
     // Committed: its new words go to the vocabulary off the send path (search/vocabulary.ts).
     if (words.length > 0) this.vocabulary.add(words);
+    // Committed and published: who is notified is decided after this turn, never before the ack (a retry notifies nobody again).
+    if (stored) this.notifications?.enqueue(message);
     return message;
   }
 

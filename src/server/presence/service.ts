@@ -73,6 +73,16 @@ export class PresenceService {
   }
 
   /**
+   * Whether `userId` has a socket open now, on this node or (many nodes)
+   * any other: the store's raw state, not what was announced (no offline
+   * grace). The notification dispatcher's `connected` (no Web Push then;
+   * `@here` counts).
+   */
+  isConnected(userId: string): boolean {
+    return this.store.status(userId) !== "offline";
+  }
+
+  /**
    * The presence of everyone who shares a room with `userId` and is online,
    * away, or known offline with a last-seen time (one query). For `ready`.
    */

@@ -189,6 +189,15 @@ export async function runCommand(services: Services, conn: Connection, cmd: Clie
       return { type: "ack", id: cmd.id };
     case "presence.get":
       return { type: "ack", id: cmd.id, presence: await services.presence.presenceOf(conn.userId, cmd.userIds) };
+    case "notifications.set": {
+      const { type: _type, id, ...change } = cmd;
+      const { settings } = await services.notificationPreferences.updateSettings(conn.actor, change);
+      return { type: "ack", id, notifications: settings };
+    }
+    case "room.notifications.set": {
+      const { type: _type, id, roomId, ...change } = cmd;
+      return { type: "ack", id, roomNotifications: await services.notificationPreferences.updateRoom(conn.actor, roomId, change) };
+    }
     case "search": {
       search?.checkQuery(cmd.q, "q");
       await search?.count(conn.actor);

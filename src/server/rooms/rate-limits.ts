@@ -60,3 +60,12 @@ export const uploadLimit = (config: Config): RateLimitOptions =>
  */
 export const searchLimit = (config: Config): RateLimitOptions =>
   perUser("searches", config.searchesPerMinute, 60_000, "Too many searches; try again later.");
+
+/**
+ * `notificationChangesPerMinute` per user (issue 19), for PATCH
+ * /notifications/settings, PUT /rooms/:roomId/notifications and the push
+ * subscription changes: one budget (notifications/routes.ts
+ * notificationChangeHook makes the one hook they share).
+ */
+export const notificationChangeLimit = (config: Config): RateLimitOptions =>
+  perUser("notification-changes", config.notificationChangesPerMinute, 60_000, "Too many notification setting changes; try again later.");

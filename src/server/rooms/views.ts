@@ -3,6 +3,7 @@ import type { Database } from "../store/schema.js";
 import type { Room, User } from "@shared/protocol/entities.js";
 import { toUser, userColumns } from "../users/users.js";
 import { toMessage } from "../messages/queries.js";
+import { roomNotificationsOf } from "../notifications/preferences.js";
 
 /** Unread counts stop here; the sidebar shows "99+" past it. */
 export const UNREAD_CAP = 100;
@@ -55,8 +56,8 @@ export async function directPeers(db: Kysely<Database>, userId: string, ids: Roo
 
 /**
  * Builds `userId`'s view of the rooms `ids` selects: room, the caller's
- * membership with its unread count, last message, member count, and the
- * peer of a direct room; most recent activity first. Three queries however
+ * membership with its unread count and notification settings, last
+ * message, member count, and the peer of a direct room; most recent activity first. Three queries however
  * many rooms there are, each binding only the parameters of `ids` and the
  * user id.
  */
@@ -72,6 +73,9 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
       .select((eb) => [
         "mine.role",
         "mine.last_read_seq",
+        // The caller's notification level and mute (issue 19): two more columns of the same row, no query more.
+        "mine.notify_level",
+        "mine.muted_until",
         // Messages by others after the read position, counted over at most UNREAD_CAP rows per room
         // (a correlated subquery with a LIMIT: SQLite and PostgreSQL both run it, one index range each).
         eb
@@ -131,6 +135,7 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
     directPeers(db, userId, ids),
   ]);
   const memberCount = new Map(counts.map((c) => [c.room_id, Number(c.n)]));
+  const nowMs = Date.now();
 
   return rows.map((r) => {
     const member = r.role !== null;
@@ -168,6 +173,8 @@ export async function roomViews(db: Kysely<Database>, userId: string, ids: RoomI
       lastReadSeq: member ? Number(r.last_read_seq) : 0,
       unreadCount: member ? Number(r.unread ?? 0) : 0,
       mentionCount: member ? Number(r.mentioned ?? 0) : 0,
+      // A muted room keeps its unread and mention counts (the client shows them quieter).
+      ...(member ? { notifications: roomNotificationsOf({ notify_level: r.notify_level ?? null, muted_until: r.muted_until ?? null }, nowMs) } : {}),
     };
   });
 }

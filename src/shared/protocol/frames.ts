@@ -9,8 +9,10 @@ import { SearchRequestSchema, SearchResponseSchema } from "./search.js";
 import {
   NotificationEventSchema,
   NotificationSettingsSchema,
+  NotificationsSetCommandSchema,
   NotificationsUpdatedEventSchema,
   RoomNotificationsResponseSchema,
+  RoomNotificationsSetCommandSchema,
   RoomNotificationsUpdatedEventSchema,
 } from "./notifications.js";
 import { ReactionAddCommandSchema, ReactionAddedEventSchema, ReactionRemoveCommandSchema, ReactionRemovedEventSchema, ReactionSchema } from "./reactions.js";
@@ -152,6 +154,8 @@ export const ClientCommandSchema = z.discriminatedUnion("type", [
   PresenceSetCommandSchema,
   PresenceGetCommandSchema,
   SearchCommandSchema,
+  NotificationsSetCommandSchema,
+  RoomNotificationsSetCommandSchema,
 ]);
 export type ClientCommand = z.infer<typeof ClientCommandSchema>;
 export type ClientCommandType = ClientCommand["type"];

@@ -120,7 +120,7 @@ export type NotificationReason = z.infer<typeof NotificationReasonSchema>;
  * direct room); `body`: "alice: the text…" (≤ 200 chars), or without
  * previews (--push-previews false, push only) "New message from alice";
  * `tag`: one per conversation, so a newer notification replaces the older;
- * `url`: the app path that opens the message (`/rooms/<roomId>?seq=<seq>`).
+ * `url`: the app path that opens the message (`/#/rooms/<encodeURIComponent(roomId)>/<seq>`).
  */
 export const NotificationSchema = z.object({
   roomId: z.string(),
