@@ -384,6 +384,24 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
     await eventually("the hung socket closed by the node", () => push.hanging === 0);
   });
 
+  it("cuts a push service that floods its answer or trickles it forever, and goes on pushing", async () => {
+    const alice = await signup(t.baseUrl, "alice");
+    const users = await Promise.all(["flood", "trickle", "fine"].map((n) => signup(t.baseUrl, n)));
+    const subs = users.map(() => push.subscriptionFor());
+    for (const [i, user] of users.entries()) await subscribe(user, subs[i]!);
+    push.respondWith("flood", subs[0]!.id);
+    push.respondWith("trickle", subs[1]!.id);
+    const sink = t.server.services.push;
+    const before = { ...sink.counts };
+    for (const [i, user] of users.entries()) {
+      sink.accept([decided(await postMessage(alice, await directRoom(alice, user), "hello"), user)]);
+      // One at a time (pushConcurrency 1): each is received before the next is queued, so pushQueueMax drops none.
+      await push.waitForPushes(1, { subscriptionId: subs[i]!.id });
+    }
+    await eventually("flood and trickle given up on, the third sent", () => sink.counts.failed - before.failed === 2 && sink.counts.sent - before.sent === 1);
+    await eventually("their sockets closed by the node", () => push.hanging === 0);
+  });
+
   it("refuses subscription changes past notificationChangesPerMinute with 429", async () => {
     const frank = await signup(t.baseUrl, "frank");
     let last = await frank.post("/push/subscriptions", push.subscriptionFor().json);

@@ -100,8 +100,8 @@ export interface ReceivedPush {
   body: string;
   /** `body` parsed as JSON; null when it is not JSON. */
   payload: unknown;
-  /** What this service answered (a status, or "hang"). */
-  answered: number | "hang";
+  /** What this service answered (a status, or a hostile behaviour). */
+  answered: PushAnswer;
 }
 
 /** A request the service refused before decrypting: why. */
@@ -111,8 +111,13 @@ export interface RefusedPush {
   reason: string;
 }
 
-/** What the service answers: a status code, or never ("hang": the socket stays open until `close`). */
-export type PushAnswer = number | "hang";
+/**
+ * What the service answers: a status code; or a hostile service: "hang"
+ * (never answers: the socket stays open until `close`), "flood" (201, then
+ * an endless body as fast as the client reads), "trickle" (201, then one
+ * byte every 50 ms, forever: never idle long enough for an idle timeout).
+ */
+export type PushAnswer = number | "hang" | "flood" | "trickle";
 
 export interface PushService {
   /** `https://127.0.0.1:<port>`: the VAPID `aud` every request must name. */
@@ -129,7 +134,7 @@ export interface PushService {
   respondWith(answer: PushAnswer, subscriptionId?: string): void;
   /** Resolves with the first `n` received pushes (of `subscriptionId` if given) once there are that many; rejects after `ms` (default 10 s). */
   waitForPushes(n: number, opts?: { subscriptionId?: string; ms?: number }): Promise<ReceivedPush[]>;
-  /** Requests still hanging (answered "hang", socket open). */
+  /** Requests still held open (answered "hang", "flood" or "trickle", socket open). */
   readonly hanging: number;
   /** Stops the server, cutting hanging requests. */
   close(): Promise<void>;
@@ -283,9 +288,22 @@ export async function startPushService(): Promise<PushService> {
         payload,
         answered: answer,
       });
-      if (answer === "hang") {
+      if (typeof answer === "string") {
         hangingSockets.add(req.socket);
         req.socket.once("close", () => hangingSockets.delete(req.socket));
+        if (answer === "flood") {
+          res.writeHead(201, { "content-type": "application/octet-stream" });
+          const chunk = Buffer.alloc(16 * 1024, 0x61);
+          const pour = (): void => {
+            while (!res.destroyed && res.write(chunk));
+            if (!res.destroyed) res.once("drain", pour);
+          };
+          pour();
+        } else if (answer === "trickle") {
+          res.writeHead(201, { "content-type": "text/plain" });
+          const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write("a")), 50);
+          req.socket.once("close", () => clearInterval(timer));
+        }
         return;
       }
       // RFC 8030 §5: 201 Created with the message's location.

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import https from "node:https";
+import type { ClientRequest, ClientRequestArgs } from "node:http";
+import type { Duplex } from "node:stream";
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import pLimit, { type LimitFunction } from "p-limit";
@@ -73,6 +75,66 @@ interface Window {
   timer: NodeJS.Timeout;
 }
 
+/** What a push service may answer, bytes (its answer is a status and a short text): past it the connection is cut. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * The push agent: keep-alive HTTPS whose every request is bounded in time
+ * and bytes whatever the push service does. web-push's `timeout` is an
+ * idle timeout and it reads the whole answer into memory, so a hostile
+ * endpoint trickling bytes, or sending an endless answer, is cut here: a
+ * socket lives at most `timeoutMs` per request (armed when made or reused,
+ * disarmed when kept alive) and reads at most MAX_ANSWER_BYTES per request.
+ */
+class BoundedAgent extends https.Agent {
+  private readonly deadlines = new WeakMap<Duplex, { timer: NodeJS.Timeout | null; bytes: number }>();
+
+  constructor(
+    options: https.AgentOptions,
+    private readonly timeoutMs: number,
+  ) {
+    super(options);
+  }
+
+  override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const socket = super.createConnection(options, callback);
+    if (!socket) return socket;
+    const state = { timer: null as NodeJS.Timeout | null, bytes: 0 };
+    this.deadlines.set(socket, state);
+    socket.on("data", (chunk: Buffer) => {
+      state.bytes += chunk.length;
+      if (state.bytes > MAX_ANSWER_BYTES) socket.destroy(Object.assign(new Error("push service answer too large"), { code: "EPUSHANSWER" }));
+    });
+    socket.once("close", () => {
+      if (state.timer) clearTimeout(state.timer);
+    });
+    this.arm(socket);
+    return socket;
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    const state = this.deadlines.get(socket);
+    if (state?.timer) clearTimeout(state.timer);
+    if (state) state.timer = null;
+    return (super.keepSocketAlive as (s: Duplex) => boolean)(socket);
+  }
+
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    this.arm(socket);
+    super.reuseSocket(socket, request);
+  }
+
+  private arm(socket: Duplex): void {
+    const state = this.deadlines.get(socket);
+    if (!state) return;
+    state.bytes = 0;
+    if (state.timer) clearTimeout(state.timer);
+    // web-push reports a timeout by this message; we use the same so the log says "timeout".
+    state.timer = setTimeout(() => socket.destroy(new Error("Socket timeout")), this.timeoutMs);
+    state.timer.unref();
+  }
+}
+
 /** RFC 8030 §5.4: a Topic is ≤ 32 base64url characters; one per conversation, not revealing its id. */
 const topicOf = (roomId: string): string => createHash("sha256").update(roomId).digest("base64url").slice(0, 32);
 
@@ -86,7 +148,7 @@ export function pushPayload(decided: DecidedNotification, count: number, preview
 export class PushSink implements NotificationSink, TestPushes {
   /** Pushes done since start, by outcome (for tests and a glance in a debugger). */
   readonly counts = { sent: 0, failed: 0, removed: 0, dropped: 0 };
-  private readonly agent: https.Agent;
+  private readonly agent: BoundedAgent;
   private readonly requests: LimitFunction;
   private queue: PushJob[] = [];
   /** Index of the queue's head (shift is O(n); compacted as it grows). */
@@ -102,12 +164,15 @@ export class PushSink implements NotificationSink, TestPushes {
     private readonly deps: { config: PushSinkConfig; db: Kysely<Database>; log: Logger; keys: VapidKeys; tls?: PushTls | undefined },
   ) {
     const { config } = deps;
-    this.agent = new https.Agent({
-      keepAlive: true,
-      maxSockets: config.pushConcurrency,
-      lookup: guardedLookup(config.pushAllowPrivateEndpoints),
-      ...(deps.tls ? { ca: deps.tls.ca } : {}),
-    });
+    this.agent = new BoundedAgent(
+      {
+        keepAlive: true,
+        maxSockets: config.pushConcurrency,
+        lookup: guardedLookup(config.pushAllowPrivateEndpoints),
+        ...(deps.tls ? { ca: deps.tls.ca } : {}),
+      },
+      config.pushTimeoutMs,
+    );
     this.requests = pLimit(config.pushConcurrency);
   }
 
