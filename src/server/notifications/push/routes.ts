@@ -1,4 +1,4 @@
-import type { FastifyRequest } from "fastify";
+import type { FastifyRequest, preHandlerHookHandler } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { RateLimitOptions } from "@fastify/rate-limit";
 import {
@@ -17,8 +17,10 @@ import { NoContentSchema, errorResponses } from "../../http/openapi.js";
  * Web Push subscriptions over HTTP (issue 19): POST/GET
  * /push/subscriptions, DELETE /push/subscriptions/:subscriptionId, and
  * POST …/:subscriptionId/test (202: queued, not yet sent). Changes (POST,
- * DELETE) count against `notificationChangesPerMinute` per user (a budget
- * of their own, under that setting); tests against `pushTestsPerMinute`.
+ * DELETE) count against `notificationChangesPerMinute` per user: the
+ * `changeLimit` hook given (the one budget of every notification change,
+ * notifications/routes.ts), else a budget of their own under that setting;
+ * tests against `pushTestsPerMinute`.
  */
 
 /** Users each limiter remembers (as rooms/rate-limits.ts). */
@@ -35,9 +37,10 @@ export const pushChangeLimit = (config: Config): RateLimitOptions =>
 export const pushTestLimit = (config: Config): RateLimitOptions =>
   perUser("push-tests", config.pushTestsPerMinute, "Too many test notifications; try again later.");
 
-export const pushRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config }> = async (app, { services, config }) => {
+export const pushRoutes: FastifyPluginAsyncZod<{ services: Services; config: Config; changeLimit?: preHandlerHookHandler }> = async (app, opts) => {
+  const { services, config } = opts;
   const onRequestAuth = authenticate(services.auth);
-  const changeLimit = app.rateLimit(pushChangeLimit(config));
+  const changeLimit = opts.changeLimit ?? app.rateLimit(pushChangeLimit(config));
   const testLimit = app.rateLimit(pushTestLimit(config));
   const tags = ["notifications"];
 
