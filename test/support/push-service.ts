@@ -17,8 +17,10 @@ import ece from "http_ece";
  * TLS: a fresh self-signed certificate (P-256, 1 day, SAN IP:127.0.0.1 and
  * DNS:localhost) is made with the `openssl` CLI at each `startPushService`;
  * `service.ca` is its PEM, for the node's push agent to trust
- * (`startTestServer(..., { pushTls: { ca: service.ca } })`). Nothing about
- * the certificate is committed.
+ * (`startTestServer(..., { pushTls: { ca: service.ca } })`); a node run as
+ * a child process (`node dist/server/main.js`) trusts it with the
+ * environment variable `NODE_EXTRA_CA_CERTS=<service.caFile>`. Nothing
+ * about the certificate is committed.
  *
  * What each request must carry (else it is answered 400/401, recorded in
  * `refused` with the reason, and NOT in `received`):
@@ -124,6 +126,8 @@ export interface PushService {
   origin: string;
   /** The PEM certificate the service presents: give it to the node's push agent as its CA. */
   ca: string;
+  /** The same certificate in a file (removed by `close`), for a child process's NODE_EXTRA_CA_CERTS. */
+  caFile: string;
   /** Makes a subscription on this service (with fresh keys unless given). */
   subscriptionFor(keys?: SubscriptionKeys): TestSubscription;
   /** Every request that passed the checks, in arrival order. */
@@ -311,12 +315,16 @@ export async function startPushService(): Promise<PushService> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), "parley-push-ca-"));
+  const caFile = path.join(caDir, "push-service-ca.pem");
+  fs.writeFileSync(caFile, tls.cert);
   const { port } = server.address() as { port: number };
   origin = `https://127.0.0.1:${port}`;
 
   return {
     origin,
     ca: tls.cert,
+    caFile,
     subscriptionFor(keys = makeKeys()) {
       const id = crypto.randomBytes(12).toString("base64url");
       const endpoint = `${origin}/push/${id}`;
@@ -350,6 +358,7 @@ export async function startPushService(): Promise<PushService> {
       for (const socket of hangingSockets) socket.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(caDir, { recursive: true, force: true });
     },
   };
 }
