@@ -220,7 +220,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(fileRoutes, { services, config });
       await api.register(searchRoutes, { services, search });
       await api.register(notificationRoutes, { services, changeLimit: notificationChanges });
-      await api.register(pushRoutes, { services, config });
+      await api.register(pushRoutes, { services, config, changeLimit: notificationChanges });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },

@@ -28,9 +28,12 @@ import { startPushService, type PushService, type TestSubscription } from "../su
  * service timed out, the queue bound, the test button, the limits; VAPID
  * keys kept across a restart, or the configured ones.
  *
- * The decider (helper A's dispatcher) hands the sink `DecidedNotification`
- * batches; here the batches are built from real messages and handed to
- * the node's sink (`services.push.accept`), as the dispatcher does.
+ * The sink is tested on its own here: the batches are built from real
+ * messages and handed to the node's sink (`services.push.accept`) as the
+ * dispatcher does, with every user's levels set to `nothing` so that the
+ * dispatcher itself hands it nothing (the test controls every batch:
+ * connected or not, the reason, the burst). push-delivery.test.ts goes
+ * through the dispatcher end to end.
  */
 
 /** An error answer's status, code and first detail path. */
@@ -39,6 +42,14 @@ function expectError(res: { status: number; body: unknown }, status: number, cod
   const body = res.body as ErrorBody;
   expect(body.error.code).toBe(code);
   if (detailPath !== undefined) expect(body.error.details?.[0]?.path).toBe(detailPath);
+}
+
+/** A new user the dispatcher notifies of nothing (levels `nothing`): only the test's own batches reach the sink for them. */
+async function quietUser(baseUrl: string, name: string): Promise<Caller> {
+  const caller = await signup(baseUrl, name);
+  const res = await caller.request("PATCH", "/notifications/settings", { roomLevel: "nothing", directLevel: "nothing" });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return caller;
 }
 
 /** Subscribes `caller` with a subscription of `push`; fails unless 201. */
@@ -101,13 +112,13 @@ describe("push subscriptions and sending", () => {
     const anonymous = new Caller(t.baseUrl);
     expectError(await anonymous.post("/push/subscriptions", push.subscriptionFor().json), 401, "unauthenticated");
     expectError(await anonymous.get("/push/subscriptions"), 401, "unauthenticated");
-    const alice = await signup(t.baseUrl, "alice");
+    const alice = await quietUser(t.baseUrl, "alice");
     expectError(await alice.post("/push/subscriptions", push.subscriptionFor().json, { csrf: false }), 403, "forbidden");
     expect(await listOf(alice)).toEqual([]);
   });
 
   it("subscribes, lists (the service's host, never the endpoint), moves an endpoint to whoever subscribes it, and deletes only one's own", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     const sub = push.subscriptionFor();
     const created = await subscribe(alice, sub, "Firefox on Linux");
     expect(created).toMatchObject({ label: "Firefox on Linux", service: new URL(push.origin).host, lastPushAt: null });
@@ -135,7 +146,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("refuses a subscription past pushSubscriptionsPerUser with 409 limit_reached, but re-subscribing a known endpoint is fine", async () => {
-    const carol = await signup(t.baseUrl, "carol");
+    const carol = await quietUser(t.baseUrl, "carol");
     const first = push.subscriptionFor();
     await subscribe(carol, first);
     await subscribe(carol, push.subscriptionFor());
@@ -145,7 +156,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("refuses bad input with validation_failed and the field, storing nothing", async () => {
-    const dave = await signup(t.baseUrl, "dave");
+    const dave = await quietUser(t.baseUrl, "dave");
     const good = push.subscriptionFor().json;
     const cases: [unknown, string][] = [
       [{ ...good, endpoint: good.endpoint.replace("https:", "http:") }, "endpoint"],
@@ -165,7 +176,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("pushes a direct message to a user with no socket: one encrypted push that decrypts to the notification, VAPID-signed with the server's key", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     const sub = push.subscriptionFor();
     await subscribe(bob, sub);
     const room = await directRoom(alice, bob);
@@ -183,7 +194,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("sends nothing to a connected user, and a room message at normal urgency", async () => {
-    const [alice, bob, carol] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob"), signup(t.baseUrl, "carol")]);
+    const [alice, bob, carol] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob"), quietUser(t.baseUrl, "carol")]);
     const [bobSub, carolSub] = [push.subscriptionFor(), push.subscriptionFor()];
     await subscribe(bob, bobSub);
     await subscribe(carol, carolSub);
@@ -196,7 +207,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("collapses a burst in one conversation: the first at once, the rest as one 'N new messages' push with the same tag", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     const sub = push.subscriptionFor();
     await subscribe(bob, sub);
     const room = await directRoom(alice, bob);
@@ -220,7 +231,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("deletes a subscription the push service answers 404 or 410, and keeps one it answers 500", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     const room = await directRoom(alice, bob);
     const gone404 = push.subscriptionFor();
     const failing = push.subscriptionFor();
@@ -234,7 +245,7 @@ describe("push subscriptions and sending", () => {
     await eventually("the 404 subscription removed", async () => (await listOf(bob)).length === 1);
     expect((await listOf(bob))[0]!.lastPushAt).toBeNull();
 
-    const carol = await signup(t.baseUrl, "carol");
+    const carol = await quietUser(t.baseUrl, "carol");
     const gone410 = push.subscriptionFor();
     await subscribe(carol, gone410);
     push.respondWith(410, gone410.id);
@@ -244,7 +255,7 @@ describe("push subscriptions and sending", () => {
   });
 
   it("sends a test notification on request (202), then refuses past pushTestsPerMinute with 429", async () => {
-    const erin = await signup(t.baseUrl, "erin");
+    const erin = await quietUser(t.baseUrl, "erin");
     const sub = push.subscriptionFor();
     const created = await subscribe(erin, sub);
     const res = await erin.post(`/push/subscriptions/${created.id}/test`);
@@ -266,7 +277,7 @@ describe("push subscriptions and sending", () => {
     const again = await own.restart();
     try {
       expect(again.server.services.pushKeys.publicKey()).toBe(before);
-      const [alice, bob] = await Promise.all([signup(again.baseUrl, "alice"), signup(again.baseUrl, "bob")]);
+      const [alice, bob] = await Promise.all([quietUser(again.baseUrl, "alice"), quietUser(again.baseUrl, "bob")]);
       const sub = restartPush.subscriptionFor();
       await subscribe(bob, sub);
       again.server.services.push.accept([decided(await postMessage(alice, await directRoom(alice, bob), "after restart"), bob)]);
@@ -293,7 +304,7 @@ describe("push: the SSRF guard", () => {
   });
 
   it("refuses endpoints on loopback, private, link-local and unspecified addresses when subscribing, storing nothing", async () => {
-    const alice = await signup(t.baseUrl, "alice");
+    const alice = await quietUser(t.baseUrl, "alice");
     const keys = push.subscriptionFor().json.keys;
     for (const endpoint of [
       push.subscriptionFor().endpoint,
@@ -313,7 +324,7 @@ describe("push: the SSRF guard", () => {
   });
 
   it("refuses to send to a stored endpoint that now names a private address (DNS rebinding): the push never leaves", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     // As if each had resolved to a public address when subscribed: stored directly.
     const byName = push.subscriptionFor();
     const byLiteral = push.subscriptionFor();
@@ -348,7 +359,7 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
   });
 
   it("without previews says only who wrote: no word of the message anywhere in the payload", async () => {
-    const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+    const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
     const sub = push.subscriptionFor();
     await subscribe(bob, sub);
     const message = await postMessage(alice, await directRoom(alice, bob), "the secret launch code is tangerine");
@@ -359,8 +370,8 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
   });
 
   it("gives up on a push service that never answers, drops the oldest past pushQueueMax, and goes on serving", async () => {
-    const alice = await signup(t.baseUrl, "alice");
-    const users = await Promise.all([0, 1, 2, 3, 4].map((i) => signup(t.baseUrl, `u${i}`)));
+    const alice = await quietUser(t.baseUrl, "alice");
+    const users = await Promise.all([0, 1, 2, 3, 4].map((i) => quietUser(t.baseUrl, `u${i}`)));
     const subs = users.map(() => push.subscriptionFor());
     for (const [i, user] of users.entries()) await subscribe(user, subs[i]!);
     const hung = subs[0]!;
@@ -385,8 +396,8 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
   });
 
   it("cuts a push service that floods its answer or trickles it forever, and goes on pushing", async () => {
-    const alice = await signup(t.baseUrl, "alice");
-    const users = await Promise.all(["flood", "trickle", "fine"].map((n) => signup(t.baseUrl, n)));
+    const alice = await quietUser(t.baseUrl, "alice");
+    const users = await Promise.all(["flood", "trickle", "fine"].map((n) => quietUser(t.baseUrl, n)));
     const subs = users.map(() => push.subscriptionFor());
     for (const [i, user] of users.entries()) await subscribe(user, subs[i]!);
     push.respondWith("flood", subs[0]!.id);
@@ -419,7 +430,7 @@ describe("push: configured VAPID keys", () => {
     const t = await startTestServer({ pushAllowPrivateEndpoints: "true", vapidPublicKey: keys.publicKey, vapidPrivateKey: keys.privateKey }, { pushTls: { ca: push.ca } });
     try {
       expect(t.server.services.pushKeys.publicKey()).toBe(keys.publicKey);
-      const [alice, bob] = await Promise.all([signup(t.baseUrl, "alice"), signup(t.baseUrl, "bob")]);
+      const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
       const sub = push.subscriptionFor();
       await subscribe(bob, sub);
       t.server.services.push.accept([decided(await postMessage(alice, await directRoom(alice, bob), "hi"), bob)]);
