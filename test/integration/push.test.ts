@@ -383,7 +383,7 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
     sink.accept([decided(messages[0]!, users[0]!)]);
     await push.waitForPushes(1, { subscriptionId: hung.id });
     sink.accept(messages.slice(1).map((m, i) => decided(m, users[i + 1]!)));
-    expect(sink.counts.dropped - before.dropped).toBe(2);
+    await eventually("two dropped", () => sink.counts.dropped - before.dropped === 2);
     expect(sink.queued).toBe(2);
     // The HTTP API answers while the push hangs.
     expect((await alice.get("/push/subscriptions")).status).toBe(200);
@@ -393,6 +393,28 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
     expect(sink.counts.failed - before.failed).toBe(1);
     expect(push.received.filter((r) => r.subscriptionId === subs[1]!.id || r.subscriptionId === subs[2]!.id)).toEqual([]);
     await eventually("the hung socket closed by the node", () => push.hanging === 0);
+  });
+
+  it("queues pushes only for users with a subscription: a large batch of others takes no room in the queue", async () => {
+    const alice = await quietUser(t.baseUrl, "alice");
+    const [hung, first, last] = await Promise.all(["hung", "first", "last"].map((n) => quietUser(t.baseUrl, n)));
+    const [hungSub, firstSub, lastSub] = [push.subscriptionFor(), push.subscriptionFor(), push.subscriptionFor()];
+    await subscribe(hung, hungSub);
+    await subscribe(first, firstSub);
+    await subscribe(last, lastSub);
+    push.respondWith("hang", hungSub.id);
+    const sink = t.server.services.push;
+    const before = { ...sink.counts };
+    const message = await postMessage(alice, await directRoom(alice, hung), "hello");
+    // The one request slot is taken by a push that hangs until pushTimeoutMs.
+    sink.accept([decided(message, hung)]);
+    await push.waitForPushes(1, { subscriptionId: hungSub.id });
+    // 50 users without a subscription between two with one: had each been queued, the first would be pushed out (pushQueueMax 2).
+    const nobody = Array.from({ length: 50 }, (_, i) => ({ ...decided(message, first), userId: `no-subscription-${i}` }));
+    sink.accept([decided(message, first), ...nobody, decided(message, last)]);
+    await push.waitForPushes(1, { subscriptionId: firstSub.id });
+    await push.waitForPushes(1, { subscriptionId: lastSub.id });
+    expect(sink.counts.dropped - before.dropped).toBe(0);
   });
 
   it("cuts a push service that floods its answer or trickles it forever, and goes on pushing", async () => {

@@ -158,6 +158,10 @@ export class PushSink implements NotificationSink, TestPushes {
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
   private droppedUnlogged = 0;
+  /** The batches' subscription lookups, chained: one at a time, in order. */
+  private lookups: Promise<void> = Promise.resolve();
+  /** Notifications whose batch waits for (or is in) its lookup. */
+  private awaitingLookup = 0;
   private dropLogTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -181,10 +185,52 @@ export class PushSink implements NotificationSink, TestPushes {
     return this.queue.length - this.head;
   }
 
-  /** Takes a decided batch: users with a socket open get no push (the in-app frame reached them). */
+  /**
+   * Takes a decided batch: users with a socket open get no push (the
+   * in-app frame reached them); of the others, ONE query finds those with a
+   * subscription (an `@room` in a large room must not cost a query per
+   * member), and only theirs are collapsed and queued. Batches are looked
+   * up in order, one at a time; behind the one under way, at most
+   * pushQueueMax notifications wait for theirs (past it a batch is dropped,
+   * logged).
+   */
   accept(batch: readonly DecidedNotification[]): void {
     if (this.stopped) return;
-    for (const decided of batch) if (!decided.connected) this.collapse(decided);
+    const offline = batch.filter((d) => !d.connected);
+    if (offline.length === 0) return;
+    // A batch is taken whole when none waits (the dispatcher holds it already); behind others, within the bound.
+    if (this.awaitingLookup > 0 && this.awaitingLookup + offline.length > this.deps.config.pushQueueMax) {
+      this.counts.dropped += offline.length;
+      this.logDrop(offline.length);
+      return;
+    }
+    this.awaitingLookup += offline.length;
+    this.lookups = this.lookups.then(async () => {
+      try {
+        const subscribed = await this.subscribedAmong([...new Set(offline.map((d) => d.userId))]);
+        if (this.stopped) return;
+        for (const decided of offline) if (subscribed.has(decided.userId)) this.collapse(decided);
+      } catch (err) {
+        this.deps.log.error({ err, notifications: offline.length }, "push: could not read who is subscribed; this batch is not pushed");
+      } finally {
+        this.awaitingLookup -= offline.length;
+      }
+    });
+  }
+
+  /** Which of `userIds` have a push subscription: one query per 500 ids. */
+  private async subscribedAmong(userIds: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < userIds.length; i += 500) {
+      const rows = await this.deps.db
+        .selectFrom("push_subscriptions")
+        .select("user_id")
+        .distinct()
+        .where("user_id", "in", userIds.slice(i, i + 500))
+        .execute();
+      for (const row of rows) found.add(row.user_id);
+    }
+    return found;
   }
 
   /** Queues a test notification to one subscription (no collapse). */
@@ -201,6 +247,8 @@ export class PushSink implements NotificationSink, TestPushes {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    // A lookup under way ends (and queues nothing: stopped) before the store may close.
+    await this.lookups;
     let pending = this.queued;
     for (const window of this.windows.values()) {
       clearTimeout(window.timer);
@@ -257,7 +305,7 @@ export class PushSink implements NotificationSink, TestPushes {
     if (this.queued >= this.deps.config.pushQueueMax) {
       this.head++;
       this.counts.dropped++;
-      this.logDrop();
+      this.logDrop(1);
     }
     this.queue.push(job);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -268,13 +316,13 @@ export class PushSink implements NotificationSink, TestPushes {
   }
 
   /** One warn line at the first drop, then at most one a second with how many were dropped meanwhile. */
-  private logDrop(): void {
-    this.droppedUnlogged++;
+  private logDrop(dropped: number): void {
+    this.droppedUnlogged += dropped;
     if (this.dropLogTimer) return;
     const flush = () => {
       const dropped = this.droppedUnlogged;
       this.droppedUnlogged = 0;
-      this.deps.log.warn({ dropped, queueMax: this.deps.config.pushQueueMax }, `push queue full (--push-queue-max): dropped the ${dropped} oldest pushes`);
+      this.deps.log.warn({ dropped, queueMax: this.deps.config.pushQueueMax }, `push queue full (--push-queue-max): dropped ${dropped} pushes`);
     };
     flush();
     this.dropLogTimer = setTimeout(() => {
