@@ -20,6 +20,8 @@ import { PRIVATE_ADDRESS, guardedLookup, literalAllowed } from "./guard.js";
  * users with no socket open on any node. Everything here runs after the
  * message's commit and after its ack: `accept` only queues.
  *
+ * - **Who**: the batch's users with no socket open, and of them those with
+ *   a subscription (one query per batch).
  * - **Collapse**, per (user, conversation), over `pushCollapseMs`: the
  *   first message is pushed at once and opens a window; the messages that
  *   arrive within it are pushed as ONE push at its end ("3 new messages",
