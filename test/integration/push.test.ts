@@ -397,7 +397,7 @@ describe("push: previews off, a hanging push service, the queue bound and the ch
 
   it("queues pushes only for users with a subscription: a large batch of others takes no room in the queue", async () => {
     const alice = await quietUser(t.baseUrl, "alice");
-    const [hung, first, last] = await Promise.all(["hung", "first", "last"].map((n) => quietUser(t.baseUrl, n)));
+    const [hung, first, last] = await Promise.all([quietUser(t.baseUrl, "hung"), quietUser(t.baseUrl, "first"), quietUser(t.baseUrl, "last")]);
     const [hungSub, firstSub, lastSub] = [push.subscriptionFor(), push.subscriptionFor(), push.subscriptionFor()];
     await subscribe(hung, hungSub);
     await subscribe(first, firstSub);
