@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import webpush from "web-push";
 import type { ErrorBody } from "@shared/protocol/errors.js";
@@ -461,6 +463,40 @@ describe("push: configured VAPID keys", () => {
       // Nothing generated was stored: the configured pair is the operator's to keep.
       const stored = await t.server.store.db.selectFrom("installation_secrets").select("name").where("name", "=", "vapid").execute();
       expect(stored).toEqual([]);
+    } finally {
+      await t.destroy();
+      await push.close();
+    }
+  });
+});
+
+describe("push: what the log says", () => {
+  it("one line per failure naming its kind and the push service's host, never the endpoint's URL or keys", async () => {
+    let text = "";
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const push = await startPushService();
+    const t = await startTestServer({ pushAllowPrivateEndpoints: "true", pushCollapseMs: 0 }, { logger: pino({ level: "info" }, stream), pushTls: { ca: push.ca } });
+    try {
+      const [alice, bob] = await Promise.all([quietUser(t.baseUrl, "alice"), quietUser(t.baseUrl, "bob")]);
+      const [gone, failing] = [push.subscriptionFor(), push.subscriptionFor()];
+      await subscribe(bob, gone);
+      await subscribe(bob, failing);
+      push.respondWith(410, gone.id);
+      push.respondWith(500, failing.id);
+      t.server.services.push.accept([decided(await postMessage(alice, await directRoom(alice, bob), "log me"), bob)]);
+      const lines = () => text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { kind?: string; service?: string; status?: number; msg: string });
+      await eventually("both failures logged", () => lines().filter((l) => l.kind !== undefined).length === 2);
+      const failures = lines().filter((l) => l.kind !== undefined);
+      expect(failures.map((l) => [l.kind, l.status, l.service]).sort()).toEqual([
+        ["gone", 410, new URL(push.origin).host],
+        ["rejected", 500, new URL(push.origin).host],
+      ]);
+      for (const secret of [gone.id, failing.id, gone.keys.p256dh, gone.keys.auth, failing.keys.auth, "log me"]) expect(text).not.toContain(secret);
     } finally {
       await t.destroy();
       await push.close();
