@@ -38,6 +38,8 @@ import { messageRoutes } from "./messages/routes.js";
 import { fileRoutes } from "./files/routes.js";
 import { searchAdmission, searchRoutes } from "./search/routes.js";
 import { notificationChangeHook, notificationRoutes } from "./notifications/routes.js";
+import { pushRoutes } from "./notifications/push/routes.js";
+import type { PushTls } from "./notifications/push/sender.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
@@ -105,8 +107,11 @@ function defaultWebDir(): string {
   return fileURLToPath(new URL("../web", import.meta.url));
 }
 
-/** Assembles one node from a configuration; `listen` starts it. */
-export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus; searchBackfill?: BackfillOptions } = {}): Promise<ParleyServer> {
+/**
+ * Assembles one node from a configuration; `listen` starts it.
+ * `opts.pushTls`: the CA the Web Push agent trusts instead of the system's (a test's push service).
+ */
+export async function createServer(config: Config, opts: { logger?: Logger; bus?: Bus; searchBackfill?: BackfillOptions; pushTls?: PushTls } = {}): Promise<ParleyServer> {
   // Names this process in every log line and on the bus: host, pid and a random suffix (a restarted pid is another node).
   const nodeId = `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const log = (opts.logger ?? pino({ level: config.logLevel })).child({ node: nodeId });
@@ -134,7 +139,16 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   const deps: Deps = { config, store, bus, log, metrics, cluster, files };
   // Stalls of the loop are logged (and counted when metrics are on) for the node's whole life.
   const loopWatch = watchEventLoop(log, { onBlocked: (ms) => metrics.eventLoopBlocked(ms) });
-  const services = createServices(deps);
+  const services = createServices(deps, opts.pushTls ? { pushTls: opts.pushTls } : {});
+  // Before any request: the settings answer carries the public key, and a push signs with the pair.
+  await services.pushKeys.load().catch(async (err: unknown) => {
+    cluster?.close();
+    await bus.close();
+    await store.close();
+    await files.close();
+    loopWatch.stop();
+    throw new StartupError(`cannot read or create the Web Push VAPID keys: ${reasonOf(err)}`, { cause: err });
+  });
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -206,6 +220,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(fileRoutes, { services, config });
       await api.register(searchRoutes, { services, search });
       await api.register(notificationRoutes, { services, changeLimit: notificationChanges });
+      await api.register(pushRoutes, { services, config, changeLimit: notificationChanges });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
@@ -316,6 +331,8 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           await services.writer.drain();
           // The last messages' notifications (their candidate query), before the store closes.
           await services.notifications.drain();
+          // Pushes in flight finish (each within --push-timeout-ms); what waits is dropped, logged. Before the store closes.
+          await services.push.stop();
           // The last sends' new words, before the store closes.
           await services.vocabulary.stop();
           // Before the store and the storage close: a sweep under way finishes first.

@@ -19,6 +19,9 @@ import { SearchVocabulary } from "./search/vocabulary.js";
 import { NotificationDispatcher } from "./notifications/dispatcher.js";
 import { NotificationPreferences } from "./notifications/preferences.js";
 import type { NotificationSink } from "./notifications/sinks.js";
+import { VapidKeys } from "./notifications/push/vapid.js";
+import { PushSink, type PushTls } from "./notifications/push/sender.js";
+import { PushSubscriptions } from "./notifications/push/subscriptions.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -54,14 +57,20 @@ export interface Services {
   notifications: NotificationDispatcher;
   /** Notification settings: the account's, and a member's per room (notifications/preferences.ts). */
   notificationPreferences: NotificationPreferences;
+  /** Web Push: the VAPID key pair (loaded by createServer before it listens; `publicKey()` for the settings answer). */
+  pushKeys: VapidKeys;
+  /** Web Push: the decider's sink for users with no socket anywhere (queue, collapse, send); stopped before the store closes. */
+  push: PushSink;
+  /** Web Push: users' subscribed devices (create, list, delete, test). */
+  pushSubscriptions: PushSubscriptions;
 }
 
 /** What createServices takes besides the deps (issue 19: Web Push and email plug in here). */
 export interface ServicesOptions {
-  /** Consumers of each decided batch of notifications (push/, email/); more can be added later with `notifications.addSink`. */
+  /** Consumers of each decided batch of notifications besides Web Push (email/); more can be added later with `notifications.addSink`. */
   notificationSinks?: NotificationSink[];
-  /** The Web Push VAPID public key for the settings answer (push/vapid.ts); default: the configured key, or "". */
-  pushPublicKey?: () => string;
+  /** Whom the Web Push agent trusts instead of the system's CAs (a test's push service; never a setting). */
+  pushTls?: PushTls;
 }
 
 export function createServices(deps: Deps, opts: ServicesOptions = {}): Services {
@@ -75,6 +84,8 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
   });
   const rooms = new RoomService(deps, writer);
   const vocabulary = new SearchVocabulary(deps.store, deps.log);
+  const pushKeys = new VapidKeys({ config: deps.config, db: deps.store.db });
+  const push = new PushSink({ config: deps.config, db: deps.store.db, log: deps.log, keys: pushKeys, tls: opts.pushTls });
   // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
   const presence = new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined);
   const notifications = new NotificationDispatcher({
@@ -83,7 +94,7 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
     log: deps.log,
     // A socket on any node (the raw presence state): no Web Push then, and `@here` counts.
     connected: (userId) => presence.isConnected(userId),
-    sinks: opts.notificationSinks ?? [],
+    sinks: [push, ...(opts.notificationSinks ?? [])],
     queueMax: deps.config.notificationQueueMax,
   });
   return {
@@ -105,6 +116,9 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
     search: new SearchService(deps, writer, vocabulary),
     vocabulary,
     notifications,
-    notificationPreferences: new NotificationPreferences(deps, opts.pushPublicKey),
+    notificationPreferences: new NotificationPreferences(deps, () => pushKeys.publicKey()),
+    pushKeys,
+    push,
+    pushSubscriptions: new PushSubscriptions({ config: deps.config, db: deps.store.db, tests: push }),
   };
 }

@@ -112,7 +112,9 @@ describe("notifications", () => {
   it("defaults: account settings, no email without SMTP, the room's settings on the room list", async () => {
     const res = await dan.get<NotificationSettingsResponse>("/notifications/settings");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ settings: DEFAULT_NOTIFICATION_SETTINGS, emailAvailable: false, push: { publicKey: "" } });
+    // push.publicKey: the node's VAPID key (generated at first start: none is configured here), for PushManager.subscribe.
+    expect(res.body).toEqual({ settings: DEFAULT_NOTIFICATION_SETTINGS, emailAvailable: false, push: { publicKey: t.server.services.pushKeys.publicKey() } });
+    expect(res.body.push.publicKey).toMatch(/^[A-Za-z0-9_-]{87}$/);
     expect((await roomOf(bob, roomId)).notifications).toEqual(DEFAULT_ROOM_NOTIFICATIONS);
     // Not a member: no notifications on the room.
     const publicView = (await dan.get<{ room: Room }>(`/rooms/${roomId}`)).body.room;

@@ -8,6 +8,7 @@ import { startTestServer, type TestServer } from "../support/server.js";
 import { PASSWORD, SocketClient, signup, signupBot, unique, type Caller } from "../support/client.js";
 import { heldHttp, rawHttp } from "../support/raw-http.js";
 import * as sample from "../support/sample-files.js";
+import { makeKeys } from "../support/push-service.js";
 
 /**
  * The served OpenAPI document against the server's real answers, so that the
@@ -62,7 +63,12 @@ const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch"
 const LONG_ID = "x".repeat(65);
 const BIG_BODY = JSON.stringify({ body: "x".repeat(70 * 1024) });
 /** Every path parameter of every operation, for the calls made to each operation alike. */
-const ANY_PARAMS = { roomId: "x", messageId: "x", emoji: "👍", uploadId: "x", fileId: "x" };
+/** A Web Push subscription's body: fresh keys, an endpoint on a closed port of 127.0.0.1 (these servers allow private endpoints). */
+function pushSubscriptionBody(): { endpoint: string; keys: { p256dh: string; auth: string } } {
+  const { p256dh, auth } = makeKeys();
+  return { endpoint: `https://127.0.0.1:9/push/${unique()}`, keys: { p256dh, auth } };
+}
+const ANY_PARAMS = { roomId: "x", messageId: "x", emoji: "👍", uploadId: "x", fileId: "x", subscriptionId: "x" };
 /** The media type of a response whose body is a file's bytes, whatever their type (GET /files/…). */
 const ANY_MEDIA = "*/*";
 
@@ -255,7 +261,8 @@ describe("the OpenAPI document tells the truth", () => {
   }
 
   beforeAll(async () => {
-    t = await startTestServer();
+    // Push endpoints on 127.0.0.1 are allowed here: a test push to a closed port fails at once, off the answer.
+    t = await startTestServer({ pushAllowPrivateEndpoints: "true" });
     const res = await fetch(`${t.baseUrl}/api/v1/openapi.json`);
     expect(res.status).toBe(200);
     doc = (await res.json()) as OpenApiDoc;
@@ -486,6 +493,14 @@ describe("the OpenAPI document tells the truth", () => {
     expect(draft.status).toBe(201);
     expect((await send({ op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: (draft.body as { upload: { id: string } }).upload.id }, as: bot })).status).toBe(204);
 
+    // Web Push: a subscription whose endpoint is a closed port (the test push fails after the 202, logged).
+    const subscribed = await send({ op: "POST /api/v1/push/subscriptions", body: pushSubscriptionBody(), as: bob });
+    expect(subscribed.status).toBe(201);
+    const subscription = { subscriptionId: (subscribed.body as { subscription: { id: string } }).subscription.id };
+    expect((await send({ op: "GET /api/v1/push/subscriptions", as: bob })).status).toBe(200);
+    expect((await send({ op: "POST /api/v1/push/subscriptions/{subscriptionId}/test", params: subscription, as: bob })).status).toBe(202);
+    expect((await send({ op: "DELETE /api/v1/push/subscriptions/{subscriptionId}", params: subscription, as: bob })).status).toBe(204);
+
     const leaver = await signup(t.baseUrl, "leaver");
     expect((await send({ op: "POST /api/v1/auth/logout", as: leaver })).status).toBe(204);
     expect((await send({ op: "POST /api/v1/auth/logout", as: bot })).status).toBe(204);
@@ -495,10 +510,10 @@ describe("the OpenAPI document tells the truth", () => {
     for (const op of operations()) {
       const [method] = op.split(" ");
       if (method !== "POST") continue;
-      const notJson = await send({ op, params: { roomId: publicRoom }, raw: "{not json", as: bot });
+      const notJson = await send({ op, params: { roomId: publicRoom, subscriptionId: "x" }, raw: "{not json", as: bot });
       expect(notJson.status, op).toBe(400);
       expect(notJson.body).toMatchObject({ error: { code: "validation_failed" } });
-      const big = await send({ op, params: { roomId: publicRoom }, raw: BIG_BODY, as: bot });
+      const big = await send({ op, params: { roomId: publicRoom, subscriptionId: "x" }, raw: BIG_BODY, as: bot });
       expect(big.status, op).toBe(413);
       expect(big.body).toMatchObject({ error: { code: "payload_too_large" } });
     }
@@ -524,6 +539,9 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: LONG_ID }, as: bob },
       { op: "GET /api/v1/files/{fileId}", params: { fileId: LONG_ID }, as: bob },
       { op: "GET /api/v1/files/{fileId}/thumbnail", params: { fileId: bobFile }, query: { download: "yes" }, as: bob },
+      { op: "POST /api/v1/push/subscriptions", body: { ...pushSubscriptionBody(), endpoint: "http://127.0.0.1:9/push" }, as: bob },
+      { op: "DELETE /api/v1/push/subscriptions/{subscriptionId}", params: { subscriptionId: LONG_ID }, as: bob },
+      { op: "POST /api/v1/push/subscriptions/{subscriptionId}/test", params: { subscriptionId: LONG_ID }, as: bob },
     ];
     for (const call of bad) {
       const res = await send(call);
@@ -539,6 +557,10 @@ describe("the OpenAPI document tells the truth", () => {
       const op = "DELETE /api/v1/uploads/{uploadId}";
       expect((await send({ op, params: { uploadId: bobFile }, raw: "{not json", as: bob })).status, op).toBe(400);
       expect((await send({ op, params: { uploadId: bobFile }, raw: BIG_BODY, as: bob })).status, op).toBe(413);
+    }
+    {
+      const op = "DELETE /api/v1/push/subscriptions/{subscriptionId}";
+      expect((await send({ op, params: { subscriptionId: "x" }, raw: BIG_BODY, as: bob })).status, op).toBe(413);
     }
     // An image that does not decode (415); a range outside the file (416).
     const png = await sample.png(64, 48);
@@ -611,6 +633,8 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "GET /api/v1/files/{fileId}/thumbnail", params: { fileId: "no-such-file" }, as: bob },
       { op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: privateRoom }, body: { level: "all" }, as: carol },
       { op: "DELETE /api/v1/uploads/{uploadId}", params: { uploadId: bobFile }, as: carol },
+      { op: "DELETE /api/v1/push/subscriptions/{subscriptionId}", params: { subscriptionId: "no-such-subscription" }, as: carol },
+      { op: "POST /api/v1/push/subscriptions/{subscriptionId}/test", params: { subscriptionId: "no-such-subscription" }, as: carol },
     ];
     for (const call of notFound) {
       const res = await send(call);
@@ -656,7 +680,7 @@ describe("the OpenAPI document tells the truth", () => {
   });
 
   it("bounds on how much may exist answer a documented 409 limit_reached", async () => {
-    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2, reactionsPerMessage: 1, uploadQuotaBytes: 1024 });
+    const small = await startTestServer({ roomsPerUser: 2, membersPerRoom: 2, reactionsPerMessage: 1, uploadQuotaBytes: 1024, pushSubscriptionsPerUser: 1, pushAllowPrivateEndpoints: "true" });
     const base = t;
     t = small;
     try {
@@ -684,6 +708,11 @@ describe("the OpenAPI document tells the truth", () => {
       const over = await send({ op: "POST /api/v1/uploads", file: { filename: "b.bin", data: Buffer.alloc(100, 1) }, as: a! });
       expect(over.status).toBe(409);
       expect(over.body).toMatchObject({ error: { code: "limit_reached" } });
+      // A user subscribes at most pushSubscriptionsPerUser (here 1) devices to Web Push.
+      expect((await send({ op: "POST /api/v1/push/subscriptions", body: pushSubscriptionBody(), as: a! })).status).toBe(201);
+      const devices = await send({ op: "POST /api/v1/push/subscriptions", body: pushSubscriptionBody(), as: a! });
+      expect(devices.status).toBe(409);
+      expect(devices.body).toMatchObject({ error: { code: "limit_reached" } });
     } finally {
       t = base;
       await small.destroy();
@@ -701,6 +730,8 @@ describe("the OpenAPI document tells the truth", () => {
       uploadsPerMinute: 1,
       searchesPerMinute: 1,
       notificationChangesPerMinute: 1,
+      pushTestsPerMinute: 1,
+      pushAllowPrivateEndpoints: "true",
     });
     const base = t;
     t = limited;
@@ -739,6 +770,12 @@ describe("the OpenAPI document tells the truth", () => {
       await until429({ op: "PATCH /api/v1/notifications/settings", body: { roomLevel: "all" }, as: a });
       await until429({ op: "PUT /api/v1/rooms/{roomId}/notifications", params: { roomId: aRoom }, body: { level: "all" }, as: a });
       await until429({ op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: aRoom }, query: { search: "hi" }, as: a });
+      // Push subscription changes share one budget (notificationChangesPerMinute); tests have theirs.
+      const device = await send({ op: "POST /api/v1/push/subscriptions", body: pushSubscriptionBody(), as: b });
+      const deviceId = { subscriptionId: (device.body as { subscription: { id: string } }).subscription.id };
+      await until429({ op: "POST /api/v1/push/subscriptions", body: pushSubscriptionBody(), as: b });
+      await until429({ op: "DELETE /api/v1/push/subscriptions/{subscriptionId}", params: deviceId, as: b });
+      await until429({ op: "POST /api/v1/push/subscriptions/{subscriptionId}/test", params: deviceId, as: b });
     } finally {
       t = base;
       await limited.destroy();

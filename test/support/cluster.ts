@@ -74,9 +74,9 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** A node in this process on the installation (test/support/server.ts), with `clusterSettings`. */
-export function startNode(inst: Installation, overrides: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
-  return startTestServer({ databaseUrl: inst.databaseUrl, redisUrl: inst.redisUrl, redisKeyPrefix: inst.redisKeyPrefix, storageUrl: inst.storageUrl, storageShared: "true", ...clusterSettings, ...overrides });
+/** A node in this process on the installation (test/support/server.ts), with `clusterSettings`; `opts` as startTestServer's. */
+export function startNode(inst: Installation, overrides: Parameters<typeof startTestServer>[0] = {}, opts: Parameters<typeof startTestServer>[1] = {}): Promise<TestServer> {
+  return startTestServer({ databaseUrl: inst.databaseUrl, redisUrl: inst.redisUrl, redisKeyPrefix: inst.redisKeyPrefix, storageUrl: inst.storageUrl, storageShared: "true", ...clusterSettings, ...overrides }, opts);
 }
 
 /** The same identity (cookie and CSRF token, or Bearer token) calling another node. */

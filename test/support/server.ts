@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { loadConfig, type ConfigInput } from "@server/config.js";
 import { createServer, type ParleyServer } from "@server/app.js";
 import type { BackfillOptions } from "@server/search/backfill.js";
+import type { PushTls } from "@server/notifications/push/sender.js";
 
 /** A real Parley node on 127.0.0.1 with an ephemeral port and its own temp data dir. */
 export interface TestServer {
@@ -65,9 +66,13 @@ export async function createTestPostgresDatabase(baseUrl = testPostgresUrl): Pro
  * Starts a node for a test. Logs are silent unless PARLEY_TEST_LOG is set.
  * `dataDir` reuses a directory (restart tests); otherwise a fresh one is made.
  * `opts.logger`: where the node logs instead (a test that reads its log lines);
- * `opts.searchBackfill`: the search backfill's test hooks.
+ * `opts.searchBackfill`: the search backfill's test hooks;
+ * `opts.pushTls`: the CA the node's Web Push agent trusts (test/support/push-service.ts's `ca`).
  */
-export async function startTestServer(overrides: ConfigInput & { dataDir?: string } = {}, opts: { logger?: Logger; searchBackfill?: BackfillOptions } = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: ConfigInput & { dataDir?: string } = {},
+  opts: { logger?: Logger; searchBackfill?: BackfillOptions; pushTls?: PushTls } = {},
+): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "parley-test-"));
   // On PostgreSQL the database outlives a restart like the data dir does: remembered per data dir.
   let postgres = postgresByDataDir.get(dataDir);
