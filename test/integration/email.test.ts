@@ -5,6 +5,7 @@ import { startSmtpServer, type TestSmtpServer } from "../support/smtp-server.js"
 import type { Message, Room } from "@shared/protocol/entities.js";
 import { MUTED_FOREVER, type NotificationReason } from "@shared/protocol/notifications.js";
 import type { DecidedNotification } from "@server/notifications/sinks.js";
+import type { ParsedMail } from "mailparser";
 
 /**
  * Email digests (issue 19, item 4) against a real SMTP server started by
@@ -81,9 +82,9 @@ describe("email digests", () => {
       .onConflict((oc) => oc.column("user_id").doUpdateSet({ email: on ? 1 : 0 }))
       .execute();
   /** A header as it was sent (mailparser turns List-* headers into a structure of its own). */
-  const rawHeader = (mail: { headerLines: { key: string; line: string }[] }, name: string): string | undefined =>
+  const rawHeader = (mail: Pick<ParsedMail, "headerLines">, name: string): string | undefined =>
     mail.headerLines.find((h) => h.key === name)?.line.slice(name.length + 1).trim();
-  const unsubscribeUrlOf = (mail: { headerLines: { key: string; line: string }[] }): string => {
+  const unsubscribeUrlOf = (mail: Pick<ParsedMail, "headerLines">): string => {
     const header = String(rawHeader(mail, "list-unsubscribe"));
     const m = /^<(.+)>$/.exec(header);
     if (!m) throw new Error(`no List-Unsubscribe URI: ${header}`);
