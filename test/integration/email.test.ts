@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pino from "pino";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { postMessage, signup, unique, type Caller } from "../support/client.js";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp-server.js";
@@ -354,5 +355,41 @@ describe("email digests without SMTP", () => {
     await t.server.services.emailSink.drain();
     expect(await t.server.store.db.selectFrom("email_notifications").selectAll().execute()).toEqual([]);
     expect(await t.server.services.emailDigests.tick()).toBeNull();
+  });
+});
+
+describe("email digests: --email-queue-max", () => {
+  let smtp: TestSmtpServer;
+  let t: TestServer;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+    // Held by do not disturb below, so nothing is mailed while the test counts the queue.
+    t = await startTestServer({ smtpUrl: smtp.url, emailDigestDelayMs: DELAY_MS, emailQueueMax: 2 }, { logger: pino({ level: "warn" }, { write: (line: string) => void lines.push(line) }) });
+  });
+  afterAll(async () => {
+    await t?.destroy();
+    await smtp?.close();
+  });
+
+  it("past the bound, what one turn hands over is dropped and logged, never held", async () => {
+    const alice = await signup(t.baseUrl, "alice");
+    const people = await Promise.all([signup(t.baseUrl, "p"), signup(t.baseUrl, "p"), signup(t.baseUrl, "p")]);
+    const batch: DecidedNotification[] = [];
+    for (const p of people) {
+      await t.server.store.db
+        .insertInto("notification_settings")
+        .values({ user_id: p.user.id, room_level: "mentions", direct_level: "all", dnd_until: new Date(Date.now() + 3_600_000).toISOString(), email: 1, email_sent_at: null, updated_at: new Date().toISOString() })
+        .execute();
+      const roomId = (await alice.post<{ room: Room }>("/direct", { userId: p.user.id })).body.room.id;
+      batch.push(decided(p.user.id, await postMessage(alice, roomId, "hi"), "direct"));
+    }
+    t.server.services.emailSink.accept(batch);
+    await t.server.services.emailSink.drain();
+    const rows = await t.server.store.db.selectFrom("email_notifications").select("user_id").execute();
+    expect(rows.map((r) => r.user_id).sort()).toEqual([people[0]!.user.id, people[1]!.user.id].sort());
+    const full = lines.map((l) => JSON.parse(l) as { msg: string; dropped?: number }).find((l) => l.msg.startsWith("email digest queue full"));
+    expect(full?.dropped).toBe(1);
   });
 });

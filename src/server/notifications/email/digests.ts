@@ -28,12 +28,6 @@ const DIGEST_REASONS = new Set(["direct", "mention", "room"]);
 /** Rows per INSERT: 6 parameters each, far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_ROWS = 500;
 
-/**
- * Items the sink holds in memory while the database catches up; past it
- * the newest are dropped with a log line. The queue is written every turn,
- * so it only fills while the database is slow or away.
- */
-export const EMAIL_QUEUE_MAX = 10_000;
 
 /** Users mailed per tick; the rest are due at the next one (a tick never runs unbounded). */
 const USERS_PER_TICK = 50;
@@ -61,13 +55,14 @@ export class EmailSink implements NotificationSink {
     let dropped = 0;
     for (const { userId, notification: n } of batch) {
       if (!DIGEST_REASONS.has(n.reason)) continue;
-      if (this.pending.length >= EMAIL_QUEUE_MAX) {
+      // --email-queue-max: the queue is written every turn, so it only fills while the database is slow or away.
+      if (this.pending.length >= this.deps.config.emailQueueMax) {
         dropped++;
         continue;
       }
       this.pending.push({ user_id: userId, message_id: n.messageId, room_id: n.roomId, seq: n.seq, reason: n.reason, created_at: n.createdAt });
     }
-    if (dropped > 0) this.deps.log.warn({ dropped, max: EMAIL_QUEUE_MAX }, "email digest queue full: notifications dropped (the database is slow or away)");
+    if (dropped > 0) this.deps.log.warn({ dropped, max: this.deps.config.emailQueueMax }, "email digest queue full: notifications dropped (the database is slow or away)");
     this.schedule();
   }
 
