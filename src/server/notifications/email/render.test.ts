@@ -23,9 +23,7 @@ describe("email digest rendering", () => {
     expect(previewOf("  two\n\nlines\t here ")).toBe("two lines here");
     const long = "😀".repeat(PREVIEW_CHARS + 5);
     const cut = previewOf(long);
-    expect([...cut]).toHaveLength(PREVIEW_CHARS);
-    expect(cut.endsWith("…")).toBe(true);
-    expect(cut.isWellFormed()).toBe(true);
+    expect(cut).toBe(`${"😀".repeat(PREVIEW_CHARS - 1)}…`);
   });
 
   it("names the sender in the subject of one direct message, the room of one mention, the count otherwise", () => {
