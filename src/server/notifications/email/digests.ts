@@ -35,6 +35,13 @@ const USERS_PER_TICK = 50;
 const ITEMS_PER_DIGEST = 200;
 /** Entries a digest shows; the rest are counted ("…and 12 more"). */
 export const DIGEST_MAX_ENTRIES = 50;
+/**
+ * How long a claimed digest is held from other ticks and nodes while its
+ * mail is on the way (ms): longer than one SMTP conversation can last
+ * (mailer.ts bounds each step), short enough that a node dying mid-send
+ * delays that user's digest by minutes, not forever.
+ */
+const CLAIM_LEASE_MS = 5 * 60_000;
 /** The longest pause between two ticks (ms). */
 const MAX_TICK_MS = 60_000;
 
@@ -213,47 +220,55 @@ export class EmailDigests {
   }
 
   /**
-   * Claims the user's digest by moving `email_sent_at` to now, guarded by
-   * its old value (two nodes that both think they lead for a beat: one
-   * claim wins); a failed send puts the old value back.
-   * @returns the value to restore on failure, or undefined when not claimed
+   * Claims the user's digest: `email_sent_at` moves to a lease ahead of
+   * now (CLAIM_LEASE_MS), guarded by its old value, so of two nodes that
+   * both think they lead for a beat (or two ticks) one claim wins, and no
+   * other tick takes the user while the mail is on its way, however slow
+   * the SMTP server. Once the server accepted, `settle` writes the digest's
+   * time; a failure puts the old value back. A node that dies
+   * mid-send leaves the lease, which lapses: the digest is tried again.
+   * @returns the lease and the value to restore on failure, or undefined when not claimed
    */
-  private async claim(userId: string, nowAt: string, cutoff: string): Promise<{ previous: string | null } | undefined> {
+  private async claim(userId: string, now: number, cutoff: string): Promise<{ lease: string; previous: string | null } | undefined> {
     const { db } = this.deps.store;
+    const lease = new Date(now + CLAIM_LEASE_MS).toISOString();
     const row = await db.selectFrom("notification_settings").select(["email", "email_sent_at"]).where("user_id", "=", userId).executeTakeFirst();
     if (!row) {
+      const at = new Date(now).toISOString();
       const inserted = await db
         .insertInto("notification_settings")
-        .values({ user_id: userId, room_level: DEFAULT_NOTIFICATION_SETTINGS.roomLevel, direct_level: DEFAULT_NOTIFICATION_SETTINGS.directLevel, dnd_until: null, email: 1, email_sent_at: nowAt, updated_at: nowAt })
+        .values({ user_id: userId, room_level: DEFAULT_NOTIFICATION_SETTINGS.roomLevel, direct_level: DEFAULT_NOTIFICATION_SETTINGS.directLevel, dnd_until: null, email: 1, email_sent_at: lease, updated_at: at })
         .onConflict((oc) => oc.column("user_id").doNothing())
         .executeTakeFirst();
-      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1 ? { previous: null } : undefined;
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1 ? { lease, previous: null } : undefined;
     }
     if (row.email !== 1 || (row.email_sent_at !== null && row.email_sent_at > cutoff)) return undefined;
     const previous = row.email_sent_at;
     const updated = await db
       .updateTable("notification_settings")
-      .set({ email_sent_at: nowAt })
+      .set({ email_sent_at: lease })
       .where("user_id", "=", userId)
       .where("email", "=", 1)
       .where((eb) => (previous === null ? eb("email_sent_at", "is", null) : eb("email_sent_at", "=", previous)))
       .executeTakeFirst();
-    return Number(updated.numUpdatedRows) === 1 ? { previous } : undefined;
+    return Number(updated.numUpdatedRows) === 1 ? { lease, previous } : undefined;
   }
 
-  private async release(userId: string, claimedAt: string, previous: string | null): Promise<void> {
+  /** The claim ends: `email_sent_at` becomes `value` (the digest's time, or the old value when nothing went out). */
+  private async settle(userId: string, lease: string, value: string | null): Promise<void> {
     await this.deps.store.db
       .updateTable("notification_settings")
-      .set({ email_sent_at: previous })
+      .set({ email_sent_at: value })
       .where("user_id", "=", userId)
-      .where("email_sent_at", "=", claimedAt)
+      .where("email_sent_at", "=", lease)
       .execute();
   }
 
   private async digestFor(userId: string, now: number, nowAt: string, cutoff: string, counts: DigestCounts): Promise<void> {
     const { db } = this.deps.store;
-    const claimed = await this.claim(userId, nowAt, cutoff);
+    const claimed = await this.claim(userId, now, cutoff);
     if (!claimed) return;
+    const sentBefore = counts.sent;
     try {
       const items = await db
         .selectFrom("email_notifications as e")
@@ -317,7 +332,7 @@ export class EmailDigests {
       }
       const recipient = await db.selectFrom("users").select(["email", "display_name"]).where("id", "=", userId).executeTakeFirst();
       if (entries.length === 0 || !recipient || recipient.email === "") {
-        await this.release(userId, nowAt, claimed.previous);
+        await this.settle(userId, claimed.lease, claimed.previous);
         return;
       }
       const unsubscribeUrl = await this.unsubscribe.urlFor(userId);
@@ -343,17 +358,21 @@ export class EmailDigests {
       } catch (err) {
         counts.failed++;
         this.deps.log.warn({ userId, err: err instanceof Error ? err.message : String(err) }, "email digest not sent; retried at the next tick");
-        await this.release(userId, nowAt, claimed.previous);
+        await this.settle(userId, claimed.lease, claimed.previous);
         return;
       }
       counts.sent++;
+      // Accepted: the digest's time replaces the lease (the next digest one delay after it), then the items go.
+      // (A node dying between the two mails them again: at least once, never lost.)
+      await this.settle(userId, claimed.lease, nowAt);
       await db
         .deleteFrom("email_notifications")
         .where("user_id", "=", userId)
         .where("message_id", "in", shown)
         .execute();
     } catch (err) {
-      await this.release(userId, nowAt, claimed.previous).catch(() => undefined);
+      // A database failure before the send: the old value back. After the send: the lease stays and lapses (at least once).
+      if (counts.sent === sentBefore) await this.settle(userId, claimed.lease, claimed.previous).catch(() => undefined);
       throw err;
     }
   }
