@@ -331,6 +331,11 @@ export class EmailDigests {
         counts.dropped += dropped.length;
       }
       const recipient = await db.selectFrom("users").select(["email", "display_name"]).where("id", "=", userId).executeTakeFirst();
+      if (recipient && recipient.email === "") {
+        // No address to mail (never the case for an account made by sign-up): the items could only wait forever.
+        await db.deleteFrom("email_notifications").where("user_id", "=", userId).execute();
+        counts.dropped += entries.length;
+      }
       if (entries.length === 0 || !recipient || recipient.email === "") {
         await this.settle(userId, claimed.lease, claimed.previous);
         return;
