@@ -199,6 +199,22 @@ describe("email digests", () => {
     expect(smtp.mailsTo(emailOf(bob))).toHaveLength(0);
   });
 
+  it("do not disturb holds the digest until it ends", async () => {
+    const bob = await signup(t.baseUrl, "bob");
+    const roomId = await direct(alice, bob);
+    await t.server.store.db
+      .insertInto("notification_settings")
+      .values({ user_id: bob.user.id, room_level: "mentions", direct_level: "all", dnd_until: new Date(Date.now() + 3_600_000).toISOString(), email: 1, email_sent_at: null, updated_at: new Date().toISOString() })
+      .execute();
+    await accept(decided(bob.user.id, await postMessage(alice, roomId, "held while you were away"), "direct"));
+    // A pass well after the delay: nothing for bob while do not disturb lasts.
+    await t.server.services.emailDigests.tick(Date.now() + 2 * DELAY_MS);
+    expect(await queued(bob.user.id)).toBe(1);
+    expect(smtp.mailsTo(emailOf(bob))).toHaveLength(0);
+    await t.server.store.db.updateTable("notification_settings").set({ dnd_until: null }).where("user_id", "=", bob.user.id).execute();
+    expect((await mailTo(bob)).text).toContain("held while you were away");
+  });
+
   it("only direct messages and mentions (@room/@here too) are mailed, never a room's every message", async () => {
     const bob = await signup(t.baseUrl, "bob");
     const roomId = (await alice.post<{ room: Room }>("/rooms", { name: `all ${unique()}`, kind: "public" })).body.room.id;
