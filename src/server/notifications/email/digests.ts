@@ -126,6 +126,8 @@ export interface DigestCounts {
   failed: number;
   /** Items dropped without a mail: read, deleted, left or muted since. */
   dropped: number;
+  /** The first failure's reason (the SMTP server's answer, or the connection's error). */
+  error?: string;
 }
 
 /** The digest job of a node: `start` after listen, `stop` before the store closes. */
@@ -216,6 +218,9 @@ export class EmailDigests {
       if (this.closing) break;
       await this.digestFor(user_id, now, nowAt, cutoff, counts);
     }
+    // One line per pass, not one per user: an SMTP server that is down would otherwise flood the log.
+    if (counts.failed > 0) this.deps.log.warn({ failed: counts.failed, sent: counts.sent, err: counts.error }, `email digests: ${counts.failed} not sent; retried at the next pass`);
+    if (counts.sent > 0) this.deps.log.info({ sent: counts.sent, dropped: counts.dropped }, `email digests: ${counts.sent} sent`);
     return counts;
   }
 
@@ -362,7 +367,7 @@ export class EmailDigests {
         });
       } catch (err) {
         counts.failed++;
-        this.deps.log.warn({ userId, err: err instanceof Error ? err.message : String(err) }, "email digest not sent; retried at the next tick");
+        counts.error ??= err instanceof Error ? err.message : String(err);
         await this.settle(userId, claimed.lease, claimed.previous);
         return;
       }
