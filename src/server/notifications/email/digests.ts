@@ -151,6 +151,9 @@ export class EmailDigests {
   /** Ticks from now on; does nothing without SMTP. */
   start(): void {
     if (!this.mailer) return;
+    const { smtpUrl, emailDigestDelayMs } = this.deps.config;
+    // The URL's password (userinfo) never reaches the log.
+    this.deps.log.info({ smtp: smtpUrl?.replace(/\/\/[^@/]*@/, "//***@"), delayMs: emailDigestDelayMs }, "email digests on");
     this.stopped = false;
     this.schedule();
   }
