@@ -10,10 +10,12 @@ import type { ParsedMail } from "mailparser";
 
 /**
  * Email digests (issue 19, item 4) against a real SMTP server started by
- * the test (smtp-server), every mail parsed with mailparser. Until the
- * notification dispatcher hands the sink its batches, the tests hand them
- * over themselves (`EmailSink.accept`), as the dispatcher will: after the
- * message's commit, one DecidedNotification per user to notify.
+ * the test (smtp-server), every mail parsed with mailparser. The "end to
+ * end" cases send real messages and the notification dispatcher hands the
+ * sink what it decided; the others hand the sink their own decisions
+ * (`EmailSink.accept`, as the dispatcher does: after the message's commit,
+ * one DecidedNotification per user), to set up what the dispatcher never
+ * would (a notification decided before a leave or a mute).
  *
  * No test depends on speed: the delay is short (1 s), every wait is a
  * bounded poll for something observable (a mail arrived, the queue
@@ -91,6 +93,16 @@ describe("email digests", () => {
     if (!m) throw new Error(`no List-Unsubscribe URI: ${header}`);
     return m[1]!;
   };
+  /**
+   * Holds `c`'s digests as a pass under way does (its lease in email_sent_at), so that no pass mails
+   * what the dispatcher queues while the test sets up, however slow it is; `release` lets them go.
+   */
+  const hold = (c: Caller) =>
+    t.server.store.db
+      .insertInto("notification_settings")
+      .values({ user_id: c.user.id, room_level: "mentions", direct_level: "all", dnd_until: null, email: 1, email_sent_at: new Date(Date.now() + 3_600_000).toISOString(), updated_at: new Date().toISOString() })
+      .execute();
+  const release = (c: Caller) => t.server.store.db.updateTable("notification_settings").set({ email_sent_at: null }).where("user_id", "=", c.user.id).execute();
   /** The test server's address for a link of a mail (the links name the public URL). */
   const local = (url: string) => url.replace(PUBLIC_URL, t.baseUrl);
 
@@ -130,12 +142,38 @@ describe("email digests", () => {
     expect(smtp.mailsTo(emailOf(bob))).toHaveLength(1);
   });
 
-  it("a message read before the digest goes is dropped: no mail", async () => {
+  it("end to end: a direct message sent and never read is mailed, handed to the sink by the notification dispatcher", async () => {
     const bob = await signup(t.baseUrl, "bob");
     const roomId = await direct(alice, bob);
-    const sent = await postMessage(alice, roomId, "read me now");
+    const sent = await postMessage(alice, roomId, "sent for real, never read");
+    const mail = await mailTo(bob);
+    expect(mail.text).toContain("sent for real, never read");
+    expect(mail.text).toContain(`${PUBLIC_URL}/#/rooms/${encodeURIComponent(roomId)}/${sent.seq}`);
+    await handled(bob);
+    expect(smtp.mailsTo(emailOf(bob))).toHaveLength(1);
+  });
+
+  it("end to end: a mention in a room is mailed, the room's other messages are not (default level: mentions)", async () => {
+    const bob = await signup(t.baseUrl, "bob");
+    const roomId = (await alice.post<{ room: Room }>("/rooms", { name: `e2e ${unique()}`, kind: "public" })).body.room.id;
+    expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    await postMessage(alice, roomId, "chatter nobody is told about");
+    await postMessage(alice, roomId, `@${bob.user.username} can you review this?`);
+    const mail = await mailTo(bob);
+    expect(mail.text).toContain("can you review this?");
+    expect(mail.text).not.toContain("chatter nobody is told about");
+  });
+
+  it("end to end: read before the digest goes, nothing is mailed", async () => {
+    const bob = await signup(t.baseUrl, "bob");
+    const roomId = await direct(alice, bob);
+    await hold(bob);
+    const sent = await postMessage(alice, roomId, "seen in time");
+    await t.server.services.notifications.drain();
+    await t.server.services.emailSink.drain();
+    expect(await queued(bob.user.id)).toBe(1);
     expect((await bob.post(`/rooms/${roomId}/read`, { seq: sent.seq })).status).toBe(204);
-    await accept(decided(bob.user.id, sent, "direct"));
+    await release(bob);
     await handled(bob);
     expect(smtp.mailsTo(emailOf(bob))).toHaveLength(0);
   });
@@ -148,10 +186,12 @@ describe("email digests", () => {
     const roomId = room.body.room.id;
     expect((await bob.post(`/rooms/${roomId}/join`)).status).toBe(200);
     expect((await cleo.post(`/rooms/${roomId}/join`)).status).toBe(200);
+    await hold(bob);
     const one = await postMessage(alice, dm, "first direct");
     const two = await postMessage(alice, dm, "second direct");
     const mention = await postMessage(cleo, roomId, `@${bob.user.username} look at the plan`);
     await accept(decided(bob.user.id, one, "direct"), decided(bob.user.id, two, "direct"), decided(bob.user.id, mention, "mention", "public"));
+    await release(bob);
 
     const mail = await mailTo(bob);
     expect(mail.subject).toBe("3 unread messages on Parley");
@@ -237,7 +277,7 @@ describe("email digests", () => {
     await t.server.store.db.updateTable("room_members").set({ muted_until: MUTED_FOREVER }).where("room_id", "=", muted).where("user_id", "=", bob.user.id).execute();
     expect((await bob.post(`/rooms/${left}/leave`)).status).toBe(204);
     const a = await postMessage(cleo, muted, `@${bob.user.username} in a muted room`);
-    // Sent before bob left; its notification handed over after.
+    // A notification decided before bob left, handed over after it.
     const b = await postMessage(cleo, left, `hello @${bob.user.username}`);
     await accept(decided(bob.user.id, a, "mention", "public"), decided(bob.user.id, b, "mention", "public"));
     await handled(bob);
@@ -247,9 +287,11 @@ describe("email digests", () => {
   it("a message deleted before the digest goes is not mailed", async () => {
     const bob = await signup(t.baseUrl, "bob");
     const roomId = await direct(alice, bob);
+    await hold(bob);
     const sent = await postMessage(alice, roomId, "oops, wrong person");
     expect((await alice.request("DELETE", `/rooms/${roomId}/messages/${sent.id}`)).status).toBe(200);
     await accept(decided(bob.user.id, sent, "direct"));
+    await release(bob);
     await handled(bob);
     expect(smtp.mailsTo(emailOf(bob))).toHaveLength(0);
   });
