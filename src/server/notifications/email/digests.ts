@@ -28,7 +28,6 @@ const DIGEST_REASONS = new Set(["direct", "mention", "room"]);
 /** Rows per INSERT: 6 parameters each, far below SQLite's and PostgreSQL's parameter limits. */
 const INSERT_ROWS = 500;
 
-
 /** Users mailed per tick; the rest are due at the next one (a tick never runs unbounded). */
 const USERS_PER_TICK = 50;
 /** Items read per user per digest; more stay queued for the next digest. */
