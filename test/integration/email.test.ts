@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { startTestServer, type TestServer } from "../support/server.js";
-import { postMessage, signup, unique, type Caller } from "../support/client.js";
+import { SocketClient, postMessage, signup, unique, type Caller } from "../support/client.js";
 import { startSmtpServer, type TestSmtpServer } from "../support/smtp-server.js";
 import type { Message, Room } from "@shared/protocol/entities.js";
 import { MUTED_FOREVER, type NotificationReason } from "@shared/protocol/notifications.js";
@@ -329,9 +329,14 @@ describe("email digests", () => {
     expect(await emailSetting()).toBe(1);
 
     // The mail provider's one-click POST (RFC 8058), with no cookie and no CSRF token.
+    const socket = await SocketClient.connect(t.wsUrl, bob);
     const post = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
     expect(post.status).toBe(200);
     expect(await emailSetting()).toBe(0);
+    // bob's open tabs hear it, as they would a change in the settings screen.
+    const updated = await socket.waitFor((f) => f.type === "notifications.updated");
+    expect(updated).toMatchObject({ type: "notifications.updated", settings: { email: false } });
+    await socket.close();
     // Again: the same answer (a mail provider may retry).
     expect((await fetch(url, { method: "POST", headers: { "content-type": "multipart/form-data; boundary=x" }, body: '--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n' })).status).toBe(200);
 
