@@ -40,6 +40,7 @@ import { searchAdmission, searchRoutes } from "./search/routes.js";
 import { notificationChangeHook, notificationRoutes } from "./notifications/routes.js";
 import { pushRoutes } from "./notifications/push/routes.js";
 import type { PushTls } from "./notifications/push/sender.js";
+import { emailRoutes } from "./notifications/email/routes.js";
 import { createMetrics, registerSocketGauges, type Metrics } from "./metrics/registry.js";
 import { startMetricsListener, type MetricsListener } from "./metrics/listener.js";
 import { queryObserver, watchEventLoop } from "./metrics/event-loop.js";
@@ -221,6 +222,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       await api.register(searchRoutes, { services, search });
       await api.register(notificationRoutes, { services, changeLimit: notificationChanges });
       await api.register(pushRoutes, { services, config, changeLimit: notificationChanges });
+      await api.register(emailRoutes, { services });
       api.get(
         "/openapi.json",
         { schema: { tags: ["meta"], summary: "This OpenAPI description of the HTTP API", security: [], response: { 200: OpenApiDocumentSchema } } },
@@ -300,6 +302,7 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
       sweeper.start();
       services.vocabulary.start();
       backfill.start();
+      services.emailDigests.start();
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -338,6 +341,9 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
           // Before the store and the storage close: a sweep under way finishes first.
           await sweeper.stop();
           await backfill.stop();
+          // What the last sends queued for email, then the digest under way (and the SMTP transport).
+          await services.emailSink.drain();
+          await services.emailDigests.stop();
           // Goodbye: the other nodes take back this node's presence and typists now, not after the timeout.
           cluster?.close();
           await socketCounts.close();

@@ -63,6 +63,7 @@ export const settings = {
   smtpUrl: { env: "PARLEY_SMTP_URL", schema: z.string().regex(/^smtps?:\/\//, "must start with smtp:// or smtps://").optional(), doc: "Email digests of missed direct messages and mentions go through this SMTP server (smtp://[user:password@]host:port, smtps:// for implicit TLS; nodemailer). Unset: no email is ever sent." },
   smtpFrom: { env: "PARLEY_SMTP_FROM", schema: z.string().min(3).max(200).optional(), doc: "The From of email digests, e.g. \"Parley <chat@example.com>\". Default: Parley <parley@<the public URL's host>>." },
   emailDigestDelayMs: { env: "PARLEY_EMAIL_DIGEST_DELAY_MS", schema: z.coerce.number().int().min(1000).max(7 * 24 * 3_600_000).default(600_000), doc: "A direct message or mention still unread this long (ms) after it was sent goes into an email digest; a user gets at most one digest per this long." },
+  emailQueueMax: { env: "PARLEY_EMAIL_QUEUE_MAX", schema: z.coerce.number().int().min(1).max(1_000_000).default(10_000), doc: "Email digest items a node holds waiting to be written to the database; past it new ones are dropped (and logged), so a slow database cannot grow memory." },
   publicUrl: { env: "PARLEY_PUBLIC_URL", schema: z.url().optional(), doc: "The URL people open, e.g. https://chat.example.com. Default http://localhost:<port>. An https URL makes cookies Secure." },
   allowedOrigins: { env: "PARLEY_ALLOWED_ORIGINS", schema: z.string().optional(), doc: "Comma-separated extra origins allowed to open a cookie-authenticated WebSocket. The public URL's origin is always allowed." },
   logLevel: { env: "PARLEY_LOG_LEVEL", schema: LogLevel.default("info"), doc: "pino log level." },
@@ -175,6 +176,8 @@ export interface Config {
   smtpFrom: string;
   /** ms. */
   emailDigestDelayMs: number;
+  /** Digest items waiting in memory for their database write, at most. */
+  emailQueueMax: number;
   publicUrl: string;
   /** Origins (scheme://host[:port]) allowed for cookie-authenticated WebSocket upgrades. */
   allowedOrigins: string[];
@@ -377,6 +380,7 @@ export function loadConfig(opts: { argv?: string[]; env?: NodeJS.ProcessEnv; val
     smtpUrl: v.smtpUrl ?? null,
     smtpFrom: v.smtpFrom ?? `Parley <parley@${new URL(publicUrl).hostname}>`,
     emailDigestDelayMs: v.emailDigestDelayMs,
+    emailQueueMax: v.emailQueueMax,
     publicUrl,
     allowedOrigins: [...origins],
     logLevel: v.logLevel,

@@ -22,6 +22,9 @@ import type { NotificationSink } from "./notifications/sinks.js";
 import { VapidKeys } from "./notifications/push/vapid.js";
 import { PushSink, type PushTls } from "./notifications/push/sender.js";
 import { PushSubscriptions } from "./notifications/push/subscriptions.js";
+import { EmailDigests, EmailSink } from "./notifications/email/digests.js";
+import { EmailUnsubscribe } from "./notifications/email/unsubscribe.js";
+import { openMailer } from "./notifications/email/mailer.js";
 
 /** Every domain service, built once per server from the same deps. */
 export interface Services {
@@ -63,6 +66,12 @@ export interface Services {
   push: PushSink;
   /** Web Push: users' subscribed devices (create, list, delete, test). */
   pushSubscriptions: PushSubscriptions;
+  /** Email digests' queue: the notification dispatcher's sink for email (a no-op without --smtp-url); drained at close. */
+  emailSink: EmailSink;
+  /** Email digests' job: mails what is still unread after the delay, on one node; started and stopped with the node. */
+  emailDigests: EmailDigests;
+  /** The unsubscribe links of email digests (tokens, one-click unsubscribe). */
+  unsubscribe: EmailUnsubscribe;
 }
 
 /** What createServices takes besides the deps (issue 19: Web Push and email plug in here). */
@@ -88,13 +97,16 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
   const push = new PushSink({ config: deps.config, db: deps.store.db, log: deps.log, keys: pushKeys, tls: opts.pushTls });
   // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
   const presence = new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined);
+  const unsubscribe = new EmailUnsubscribe(deps);
+  // Email digests: the dispatcher's sink for email (a no-op without --smtp-url).
+  const emailSink = new EmailSink(deps);
   const notifications = new NotificationDispatcher({
     db: deps.store.db,
     bus: deps.bus,
     log: deps.log,
     // A socket on any node (the raw presence state): no Web Push then, and `@here` counts.
     connected: (userId) => presence.isConnected(userId),
-    sinks: [push, ...(opts.notificationSinks ?? [])],
+    sinks: [push, ...(opts.notificationSinks ?? []), emailSink],
     queueMax: deps.config.notificationQueueMax,
   });
   return {
@@ -120,5 +132,8 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
     pushKeys,
     push,
     pushSubscriptions: new PushSubscriptions({ config: deps.config, db: deps.store.db, tests: push }),
+    emailSink,
+    emailDigests: new EmailDigests(deps, openMailer(deps.config), unsubscribe),
+    unsubscribe,
   };
 }

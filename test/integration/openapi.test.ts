@@ -71,6 +71,8 @@ function pushSubscriptionBody(): { endpoint: string; keys: { p256dh: string; aut
 const ANY_PARAMS = { roomId: "x", messageId: "x", emoji: "👍", uploadId: "x", fileId: "x", subscriptionId: "x" };
 /** The media type of a response whose body is a file's bytes, whatever their type (GET /files/…). */
 const ANY_MEDIA = "*/*";
+/** The media type of a page for a person (the unsubscribe link of an email digest, opened in a browser). */
+const HTML = "text/html";
 
 /** A multipart/form-data body with one file in the part named `file`. */
 function multipartFile(file: { filename: string; data: Buffer }): { body: Buffer; contentType: string } {
@@ -191,7 +193,8 @@ describe("the OpenAPI document tells the truth", () => {
     const res = await fetch(`${t.baseUrl}${target}`, { method, headers, body: Buffer.isBuffer(body) ? new Uint8Array(body) : body });
     const text = await res.text();
     // A file's bytes are not JSON; anything else that has a body is.
-    const json = text !== "" && !operation(call.op).responses[String(res.status)]?.content?.[ANY_MEDIA];
+    const content = operation(call.op).responses[String(res.status)]?.content;
+    const json = text !== "" && !content?.[ANY_MEDIA] && !content?.[HTML];
     const answer: Answer = { status: res.status, body: json ? (JSON.parse(text) as unknown) : null, headers: res.headers };
     check(call, operation(call.op), answer, text);
     return answer;
@@ -227,7 +230,9 @@ describe("the OpenAPI document tells the truth", () => {
     statuses.add(answer.status);
 
     const media = declared.content?.["application/json"];
-    if (declared.content?.[ANY_MEDIA]) {
+    if (declared.content?.[HTML]) {
+      expect(answer.headers.get("content-type") ?? "", where).toMatch(/^text\/html/);
+    } else if (declared.content?.[ANY_MEDIA]) {
       // A file's bytes: its own type, never JSON (the body is the file's, checked by uploads.test.ts).
       expect(answer.headers.get("content-type") ?? "", where).not.toMatch(/^application\/json/);
     } else if (!media) {
@@ -327,7 +332,8 @@ describe("the OpenAPI document tells the truth", () => {
         expect(response.description, `${op} ${status}: description`).toEqual(expect.any(String));
         for (const [type, media] of Object.entries(response.content ?? {})) {
           // JSON, or (a success of GET /files/…) a file's bytes of any type.
-          expect(type, op).toBe(Number(status) < 300 && type === ANY_MEDIA ? ANY_MEDIA : "application/json");
+          // …or (a success of the unsubscribe link) a page for a person.
+          expect(type, op).toBe(Number(status) < 300 && (type === ANY_MEDIA || type === HTML) ? type : "application/json");
           validatorFor(`${op} ${status}`, media.schema);
         }
         // Every error answer is the contract's error body, with its codes listed.
@@ -383,7 +389,15 @@ describe("the OpenAPI document tells the truth", () => {
       }
     }
     const publicOps = operations().filter((op) => (operation(op).security ?? []).length === 0);
-    expect(publicOps.sort()).toEqual(["GET /api/v1/openapi.json", "GET /api/v1/session", "POST /api/v1/auth/login", "POST /api/v1/auth/signup"]);
+    expect(publicOps.sort()).toEqual([
+      "GET /api/v1/notifications/unsubscribe",
+      "GET /api/v1/openapi.json",
+      "GET /api/v1/session",
+      "POST /api/v1/auth/login",
+      "POST /api/v1/auth/signup",
+      // The unsubscribe link of an email digest: its token is the credential (RFC 8058 one-click).
+      "POST /api/v1/notifications/unsubscribe",
+    ]);
     const me = await send({ op: "POST /api/v1/auth/login", body: { username: alice.user.username, password: PASSWORD }, as: null });
     expect(me.status).toBe(200);
     await send({ op: "GET /api/v1/openapi.json", as: null });
@@ -421,6 +435,10 @@ describe("the OpenAPI document tells the truth", () => {
     expect((await send({ op: "POST /api/v1/tokens", body: { name: "ci" }, as: alice })).status).toBe(201);
     expect((await send({ op: "GET /api/v1/users", query: { q: "bo" }, as: alice })).status).toBe(200);
     expect((await send({ op: "GET /api/v1/users", as: bot })).status).toBe(200);
+    // An email digest's unsubscribe link (issue 19): the page (a GET changes nothing), then the one-click POST.
+    const unsubscribe = { token: await t.server.services.unsubscribe.tokenFor(bot.user.id) };
+    expect((await send({ op: "GET /api/v1/notifications/unsubscribe", query: unsubscribe, as: null })).status).toBe(200);
+    expect((await send({ op: "POST /api/v1/notifications/unsubscribe", query: unsubscribe, as: null })).status).toBe(200);
 
     const created = await send({ op: "POST /api/v1/rooms", body: { name: "General", kind: "public", topic: "Anything" }, as: alice });
     expect(created.status).toBe(201);
@@ -523,6 +541,8 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { limit: "0" }, as: bob },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: publicRoom }, query: { before: "5", after: "1" }, as: bob },
       { op: "GET /api/v1/users", query: { q: "q".repeat(65) }, as: bob },
+      { op: "GET /api/v1/notifications/unsubscribe", query: { token: "not a token" }, as: null },
+      { op: "POST /api/v1/notifications/unsubscribe", as: null },
       { op: "POST /api/v1/auth/signup", body: { email: "nope", username: "x", password: "short", passwordConfirm: "other" }, as: null },
       { op: "POST /api/v1/auth/login", body: { username: "" }, as: null },
       { op: "POST /api/v1/tokens", body: { name: "" }, as: bob },
@@ -617,6 +637,9 @@ describe("the OpenAPI document tells the truth", () => {
       { op: "POST /api/v1/rooms/{roomId}/delivered", params: { roomId: privateRoom }, body: { seq: 1 }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/receipts", params: { roomId: privateRoom }, as: carol },
       { op: "POST /api/v1/direct", body: { userId: "no-such-user" }, as: carol },
+      // A token this installation did not seal (or whose user is gone): the same 404.
+      { op: "GET /api/v1/notifications/unsubscribe", query: { token: "A".repeat(86) }, as: null },
+      { op: "POST /api/v1/notifications/unsubscribe", query: { token: await t.server.services.unsubscribe.tokenFor("no-such-user") }, as: null },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, as: carol },
       { op: "GET /api/v1/rooms/{roomId}/messages", params: { roomId: privateRoom }, query: { search: "hello" }, as: carol },
       { op: "GET /api/v1/search", query: { q: "hello", roomId: privateRoom }, as: carol },

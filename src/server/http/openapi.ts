@@ -92,6 +92,14 @@ export const NoContentSchema = z.undefined();
 export const FileBytesSchema = z.string().meta({ id: "FileBytes", description: "The file's bytes, with its sniffed type as Content-Type." });
 const FILE_BYTES_REF = "#/components/schemas/FileBytes";
 
+/**
+ * The `response` entry of an answer that is a small HTML page for a person
+ * (the unsubscribe link of an email digest, opened in a browser): the
+ * document shows it as `text/html`, not JSON.
+ */
+export const HtmlPageSchema = z.string().meta({ id: "HtmlPage", description: "A small HTML page for a person." });
+const HTML_PAGE_REF = "#/components/schemas/HtmlPage";
+
 declare module "fastify" {
   interface FastifyContextConfig {
     /**
@@ -278,6 +286,10 @@ const transformObject: SwaggerTransformObject = (input) => {
         // A file's bytes: any type (the file's own), not JSON.
         if (isObject(response.content) && isObject(response.content["application/json"]) && isObject(response.content["application/json"].schema) && response.content["application/json"].schema.$ref === FILE_BYTES_REF) {
           response.content = { "*/*": { schema: { description: "The file's bytes, of the type its Content-Type gives (sniffed from its content)." } } };
+        }
+        // A page for a person: HTML, not JSON.
+        if (isObject(response.content) && isObject(response.content["application/json"]) && isObject(response.content["application/json"].schema) && response.content["application/json"].schema.$ref === HTML_PAGE_REF) {
+          response.content = { "text/html": { schema: { type: "string", description: "A small HTML page for a person." } } };
         }
         const headers: Json = {};
         if (limited && code !== 503) for (const name of Object.keys(RATE_LIMIT_HEADERS) as (keyof typeof RATE_LIMIT_HEADERS)[]) headers[name] = headerRef(name);
