@@ -1,0 +1,58 @@
+/**
+ * "Turn on desktop notifications": shown at the top of the conversation list
+ * after sign-in while the browser's permission is "default" (never asked
+ * yet). Permission is asked only when the person presses the button, never
+ * on load (browsers penalise sites that ask unprompted, and people refuse).
+ * *Not now* hides it for this browser (localStorage); the settings screen
+ * still offers it. If the ask ends "denied", the banner says why
+ * notifications will not come and how to allow them, until dismissed.
+ */
+import { useState } from "react";
+import { useDesktopPermission } from "./hooks";
+import { PermissionText } from "./SettingsDialog";
+
+const DISMISSED_KEY = "parley.notifications.bannerDismissed";
+
+function wasDismissed(): boolean {
+  try {
+    return localStorage.getItem(DISMISSED_KEY) === "1";
+  } catch {
+    return false; // storage refused (private mode): show it, a click hides it for this page
+  }
+}
+
+export function PermissionBanner() {
+  const [permission, ask] = useDesktopPermission();
+  const [dismissed, setDismissed] = useState(wasDismissed);
+  // Set once this banner asked and was refused: the explanation stays until dismissed.
+  const [refused, setRefused] = useState(false);
+
+  const dismiss = () => {
+    setDismissed(true);
+    try {
+      localStorage.setItem(DISMISSED_KEY, "1");
+    } catch {
+      // not remembered across reloads; nothing else to do
+    }
+  };
+
+  if (dismissed || !(permission === "default" || (refused && permission === "denied"))) return null;
+  return (
+    <section className="notify-banner" aria-label="Desktop notifications" data-testid="notify-banner">
+      {permission === "denied" ? (
+        <PermissionText permission="denied" />
+      ) : (
+        <>
+          <p className="notify-banner__text">Get notified of direct messages and mentions while Parley is in the background.</p>
+          <button type="button" className="button button--primary notify-banner__enable" data-testid="notify-banner-enable"
+            onClick={() => void ask().then((p) => setRefused(p === "denied"))}>
+            Turn on desktop notifications
+          </button>
+        </>
+      )}
+      <button type="button" className="link-button notify-banner__dismiss" data-testid="notify-banner-dismiss" onClick={dismiss}>
+        {permission === "denied" ? "Dismiss" : "Not now"}
+      </button>
+    </section>
+  );
+}
