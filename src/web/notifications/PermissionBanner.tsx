@@ -4,10 +4,12 @@
  * yet). Permission is asked only when the person presses the button, never
  * on load (browsers penalise sites that ask unprompted, and people refuse).
  * *Not now* hides it for this browser (localStorage); the settings screen
- * still offers it. If the ask ends "denied", the banner says why
- * notifications will not come and how to allow them, until dismissed.
+ * still offers it. If the permission turns "denied" while it is shown (the
+ * person pressed Block in the browser's prompt, or in the site settings),
+ * the banner says why notifications will not come and how to allow them,
+ * until dismissed.
  */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useDesktopPermission } from "./hooks";
 import { PermissionText } from "./SettingsDialog";
 
@@ -24,8 +26,11 @@ function wasDismissed(): boolean {
 export function PermissionBanner() {
   const [permission, ask] = useDesktopPermission();
   const [dismissed, setDismissed] = useState(wasDismissed);
-  // Set once this banner asked and was refused: the explanation stays until dismissed.
-  const [refused, setRefused] = useState(false);
+  // Set once the banner was offered: a refusal after that is explained here (until dismissed), not just hidden.
+  const [offered, setOffered] = useState(false);
+  useEffect(() => {
+    if (permission === "default") setOffered(true);
+  }, [permission]);
 
   const dismiss = () => {
     setDismissed(true);
@@ -36,7 +41,7 @@ export function PermissionBanner() {
     }
   };
 
-  if (dismissed || !(permission === "default" || (refused && permission === "denied"))) return null;
+  if (dismissed || !(permission === "default" || (offered && permission === "denied"))) return null;
   return (
     <section className="notify-banner" aria-label="Desktop notifications" data-testid="notify-banner">
       {permission === "denied" ? (
@@ -45,7 +50,7 @@ export function PermissionBanner() {
         <>
           <p className="notify-banner__text">Get notified of direct messages and mentions while Parley is in the background.</p>
           <button type="button" className="button button--primary notify-banner__enable" data-testid="notify-banner-enable"
-            onClick={() => void ask().then((p) => setRefused(p === "denied"))}>
+            onClick={() => void ask()}>
             Turn on desktop notifications
           </button>
         </>

@@ -19,23 +19,43 @@
 import type { Notification as ParleyNotification } from "@shared/protocol/index.js";
 import { shouldShow, type DesktopPermission } from "./model";
 
+/**
+ * The Permissions API's word for notifications, once asked (null before, or
+ * where it cannot say). Preferred to `Notification.permission` because it
+ * also tells when the person changes it in the site settings (its `change`
+ * event), and because Chromium's headless shell, which the e2e tests run,
+ * hard-codes `Notification.permission` to "denied" while the real grant is
+ * there.
+ */
+let queried: DesktopPermission | null = null;
+const permissionListeners = new Set<() => void>();
+let watchingPermission = false;
+
 /** The browser's permission for notifications, "unsupported" without the API. */
 export function desktopPermission(): DesktopPermission {
   if (typeof window === "undefined" || !("Notification" in window)) return "unsupported";
-  return window.Notification.permission;
+  return queried ?? window.Notification.permission;
 }
 
-const permissionListeners = new Set<() => void>();
-let watchingPermission = false;
+function fromState(state: PermissionState): DesktopPermission {
+  return state === "prompt" ? "default" : state;
+}
 
 /** Tells `listener` when the permission may have changed (asked here, or changed in the site settings). */
 export function subscribePermission(listener: () => void): () => void {
   permissionListeners.add(listener);
-  if (!watchingPermission && typeof navigator !== "undefined" && navigator.permissions?.query) {
+  if (!watchingPermission && typeof navigator !== "undefined" && navigator.permissions?.query && desktopPermission() !== "unsupported") {
     watchingPermission = true;
     navigator.permissions.query({ name: "notifications" }).then(
-      (status) => status.addEventListener("change", () => emitPermission()),
-      () => {}, // a browser that cannot say: the next ask reports it
+      (status) => {
+        queried = fromState(status.state);
+        status.addEventListener("change", () => {
+          queried = fromState(status.state);
+          emitPermission();
+        });
+        emitPermission();
+      },
+      () => {}, // a browser that cannot say: Notification.permission it is
     );
   }
   return () => permissionListeners.delete(listener);
@@ -49,7 +69,9 @@ function emitPermission(): void {
 export async function requestPermission(): Promise<DesktopPermission> {
   if (desktopPermission() === "unsupported") return "unsupported";
   try {
-    await window.Notification.requestPermission();
+    const answer = await window.Notification.requestPermission();
+    // The Permissions API's change event follows; the answer is the news until it does.
+    if (queried !== null && answer !== "default") queried = answer;
   } catch (error) {
     console.warn("Asking for notification permission failed", error);
   }
@@ -156,6 +178,9 @@ export class DesktopNotifier {
     }
   };
 
+  /** Keeps the permission read from the Permissions API current (see `desktopPermission`). */
+  private readonly unwatch = subscribePermission(() => {});
+
   constructor(private readonly openUrl: OpenUrl) {
     navigator.serviceWorker?.addEventListener("message", this.onWorkerMessage);
   }
@@ -200,6 +225,7 @@ export class DesktopNotifier {
 
   stop(): void {
     navigator.serviceWorker?.removeEventListener("message", this.onWorkerMessage);
+    this.unwatch();
     this.focus.stop();
   }
 }
