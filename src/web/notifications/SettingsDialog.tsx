@@ -22,7 +22,10 @@ import { usePushDevice } from "./pushDevice";
 
 export function SettingsDialog({ onClose }: { onClose: () => void }) {
   const chat = useChatClient();
-  const settings = useChat((s) => s.notificationSettings);
+  const held = useChat((s) => s.notificationSettings);
+  // A choice shows at once, before the server's answer (which then replaces it, or the error puts the old one back).
+  const [pending, setPending] = useState<UpdateNotificationSettingsRequest>({});
+  const settings = held === null ? null : { ...held, ...pending };
   const [server, setServer] = useState<NotificationSettingsResponse | null>(null);
   const [loadFailed, setLoadFailed] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -45,12 +48,14 @@ export function SettingsDialog({ onClose }: { onClose: () => void }) {
   async function change(request: UpdateNotificationSettingsRequest) {
     setBusy(true);
     setError(null);
+    setPending(request);
     try {
       setServer(await chat.updateNotificationSettings(request));
     } catch (e) {
       setError(`Could not save: ${messageOf(e)}`);
     } finally {
       setBusy(false);
+      setPending({});
     }
   }
 
