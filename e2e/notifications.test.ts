@@ -13,8 +13,10 @@
  * - A change made in one of Bob's tabs shows in his other tab at once.
  * - The settings screen by mouse (1280 px) and by touch (375 px), axe on it
  *   and on the room's menu and dialog, light and dark.
- * - Permission is never asked on load; the banner asks; a browser that
- *   refuses (`--deny-permission-prompts`) gets the "blocked" explanation.
+ * - Permission is never asked on load; the banner asks; when the person
+ *   blocks notifications (the browser's Block, done here through CDP's
+ *   Browser.setPermission: headless Chromium shows no prompt to press), the
+ *   banner and the settings explain it.
  *
  * Screenshots (test-results/): notify-settings-desktop.png,
  * notify-settings-dark.png, notify-settings-phone.png, notify-room-dialog.png,
@@ -103,6 +105,19 @@ async function lookBack(page: Page): Promise<void> {
     document.hasFocus = () => true;
     document.dispatchEvent(new Event("visibilitychange"));
     window.dispatchEvent(new Event("focus"));
+  });
+}
+
+/** The person blocks notifications for the site, as the browser's prompt or site settings would. */
+async function blockNotifications(page: Page, origin: string): Promise<void> {
+  const pageSession = await page.context().newCDPSession(page);
+  const { targetInfo } = (await pageSession.send("Target.getTargetInfo")) as { targetInfo: { browserContextId?: string } };
+  const browserSession = await page.context().browser()!.newBrowserCDPSession();
+  await browserSession.send("Browser.setPermission", {
+    permission: { name: "notifications" },
+    setting: "denied",
+    origin,
+    browserContextId: targetInfo.browserContextId,
   });
 }
 
@@ -255,30 +270,40 @@ describe("notifications in the web client", () => {
 
   it("shows a change made in one of Bob's tabs in his other tab at once", async () => {
     const second = await bob.context.newPage();
-    await second.goto(server.baseUrl);
-    await bob.waitUntilConnected();
-    await second.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
-    const inSecond = second.locator(`[data-testid="room-item"][data-room-name="${general}"]`);
-    await eventually("the second tab shows it muted", async () => (await inSecond.getAttribute("data-muted")) === "true");
+    try {
+      await second.goto(server.baseUrl);
+      await bob.waitUntilConnected();
+      await second.locator('[data-testid="connection-status"][data-state="connected"]').waitFor();
+      const inSecond = second.locator(`[data-testid="room-item"][data-room-name="${general}"]`);
+      await eventually("the second tab shows it muted", async () => (await inSecond.getAttribute("data-muted")) === "true");
 
-    await bob.openRoom(general);
-    const dialog = await openRoomDialog(bob.page);
-    await dialog.getByTestId("room-unmute").click();
-    await eventually("the second tab shows it unmuted", async () => (await inSecond.getAttribute("data-muted")) === null);
-    await dialog.getByTestId("room-notifications-done").click();
+      await bob.openRoom(general);
+      const dialog = await openRoomDialog(bob.page);
+      await dialog.getByTestId("room-unmute").click();
+      await eventually("the second tab shows it unmuted", async () => (await inSecond.getAttribute("data-muted")) === null);
+      await dialog.getByTestId("room-notifications-done").click();
 
-    // The account's default changed in the second tab: the first tab's room dialog says it.
-    await second.getByTestId("open-settings").click();
-    await second.getByTestId("default-room-level-nothing").check();
-    await eventually("saved", () => second.getByTestId("default-room-level-nothing").isChecked());
-    await bob.page.getByTestId("room-notifications").click();
-    await eventually("the first tab's Default follows", async () =>
-      (await bob.page.getByTestId("room-level-default").evaluate((el) => el.closest("label")?.textContent)) === "Default (Nothing)",
-    );
-    await bob.page.getByTestId("room-notifications-done").click();
-    await second.getByTestId("default-room-level-mentions").check();
-    await eventually("saved", () => second.getByTestId("default-room-level-mentions").isChecked());
-    await second.close();
+      // The account's default changed in the second tab: the first tab's room dialog says it.
+      await second.getByTestId("open-settings").click();
+      await second.getByTestId("default-room-level-nothing").check();
+      await eventually("saved", async () => {
+        const { settings } = await bob.apiGet<{ settings: { roomLevel: string } }>("/notifications/settings");
+        return settings.roomLevel === "nothing";
+      });
+      await bob.page.getByTestId("room-notifications").click();
+      await eventually("the first tab's Default follows", async () =>
+        (await bob.page.getByTestId("room-level-default").evaluate((el) => el.closest("label")?.textContent)) === "Default (Nothing)",
+      );
+      await bob.page.getByTestId("room-notifications-done").click();
+      await second.getByTestId("default-room-level-mentions").check();
+      await eventually("saved", async () => {
+        const { settings } = await bob.apiGet<{ settings: { roomLevel: string } }>("/notifications/settings");
+        return settings.roomLevel === "mentions";
+      });
+    } finally {
+      // A tab left open (and focused) would keep Bob's first tab from showing anything in the tests after this one.
+      await second.close();
+    }
   });
 
   it("operates the settings screen by mouse: defaults, do not disturb, push devices; axe light and dark", async () => {
@@ -378,8 +403,7 @@ describe("desktop notifications blocked by the browser", () => {
   beforeAll(async () => {
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
     server = await startTestServer();
-    // The person refuses: every permission prompt is answered "block".
-    browser = await launchBrowser({ extraArgs: ["--deny-permission-prompts"] });
+    browser = await launchBrowser();
   }, 60_000);
 
   afterAll(async () => {
@@ -399,6 +423,8 @@ describe("desktop notifications blocked by the browser", () => {
     await expectNoSerious(carol.page, '[data-testid="notify-banner"]', "the banner");
 
     await banner.getByTestId("notify-banner-enable").click();
+    // The prompt's answer: Block.
+    await blockNotifications(carol.page, server.baseUrl);
     await banner.getByTestId("notifications-blocked").waitFor();
     expect(await carol.page.evaluate(() => (window as unknown as { __asked: number }).__asked)).toBe(1);
     expect(await banner.getByTestId("notifications-blocked").textContent()).toContain("blocked by your browser");
