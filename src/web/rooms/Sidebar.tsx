@@ -82,7 +82,6 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
         </button>
       </div>
 
-      <PermissionBanner />
       <nav className="sidebar__scroll" aria-label="Conversations" tabIndex={-1}>
         {total > 0 ? (
           <div className="sidebar__read-all">
@@ -139,6 +138,8 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
         </section>
       </nav>
 
+      {/* After the list, beside the account's Settings: it offers, it does not stand between a person and their conversations. */}
+      <PermissionBanner />
       {me ? (
         <footer className="sidebar__footer">
           <Avatar id={me.id} name={me.displayName || me.username} size={30} />
