@@ -585,6 +585,8 @@ export class ChatClient {
           // After a reconnect (or when the first list failed), rooms may have
           // appeared or gone while away: the resume only covers known rooms.
           if (this.readySeen || !store.getState().roomsLoaded) void this.reloadRooms();
+          // The same for the account's notification settings: a `notifications.updated` may have been missed.
+          if (this.readySeen) void this.loadNotificationSettings();
           this.readySeen = true;
         },
         roomEvent: (event) => this.roomEvent(event),
