@@ -9,7 +9,7 @@
  * the banner says why notifications will not come and how to allow them,
  * until dismissed.
  */
-import { useEffect, useState } from "react";
+import { useRef, useState } from "react";
 import { useDesktopPermission } from "./hooks";
 import { PermissionText } from "./SettingsDialog";
 
@@ -27,10 +27,9 @@ export function PermissionBanner() {
   const [permission, ask] = useDesktopPermission();
   const [dismissed, setDismissed] = useState(wasDismissed);
   // Set once the banner was offered: a refusal after that is explained here (until dismissed), not just hidden.
-  const [offered, setOffered] = useState(false);
-  useEffect(() => {
-    if (permission === "default") setOffered(true);
-  }, [permission]);
+  // (A ref, set while rendering: remembering it needs no render of its own.)
+  const offered = useRef(false);
+  if (permission === "default") offered.current = true;
 
   const dismiss = () => {
     setDismissed(true);
@@ -41,7 +40,7 @@ export function PermissionBanner() {
     }
   };
 
-  if (dismissed || !(permission === "default" || (offered && permission === "denied"))) return null;
+  if (dismissed || !(permission === "default" || (offered.current && permission === "denied"))) return null;
   return (
     <section className="notify-banner" aria-label="Desktop notifications" data-testid="notify-banner">
       {permission === "denied" ? (
