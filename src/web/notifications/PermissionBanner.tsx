@@ -1,5 +1,5 @@
 /**
- * "Turn on desktop notifications": shown at the top of the conversation list
+ * "Turn on desktop notifications": shown under the conversation list (beside Settings)
  * after sign-in while the browser's permission is "default" (never asked
  * yet). Permission is asked only when the person presses the button, never
  * on load (browsers penalise sites that ask unprompted, and people refuse).
