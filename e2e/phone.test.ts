@@ -342,7 +342,7 @@ describe("the web client on a phone", () => {
     const items = menu.getByRole("menuitem");
     const names = await items.allInnerTexts();
     // A public room's owner may invite (and add) people.
-    expect(names.map((n) => n.replace(/\s+/g, " ").trim())).toEqual(["Members 2", "Invite people", "Leave"]);
+    expect(names.map((n) => n.replace(/\s+/g, " ").trim())).toEqual(["Members 2", "Notifications…", "Invite people", "Leave"]);
     for (const item of await items.all()) await expectTouchTarget(item, "menu item");
     const menuBox = await boxOf(menu);
     expect(menuBox.x).toBeGreaterThanOrEqual(0);
@@ -351,6 +351,8 @@ describe("the web client on a phone", () => {
 
     // Arrow keys move between items (and wrap); Escape closes and gives focus back to the button.
     expect(await activeTestId(phone)).toBe("menu-members");
+    await phone.keyboard.press("ArrowDown");
+    expect(await activeTestId(phone)).toBe("menu-notifications");
     await phone.keyboard.press("ArrowDown");
     expect(await activeTestId(phone)).toBe("menu-add-member");
     await phone.keyboard.press("ArrowDown");

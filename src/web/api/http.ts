@@ -39,6 +39,16 @@ import {
   type User,
 } from "@shared/protocol/index.js";
 import { SearchResponseSchema, type SearchRequest, type SearchResponse } from "@shared/protocol/search.js";
+import {
+  NotificationSettingsResponseSchema,
+  PushSubscriptionsResponseSchema,
+  RoomNotificationsResponseSchema,
+  type NotificationSettingsResponse,
+  type PushSubscription,
+  type RoomNotifications,
+  type UpdateNotificationSettingsRequest,
+  type UpdateRoomNotificationsRequest,
+} from "@shared/protocol/notifications.js";
 
 /** Codes the client itself produces, next to the server's ErrorCode values. */
 export const ClientErrorCode = {
@@ -349,6 +359,39 @@ export class ParleyApi {
   /** Marks every room read; answers the rooms that moved with their new read position. */
   async readAll(): Promise<Record<string, number>> {
     return (await this.transport.request("POST", "/rooms/read-all", { schema: ReadAllResponseSchema })).rooms;
+  }
+
+  // ---- notifications (issue 19) ----
+
+  /** The account's notification settings, whether email digests exist here, and the Web Push key. */
+  async notificationSettings(): Promise<NotificationSettingsResponse> {
+    return this.transport.request("GET", "/notifications/settings", { schema: NotificationSettingsResponseSchema });
+  }
+
+  /** Changes some of the account's settings; answers them all as they now are. @throws ApiError validation_failed, rate_limited */
+  async updateNotificationSettings(body: UpdateNotificationSettingsRequest): Promise<NotificationSettingsResponse> {
+    return this.transport.request("PATCH", "/notifications/settings", { body, schema: NotificationSettingsResponseSchema });
+  }
+
+  /** Sets a room's level and/or mute for me; answers the room's settings as they now are. @throws ApiError not_found, validation_failed, rate_limited */
+  async setRoomNotifications(roomId: string, body: UpdateRoomNotificationsRequest): Promise<RoomNotifications> {
+    return (await this.transport.request("PUT", `/rooms/${enc(roomId)}/notifications`, { body, schema: RoomNotificationsResponseSchema }))
+      .notifications;
+  }
+
+  /** My devices subscribed to Web Push. */
+  async pushSubscriptions(): Promise<PushSubscription[]> {
+    return (await this.transport.request("GET", "/push/subscriptions", { schema: PushSubscriptionsResponseSchema })).subscriptions;
+  }
+
+  /** Removes one of my push subscriptions (that device gets no more pushes). */
+  async deletePushSubscription(subscriptionId: string): Promise<void> {
+    await this.transport.request("DELETE", `/push/subscriptions/${enc(subscriptionId)}`, { schema: null });
+  }
+
+  /** Asks the server to push a test notification to one device (202: queued). */
+  async testPushSubscription(subscriptionId: string): Promise<void> {
+    await this.transport.request("POST", `/push/subscriptions/${enc(subscriptionId)}/test`, { schema: null });
   }
 
   private remember(session: SessionResponse): SessionResponse {

@@ -17,7 +17,9 @@ import { HashIcon } from "@web/ui/icons";
 import { messageOf } from "./chatClient";
 import { ErrorBoundary } from "./ErrorBoundary";
 import { ProblemView } from "./ProblemView";
-import { useRoute } from "./route";
+import { hashForMessage, hashForRoom, useRoute } from "./route";
+import { DesktopNotifier } from "@web/notifications/desktop";
+import { messageLinkOf } from "@web/notifications/model";
 
 export function ChatShell() {
   const chat = useChatClient();
@@ -38,6 +40,34 @@ export function ChatShell() {
       document.removeEventListener("visibilitychange", visibility);
       window.removeEventListener("online", online);
       window.removeEventListener("offline", offline);
+    };
+  }, [chat]);
+
+  // `#/rooms/<id>/<seq>` (a notification's link): open the room at that message, as a search result does.
+  const routeSeq = route.kind === "room" ? (route.seq ?? null) : null;
+  useEffect(() => {
+    if (routeRoomId !== null && routeSeq !== null) chat.jumps.request({ roomId: routeRoomId, seq: routeSeq });
+  }, [chat, routeRoomId, routeSeq]);
+
+  // In-app notifications (issue 19): shown while no tab of mine is focused; a click opens the message here.
+  useEffect(() => {
+    const openUrl = (url: string) => {
+      const link = messageLinkOf(url, window.location.origin);
+      if (!link) return;
+      window.focus();
+      const hash = link.seq === null ? hashForRoom(link.roomId) : hashForMessage(link.roomId, link.seq);
+      // The same link again changes no hash: ask for the jump directly.
+      if (window.location.hash === hash) {
+        if (link.seq !== null) chat.jumps.request({ roomId: link.roomId, seq: link.seq });
+      } else {
+        window.location.hash = hash;
+      }
+    };
+    const notifier = new DesktopNotifier(openUrl);
+    const stop = chat.onNotification((notification) => void notifier.notify(notification));
+    return () => {
+      stop();
+      notifier.stop();
     };
   }, [chat]);
 

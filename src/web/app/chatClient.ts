@@ -19,6 +19,14 @@ import { watchActivity } from "@web/presence/activity";
 import { holdsSeq } from "@web/state/timeline";
 import { JumpRequests } from "@web/search/jump";
 import type { SearchRequest, SearchResponse } from "@shared/protocol/search.js";
+import type {
+  Notification as ParleyNotification,
+  NotificationSettingsResponse,
+  PushSubscription,
+  RoomNotifications,
+  UpdateNotificationSettingsRequest,
+  UpdateRoomNotificationsRequest,
+} from "@shared/protocol/notifications.js";
 
 export interface ChatClientOptions {
   api: ParleyApi;
@@ -66,6 +74,7 @@ export class ChatClient {
   private readonly roomFetches = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly sentReads = new Map<string, number>();
   private readonly endListeners = new Set<(reason: SessionEndReason) => void>();
+  private readonly notificationListeners = new Set<(notification: ParleyNotification) => void>();
 
   constructor(private readonly options: ChatClientOptions) {
     this.api = options.api;
@@ -88,6 +97,7 @@ export class ChatClient {
       console.warn("Loading rooms failed", error);
     }
     if (generation !== this.generation) return; // ended or restarted meanwhile
+    void this.loadNotificationSettings();
     this.connection = this.createConnection();
     this.connection.start();
     if (typeof document !== "undefined") this.stopWatchingActivity = watchActivity((state) => this.setActivity(state));
@@ -334,6 +344,60 @@ export class ChatClient {
     return this.api.searchUsers(q);
   }
 
+  // ---- notifications (issue 19) ----
+
+  /**
+   * The account's notification settings, into the store; also what the
+   * settings screen shows (emailAvailable, the push key). A failure is
+   * logged: the room menus then say "Default" without what it means.
+   */
+  async loadNotificationSettings(): Promise<NotificationSettingsResponse | null> {
+    const generation = this.generation;
+    try {
+      const answer = await this.api.notificationSettings();
+      if (generation === this.generation) this.store.dispatch({ type: "notifications.settings", settings: answer.settings });
+      return answer;
+    } catch (error) {
+      console.warn("Loading notification settings failed", error);
+      return null;
+    }
+  }
+
+  /** Changes the account's settings; shown at once here, on my other tabs by `notifications.updated`. @throws ApiError */
+  async updateNotificationSettings(change: UpdateNotificationSettingsRequest): Promise<NotificationSettingsResponse> {
+    const answer = await this.api.updateNotificationSettings(change);
+    this.store.dispatch({ type: "notifications.settings", settings: answer.settings });
+    return answer;
+  }
+
+  /** Sets a room's level and/or mute for me; shown at once here, on my other tabs by `room.notifications.updated`. @throws ApiError */
+  async setRoomNotifications(roomId: string, change: UpdateRoomNotificationsRequest): Promise<RoomNotifications> {
+    const notifications = await this.api.setRoomNotifications(roomId, change);
+    this.store.dispatch({ type: "room.notifications", roomId, notifications });
+    return notifications;
+  }
+
+  /** My devices subscribed to Web Push. @throws ApiError */
+  pushSubscriptions(): Promise<PushSubscription[]> {
+    return this.api.pushSubscriptions();
+  }
+
+  /** Removes a device's push subscription. @throws ApiError */
+  deletePushSubscription(subscriptionId: string): Promise<void> {
+    return this.api.deletePushSubscription(subscriptionId);
+  }
+
+  /** Has the server push a test notification to a device. @throws ApiError (rate_limited…) */
+  testPushSubscription(subscriptionId: string): Promise<void> {
+    return this.api.testPushSubscription(subscriptionId);
+  }
+
+  /** Subscribes to the notifications the server sends this session (the in-app `notification` frame); returns the unsubscribe. */
+  onNotification(listener: (notification: ParleyNotification) => void): () => void {
+    this.notificationListeners.add(listener);
+    return () => this.notificationListeners.delete(listener);
+  }
+
   // ---- messages ----
 
   /** Queues a message (with its uploaded `attachments`, if any); it shows as pending until the server has it. */
@@ -521,6 +585,8 @@ export class ChatClient {
           // After a reconnect (or when the first list failed), rooms may have
           // appeared or gone while away: the resume only covers known rooms.
           if (this.readySeen || !store.getState().roomsLoaded) void this.reloadRooms();
+          // The same for the account's notification settings: a `notifications.updated` may have been missed.
+          if (this.readySeen) void this.loadNotificationSettings();
           this.readySeen = true;
         },
         roomEvent: (event) => this.roomEvent(event),
@@ -529,6 +595,19 @@ export class ChatClient {
         unknownRoomEvent: (roomId, seq) => store.dispatch({ type: "room.eventSkipped", roomId, seq }),
         roomRead: (roomId, lastReadSeq) => store.dispatch({ type: "room.readMoved", roomId, lastReadSeq }),
         receipts: (event) => this.receipts.apply(event),
+        notifications: (event) => {
+          switch (event.type) {
+            case "notifications.updated":
+              store.dispatch({ type: "notifications.settings", settings: event.settings });
+              return;
+            case "room.notifications.updated":
+              store.dispatch({ type: "room.notifications", roomId: event.roomId, notifications: event.notifications });
+              return;
+            case "notification":
+              for (const listener of [...this.notificationListeners]) listener(event.notification);
+              return;
+          }
+        },
         resumed: (rooms) => store.dispatch({ type: "rooms.resumed", rooms }),
         messageAcked: (message) => store.dispatch({ type: "message.acked", message }),
         statusChanged: (connection) => store.dispatch({ type: "connection.changed", connection }),

@@ -22,7 +22,7 @@ import { TypingLine } from "./TypingLine";
 import { VoiceRecorder } from "./VoiceRecorder";
 import { textOrFiles } from "./attachmentText";
 import { buildRows, displayMessages, type DisplayMessage } from "./rows";
-import type { JumpTarget } from "@web/search/jump";
+import { jumpTargetOfMessage, type JumpTarget } from "@web/search/jump";
 
 /** How long a message opened from search (or a quote) stays highlighted. */
 const HIGHLIGHT_MS = 2000;
@@ -152,8 +152,17 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
   // A message opened from search (search/jump.ts): the page around it, scrolled to, highlighted and focused;
   // a reply kept in its thread shows its root here and opens the thread, where the reply is highlighted.
   const showFound = useCallback(
-    async (target: JumpTarget) => {
-      const shownId = target.thread?.rootId ?? target.messageId;
+    async (asked: JumpTarget) => {
+      let target = asked;
+      if (target.messageId === undefined) {
+        // Only the seq is known (a notification's link): the message is found in the page around it.
+        await chat.loadAround(room.id, target.seq);
+        const found = chat.store.getState().timelines[room.id]?.messages.find((m) => m.seq === target.seq);
+        if (!found) return; // not a message's seq (a reaction, a join), or a page that failed: the room is open, that is all
+        target = jumpTargetOfMessage(found);
+      }
+      const messageId = target.messageId ?? "";
+      const shownId = target.thread?.rootId ?? messageId;
       await chat.loadAround(room.id, target.thread?.rootSeq ?? target.seq);
       await new Promise((resolve) => requestAnimationFrame(() => resolve(null)));
       const el = viewRef.current?.querySelector<HTMLElement>(`[data-testid="message"][data-message-id="${CSS.escape(shownId)}"]`);
@@ -165,7 +174,7 @@ export function RoomView({ room, onLeft }: { room: Room; onLeft: () => void }) {
       if (target.thread) {
         threadOpener.current = el?.querySelector<HTMLElement>('[data-testid="thread-link"]') ?? el ?? null;
         setThreadRootId(target.thread.rootId);
-        const reply = await appears(`[data-testid="thread-panel"] [data-message-id="${CSS.escape(target.messageId)}"]`);
+        const reply = await appears(`[data-testid="thread-panel"] [data-message-id="${CSS.escape(messageId)}"]`);
         if (reply) {
           reply.scrollIntoView({ block: "center" });
           flash(reply);

@@ -236,6 +236,42 @@ describe("RealtimeConnection", () => {
     expect(again.clientId).toBe(clientId);
   });
 
+  it("hands the notification frames (issue 19) to their handler, and drops a malformed one", () => {
+    const got: string[] = [];
+    const conn = connection({
+      handlers: {
+        ready: () => {},
+        roomEvent: () => {},
+        unknownRoomEvent: () => {},
+        roomRead: () => {},
+        resumed: () => {},
+        messageAcked: () => {},
+        statusChanged: () => {},
+        outboxChanged: () => {},
+        sessionEnded: () => {},
+        notifications: (e) => got.push(e.type),
+      },
+    });
+    conn.start();
+    last().serverSends({ type: "ready", user: me });
+    last().serverSends({ type: "notifications.updated", settings: { roomLevel: "all", directLevel: "all", dndUntil: null, email: false } });
+    last().serverSends({ type: "room.notifications.updated", roomId: "r1", notifications: { level: "nothing", muted: true, mutedUntil: null } });
+    const notification = {
+      roomId: "r1", messageId: "m5", seq: 5, reason: "direct", title: "Ada", body: "Ada: hi", tag: "room:r1",
+      url: "/#/rooms/r1/5", createdAt: "2025-01-01T00:00:00.000Z",
+    };
+    last().serverSends({ type: "notification", notification });
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      last().serverSends({ type: "notification", notification: { ...notification, seq: 0 } });
+    } finally {
+      console.warn = warn;
+    }
+    expect(got).toEqual(["notifications.updated", "room.notifications.updated", "notification"]);
+    expect(conn.snapshot.state).toBe("connected");
+  });
+
   it("ignores frames that do not match the protocol, without breaking the connection", () => {
     const conn = connection();
     conn.start();

@@ -29,6 +29,9 @@ import {
   type RoomEvent,
   type Self,
   type ServerFrame,
+  type NotificationEvent,
+  type NotificationsUpdatedEvent,
+  type RoomNotificationsUpdatedEvent,
 } from "@shared/protocol/index.js";
 import { DEFAULT_BACKOFF, reconnectDelay, type BackoffPolicy } from "./backoff";
 import * as outboxRules from "./outbox";
@@ -86,6 +89,8 @@ export interface RealtimeHandlers {
   roomRead(roomId: string, lastReadSeq: number): void;
   /** Members' read/delivered positions moved in a room (batched, ephemeral). */
   receipts?(event: ReceiptsUpdatedEvent): void;
+  /** Issue 19, ephemeral: my notification settings changed (any tab or device), or a message notifies me. */
+  notifications?(event: NotificationsUpdatedEvent | RoomNotificationsUpdatedEvent | NotificationEvent): void;
   /** A resume finished: everything up to these seqs has been delivered. */
   resumed(rooms: Readonly<Record<string, number>>): void;
   /** The server stored one of our messages (ack of message.send). */
@@ -468,6 +473,11 @@ export class RealtimeConnection {
         return;
       case "receipts.updated":
         handlers.receipts?.(frame);
+        return;
+      case "notifications.updated":
+      case "room.notifications.updated":
+      case "notification":
+        handlers.notifications?.(frame);
         return;
     }
   }

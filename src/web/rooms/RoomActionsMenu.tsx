@@ -16,7 +16,7 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import type { Room } from "@shared/protocol/index.js";
 import { useRoute } from "@web/app/route";
-import { DoorIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { BellIcon, DoorIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
 import { canInvite, inviteLabel } from "./MembersDialog";
 
 export interface RoomAction {
@@ -31,9 +31,11 @@ export interface RoomAction {
 }
 
 /** The room header's actions as menu items (the same ones the header shows as chips on a wider screen). */
-export function roomActions(room: Room, open: (dialog: "members" | "add" | "leave") => void): RoomAction[] {
+export function roomActions(room: Room, open: (dialog: "members" | "add" | "leave" | "notifications") => void): RoomAction[] {
   const actions: RoomAction[] = [
     { label: "Members", detail: String(room.memberCount), icon: <UsersIcon />, testId: "menu-members", onSelect: () => open("members") },
+    // The level and the mute (issue 19); on a wider screen the header's bell opens the same dialog.
+    { label: "Notifications…", icon: <BellIcon />, testId: "menu-notifications", onSelect: () => open("notifications") },
   ];
   if (canInvite(room)) {
     actions.push({ label: `${inviteLabel(room)} people`, icon: <UserPlusIcon />, testId: "menu-add-member", onSelect: () => open("add") });

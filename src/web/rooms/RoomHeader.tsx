@@ -6,19 +6,25 @@ import { roomTitle } from "@web/state/rooms";
 import { useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
 import { Dialog } from "@web/ui/Dialog";
-import { DoorIcon, HashIcon, LockIcon, SearchIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { BellIcon, BellOffIcon, DoorIcon, HashIcon, LockIcon, SearchIcon, UserPlusIcon, UsersIcon } from "@web/ui/icons";
+import { isMuted, muteLabel } from "@web/notifications/model";
+import { useNotifyClock } from "@web/notifications/hooks";
+import { RoomNotificationsDialog } from "@web/notifications/RoomNotificationsDialog";
 import { useOpenSearch } from "@web/search/SearchPanel";
 import { MembersDialog, canInvite, inviteLabel } from "./MembersDialog";
 import { BackToConversations, RoomActionsMenu, roomActions } from "./RoomActionsMenu";
 import { PresenceDot } from "./PresenceDot";
 import { OnlineCount } from "./OnlineCount";
 
-type OpenDialog = "members" | "add" | "leave" | null;
+type OpenDialog = "members" | "add" | "leave" | "notifications" | null;
 
 export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void }) {
   const [dialog, setDialog] = useState<OpenDialog>(null);
   const title = roomTitle(room);
   const openSearch = useOpenSearch();
+  const nowMs = useNotifyClock([room], null);
+  const muted = isMuted(room, nowMs);
+  const notifyName = `Notifications for ${room.kind === "direct" ? title : `#${title}`}${muted ? ` (${muteLabel(room, new Date(nowMs))?.toLowerCase()})` : ""}`;
 
   return (
     <header className="room-header">
@@ -54,6 +60,12 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
         title="Search in this conversation" onClick={() => openSearch({ roomId: room.id })} data-testid="search-in-room">
         <SearchIcon width={18} height={18} />
       </button>
+      {/* The room's level and mute (issue 19). On a phone a group room has it in its menu instead (room-header__notify--folded). */}
+      <button type="button" className={`icon-button room-header__notify${room.kind !== "direct" ? " room-header__notify--folded" : ""}${muted ? " room-header__notify--muted" : ""}`}
+        aria-label={notifyName} title={notifyName} onClick={() => setDialog("notifications")} data-testid="room-notifications"
+        data-muted={muted ? "true" : undefined}>
+        {muted ? <BellOffIcon width={18} height={18} /> : <BellIcon width={18} height={18} />}
+      </button>
       {room.kind !== "direct" ? (
         <div className="room-header__actions">
           <OnlineCount room={room} />
@@ -77,6 +89,7 @@ export function RoomHeader({ room, onLeft }: { room: Room; onLeft: () => void })
         <MembersDialog room={room} startAdding={dialog === "add"} onClose={() => setDialog(null)} />
       ) : null}
       {dialog === "leave" ? <LeaveDialog room={room} onClose={() => setDialog(null)} onLeft={onLeft} /> : null}
+      {dialog === "notifications" ? <RoomNotificationsDialog room={room} onClose={() => setDialog(null)} /> : null}
     </header>
   );
 }

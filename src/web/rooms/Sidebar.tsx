@@ -6,10 +6,14 @@
 import { useEffect, useMemo, useState } from "react";
 import type { Room } from "@shared/protocol/index.js";
 import { ConnectionStatus } from "@web/realtime/ConnectionStatus";
-import { byRecentActivity, previewOf, roomTitle } from "@web/state/rooms";
+import { previewOf, roomTitle } from "@web/state/rooms";
 import { useChat, useChatClient } from "@web/state/useChat";
 import { Avatar } from "@web/ui/Avatar";
-import { CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon, SearchIcon } from "@web/ui/icons";
+import { BellOffIcon, CompassIcon, HashIcon, LockIcon, LogoutIcon, PlusIcon, SearchIcon, SettingsIcon } from "@web/ui/icons";
+import { isMuted, muteLabel, sidebarOrder } from "@web/notifications/model";
+import { useNotifyClock } from "@web/notifications/hooks";
+import { PermissionBanner } from "@web/notifications/PermissionBanner";
+import { SettingsDialog } from "@web/notifications/SettingsDialog";
 import { useOpenSearch } from "@web/search/SearchPanel";
 import { sidebarTime } from "@web/messages/time";
 import { pageTitle, unreadTotal } from "@web/state/pageTitle";
@@ -18,7 +22,7 @@ import { CreateRoomDialog } from "./CreateRoomDialog";
 import { NewDirectDialog } from "./NewDirectDialog";
 import { PresenceDot } from "./PresenceDot";
 
-type OpenDialog = "create" | "browse" | "direct" | null;
+type OpenDialog = "create" | "browse" | "direct" | "settings" | null;
 
 export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | null; onOpenRoom: (roomId: string) => void }) {
   const chat = useChatClient();
@@ -28,10 +32,14 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
   const [dialog, setDialog] = useState<OpenDialog>(null);
   const openSearch = useOpenSearch();
 
+  // Muted conversations after the others (issue 19); the clock ticks when a mute ends, so the order changes on time.
+  const settings = useChat((s) => s.notificationSettings);
+  const allRooms = useMemo(() => Object.values(tracked).map((t) => t.room), [tracked]);
+  const nowMs = useNotifyClock(allRooms, settings);
   const { rooms, directs } = useMemo(() => {
-    const all = Object.values(tracked).map((t) => t.room).sort(byRecentActivity);
+    const all = sidebarOrder(allRooms, nowMs);
     return { rooms: all.filter((r) => r.kind !== "direct"), directs: all.filter((r) => r.kind === "direct") };
-  }, [tracked]);
+  }, [allRooms, nowMs]);
 
   // The unread total in the page title, "(3) Parley" (the open room counts as read, as in the list).
   const total = useMemo(
@@ -99,7 +107,7 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
           </div>
           <ul className="room-list" data-testid="room-list">
             {rooms.map((room) => (
-              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} />
+              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} nowMs={nowMs} />
             ))}
           </ul>
           {roomsLoaded && rooms.length === 0 ? (
@@ -123,13 +131,15 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
           </div>
           <ul className="room-list" data-testid="direct-list">
             {directs.map((room) => (
-              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} />
+              <RoomListItem key={room.id} room={room} myId={me?.id ?? null} active={room.id === activeRoomId} onOpen={onOpenRoom} nowMs={nowMs} />
             ))}
           </ul>
           {roomsLoaded && directs.length === 0 ? <p className="sidebar__empty">No conversations yet.</p> : null}
         </section>
       </nav>
 
+      {/* After the list, beside the account's Settings: it offers, it does not stand between a person and their conversations. */}
+      <PermissionBanner />
       {me ? (
         <footer className="sidebar__footer">
           <Avatar id={me.id} name={me.displayName || me.username} size={30} />
@@ -137,6 +147,10 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
             <span className="sidebar__me-name" data-testid="current-user">{me.displayName || me.username}</span>
             <span className="sidebar__me-handle">@{me.username}</span>
           </div>
+          <button type="button" className="icon-button" title="Settings" aria-label="Settings" data-testid="open-settings"
+            onClick={() => setDialog("settings")}>
+            <SettingsIcon />
+          </button>
           <button type="button" className="icon-button" title="Sign out" aria-label="Sign out" data-testid="logout"
             onClick={() => void chat.logout()}>
             <LogoutIcon />
@@ -147,6 +161,7 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
       {dialog === "create" ? <CreateRoomDialog onClose={() => setDialog(null)} onCreated={opened} /> : null}
       {dialog === "browse" ? <BrowseRoomsDialog onClose={() => setDialog(null)} onOpened={opened} /> : null}
       {dialog === "direct" ? <NewDirectDialog onClose={() => setDialog(null)} onOpened={opened} /> : null}
+      {dialog === "settings" ? <SettingsDialog onClose={() => setDialog(null)} /> : null}
     </aside>
   );
 }
@@ -156,14 +171,16 @@ function isApple(): boolean {
   return typeof navigator !== "undefined" && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 }
 
-function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string | null; active: boolean; onOpen: (id: string) => void }) {
+function RoomListItem({ room, myId, active, onOpen, nowMs }: { room: Room; myId: string | null; active: boolean; onOpen: (id: string) => void; nowMs: number }) {
   const title = roomTitle(room);
   // A display name is not unique and anyone can pick "Alice": the @username is, so a
   // conversation shows it whenever it differs from the name (impersonation, TR 36 §2).
   const handle = room.kind === "direct" && room.peer && room.peer.username !== title ? room.peer.username : null;
   const unread = active ? 0 : room.unreadCount;
   const mentioned = active ? 0 : (room.mentionCount ?? 0);
-  const classes = ["room-item", active ? "room-item--active" : "", unread > 0 ? "room-item--unread" : ""].join(" ");
+  // A muted room keeps its count, but quieter: dimmed, not bold, a grey badge, and a muted bell that says so in words.
+  const muted = isMuted(room, nowMs);
+  const classes = ["room-item", active ? "room-item--active" : "", unread > 0 && !muted ? "room-item--unread" : "", muted ? "room-item--muted" : ""].join(" ");
   return (
     <li>
       <button
@@ -174,6 +191,7 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
         data-testid="room-item"
         data-room-id={room.id}
         data-room-name={title}
+        data-muted={muted ? "true" : undefined}
         title={handle ? `${title} (@${handle})` : undefined}
       >
         <span className="room-item__icon">
@@ -193,6 +211,12 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
             {/* <bdi>: a right-to-left name cannot reorder the text around it. */}
             <bdi className="room-item__name">{title}</bdi>
             {handle ? <span className="room-item__handle" data-testid="room-handle">@{handle}</span> : null}
+            {muted ? (
+              <span className="room-item__muted" role="img" aria-label={muteLabel(room, new Date(nowMs)) ?? "Muted"}
+                title={muteLabel(room, new Date(nowMs)) ?? "Muted"} data-testid="room-muted">
+                <BellOffIcon width={13} height={13} />
+              </span>
+            ) : null}
             {room.lastMessage ? <span className="room-item__time">{sidebarTime(room.lastMessage.createdAt)}</span> : null}
           </span>
           <span className="room-item__bottom">
@@ -205,7 +229,7 @@ function RoomListItem({ room, myId, active, onOpen }: { room: Room; myId: string
               </span>
             ) : null}
             {unread > 0 ? (
-              <span className="badge" data-testid="unread-badge" aria-label={`${unread} unread`}>
+              <span className={muted ? "badge badge--muted" : "badge"} data-testid="unread-badge" aria-label={`${unread} unread`}>
                 {unread > 99 ? "99+" : unread}
               </span>
             ) : null}

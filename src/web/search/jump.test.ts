@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { JumpRequests } from "./jump";
+import type { Message } from "@shared/protocol/index.js";
+import { JumpRequests, jumpTargetOfMessage } from "./jump";
 
 describe("JumpRequests", () => {
   it("keeps a request until the view of its room takes it, once", () => {
@@ -22,5 +23,18 @@ describe("JumpRequests", () => {
     jumps.request({ roomId: "r2", messageId: "m9", seq: 9 });
     expect(jumps.take("r1")).toBeNull();
     expect(jumps.take("r2")?.messageId).toBe("m9");
+  });
+});
+
+describe("jumpTargetOfMessage (a link that names only a seq, resolved once the page around it is loaded)", () => {
+  const author = { id: "u", username: "u", displayName: "u" };
+  const base: Message = { id: "m5", roomId: "r", seq: 5, author, body: "x", clientId: null, createdAt: "2026-01-01T00:00:00Z" };
+  it("a message of the timeline is shown itself", () => {
+    expect(jumpTargetOfMessage(base)).toEqual({ roomId: "r", messageId: "m5", seq: 5 });
+  });
+  it("a reply kept in its thread shows its root, with the thread opened", () => {
+    const reply: Message = { ...base, inThread: true, replyTo: { id: "m2", seq: 2, author, preview: "root", deleted: false } };
+    expect(jumpTargetOfMessage(reply)).toEqual({ roomId: "r", messageId: "m5", seq: 5, thread: { rootId: "m2", rootSeq: 2 } });
+    expect(jumpTargetOfMessage({ ...reply, alsoInRoom: true })).toEqual({ roomId: "r", messageId: "m5", seq: 5 });
   });
 });

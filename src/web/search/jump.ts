@@ -6,10 +6,17 @@
  * switches rooms, and the new RoomView mounts after the route changes.
  */
 
-/** A message to show: where it is, and for a reply kept in its thread, the thread's root. */
+import { inTimeline, type Message } from "@shared/protocol/index.js";
+
+/**
+ * A message to show: where it is, and for a reply kept in its thread, the
+ * thread's root. Without `messageId` (a link `#/rooms/<id>/<seq>`: only the
+ * seq is known), the view loads the page around the seq and finds the
+ * message there (`jumpTargetOfMessage`).
+ */
 export interface JumpTarget {
   roomId: string;
-  messageId: string;
+  messageId?: string;
   seq: number;
   /** Set for a thread reply not shown in the timeline: the root is shown there and the thread opened. */
   thread?: { rootId: string; rootSeq: number };
@@ -38,4 +45,11 @@ export class JumpRequests {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+}
+
+/** The target that shows `message` (a thread reply kept in its thread: its root, and the thread opened). */
+export function jumpTargetOfMessage(message: Message): JumpTarget {
+  const base = { roomId: message.roomId, messageId: message.id, seq: message.seq };
+  if (!inTimeline(message) && message.replyTo) return { ...base, thread: { rootId: message.replyTo.id, rootSeq: message.replyTo.seq } };
+  return base;
 }

@@ -6,7 +6,7 @@
  * rules (apply each room event once by seq, keep previews and unread counts
  * current, merge pages) are unit-tested without a browser.
  */
-import { inTimeline, type Message, type ReactionAddedEvent, type ReactionRemovedEvent, type Room, type RoomEvent, type Self } from "@shared/protocol/index.js";
+import { inTimeline, type Message, type NotificationSettings, type RoomNotifications, type ReactionAddedEvent, type ReactionRemovedEvent, type Room, type RoomEvent, type Self } from "@shared/protocol/index.js";
 import type { Outbox } from "@web/realtime/outbox";
 import { EMPTY_OUTBOX } from "@web/realtime/outbox";
 import type { ConnectionSnapshot } from "@web/realtime/socket";
@@ -43,6 +43,8 @@ export interface ChatState {
   readonly activeRoomId: string | null;
   /** The page is visible: messages in the open room count as read. */
   readonly pageVisible: boolean;
+  /** The account's notification settings (issue 19); null until GET /notifications/settings answered. */
+  readonly notificationSettings: NotificationSettings | null;
 }
 
 export type ChatAction =
@@ -74,7 +76,11 @@ export type ChatAction =
   | { type: "outbox.changed"; outbox: Outbox }
   | { type: "connection.changed"; connection: ConnectionSnapshot }
   | { type: "room.activated"; roomId: string | null }
-  | { type: "page.visibility"; visible: boolean };
+  | { type: "page.visibility"; visible: boolean }
+  /** The account's notification settings as they now are (an answer, or `notifications.updated` from any tab or device). */
+  | { type: "notifications.settings"; settings: NotificationSettings }
+  /** One room's level and mute as they now are (an answer, or `room.notifications.updated`). */
+  | { type: "room.notifications"; roomId: string; notifications: RoomNotifications };
 
 /** Orphan events kept per unknown room; more than this means something is wrong, not slow. */
 const MAX_ORPHANS_PER_ROOM = 500;
@@ -90,6 +96,7 @@ export const INITIAL_CHAT_STATE: ChatState = {
   connection: { state: "offline", attempt: 0, retryAt: null, networkDown: false },
   activeRoomId: null,
   pageVisible: true,
+  notificationSettings: null,
 };
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
@@ -140,6 +147,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return { ...state, activeRoomId: action.roomId };
     case "page.visibility":
       return state.pageVisible === action.visible ? state : { ...state, pageVisible: action.visible };
+    case "notifications.settings":
+      return state.me === null ? state : { ...state, notificationSettings: action.settings };
+    case "room.notifications": {
+      // A room we do not track (left meanwhile) has nothing to show it on; the next GET /rooms brings it if we return.
+      const held = state.rooms[action.roomId];
+      if (!held) return state;
+      return { ...state, rooms: { ...state.rooms, [action.roomId]: { ...held, room: { ...held.room, notifications: action.notifications } } } };
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export function withSettingsFrom(held: Room, fresh: Room): Room {
     role: fresh.role,
     peer: fresh.peer,
     createdAt: fresh.createdAt,
+    // The member's own level and mute (issue 19) are settings: the fresh copy's, when it has them.
+    notifications: fresh.notifications ?? held.notifications,
     lastActivityAt: laterOf(held.lastActivityAt, fresh.lastActivityAt),
     lastMessage: freshPreview ? fresh.lastMessage : held.lastMessage,
     // Read elsewhere since: the server's count is the better one.

@@ -54,3 +54,13 @@ export const DownloadIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M21 15v4a2 
 export const FileIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zM14 2v6h6" {...p} />;
 // Search (issue 18).
 export const ArrowLeftIcon = (p: SVGProps<SVGSVGElement>) => <Icon d="M19 12H5M12 19l-7-7 7-7" {...p} />;
+// Notifications (issue 19).
+export const BellIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.9 1.9 0 0 0 3.4 0" {...p} />
+);
+export const BellOffIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M8.7 3A6 6 0 0 1 18 8c0 2.7.4 4.7 1 6.2M17 17H3s3-2 3-9c0-.8.1-1.5.4-2.2M10.3 21a1.9 1.9 0 0 0 3.4 0M2 2l20 20" {...p} />
+);
+export const SettingsIcon = (p: SVGProps<SVGSVGElement>) => (
+  <Icon d="M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z" {...p} />
+);
