@@ -9,6 +9,7 @@ import { App } from "@web/app/App";
 import { ErrorBoundary } from "@web/app/ErrorBoundary";
 import { ChatClient } from "@web/app/chatClient";
 import { sameOriginSocketUrl } from "@web/realtime/socket";
+import { registerServiceWorker } from "@web/app/serviceWorker";
 import "./styles.css";
 
 // The transport needs to reach the client on a 401 and the client needs the
@@ -35,6 +36,9 @@ if (hooksWindow.__PARLEY_TEST_HOOKS__ === true) {
   const client = chat;
   hooksWindow.__parley = { dropSocket: () => client.simulateDrop(), state: () => client.store.getState() };
 }
+
+// The offline shell and push (sw.ts); production builds only.
+registerServiceWorker();
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");

@@ -3,13 +3,14 @@
  * one, so a signed-out load logs no 401) on load, shows the sign-in
  * screen or the chat, and goes back to sign-in when the session ends.
  */
-import { useEffect, useState } from "react";
+import { useEffect, useState, useSyncExternalStore } from "react";
 import type { Self } from "@shared/protocol/index.js";
 import { ApiError } from "@web/api/http";
 import { AuthScreen } from "@web/auth/AuthScreen";
 import { ChatContext } from "@web/state/useChat";
 import type { ChatClient } from "./chatClient";
 import { ChatShell } from "./ChatShell";
+import { showUnreadOnAppIcon } from "@web/notifications/badge";
 
 type SessionView =
   | { status: "restoring" }
@@ -44,6 +45,11 @@ export function App({ chat }: { chat: ChatClient }) {
     };
   }, [chat, attempt]);
 
+  // Signed out: the app icon's unread count was the last person's (notifications/badge.ts).
+  useEffect(() => {
+    if (view.status === "signedOut") showUnreadOnAppIcon(0);
+  }, [view.status]);
+
   useEffect(
     () =>
       chat.onSessionEnded((reason) => {
@@ -63,14 +69,7 @@ export function App({ chat }: { chat: ChatClient }) {
         </div>
       );
     case "unreachable":
-      return (
-        <div className="splash" data-testid="unreachable">
-          <p>Cannot reach the Parley server.</p>
-          <button type="button" className="button" onClick={() => { setView({ status: "restoring" }); setAttempt((n) => n + 1); }}>
-            Try again
-          </button>
-        </div>
-      );
+      return <Unreachable onRetry={() => { setView({ status: "restoring" }); setAttempt((n) => n + 1); }} />;
     case "signedOut":
       return (
         <AuthScreen
@@ -89,4 +88,43 @@ export function App({ chat }: { chat: ChatClient }) {
         </ChatContext.Provider>
       );
   }
+}
+
+/**
+ * The session could not be checked. Without a network (the service
+ * worker started the app from its cache, sw.ts) it says so and tries again
+ * by itself when the network comes back; with a network, the server is
+ * down or unreachable. "Try again" either way.
+ */
+function Unreachable({ onRetry }: { onRetry: () => void }) {
+  const online = useSyncExternalStore(subscribeOnline, () => navigator.onLine);
+  useEffect(() => {
+    window.addEventListener("online", onRetry);
+    return () => window.removeEventListener("online", onRetry);
+  }, [onRetry]);
+  return (
+    <div className="splash" data-testid="unreachable" data-offline={online ? undefined : "true"} role="status">
+      <span className="logo" aria-hidden="true">P</span>
+      {online ? (
+        <p>Cannot reach the Parley server.</p>
+      ) : (
+        <>
+          <h1 className="splash__title">You’re offline</h1>
+          <p>Parley opens your conversations when the network is back.</p>
+        </>
+      )}
+      <button type="button" className="button" onClick={onRetry}>
+        Try again
+      </button>
+    </div>
+  );
+}
+
+function subscribeOnline(onChange: () => void): () => void {
+  window.addEventListener("online", onChange);
+  window.addEventListener("offline", onChange);
+  return () => {
+    window.removeEventListener("online", onChange);
+    window.removeEventListener("offline", onChange);
+  };
 }
