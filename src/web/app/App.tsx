@@ -3,7 +3,7 @@
  * one, so a signed-out load logs no 401) on load, shows the sign-in
  * screen or the chat, and goes back to sign-in when the session ends.
  */
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import type { Self } from "@shared/protocol/index.js";
 import { ApiError } from "@web/api/http";
 import { AuthScreen } from "@web/auth/AuthScreen";
@@ -11,6 +11,7 @@ import { ChatContext } from "@web/state/useChat";
 import type { ChatClient } from "./chatClient";
 import { ChatShell } from "./ChatShell";
 import { showUnreadOnAppIcon } from "@web/notifications/badge";
+import { reconnectDelay } from "@web/realtime/backoff";
 
 type SessionView =
   | { status: "restoring" }
@@ -61,6 +62,13 @@ export function App({ chat }: { chat: ChatClient }) {
     [chat],
   );
 
+  // By itself (Unreachable's timer, the network back): quietly, the screen stays until the answer. By the button: the splash shows it is trying.
+  const retryQuietly = useCallback(() => setAttempt((n) => n + 1), []);
+  const retry = useCallback(() => {
+    setView({ status: "restoring" });
+    setAttempt((n) => n + 1);
+  }, []);
+
   switch (view.status) {
     case "restoring":
       return (
@@ -69,7 +77,7 @@ export function App({ chat }: { chat: ChatClient }) {
         </div>
       );
     case "unreachable":
-      return <Unreachable onRetry={() => { setView({ status: "restoring" }); setAttempt((n) => n + 1); }} />;
+      return <Unreachable attempt={attempt} onRetry={retry} onRetryQuietly={retryQuietly} />;
     case "signedOut":
       return (
         <AuthScreen
@@ -91,28 +99,32 @@ export function App({ chat }: { chat: ChatClient }) {
 }
 
 /**
- * The session could not be checked. Without a network (the service
- * worker started the app from its cache, sw.ts) it says so and tries again
- * by itself when the network comes back; with a network, the server is
- * down or unreachable. "Try again" either way.
+ * The session could not be checked: no network, or the server does not
+ * answer (a start from the service worker's cache, sw.ts, lands here
+ * without a network). The app is offline either way, and says so; the
+ * sentence says which when the browser knows (`navigator.onLine`). It tries
+ * again by itself: when the network comes back, and after a backoff delay
+ * (realtime/backoff.ts, as the socket's reconnects) for a server that is
+ * down; "Try again" does it at once.
+ * @param attempt the session checks made so far, for the delay
  */
-function Unreachable({ onRetry }: { onRetry: () => void }) {
+function Unreachable({ attempt, onRetry, onRetryQuietly }: { attempt: number; onRetry: () => void; onRetryQuietly: () => void }) {
   const online = useSyncExternalStore(subscribeOnline, () => navigator.onLine);
   useEffect(() => {
-    window.addEventListener("online", onRetry);
-    return () => window.removeEventListener("online", onRetry);
-  }, [onRetry]);
+    const timer = setTimeout(onRetryQuietly, reconnectDelay(attempt));
+    window.addEventListener("online", onRetryQuietly);
+    return () => {
+      clearTimeout(timer);
+      window.removeEventListener("online", onRetryQuietly);
+    };
+  }, [attempt, onRetryQuietly]);
   return (
-    <div className="splash" data-testid="unreachable" data-offline={online ? undefined : "true"} role="status">
+    <div className="splash" data-testid="unreachable" role="status">
       <span className="logo" aria-hidden="true">P</span>
-      {online ? (
-        <p>Cannot reach the Parley server.</p>
-      ) : (
-        <>
-          <h1 className="splash__title">You’re offline</h1>
-          <p>Parley opens your conversations when the network is back.</p>
-        </>
-      )}
+      <h1 className="splash__title">You’re offline</h1>
+      <p data-testid="unreachable-reason">
+        {online ? "Parley cannot reach its server. It opens your conversations once it can." : "Parley opens your conversations when the network is back."}
+      </p>
       <button type="button" className="button" onClick={onRetry}>
         Try again
       </button>
