@@ -14,9 +14,7 @@
  *    intercepted: the API, the WebSocket, files and /api/docs go to the
  *    network as without a worker; hashed assets come from the precache.
  * 2. **push**: the payload (PushPayloadSchema JSON, decrypted by the
- *    browser) becomes a notification (notifications/pushNotification.ts);
- *    a message's also marks the app icon (Badging API: a dot, the page
- *    sets the count when it opens).
+ *    browser) becomes a notification (notifications/pushNotification.ts).
  * 3. **notificationclick**: focuses an open window of the app and posts it
  *    `{type: "parley.open", url}` (the page opens the message), or opens a
  *    new window at the message's URL when none is open.
@@ -66,7 +64,7 @@ interface ServiceWorkerScope {
   readonly location: Location;
   readonly registration: ServiceWorkerRegistration;
   readonly clients: Clients;
-  readonly navigator: { readonly userAgent: string; setAppBadge?: (count?: number) => Promise<void> };
+  readonly navigator: { readonly userAgent: string };
   /** The precache list, written in by workbox-build's injectManifest at build time. */
   readonly __WB_MANIFEST: (PrecacheEntry | string)[];
   skipWaiting(): Promise<void>;
@@ -109,10 +107,11 @@ self.addEventListener("activate", (event) => {
 
 // ---- 2. push ----
 
+// The app icon's badge is left to the page (notifications/badge.ts), which knows the unread total: the worker
+// does not set one. (WorkerNavigator.setAppBadge also kills the worker in Chromium's headless shell.)
 self.addEventListener("push", (event) => {
   const shown = notificationFromPush(readText(event), origin);
-  const badge = shown.kind === "message" ? self.navigator.setAppBadge?.().catch(() => undefined) : undefined;
-  event.waitUntil(Promise.all([self.registration.showNotification(shown.title, shown.options), badge]));
+  event.waitUntil(self.registration.showNotification(shown.title, shown.options));
 });
 
 /** The push's data as text; null when it has none or it cannot be read. */

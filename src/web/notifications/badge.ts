@@ -3,8 +3,8 @@
  * title's "(3) Parley", which stays. Chromium has it on desktop (an
  * installed app's dock or taskbar icon) and Safari for web apps added to
  * the Home Screen; elsewhere `navigator.setAppBadge` is missing and this
- * does nothing. The service worker sets a dot when a push arrives with
- * every tab closed (sw.ts); the page replaces it with the count.
+ * does nothing. Only the page sets it: the service worker does not know
+ * the total, so the icon shows the count as of the last open tab.
  */
 
 interface BadgingNavigator {
