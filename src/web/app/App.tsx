@@ -11,6 +11,7 @@ import { ChatContext } from "@web/state/useChat";
 import type { ChatClient } from "./chatClient";
 import { ChatShell } from "./ChatShell";
 import { showUnreadOnAppIcon } from "@web/notifications/badge";
+import { forgetPushOnThisBrowser } from "@web/notifications/push";
 import { reconnectDelay } from "@web/realtime/backoff";
 
 type SessionView =
@@ -54,6 +55,8 @@ export function App({ chat }: { chat: ChatClient }) {
   useEffect(
     () =>
       chat.onSessionEnded((reason) => {
+        // Signed out on purpose: this browser stops receiving the account's pushes (it may be someone else's next).
+        if (reason === "logout") void forgetPushOnThisBrowser();
         setView({
           status: "signedOut",
           notice: reason === "expired" ? "Your session has ended. Please sign in again." : null,

@@ -103,6 +103,22 @@ export async function unsubscribePush(): Promise<void> {
   await subscription?.unsubscribe();
 }
 
+/**
+ * Stops push to this browser without asking the server (signing out: the
+ * session is gone, and the next person on this browser must not see the
+ * last one's notifications). The push service then answers 410 for the
+ * dead endpoint and the server deletes the row at the next push. Never throws.
+ */
+export async function forgetPushOnThisBrowser(): Promise<void> {
+  forget();
+  try {
+    const registration = await currentRegistration();
+    await (await registration?.pushManager.getSubscription())?.unsubscribe();
+  } catch {
+    // No worker or push service: nothing is subscribed here that could notify.
+  }
+}
+
 /** This browser's push endpoint, or null when it is not subscribed (or cannot be). */
 export async function currentPushEndpoint(): Promise<string | null> {
   const registration = await currentRegistration();
