@@ -15,7 +15,7 @@
  *   read; the title count stays.
  *
  * The push path with every tab closed is e2e/pwa-push.test.ts.
- * Screenshots: pwa-offline-desktop.png, pwa-offline-phone.png.
+ * Screenshots: pwa-offline-desktop.png, pwa-offline-phone.png, pwa-offline-phone-dark.png.
  */
 import path from "node:path";
 import type { Browser } from "playwright-core";
@@ -134,6 +134,11 @@ describe("installable app", () => {
       await bob.page.screenshot({ path: path.join(RESULTS_DIR, "pwa-offline-desktop.png") });
       await bob.page.setViewportSize({ width: 375, height: 740 });
       await bob.page.screenshot({ path: path.join(RESULTS_DIR, "pwa-offline-phone.png") });
+      // Reduced motion: no transition between the schemes' colours (axe would measure one half-way).
+      await bob.page.emulateMedia({ colorScheme: "dark", reducedMotion: "reduce" });
+      await expectNoSeriousA11yViolations(bob.page);
+      await bob.page.screenshot({ path: path.join(RESULTS_DIR, "pwa-offline-phone-dark.png") });
+      await bob.page.emulateMedia({ colorScheme: "light", reducedMotion: "no-preference" });
       await bob.page.setViewportSize({ width: 1280, height: 800 });
 
       await bob.context.setOffline(false);
