@@ -143,6 +143,9 @@ describe("Web Push with every tab closed", () => {
       await opened.goto(`${server.baseUrl}${url}`);
       await opened.locator('[data-testid="connection-status"][data-state="connected"]').waitFor({ timeout: 15_000 });
       expect(new URL(opened.url()).hash).toBe(`#/rooms/${encodeURIComponent(roomId)}/${notification.seq}`);
+      // The route opens the room at that message.
+      await opened.locator(`[data-testid="room-view"][data-room-id="${roomId}"]`).waitFor();
+      await opened.getByTestId("message-body").getByText("Lunch at noon?", { exact: true }).waitFor();
       await opened.screenshot({ path: path.join(RESULTS_DIR, "pwa-push-opened.png") });
       await delivery.close();
     } finally {
