@@ -1,5 +1,6 @@
-import { defineConfig, type Plugin } from "vite";
+import { defineConfig, type Plugin, type Rollup } from "vite";
 import react from "@vitejs/plugin-react";
+import { VitePWA } from "vite-plugin-pwa";
 import { fileURLToPath } from "node:url";
 
 /**
@@ -26,9 +27,67 @@ function emojiWithoutSkins(): Plugin {
   };
 }
 
+/**
+ * Rollup's warnings minus one: zod ships /* @__PURE__ *\/ comments in places
+ * Rollup cannot use; the warning is about zod's build, says nothing about
+ * ours, and would bury real ones.
+ */
+const withoutZodAnnotations: NonNullable<Rollup.RollupOptions["onwarn"]> = (warning, warn) => {
+  if (warning.code === "INVALID_ANNOTATION" && warning.id?.includes("/node_modules/zod/")) return;
+  warn(warning);
+};
+
+/**
+ * The installable app (issue 19; docs/web-client.md, "Installable app"):
+ * the web app manifest (manifest.webmanifest, linked from index.html by
+ * the plugin) and the service worker src/web/sw.ts, built to /sw.js as a
+ * classic script (module workers are not everywhere yet) with workbox's
+ * precache list of the build injected (`injectManifest`: the worker is
+ * ours, workbox only lists the files). The worker is registered by
+ * app/serviceWorker.ts (injectRegister false), in production builds only.
+ */
+function installableApp(): Plugin[] {
+  return VitePWA({
+    strategies: "injectManifest",
+    srcDir: ".",
+    filename: "sw.ts",
+    injectRegister: false,
+    manifestFilename: "manifest.webmanifest",
+    // The icons' PNGs are in the precache through the glob below; the plugin would add them twice.
+    includeManifestIcons: false,
+    manifest: {
+      id: "/",
+      name: "Parley",
+      short_name: "Parley",
+      description: "Chat: rooms, direct messages, live.",
+      start_url: "/",
+      scope: "/",
+      display: "standalone",
+      // The sidebar's colour (--side-bg, index.html's theme-color) and the page's (--bg): the title bar and the splash.
+      theme_color: "#171b26",
+      background_color: "#ffffff",
+      icons: [
+        { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
+        { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any" },
+        { src: "/icons/icon-maskable-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
+      ],
+    },
+    injectManifest: {
+      rollupFormat: "iife",
+      // The shell and what it shows offline: scripts, styles, the page, icons and the manifest (not the source maps).
+      // (The manifest is added by the plugin itself.)
+      globPatterns: ["**/*.{js,css,html,png,svg}"],
+      // The worker is not in its own precache.
+      globIgnores: ["sw.js"],
+      // The worker bundles the shared zod schemas too: the same warning to leave out.
+      rollupOptions: { onwarn: withoutZodAnnotations },
+    },
+  });
+}
+
 export default defineConfig({
   root: fileURLToPath(new URL("./src/web", import.meta.url)),
-  plugins: [react(), emojiWithoutSkins()],
+  plugins: [react(), emojiWithoutSkins(), installableApp()],
   resolve: {
     alias: {
       "@shared": fileURLToPath(new URL("./src/shared", import.meta.url)),
@@ -39,14 +98,7 @@ export default defineConfig({
     outDir: fileURLToPath(new URL("./dist/web", import.meta.url)),
     emptyOutDir: true,
     sourcemap: true,
-    rollupOptions: {
-      onwarn(warning, warn) {
-        // zod ships /* @__PURE__ */ comments in places Rollup cannot use; the
-        // warning is about zod's build, says nothing about ours, and would bury real ones.
-        if (warning.code === "INVALID_ANNOTATION" && warning.id?.includes("/node_modules/zod/")) return;
-        warn(warning);
-      },
-    },
+    rollupOptions: { onwarn: withoutZodAnnotations },
   },
   server: {
     proxy: {

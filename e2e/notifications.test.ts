@@ -433,7 +433,7 @@ describe("desktop notifications blocked by the browser", () => {
     const settings = carol.byTestId("settings-dialog");
     await settings.waitFor();
     expect(await settings.getByTestId("desktop-notifications").getAttribute("data-permission")).toBe("denied");
-    expect(await settings.getByTestId("notifications-blocked").isVisible()).toBe(true);
+    expect(await settings.getByTestId("desktop-notifications").getByTestId("notifications-blocked").isVisible()).toBe(true);
     await shot(carol.page, "notify-blocked.png");
     await settings.getByTestId("settings-done").click();
 

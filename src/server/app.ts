@@ -103,6 +103,9 @@ function noRoute(method: string, url: string): string {
   return `No route ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}.`;
 }
 
+/** Where the web client's service worker is served (built by vite.config.ts; registered by app/serviceWorker.ts). */
+const SERVICE_WORKER_PATH = "/sw.js";
+
 /** Where the built web client lives when none is configured: dist/web beside dist/server. */
 function defaultWebDir(): string {
   return fileURLToPath(new URL("../web", import.meta.url));
@@ -243,6 +246,12 @@ export async function createServer(config: Config, opts: { logger?: Logger; bus?
   const hasWeb = fs.existsSync(path.join(webDir, "index.html"));
   if (hasWeb) {
     await app.register(fastifyStatic, { root: webDir, wildcard: false, index: ["index.html"] });
+    // The service worker (src/web/sw.ts): the browser must ask for it on every check, or a fixed or new
+    // worker would wait out a cache's lifetime. @fastify/static writes its own Cache-Control last, so this
+    // is set as the answer leaves. Scope "/" is the script's own directory: no Service-Worker-Allowed needed.
+    app.addHook("onSend", async (request, reply) => {
+      if (request.routeOptions.url === SERVICE_WORKER_PATH && reply.statusCode === 200) void reply.header("cache-control", "no-cache");
+    });
   } else {
     log.warn({ webDir }, "no built web client found; run `npm run build` to serve it");
   }

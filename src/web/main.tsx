@@ -9,6 +9,9 @@ import { App } from "@web/app/App";
 import { ErrorBoundary } from "@web/app/ErrorBoundary";
 import { ChatClient } from "@web/app/chatClient";
 import { sameOriginSocketUrl } from "@web/realtime/socket";
+import { registerServiceWorker } from "@web/app/serviceWorker";
+import { PushDeviceContext, type PushDevice } from "@web/notifications/pushDevice";
+import { currentPushEndpoint, pushSupport, subscribePush, unsubscribePush } from "@web/notifications/push";
 import "./styles.css";
 
 // The transport needs to reach the client on a 401 and the client needs the
@@ -36,13 +39,26 @@ if (hooksWindow.__PARLEY_TEST_HOOKS__ === true) {
   hooksWindow.__parley = { dropSocket: () => client.simulateDrop(), state: () => client.store.getState() };
 }
 
+// The offline shell and push (sw.ts); production builds only.
+registerServiceWorker();
+
+/** Web Push in this browser (notifications/push.ts), for the settings screen's "This device" toggle. */
+const browserPushDevice: PushDevice = {
+  support: pushSupport,
+  subscribe: subscribePush,
+  unsubscribe: unsubscribePush,
+  currentEndpoint: currentPushEndpoint,
+};
+
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root");
 createRoot(root).render(
   <StrictMode>
     {/* The last line of defence: whatever throws while rendering, the page says so and offers a way back. */}
     <ErrorBoundary scope="app">
-      <App chat={chat} />
+      <PushDeviceContext.Provider value={browserPushDevice}>
+        <App chat={chat} />
+      </PushDeviceContext.Provider>
     </ErrorBoundary>
   </StrictMode>,
 );

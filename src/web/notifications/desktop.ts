@@ -205,8 +205,10 @@ export class DesktopNotifier {
     try {
       const registration = navigator.serviceWorker?.controller ? await navigator.serviceWorker.ready : null;
       if (registration) {
-        await registration.showNotification(notification.title, options);
-        return true;
+        // When the worker cannot show it (e.g. Chromium's headless shell, no platform for a worker's
+        // notifications), the page's own Notification below still can.
+        const viaWorker = await registration.showNotification(notification.title, options).then(() => true, () => false);
+        if (viaWorker) return true;
       }
       const shown = new window.Notification(notification.title, options);
       shown.onclick = (event) => {

@@ -17,6 +17,7 @@ import { SettingsDialog } from "@web/notifications/SettingsDialog";
 import { useOpenSearch } from "@web/search/SearchPanel";
 import { sidebarTime } from "@web/messages/time";
 import { pageTitle, unreadTotal } from "@web/state/pageTitle";
+import { showUnreadOnAppIcon } from "@web/notifications/badge";
 import { BrowseRoomsDialog } from "./BrowseRoomsDialog";
 import { CreateRoomDialog } from "./CreateRoomDialog";
 import { NewDirectDialog } from "./NewDirectDialog";
@@ -51,6 +52,7 @@ export function Sidebar({ activeRoomId, onOpenRoom }: { activeRoomId: string | n
   const openName = openRoom ? `${openRoom.kind === "direct" ? "" : "#"}${roomTitle(openRoom)}` : null;
   useEffect(() => {
     document.title = pageTitle(total, openName);
+    showUnreadOnAppIcon(total);
   }, [total, openName]);
   const [readAllError, setReadAllError] = useState<string | null>(null);
   const readAll = () => {
