@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.js";
+import { PeriodicJob } from "../periodic.js";
 
 /**
  * Removes the stored files nothing needs any more (issue 17, item 2), every
@@ -63,25 +64,20 @@ const uploadIdOf = (key: string): string => (key.split("/").pop() ?? key).replac
 
 /** The periodic sweep of a node: `start` after listen, `stop` before the store closes. */
 export class FileSweeper {
-  private timer: NodeJS.Timeout | null = null;
-  /** The sweep under way, if any: `stop` waits for it. */
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly job: PeriodicJob;
 
-  constructor(private readonly deps: SweeperDeps) {}
+  constructor(private readonly deps: SweeperDeps) {
+    this.job = new PeriodicJob(() => this.sweep(), deps.config.fileSweepIntervalMs, deps.log, "file sweep failed; what is left is retried at the next one");
+  }
 
   /** Sweeps every `fileSweepIntervalMs` from now on (the first after one interval). */
   start(): void {
-    this.stopped = false;
-    this.schedule();
+    this.job.start();
   }
 
   /** No further sweep starts; resolves once the one under way (if any) has ended. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+  stop(): Promise<void> {
+    return this.job.stop();
   }
 
   /**
@@ -100,25 +96,6 @@ export class FileSweeper {
       this.deps.log.info({ expired, removed, orphans }, `file sweep: removed ${removed} deleted or expired uploads and ${orphans} files no upload named`);
     }
     return { expired, removed, orphans };
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    // A timeout re-armed after each sweep, not an interval: a slow sweep (a large backlog, a slow store) never overlaps the next.
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.sweep()
-        .then(
-          () => undefined,
-          (err: unknown) => this.deps.log.error({ err }, "file sweep failed; what is left is retried at the next one"),
-        )
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, this.deps.config.fileSweepIntervalMs);
-    // The sweep never keeps a process alive on its own.
-    this.timer.unref();
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Deps } from "../../deps.js";
+import { PeriodicJob } from "../../periodic.js";
 import type { EmailNotificationsTable } from "../../store/schema.js";
 import { DEFAULT_NOTIFICATION_SETTINGS } from "@shared/protocol/notifications.js";
 import type { DecidedNotification, NotificationSink } from "../sinks.js";
@@ -131,16 +132,16 @@ export interface DigestCounts {
 
 /** The digest job of a node: `start` after listen, `stop` before the store closes. */
 export class EmailDigests {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly job: PeriodicJob;
   private closing = false;
 
   constructor(
     private readonly deps: Pick<Deps, "config" | "store" | "log" | "cluster">,
     private readonly mailer: Mailer | null,
     private readonly unsubscribe: EmailUnsubscribe,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(() => this.tick(), this.intervalMs, deps.log, "email digests: tick failed; retried at the next one");
+  }
 
   /** The pause between ticks (ms): a quarter of the delay, so a digest leaves at most a quarter late; at most a minute. */
   get intervalMs(): number {
@@ -153,36 +154,14 @@ export class EmailDigests {
     const { smtpUrl, emailDigestDelayMs } = this.deps.config;
     // The URL's password (userinfo) never reaches the log.
     this.deps.log.info({ smtp: smtpUrl?.replace(/\/\/[^@/]*@/, "//***@"), delayMs: emailDigestDelayMs }, "email digests on");
-    this.stopped = false;
-    this.schedule();
+    this.job.start();
   }
 
   /** No further tick starts; resolves once the one under way has ended; closes the SMTP transport. */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.closing = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.job.stop();
     this.mailer?.close();
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    // Re-armed after each tick: a slow SMTP server never makes two ticks overlap.
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.tick()
-        .then(
-          () => undefined,
-          (err: unknown) => this.deps.log.error({ err }, "email digests: tick failed; retried at the next one"),
-        )
-        .finally(() => {
-          this.running = null;
-          this.schedule();
-        });
-    }, this.intervalMs);
-    this.timer.unref();
   }
 
   /**
