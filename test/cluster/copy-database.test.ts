@@ -5,11 +5,13 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import pg from "pg";
 import type { Message, Self } from "@shared/protocol/entities.js";
+import type { NotificationSettingsResponse } from "@shared/protocol/notifications.js";
 import { openStore } from "@server/store/store.js";
 import { checkCopy, copyDatabase, CopyCheckError, COPY_TABLES, type CopyProgress } from "@server/store/copy.js";
 import { createTestPostgresDatabase, startTestServer, type TestServer } from "../support/server.js";
 import { Caller, PASSWORD, SocketClient, createRoom, postMessage, signup, signupBot } from "../support/client.js";
 import { pendingUpload } from "../support/uploads.js";
+import { makeKeys } from "../support/push-service.js";
 
 /**
  * The SQLite → PostgreSQL copy (docs/moving-data.md): a real installation
@@ -85,8 +87,11 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
     edits: unknown;
     receipts: unknown;
     thread: unknown;
+    /** Bob's notification settings, with the VAPID public key his browser subscribed with. */
+    notifications: unknown;
+    devices: unknown;
     lastSeq: Record<string, number>;
-  } = { histories: {}, roomsOfBob: null, roomsOfCarol: null, edits: null, receipts: null, thread: null, lastSeq: {} };
+  } = { histories: {}, roomsOfBob: null, roomsOfCarol: null, edits: null, receipts: null, thread: null, notifications: null, devices: null, lastSeq: {} };
   let edited: Message;
   let root: Message;
 
@@ -97,7 +102,8 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
   }
 
   beforeAll(async () => {
-    const node = await startTestServer({ databaseUrl: from, dataDir });
+    // SMTP named (never reached: the first digest pass is a minute away) so that a missed direct message is queued for email.
+    const node = await startTestServer({ databaseUrl: from, dataDir, pushAllowPrivateEndpoints: "true", smtpUrl: "smtp://127.0.0.1:9" });
     try {
       alice = await signup(node.baseUrl, "alice");
       bob = await signup(node.baseUrl, "bob");
@@ -145,6 +151,13 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
       } finally {
         await socket.close();
       }
+      // Notifications (issue 19): account settings, a room's level and mute, a push subscription; bob has no socket
+      // when "hi back" arrives, so it is queued for his email digest (and pushed to an endpoint nobody answers).
+      expect((await bob.request("PATCH", "/notifications/settings", { roomLevel: "all" })).status).toBe(200);
+      expect((await bob.request("PUT", `/rooms/${publicRoom}/notifications`, { level: "nothing", muted: true })).status).toBe(200);
+      const keys = makeKeys();
+      const subscribed = await bob.post("/push/subscriptions", { endpoint: "https://127.0.0.1:9/push/bob", keys: { p256dh: keys.p256dh, auth: keys.auth }, label: "Bob's laptop" });
+      expect(subscribed.status).toBe(201);
       await postMessage(alice, directRoom, "hi back");
 
       // Read and delivered positions.
@@ -167,6 +180,9 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
       );
       before.receipts = (await bob.get(`/rooms/${publicRoom}/receipts`)).body;
       before.thread = (await alice.get(`/rooms/${publicRoom}/messages/${root.id}/replies`)).body;
+      const settings = (await bob.get<NotificationSettingsResponse>("/notifications/settings")).body;
+      before.notifications = { settings: settings.settings, push: settings.push };
+      before.devices = (await bob.get("/push/subscriptions")).body;
     } finally {
       // The operator stops the SQLite node before copying.
       await node.stop();
@@ -217,6 +233,10 @@ describe("copying an installation from SQLite to PostgreSQL", () => {
       expect((await aliceThere.get(`/rooms/${publicRoom}/messages/${edited.id}/edits`)).body).toEqual(before.edits);
       expect((await bobThere.get(`/rooms/${publicRoom}/receipts`)).body).toEqual(before.receipts);
       expect((await aliceThere.get(`/rooms/${publicRoom}/messages/${root.id}/replies`)).body).toEqual(before.thread);
+      // The same VAPID key pair: browsers subscribed before the move are still pushed to.
+      const settings = (await bobThere.get<NotificationSettingsResponse>("/notifications/settings")).body;
+      expect({ settings: settings.settings, push: settings.push }).toEqual(before.notifications);
+      expect((await bobThere.get("/push/subscriptions")).body).toEqual(before.devices);
 
       // The seq goes on from where SQLite left it, in every kind of room.
       for (const [room, sender] of [[publicRoom, bobThere], [privateRoom, carolThere], [directRoom, aliceThere]] as const) {
