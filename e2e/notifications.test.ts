@@ -30,12 +30,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { axeViolations, formatViolations } from "./axe.js";
 import { launchBrowser } from "./browser.js";
+import { clickNotification, controllingWorker } from "./service-worker.js";
 import { ChatPage, PASSWORD, eventually, unique } from "./chat-page.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 const PHONE = { width: 375, height: 740 };
 
 interface Shown {
+  /** Shown by the service worker's registration (a full Chromium) or by `new Notification` (the headless shell refuses the worker's). */
+  via: "worker" | "page";
   title: string;
   body: string;
   tag: string;
@@ -44,8 +47,13 @@ interface Shown {
 
 /**
  * Records every notification the page shows and every permission request:
- * `new Notification` through a wrapped constructor, the service worker's
- * through `registration.getNotifications()` (read by `shownIn`).
+ * `new Notification` through a wrapped constructor, and the service
+ * worker's registration.showNotification (what desktop.ts uses when a
+ * worker controls the page) through a wrapped prototype, recorded once the
+ * browser accepted it (a refusal falls back to `new Notification`, recorded
+ * there). Read from the page's record, not from getNotifications(): a full
+ * Chromium replaces a conversation's notification by tag, so that list
+ * never grows for a second message of the same conversation.
  */
 async function recordNotifications(context: BrowserContext): Promise<void> {
   await context.addInitScript(() => {
@@ -53,12 +61,22 @@ async function recordNotifications(context: BrowserContext): Promise<void> {
     w.__shown = [];
     w.__asked = 0;
     w.__instances = [];
+    const record = (via: string, title: string, options?: NotificationOptions) =>
+      w.__shown.push({ via, title, body: options?.body ?? "", tag: options?.tag ?? "", url: (options?.data as { url?: string } | undefined)?.url ?? "" });
+    if (typeof ServiceWorkerRegistration !== "undefined") {
+      const show = ServiceWorkerRegistration.prototype.showNotification;
+      ServiceWorkerRegistration.prototype.showNotification = function (title: string, options?: NotificationOptions) {
+        return show.call(this, title, options).then(() => {
+          record("worker", title, options);
+        });
+      };
+    }
     const Real = window.Notification;
     if (!Real) return;
     class Recording extends Real {
       constructor(title: string, options?: NotificationOptions) {
         super(title, options);
-        w.__shown.push({ title, body: options?.body ?? "", tag: options?.tag ?? "", url: (options?.data as { url?: string } | undefined)?.url ?? "" });
+        record("page", title, options);
         w.__instances.push(this);
       }
     }
@@ -73,17 +91,9 @@ async function recordNotifications(context: BrowserContext): Promise<void> {
   });
 }
 
-/** What the page has shown so far (both paths). */
+/** What the page has shown so far (both paths, in order). */
 async function shownIn(page: Page): Promise<Shown[]> {
-  return page.evaluate(async () => {
-    const w = window as unknown as { __shown: Shown[] };
-    const fromWorker: Shown[] = [];
-    const registration = await navigator.serviceWorker?.getRegistration();
-    for (const n of (await registration?.getNotifications()) ?? []) {
-      fromWorker.push({ title: n.title, body: n.body, tag: n.tag, url: (n.data as { url?: string } | null)?.url ?? "" });
-    }
-    return [...w.__shown, ...fromWorker];
-  });
+  return page.evaluate(() => (window as unknown as { __shown: Shown[] }).__shown);
 }
 
 /** The page stops being looked at: hidden and without focus (another window in front), as the browser would report. */
@@ -197,11 +207,16 @@ describe("notifications in the web client", () => {
     expect(shown!.url).toMatch(new RegExp(`^/#/rooms/${encodeURIComponent(directId)}/\\d+$`));
 
     await lookBack(bob.page);
-    await bob.page.evaluate(() => {
-      const w = window as unknown as { __instances: Notification[] };
-      const n = w.__instances.at(-1);
-      n?.onclick?.call(n, new Event("click"));
-    });
+    if (shown!.via === "worker") {
+      // The worker's notificationclick (sw.ts) posts {type: "parley.open", url} to the open window.
+      await clickNotification(await controllingWorker(bob.context, bob.page), shown!.url);
+    } else {
+      await bob.page.evaluate(() => {
+        const w = window as unknown as { __instances: Notification[] };
+        const n = w.__instances.at(-1);
+        n?.onclick?.call(n, new Event("click"));
+      });
+    }
     await bob.waitForOpenRoom(ada.username);
     expect(await bob.page.evaluate(() => window.location.hash)).toBe(shown!.url.slice(1));
     await eventually("the message has the focus", () =>

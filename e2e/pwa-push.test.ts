@@ -25,13 +25,13 @@
  */
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Worker } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { PushPayloadSchema } from "@shared/protocol/notifications.js";
 import { startPushService, type PushService, type TestSubscription } from "../test/support/push-service.js";
 import { startTestServer, type TestServer } from "../test/support/server.js";
 import { launchBrowser } from "./browser.js";
 import { ChatPage, eventually } from "./chat-page.js";
-import { controllingWorker, pushDelivery, recordWorkerCalls, workerCalls } from "./service-worker.js";
+import { clickNotification, controllingWorker, pushDelivery, recordWorkerCalls, workerCalls } from "./service-worker.js";
 
 const RESULTS_DIR = path.resolve(import.meta.dirname, "../test-results");
 
@@ -65,18 +65,6 @@ async function subscribeThroughApi(page: ChatPage, subscription: TestSubscriptio
   }, { ...subscription.json, label: "Chromium (test push service)" });
   expect(answer.status).toBe(201);
   return answer.body.subscription.id;
-}
-
-/** Dispatches `notificationclick` in the worker for its first notification (or, without a notification platform, one carrying `url`). */
-async function clickNotification(worker: Worker, url: string): Promise<void> {
-  await worker.evaluate(async (fallbackUrl) => {
-    const scope = self as unknown as { registration: ServiceWorkerRegistration; ExtendableEvent: typeof Event };
-    const [shown] = await scope.registration.getNotifications();
-    const event = new scope.ExtendableEvent("notificationclick");
-    Object.defineProperty(event, "notification", { value: shown ?? { data: { url: fallbackUrl }, close: () => undefined } });
-    // The handler's waitUntil throws for an event the page made (untrusted); its work has started by then.
-    self.dispatchEvent(event);
-  }, url);
 }
 
 describe("Web Push with every tab closed", () => {
@@ -125,14 +113,14 @@ describe("Web Push with every tab closed", () => {
         },
       });
       // A browser with a notification platform lists it; the headless shell refuses every notification (e2e/service-worker.ts).
-      const { permission, listed } = await worker.evaluate(async () => ({
-        permission: Notification.permission,
-        listed: (await (self as unknown as { registration: ServiceWorkerRegistration }).registration.getNotifications()).map((n) => ({
-          title: n.title,
-          tag: n.tag,
-        })),
-      }));
-      expect(listed).toEqual(permission === "granted" ? [{ title: notification.title, tag: notification.tag }] : []);
+      const listed = () =>
+        worker.evaluate(async () =>
+          (await (self as unknown as { registration: ServiceWorkerRegistration }).registration.getNotifications()).map((n) => ({ title: n.title, tag: n.tag })),
+        );
+      const permission = await worker.evaluate(() => Notification.permission);
+      // showNotification was recorded when called; the browser lists the notification once its promise settles.
+      if (permission === "granted") await eventually("the browser lists the notification", async () => (await listed()).length > 0);
+      expect(await listed()).toEqual(permission === "granted" ? [{ title: notification.title, tag: notification.tag }] : []);
 
       await clickNotification(worker, url);
       // No window of the app is open: the worker opens one at the message.

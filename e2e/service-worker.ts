@@ -112,3 +112,16 @@ export async function pushDelivery(context: BrowserContext, origin: string): Pro
     },
   };
 }
+
+/** Dispatches `notificationclick` in the worker for its notification that opens `url` (or, without a notification platform, one carrying `url`). */
+export async function clickNotification(worker: Worker, url: string): Promise<void> {
+  await worker.evaluate(async (fallbackUrl) => {
+    const scope = self as unknown as { registration: ServiceWorkerRegistration; ExtendableEvent: typeof Event };
+    const listed = await scope.registration.getNotifications();
+    const shown = listed.find((n) => (n.data as { url?: string } | null)?.url === fallbackUrl) ?? listed[0];
+    const event = new scope.ExtendableEvent("notificationclick");
+    Object.defineProperty(event, "notification", { value: shown ?? { data: { url: fallbackUrl }, close: () => undefined } });
+    // The handler's waitUntil throws for an event the page made (untrusted); its work has started by then.
+    self.dispatchEvent(event);
+  }, url);
+}
