@@ -106,6 +106,7 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
     log: deps.log,
     // A socket on any node (the raw presence state): no Web Push then, and `@here` counts.
     connected: (userId) => presence.isConnected(userId),
+    sync: deps.store.sync,
     sinks: [push, ...(opts.notificationSinks ?? []), emailSink],
     queueMax: deps.config.notificationQueueMax,
   });

@@ -320,15 +320,6 @@ describe("notifications", () => {
     expect(reasonsFor(after.id)).toEqual({});
   });
 
-  it("the send returns before anyone is decided: the dispatcher runs after it, never on its path", async () => {
-    const room = await dm(alice, carol);
-    const actor = { userId: alice.user.id, via: "token" as const, credentialHash: "test", csrfToken: null, expiresAt: null };
-    const m = await t.server.services.messages.send(actor, room, "off the path", null);
-    // Same microtask as the send's resolution: the dispatcher's turn has not come yet.
-    expect(recorder.about(m.id)).toEqual([]);
-    await eventually("decided afterwards", () => recorder.about(m.id).length === 1);
-  });
-
   it("a retried send (same clientId) notifies once", async () => {
     const room = await dm(alice, carol);
     const clientId = `retry-${Date.now()}`;
