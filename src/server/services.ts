@@ -97,7 +97,8 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
   const push = new PushSink({ config: deps.config, db: deps.store.db, log: deps.log, keys: pushKeys, tls: opts.pushTls });
   // Many nodes: presence is the most present over every node's sockets (presence/cluster.ts).
   const presence = new PresenceService(deps, deps.cluster ? new ClusterPresenceStore(deps.bus, deps.cluster) : undefined);
-  const unsubscribe = new EmailUnsubscribe(deps);
+  const notificationPreferences = new NotificationPreferences(deps, () => pushKeys.publicKey());
+  const unsubscribe = new EmailUnsubscribe(deps, notificationPreferences);
   // Email digests: the dispatcher's sink for email (a no-op without --smtp-url).
   const emailSink = new EmailSink(deps);
   const notifications = new NotificationDispatcher({
@@ -129,7 +130,7 @@ export function createServices(deps: Deps, opts: ServicesOptions = {}): Services
     search: new SearchService(deps, writer, vocabulary),
     vocabulary,
     notifications,
-    notificationPreferences: new NotificationPreferences(deps, () => pushKeys.publicKey()),
+    notificationPreferences,
     pushKeys,
     push,
     pushSubscriptions: new PushSubscriptions({ config: deps.config, db: deps.store.db, tests: push }),

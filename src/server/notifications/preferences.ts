@@ -47,10 +47,14 @@ export class NotificationPreferences {
 
   /** The caller's account settings, whether the server mails digests, and the push key (one query). */
   async settings(actor: Actor): Promise<NotificationSettingsResponse> {
+    return this.settingsOf(actor.userId);
+  }
+
+  private async settingsOf(userId: string): Promise<NotificationSettingsResponse> {
     const row = await this.db
       .selectFrom("notification_settings")
       .select(["room_level", "direct_level", "dnd_until", "email"])
-      .where("user_id", "=", actor.userId)
+      .where("user_id", "=", userId)
       .executeTakeFirst();
     return this.answer(row ? toSettings(row, Date.now()) : DEFAULT_NOTIFICATION_SETTINGS);
   }
@@ -63,6 +67,16 @@ export class NotificationPreferences {
    * @throws AppError validation_failed (dndUntil not in the future; details `dndUntil`)
    */
   async updateSettings(actor: Actor, change: UpdateNotificationSettingsRequest): Promise<NotificationSettingsResponse> {
+    return this.updateSettingsOf(actor.userId, change);
+  }
+
+  /**
+   * updateSettings for a user named by something other than a session or
+   * token: the user id an unsubscribe link carries (email/unsubscribe.ts),
+   * checked by its caller.
+   * @throws AppError validation_failed as updateSettings
+   */
+  async updateSettingsOf(userId: string, change: UpdateNotificationSettingsRequest): Promise<NotificationSettingsResponse> {
     const now = Date.now();
     if (change.dndUntil !== undefined && change.dndUntil !== null && !isUntilAhead(change.dndUntil, now)) {
       throw invalid("dndUntil", "Do not disturb ends in the future (or null turns it off).");
@@ -72,13 +86,13 @@ export class NotificationPreferences {
     if (change.directLevel !== undefined) set.direct_level = change.directLevel;
     if (change.dndUntil !== undefined) set.dnd_until = change.dndUntil === null ? null : canonicalTime(change.dndUntil);
     if (change.email !== undefined) set.email = change.email ? 1 : 0;
-    if (Object.keys(set).length === 0) return this.settings(actor);
+    if (Object.keys(set).length === 0) return this.settingsOf(userId);
     const at = nowIso();
     const d = DEFAULT_NOTIFICATION_SETTINGS;
     const row = await this.db
       .insertInto("notification_settings")
       .values({
-        user_id: actor.userId,
+        user_id: userId,
         room_level: set.room_level ?? d.roomLevel,
         direct_level: set.direct_level ?? d.directLevel,
         dnd_until: set.dnd_until ?? null,
@@ -92,7 +106,7 @@ export class NotificationPreferences {
       .executeTakeFirstOrThrow();
     const settings = toSettings(row, now);
     const event: NotificationsUpdatedEvent = { type: "notifications.updated", settings };
-    this.deps.bus.publish({ kind: "user", userId: actor.userId, frame: JSON.stringify(event) });
+    this.deps.bus.publish({ kind: "user", userId, frame: JSON.stringify(event) });
     return this.answer(settings);
   }
 

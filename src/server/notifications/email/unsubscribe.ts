@@ -1,10 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
 import { z } from "zod";
-import { DEFAULT_NOTIFICATION_SETTINGS, type NotificationSettings, type NotificationsUpdatedEvent } from "@shared/protocol/notifications.js";
 import type { Deps } from "../../deps.js";
-import type { Database } from "../../store/schema.js";
-import { nowIso } from "../../store/ids.js";
+import type { NotificationPreferences } from "../preferences.js";
 import { notFound } from "../../errors.js";
 import { installationSecret } from "../secrets.js";
 
@@ -36,23 +33,15 @@ export type UnsubscribeQuery = z.infer<typeof UnsubscribeQuerySchema>;
 /** The web app's URL under which the unsubscribe route answers (GET: a page; POST: the one-click unsubscribe). */
 export const UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe";
 
-/** A user's account settings as stored, defaults for a user who never changed them. */
-async function settingsOf(db: Kysely<Database>, userId: string): Promise<NotificationSettings> {
-  const row = await db.selectFrom("notification_settings").selectAll().where("user_id", "=", userId).executeTakeFirst();
-  if (!row) return DEFAULT_NOTIFICATION_SETTINGS;
-  return {
-    roomLevel: row.room_level,
-    directLevel: row.direct_level,
-    dndUntil: row.dnd_until !== null && Date.parse(row.dnd_until) > Date.now() ? row.dnd_until : null,
-    email: row.email === 1,
-  };
-}
-
 export class EmailUnsubscribe {
   /** The AES key, derived once from the installation secret (made by the first node that asks). */
   private key: Promise<Buffer> | null = null;
 
-  constructor(private readonly deps: Pick<Deps, "config" | "store" | "bus" | "log">) {}
+  constructor(
+    private readonly deps: Pick<Deps, "config" | "store" | "log">,
+    /** Turns email off the way the settings screen does (and tells the user's open tabs). */
+    private readonly preferences: Pick<NotificationPreferences, "updateSettingsOf">,
+  ) {}
 
   private keyOf(): Promise<Buffer> {
     this.key ??= installationSecret(this.deps.store.db, UNSUBSCRIBE_SECRET, () => randomBytes(32).toString("base64url"))
@@ -109,16 +98,8 @@ export class EmailUnsubscribe {
    */
   async unsubscribe(token: string): Promise<void> {
     const userId = await this.check(token);
-    const { db } = this.deps.store;
-    const at = nowIso();
-    await db
-      .insertInto("notification_settings")
-      .values({ user_id: userId, room_level: DEFAULT_NOTIFICATION_SETTINGS.roomLevel, direct_level: DEFAULT_NOTIFICATION_SETTINGS.directLevel, dnd_until: null, email: 0, email_sent_at: null, updated_at: at })
-      .onConflict((oc) => oc.column("user_id").doUpdateSet({ email: 0, updated_at: at }))
-      .execute();
-    await db.deleteFrom("email_notifications").where("user_id", "=", userId).execute();
-    const event: NotificationsUpdatedEvent = { type: "notifications.updated", settings: await settingsOf(db, userId) };
-    this.deps.bus.publish({ kind: "user", userId, frame: JSON.stringify(event) });
+    await this.preferences.updateSettingsOf(userId, { email: false });
+    await this.deps.store.db.deleteFrom("email_notifications").where("user_id", "=", userId).execute();
     this.deps.log.info({ userId }, "email digests turned off by an unsubscribe link");
   }
 }
